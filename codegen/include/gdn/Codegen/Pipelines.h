@@ -1,0 +1,31 @@
+//===- Pipelines.h - named gdn pipelines ------------------------*- C++ -*-===//
+#ifndef GDN_CODEGEN_PIPELINES_H
+#define GDN_CODEGEN_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir::gdn {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<int64_t> chunkSize{*this, "chunk-size",
+                            llvm::cl::desc("Tokens per chunk: 16, 32, 64 or 128"),
+                            llvm::cl::init(64)};
+};
+
+/// The textual form of gdn-to-cpu after the gdn passes: bufferization and the
+/// lowering of loops, memrefs, math and arith to the LLVM dialect.
+std::string cpuLoweringPipelineText();
+
+/// gdn dialect -> chunked form -> linalg/loops -> LLVM dialect, ready for the
+/// ExecutionEngine. Functions keep their names; memref results become out-params.
+LogicalResult buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers the gdn passes and the named pipelines (gdn-to-cpu) with the global registry.
+void registerGdnPassesAndPipelines();
+
+} // namespace mlir::gdn
+
+#endif // GDN_CODEGEN_PIPELINES_H

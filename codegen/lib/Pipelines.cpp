@@ -1,0 +1,40 @@
+//===- Pipelines.cpp - named gdn pipelines --------------------------------===//
+#include "gdn/Codegen/Pipelines.h"
+#include "gdn/Passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+std::string gdn::cpuLoweringPipelineText() {
+  // Upstream passes by their registered names, so that `gdn-opt` users can run any prefix
+  // of this by hand and see each stage.
+  return "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
+         "one-shot-bufferize{bufferize-function-boundaries=1 allow-return-allocs-from-loops=1 "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-results-to-out-params,buffer-deallocation-pipeline,"
+         "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
+         "convert-scf-to-cf,arith-expand{include-bf16=1},convert-math-to-llvm,"
+         "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
+         "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
+}
+
+LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  gdn::GdnChunkwiseOptions chunkwise;
+  chunkwise.chunkSize = options.chunkSize;
+  pm.addPass(gdn::createGdnChunkwise(chunkwise));
+  pm.addPass(gdn::createGdnTilesToLinalg());
+  return parsePassPipeline(cpuLoweringPipelineText(), pm);
+}
+
+void gdn::registerGdnPassesAndPipelines() {
+  gdn::registerGdnPasses();
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "gdn-to-cpu",
+      "Lower gdn layers to the LLVM dialect for the CPU: gdn-chunkwise, gdn-tiles-to-linalg, "
+      "bufferization, loops, LLVM",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        if (failed(buildCpuPipeline(pm, options)))
+          llvm::report_fatal_error("gdn-to-cpu: an upstream pass is not registered");
+      });
+}

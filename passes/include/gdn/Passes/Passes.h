@@ -1,0 +1,25 @@
+//===- Passes.h - gdn passes ------------------------------------*- C++ -*-===//
+#ifndef GDN_PASSES_PASSES_H
+#define GDN_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::gdn {
+
+#define GEN_PASS_DECL
+#include "gdn/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gdn/Passes/Passes.h.inc"
+
+/// Patterns that expand gdn.tile ops into linalg/scf on tensors (the CPU path).
+void populateTilesToLinalgPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::gdn
+
+#endif // GDN_PASSES_PASSES_H

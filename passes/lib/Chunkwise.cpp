@@ -1,0 +1,298 @@
+//===- Chunkwise.cpp - layer ops to the chunkwise tiled form --------------===//
+//
+// gdn.recurrence / gdn.decode  ->  scf.for over sequences and value heads, and a sequential
+// scf.for over chunks carrying the f32 K x V state; chunk algebra in gdn.tile ops
+// (DESIGN.md §2). Tensors are sliced with tensor.extract_slice / insert_slice, so the result
+// is still value-semantic and bufferizes as a whole.
+//
+//===----------------------------------------------------------------------===//
+#include "gdn/Dialect/GdnOps.h"
+#include "gdn/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::gdn {
+#define GEN_PASS_DEF_GDNCHUNKWISE
+#include "gdn/Passes/Passes.h.inc"
+} // namespace mlir::gdn
+
+using namespace mlir;
+using namespace mlir::gdn;
+
+namespace {
+
+/// Everything the chunk loop needs to know about one layer op.
+struct LayerSpec {
+  GateKind gate;
+  UpdateRule rule;
+  Value q, k, v, g, beta, initialState, cuSeqlens;
+  bool finalState;
+  float scale;
+  bool qkL2norm;
+  int64_t chunkSize;
+  RankedTensorType oType, stateType;
+};
+
+/// Builds the chunked form of one layer op at the op's position.
+class ChunkwiseBuilder {
+public:
+  ChunkwiseBuilder(OpBuilder &b, Location loc, const LayerSpec &spec)
+      : b(b), loc(loc), s(spec), f32(b.getF32Type()) {
+    auto qType = cast<RankedTensorType>(s.q.getType());
+    auto vType = cast<RankedTensorType>(s.v.getType());
+    H = qType.getDimSize(2);
+    K = qType.getDimSize(3);
+    HV = vType.getDimSize(2);
+    V = vType.getDimSize(3);
+  }
+
+  /// Returns {o, final state or null}.
+  std::pair<Value, Value> build() {
+    Value c0 = idx(0), c1 = idx(1);
+    Value B = tensor::DimOp::create(b, loc, s.q, 0);
+    Value T = tensor::DimOp::create(b, loc, s.q, 1);
+    Value N = B;
+    if (s.cuSeqlens)
+      N = arith::SubIOp::create(b, loc, tensor::DimOp::create(b, loc, s.cuSeqlens, 0), c1);
+
+    // Outputs start zeroed: every token is written, but a packed batch whose offsets do not
+    // cover T must not leave garbage behind.
+    Value oInit = zeros(s.oType, {B, T});
+    SmallVector<Value> inits = {oInit};
+    if (s.finalState)
+      inits.push_back(zeros(s.stateType, {N}));
+
+    auto seqLoop = scf::ForOp::create(
+        b, loc, c0, N, c1, inits,
+        [&](OpBuilder &, Location, Value n, ValueRange acc) {
+          auto [bIdx, bos, len] = sequenceBounds(n, T);
+          auto headLoop = scf::ForOp::create(
+              b, loc, c0, idx(HV), c1, acc,
+              [&](OpBuilder &, Location, Value hv, ValueRange acc2) {
+                SmallVector<Value> yielded = headBody(n, hv, bIdx, bos, len, acc2);
+                scf::YieldOp::create(b, loc, yielded);
+              });
+          scf::YieldOp::create(b, loc, headLoop.getResults());
+        });
+    Value o = seqLoop.getResult(0);
+    Value fs = s.finalState ? seqLoop.getResult(1) : Value();
+    return {o, fs};
+  }
+
+private:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// A zero-filled tensor of `type`; `sizes` gives the leading dims, used where dynamic.
+  Value zeros(RankedTensorType type, ValueRange sizes) {
+    SmallVector<Value> dynamicSizes;
+    for (auto [i, size] : llvm::enumerate(sizes))
+      if (type.isDynamicDim(i))
+        dynamicSizes.push_back(size);
+    Value empty = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+    return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  }
+
+  Value toIndex(Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+
+  /// {batch index, first token, length} of sequence n.
+  std::tuple<Value, Value, Value> sequenceBounds(Value n, Value T) {
+    if (!s.cuSeqlens)
+      return {n, idx(0), T};
+    Value bos = toIndex(tensor::ExtractOp::create(b, loc, s.cuSeqlens, ValueRange{n}));
+    Value next = arith::AddIOp::create(b, loc, n, idx(1));
+    Value eos = toIndex(tensor::ExtractOp::create(b, loc, s.cuSeqlens, ValueRange{next}));
+    return {idx(0), bos, arith::SubIOp::create(b, loc, eos, bos)};
+  }
+
+  /// Loads rows [t0, t0 + rows) of head `head` of a [B, T, heads(, D)] tensor as an f32 tile
+  /// ([rows, D] or [rows]).
+  Value loadTile(Value source, Value bIdx, Value t0, Value rows, Value head) {
+    auto type = cast<RankedTensorType>(source.getType());
+    bool perChannel = type.getRank() == 4;
+    SmallVector<OpFoldResult> offsets = {bIdx, t0, head};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), rows, b.getIndexAttr(1)};
+    SmallVector<int64_t> tileShape = {ShapedType::kDynamic};
+    if (perChannel) {
+      offsets.push_back(b.getIndexAttr(0));
+      sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
+      tileShape.push_back(type.getDimSize(3));
+    }
+    SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+    auto sliceType = RankedTensorType::get(tileShape, type.getElementType());
+    Value tile = tensor::ExtractSliceOp::create(b, loc, sliceType, source, offsets, sizes, strides);
+    if (!type.getElementType().isF32())
+      tile = arith::ExtFOp::create(b, loc, RankedTensorType::get(tileShape, f32), tile);
+    return tile;
+  }
+
+  /// The K x V state a (sequence, value head) starts from.
+  Value initialState(Value n, Value hv) {
+    auto stateTile = RankedTensorType::get({K, V}, f32);
+    if (!s.initialState)
+      return zeros(stateTile, {});
+    SmallVector<OpFoldResult> offsets = {n, hv, b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(K),
+                                       b.getIndexAttr(V)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, stateTile, s.initialState, offsets, sizes,
+                                          strides);
+  }
+
+  SmallVector<Value> headBody(Value n, Value hv, Value bIdx, Value bos, Value len,
+                              ValueRange acc) {
+    // GVA: value head hv reads query/key head hv / (HV / H).
+    Value h = arith::DivUIOp::create(b, loc, hv, idx(HV / H));
+    Value C = idx(s.chunkSize);
+    Value numChunks = arith::CeilDivUIOp::create(b, loc, len, C);
+    Value state0 = initialState(n, hv);
+
+    auto chunkLoop = scf::ForOp::create(
+        b, loc, idx(0), numChunks, idx(1), ValueRange{acc[0], state0},
+        [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
+          Value start = arith::MulIOp::create(b, loc, chunk, C);
+          Value t0 = arith::AddIOp::create(b, loc, bos, start);
+          Value remaining = arith::SubIOp::create(b, loc, len, start);
+          Value rows = arith::MinUIOp::create(b, loc, remaining, C);
+          auto [o, next] = chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
+          scf::YieldOp::create(b, loc, ValueRange{o, next});
+        });
+
+    SmallVector<Value> results = {chunkLoop.getResult(0)};
+    if (s.finalState) {
+      SmallVector<OpFoldResult> offsets = {n, hv, b.getIndexAttr(0), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                         b.getIndexAttr(K), b.getIndexAttr(V)};
+      SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+      results.push_back(tensor::InsertSliceOp::create(b, loc, chunkLoop.getResult(1), acc[1],
+                                                      offsets, sizes, strides));
+    }
+    return results;
+  }
+
+  RankedTensorType tile(int64_t rows, int64_t cols) {
+    return RankedTensorType::get({rows, cols}, f32);
+  }
+
+  Value matmul(Value a, Value bb, int64_t rows, int64_t cols, bool transposeA = false) {
+    return TileMatmulOp::create(b, loc, tile(rows, cols), a, bb, transposeA);
+  }
+
+  Value rowScale(Value x, Value r, float factor = 1.0f) {
+    return TileRowScaleOp::create(b, loc, x, r, factor);
+  }
+
+  /// One chunk: returns {o with the chunk's rows written, state after the chunk}.
+  std::pair<Value, Value> chunkBody(Value o, Value S, Value bIdx, Value t0, Value rows,
+                                    Value h, Value hv) {
+    const int64_t dyn = ShapedType::kDynamic;
+    Value Q = loadTile(s.q, bIdx, t0, rows, h);
+    Value Kt = loadTile(s.k, bIdx, t0, rows, h);
+    Value Vt = loadTile(s.v, bIdx, t0, rows, hv);
+    if (s.qkL2norm) {
+      Q = TileL2NormRowsOp::create(b, loc, Q);
+      Kt = TileL2NormRowsOp::create(b, loc, Kt);
+    }
+    // The output scale rides on Q: both terms of O are linear in Q.
+    Q = rowScale(Q, Value(), s.scale);
+    Value beta = s.beta ? loadTile(s.beta, bIdx, t0, rows, hv) : Value();
+    Value G;
+    if (s.gate != GateKind::None)
+      G = TileCumsumOp::create(b, loc, loadTile(s.g, bIdx, t0, rows, hv));
+
+    Value vNew;
+    if (s.rule == UpdateRule::Delta) {
+      // A = strictly_lower(diag(beta) KKg); Tm = (I + A)^-1.
+      Value kkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Kt, Kt, G, false);
+      Value tm = TileUnitLowerInverseOp::create(b, loc, rowScale(kkg, beta));
+      // W = Tm (beta .* exp(G) .* K), U = Tm (beta .* V), Vnew = U - W S.
+      Value kb = rowScale(Kt, beta);
+      if (G)
+        kb = TileGateRowsOp::create(b, loc, kb, G, false);
+      Value W = matmul(tm, kb, dyn, K);
+      Value U = matmul(tm, rowScale(Vt, beta), dyn, V);
+      vNew = arith::SubFOp::create(b, loc, U, matmul(W, S, dyn, V));
+    } else {
+      vNew = beta ? rowScale(Vt, beta) : Vt;
+    }
+
+    // O = (exp(G) .* Q) S + QKg Vnew   (scale already in Q).
+    Value qkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Kt, G, true);
+    Value qg = G ? Value(TileGateRowsOp::create(b, loc, Q, G, false)) : Q;
+    Value out = arith::AddFOp::create(b, loc, matmul(qg, S, dyn, V), matmul(qkg, vNew, dyn, V));
+
+    // S_next = exp(G_n) .* S + (exp(G_n - G) .* K)^T Vnew.
+    Value sDecayed = G ? Value(TileDecayStateOp::create(b, loc, S, G)) : S;
+    Value kToEnd = G ? Value(TileGateRowsOp::create(b, loc, Kt, G, true)) : Kt;
+    Value next = arith::AddFOp::create(b, loc, sDecayed, matmul(kToEnd, vNew, K, V, true));
+
+    // Write the chunk's rows of o in o's element type.
+    Type oElt = s.oType.getElementType();
+    if (!oElt.isF32())
+      out = arith::TruncFOp::create(b, loc, RankedTensorType::get({dyn, V}, oElt), out);
+    SmallVector<OpFoldResult> offsets = {bIdx, t0, hv, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), rows, b.getIndexAttr(1),
+                                       b.getIndexAttr(V)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    Value oNext = tensor::InsertSliceOp::create(b, loc, out, o, offsets, sizes, strides);
+    return {oNext, next};
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const LayerSpec &s;
+  Type f32;
+  int64_t H, K, HV, V;
+};
+
+struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
+  using GdnChunkwiseBase::GdnChunkwiseBase;
+
+  void runOnOperation() override {
+    if (!isSupportedChunkSize(chunkSize)) {
+      getOperation().emitError() << "gdn-chunkwise: chunk-size must be 16, 32, 64 or 128, got "
+                                 << chunkSize;
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> layers;
+    getOperation().walk([&](Operation *op) {
+      if (isa<RecurrenceOp, DecodeOp>(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers) {
+      OpBuilder b(op);
+      LayerSpec spec;
+      if (auto r = dyn_cast<RecurrenceOp>(op)) {
+        spec = {r.getGate(), r.getRule(), r.getQ(), r.getK(), r.getV(), r.getG(), r.getBeta(),
+                r.getInitialState(), r.getCuSeqlens(), static_cast<bool>(r.getFinalState()),
+                r.getScaleOrDefault(), r.getQkL2norm(),
+                static_cast<int64_t>(r.getChunkSize().value_or(chunkSize)),
+                cast<RankedTensorType>(r.getO().getType()),
+                r.getFinalState() ? cast<RankedTensorType>(r.getFinalState().getType())
+                                  : RankedTensorType()};
+      } else {
+        // A decode step is the same recurrence, one token per step: chunks of one token
+        // need no solve and no intra-chunk products beyond 1 x 1.
+        auto d = cast<DecodeOp>(op);
+        spec = {d.getGate(), d.getRule(), d.getQ(), d.getK(), d.getV(), d.getG(), d.getBeta(),
+                d.getState(), d.getCuSeqlens(), true, d.getScaleOrDefault(), d.getQkL2norm(),
+                1, cast<RankedTensorType>(d.getO().getType()),
+                cast<RankedTensorType>(d.getNewState().getType())};
+      }
+      auto [o, fs] = ChunkwiseBuilder(b, op->getLoc(), spec).build();
+      SmallVector<Value> replacements = {o};
+      if (fs)
+        replacements.push_back(fs);
+      op->replaceAllUsesWith(replacements);
+      op->erase();
+    }
+  }
+};
+
+} // namespace
