@@ -78,6 +78,45 @@ inline float roundTo(ElementType type, float x) {
   return x;
 }
 
+/// Bit patterns of bf16 and f16 values, for buffers handed to kernels. `to*Bits` round
+/// first (ties to even), so any float is accepted.
+inline uint16_t toBf16Bits(float x) {
+  return static_cast<uint16_t>(detail::floatBits(roundToBf16(x)) >> 16);
+}
+
+inline float fromBf16Bits(uint16_t bits) {
+  return detail::bitsToFloat(static_cast<uint32_t>(bits) << 16);
+}
+
+inline uint16_t toF16Bits(float x) {
+  float r = roundToF16(x);
+  uint16_t sign = std::signbit(r) ? 0x8000u : 0u;
+  float a = std::fabs(r);
+  if (std::isnan(r))
+    return sign | 0x7E00u;
+  if (std::isinf(r))
+    return sign | 0x7C00u;
+  if (a >= 0x1p-14f) {
+    uint32_t u = detail::floatBits(a);
+    uint32_t exponent = ((u >> 23) & 0xFFu) - 127u + 15u;
+    return static_cast<uint16_t>(sign | (exponent << 10) | ((u >> 13) & 0x3FFu));
+  }
+  // Subnormal: r is an exact multiple of 2^-24 below 2^-14.
+  return static_cast<uint16_t>(sign | static_cast<uint16_t>(a * 0x1p24f));
+}
+
+inline float fromF16Bits(uint16_t bits) {
+  float sign = (bits & 0x8000u) ? -1.0f : 1.0f;
+  uint32_t exponent = (bits >> 10) & 0x1Fu, mantissa = bits & 0x3FFu;
+  if (exponent == 0)
+    return sign * static_cast<float>(mantissa) * 0x1p-24f;
+  if (exponent == 31)
+    return mantissa ? std::numeric_limits<float>::quiet_NaN()
+                    : sign * std::numeric_limits<float>::infinity();
+  return sign * std::ldexp(1.0f + static_cast<float>(mantissa) * 0x1p-10f,
+                           static_cast<int>(exponent) - 15);
+}
+
 inline const char *toString(ElementType type) {
   switch (type) {
   case ElementType::F32:

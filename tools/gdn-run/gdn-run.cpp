@@ -1,0 +1,208 @@
+//===- gdn-run.cpp - run a gdn layer on the CPU ---------------------------===//
+//
+//   gdn-run LAYER.mlir --describe
+//   gdn-run LAYER.mlir --inputs DIR --outputs DIR [--chunk-size C] [--check]
+//   gdn-run LAYER.mlir --random --seed S --batch B --seq-len T --inputs DIR --outputs DIR
+//
+// Inputs and outputs are NumPy .npy files named after the layer's operands and results.
+// bf16/f16 tensors travel as float32 files holding the rounded values.
+//
+//===----------------------------------------------------------------------===//
+#include "gdn/Codegen/CpuLayer.h"
+#include "gdn/Npy.h"
+#include "gdn/Numeric.h"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+using namespace gdn;
+
+namespace {
+
+int fail(const std::string &message) {
+  std::cerr << "gdn-run: error: " << message << "\n";
+  return 1;
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
+  return s + "]";
+}
+
+bool isInteger(const std::string &elementType) {
+  return elementType == "i32" || elementType == "i64";
+}
+
+/// Reads DIR/<operand>.npy for every operand of the layer.
+bool readInputs(const LayerInfo &info, const fs::path &dir, HostTensors &inputs,
+                std::string &error) {
+  for (const TensorSpec &spec : info.operands) {
+    fs::path path = dir / (spec.name + ".npy");
+    std::string expected = spec.elementType + " " + shapeText(spec.shape);
+    if (!fs::exists(path)) {
+      error = path.string() + ": missing; operand '" + spec.name + "' expects " + expected +
+              (isInteger(spec.elementType) ? " (an int32 or int64 .npy)" : " (a float32 .npy)");
+      return false;
+    }
+    NpyArray array;
+    if (!readNpy(path.string(), array, error))
+      return false;
+    HostTensor t;
+    t.shape = array.shape;
+    if (isInteger(spec.elementType)) {
+      if (array.dtype != "i4" && array.dtype != "i8") {
+        error = path.string() + ": dtype '" + array.dtype + "' but operand '" + spec.name +
+                "' needs int32 or int64";
+        return false;
+      }
+      if (!toInt64Vector(array, t.indices, error))
+        return false;
+    } else {
+      if (array.dtype != "f4" && array.dtype != "f8") {
+        error = path.string() + ": dtype '" + array.dtype + "' but operand '" + spec.name +
+                "' needs float32 (" + spec.elementType + " values)";
+        return false;
+      }
+      if (!toFloatVector(array, t.values, error))
+        return false;
+      // Values a bf16/f16 kernel cannot hold are rounded here, so that the reference and
+      // the kernel see the same numbers.
+      ElementType type = spec.elementType == "bf16"  ? ElementType::BF16
+                         : spec.elementType == "f16" ? ElementType::F16
+                                                     : ElementType::F32;
+      size_t rounded = 0;
+      for (float &x : t.values) {
+        float r = roundTo(type, x);
+        rounded += (r != x && std::isfinite(x));
+        x = std::isfinite(x) ? r : x;
+      }
+      if (rounded)
+        std::cerr << "gdn-run: warning: " << path.string() << ": " << rounded
+                  << " values are not representable in " << spec.elementType
+                  << "; rounded to nearest\n";
+    }
+    if (std::string e = validateOperand(spec, t); !e.empty()) {
+      error = path.string() + ": " + e;
+      return false;
+    }
+    inputs[spec.name] = std::move(t);
+  }
+  return true;
+}
+
+bool writeTensors(const fs::path &dir, const HostTensors &tensors, std::string &error) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create " + dir.string() + ": " + ec.message();
+    return false;
+  }
+  for (const auto &[name, t] : tensors) {
+    fs::path path = dir / (name + ".npy");
+    NpyArray array = t.values.empty() && !t.indices.empty() ? makeNpyI64(t.shape, t.indices)
+                                                            : makeNpyF32(t.shape, t.values);
+    if (!writeNpy(path.string(), array, error))
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"Run a gdn layer on the CPU (lowered with gdn-to-cpu, JIT-compiled in process)"};
+  std::string layerPath, inputsDir, outputsDir;
+  bool describe = false, random = false, check = false, zeroState = false;
+  int64_t chunkSize = 0, batch = 0, seqLen = 0;
+  uint64_t seed = 0;
+  double tolerance = -1.0;
+  app.add_option("layer", layerPath, "A .mlir file with one gdn.recurrence or gdn.decode op")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_flag("--describe", describe,
+               "Print the layer's operands, results and variant attributes as JSON");
+  app.add_option("--inputs", inputsDir, "Folder of <operand>.npy inputs (written with --random)");
+  app.add_option("--outputs", outputsDir, "Folder for o.npy and the final state");
+  app.add_option("--chunk-size", chunkSize, "Chunk size of the lowering: 16, 32, 64 or 128")
+      ->check(CLI::IsMember({16, 32, 64, 128}));
+  app.add_flag("--random", random, "Generate valid random inputs and save them to --inputs");
+  app.add_option("--seed", seed, "Seed of --random");
+  app.add_option("--batch", batch,
+                 "B for --random (the number of sequences N for a packed batch)");
+  app.add_option("--seq-len", seqLen, "T for --random (total tokens for a packed batch)");
+  app.add_flag("--zero-state", zeroState,
+               "With --random: start from a zero initial state instead of a random one");
+  app.add_flag("--check", check,
+               "Compare the outputs with the float64 token-by-token reference (JSON on stdout)");
+  app.add_option("--tolerance", tolerance,
+                 "With --check: exit 1 when a max relative error exceeds this");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string error;
+  std::unique_ptr<CpuLayer> layer = CpuLayer::loadFile(layerPath, chunkSize, error);
+  if (!layer)
+    return fail(error);
+  const LayerInfo &info = layer->info();
+  if (describe) {
+    std::cout << info.toJson();
+    return 0;
+  }
+  if (inputsDir.empty() || outputsDir.empty())
+    return fail("give --inputs DIR and --outputs DIR (or --describe)");
+
+  HostTensors inputs;
+  if (random) {
+    if (!makeRandomHostInputs(info, batch, seqLen, seed, !zeroState, inputs, error))
+      return fail(error);
+    if (!writeTensors(inputsDir, inputs, error))
+      return fail(error);
+  } else if (!readInputs(info, inputsDir, inputs, error)) {
+    return fail(error);
+  }
+
+  HostTensors outputs;
+  auto start = std::chrono::steady_clock::now();
+  if (!layer->compile(error))
+    return fail(error);
+  auto compiled = std::chrono::steady_clock::now();
+  if (!layer->run(inputs, outputs, error))
+    return fail(error);
+  auto ran = std::chrono::steady_clock::now();
+  if (!writeTensors(outputsDir, outputs, error))
+    return fail(error);
+
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  std::fprintf(stderr, "gdn-run: %s <%s, %s> chunk %lld: compiled in %.0f ms, ran in %.1f ms\n",
+               info.op.c_str(), toString(info.gate), toString(info.rule),
+               static_cast<long long>(info.chunkSize), ms(start, compiled), ms(compiled, ran));
+  for (const auto &[name, t] : outputs)
+    std::fprintf(stderr, "gdn-run: wrote %s %s\n", (fs::path(outputsDir) / (name + ".npy")).c_str(),
+                 shapeText(t.shape).c_str());
+
+  if (check) {
+    auto reference = referenceOutputs(info, inputs);
+    bool withinTolerance = true;
+    std::printf("{");
+    bool first = true;
+    for (const auto &[name, t] : outputs) {
+      ErrorStats e = compare(t.values.data(), reference.at(name).data(), t.values.size());
+      std::printf("%s\"%s\": {\"max_abs_err\": %.3e, \"max_rel_err\": %.3e}", first ? "" : ", ",
+                  name.c_str(), e.maxAbs, e.maxRel);
+      first = false;
+      if (tolerance >= 0 && !(e.maxRel <= tolerance))
+        withinTolerance = false;
+    }
+    std::printf("}\n");
+    if (!withinTolerance)
+      return fail("error against the float64 reference exceeds --tolerance " +
+                  std::to_string(tolerance));
+  }
+  return 0;
+}
