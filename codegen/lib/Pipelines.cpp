@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - named gdn pipelines --------------------------------===//
 #include "gdn/Codegen/Pipelines.h"
+#include "gdn/Codegen/Passes.h"
 #include "gdn/Passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -27,8 +28,36 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
 
+LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
+                                    bool stopAtNVVM) {
+  gdn::GdnRecurrentGpuKernelsOptions kernels;
+  kernels.blockSize = options.blockSize;
+  pm.addPass(gdn::createGdnRecurrentGpuKernels(kernels));
+  std::string text = "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
+                     " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+                     "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
+  if (!stopAtNVVM)
+    text += ",gpu-module-to-binary{format=" + options.format + "}";
+  return parsePassPipeline(text, pm);
+}
+
 void gdn::registerGdnPassesAndPipelines() {
   gdn::registerGdnPasses();
+  gdn::registerGdnCodegenPasses();
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "gdn-to-nvvm",
+      "Build the GPU kernels of gdn layers and lower them to the NVVM dialect",
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/true)))
+          llvm::report_fatal_error("gdn-to-nvvm: an upstream pass is not registered");
+      });
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "gdn-to-ptx",
+      "gdn-to-nvvm, then serialise each gpu.module to PTX (format=isa) or cubin (format=bin)",
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/false)))
+          llvm::report_fatal_error("gdn-to-ptx: an upstream pass is not registered");
+      });
   PassPipelineRegistration<CpuPipelineOptions>(
       "gdn-to-cpu",
       "Lower gdn layers to the LLVM dialect for the CPU: gdn-chunkwise, gdn-tiles-to-linalg, "

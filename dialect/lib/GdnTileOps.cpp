@@ -11,6 +11,10 @@ using namespace mlir::gdn;
 
 namespace {
 
+std::string dimText(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
 bool sameDim(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
@@ -36,11 +40,11 @@ LogicalResult verifyGates(Operation *op, Value gates, int64_t rows, int64_t chan
   if (failed(type))
     return failure();
   if (!sameDim(type->getDimSize(0), rows))
-    return op->emitOpError() << "gates have " << type->getDimSize(0)
-                             << " rows but the tile has " << rows;
+    return op->emitOpError() << "gates have " << dimText(type->getDimSize(0))
+                             << " rows but the tile has " << dimText(rows);
   if (type->getRank() == 2 && !sameDim(type->getDimSize(1), channels))
-    return op->emitOpError() << "channel gates have " << type->getDimSize(1)
-                             << " channels but the tile has " << channels;
+    return op->emitOpError() << "channel gates have " << dimText(type->getDimSize(1))
+                             << " channels but the tile has " << dimText(channels);
   return success();
 }
 
@@ -86,8 +90,8 @@ LogicalResult TileRowScaleOp::verify() {
     if (failed(r))
       return failure();
     if (!sameDim(r->getDimSize(0), x->getDimSize(0)))
-      return emitOpError() << "'r' has " << r->getDimSize(0) << " rows but 'x' has "
-                           << x->getDimSize(0);
+      return emitOpError() << "'r' has " << dimText(r->getDimSize(0)) << " rows but 'x' has "
+                           << dimText(x->getDimSize(0));
   }
   return success();
 }
@@ -107,8 +111,8 @@ LogicalResult TileDecayStateOp::verify() {
   if (failed(g))
     return failure();
   if (g->getRank() == 2 && !sameDim(g->getDimSize(1), s->getDimSize(0)))
-    return emitOpError() << "channel gates have " << g->getDimSize(1)
-                         << " channels but the state has K = " << s->getDimSize(0);
+    return emitOpError() << "channel gates have " << dimText(g->getDimSize(1))
+                         << " channels but the state has K = " << dimText(s->getDimSize(0));
   return success();
 }
 
@@ -121,9 +125,11 @@ LogicalResult TileMatmulOp::verify() {
   int64_t m = a->getDimSize(getTransposeA() ? 1 : 0);
   int64_t k = a->getDimSize(getTransposeA() ? 0 : 1);
   if (!sameDim(k, b->getDimSize(0)))
-    return emitOpError() << "contraction dims differ: " << k << " vs " << b->getDimSize(0);
+    return emitOpError() << "contraction dims differ: " << dimText(k) << " vs "
+                         << dimText(b->getDimSize(0));
   if (!sameDim(r->getDimSize(0), m) || !sameDim(r->getDimSize(1), b->getDimSize(1)))
-    return emitOpError() << "the result must be [" << m << ", " << b->getDimSize(1) << "], got "
+    return emitOpError() << "the result must be [" << dimText(m) << ", "
+                         << dimText(b->getDimSize(1)) << "], got "
                          << getResult().getType();
   return success();
 }

@@ -257,7 +257,7 @@ struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
   void runOnOperation() override {
     if (!isSupportedChunkSize(chunkSize)) {
       getOperation().emitError() << "gdn-chunkwise: chunk-size must be 16, 32, 64 or 128, got "
-                                 << chunkSize;
+                                 << static_cast<int64_t>(chunkSize);
       return signalPassFailure();
     }
     SmallVector<Operation *> layers;

@@ -50,6 +50,15 @@ OpFoldResult dim(OpBuilder &b, Location loc, Value v, int64_t d) {
   return tensor::getMixedSize(b, loc, v, d);
 }
 
+/// Replaces `op` with `value`, casting where the op's declared type is more or less static
+/// than what the expansion built from the operand sizes.
+void replaceWithCast(PatternRewriter &b, Operation *op, Value value) {
+  Type want = op->getResult(0).getType();
+  if (value.getType() != want)
+    value = tensor::CastOp::create(b, op->getLoc(), want, value);
+  b.replaceOp(op, value);
+}
+
 AffineMap map(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> results) {
   SmallVector<AffineExpr> exprs;
   for (unsigned r : results)
@@ -127,9 +136,9 @@ struct GatedGramLowering : OpRewritePattern<TileGatedGramOp> {
     maps.push_back(map(ctx, 3, {0, 1}));
     OpFoldResult n = dim(b, loc, op.getA(), 0);
     bool diagonal = op.getDiagonal();
+    Value init = zerosF32(b, loc, {n, n});
     auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{op.getResult().getType()}, inputs,
-        ValueRange{zerosF32(b, loc, {n, n})}, maps, {kPar, kPar, kRed},
+        b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, {kPar, kPar, kRed},
         [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value i = linalgIndex(nb, nl, 0), j = linalgIndex(nb, nl, 1);
           Value mask = arith::CmpIOp::create(
@@ -145,7 +154,7 @@ struct GatedGramLowering : OpRewritePattern<TileGatedGramOp> {
           Value acc = args.back();
           linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, acc, term)});
         });
-    b.replaceOp(op, generic.getResults());
+    replaceWithCast(b, op, generic.getResult(0));
     return success();
   }
 };
@@ -159,8 +168,9 @@ struct UnitLowerInverseLowering : OpRewritePattern<TileUnitLowerInverseOp> {
     MLIRContext *ctx = b.getContext();
     Value a = op.getA();
     OpFoldResult nFold = dim(b, loc, a, 0);
+    Value init = emptyF32(b, loc, {nFold, nFold});
     auto identity = linalg::GenericOp::create(
-        b, loc, TypeRange{a.getType()}, ValueRange{}, ValueRange{emptyF32(b, loc, {nFold, nFold})},
+        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
         {map(ctx, 2, {0, 1})}, {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
           Value i = linalgIndex(nb, nl, 0), j = linalgIndex(nb, nl, 1);
           Value diag = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, i, j);
@@ -192,7 +202,7 @@ struct UnitLowerInverseLowering : OpRewritePattern<TileUnitLowerInverseOp> {
               });
           scf::YieldOp::create(b, loc, colLoop.getResults());
         });
-    b.replaceOp(op, rowLoop.getResults());
+    replaceWithCast(b, op, rowLoop.getResult(0));
     return success();
   }
 };
@@ -303,14 +313,15 @@ struct MatmulLowering : OpRewritePattern<TileMatmulOp> {
                                    map(ctx, 3, {2, 1}), map(ctx, 3, {0, 1})};
     OpFoldResult m = dim(b, loc, op.getA(), transposeA ? 1 : 0);
     OpFoldResult n = dim(b, loc, op.getB(), 1);
+    Value init = zerosF32(b, loc, {m, n});
     auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{op.getResult().getType()}, ValueRange{op.getA(), op.getB()},
-        ValueRange{zerosF32(b, loc, {m, n})}, maps, {kPar, kPar, kRed},
+        b, loc, TypeRange{init.getType()}, ValueRange{op.getA(), op.getB()}, ValueRange{init},
+        maps, {kPar, kPar, kRed},
         [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value prod = arith::MulFOp::create(nb, nl, args[0], args[1]);
           linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], prod)});
         });
-    b.replaceOp(op, generic.getResults());
+    replaceWithCast(b, op, generic.getResult(0));
     return success();
   }
 };

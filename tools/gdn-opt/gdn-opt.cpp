@@ -11,6 +11,8 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -18,6 +20,9 @@ int main(int argc, char **argv) {
   registry.insert<mlir::gdn::GdnDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gdn-to-ptx serialises gpu.modules: LLVM IR translation and the NVVM target.
+  mlir::registerAllToLLVMIRTranslations(registry);
+  mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   mlir::registerAllPasses();
   mlir::gdn::registerGdnPassesAndPipelines();
   return mlir::asMainReturnCode(

@@ -397,6 +397,16 @@ func.func @matmul_result_shape_transposed(%a: tensor<?x64xf32>, %b: tensor<?x128
   return
 }
 
+// -----
+
+// A dynamic dim of the expected result. (The message prints it today as
+// -9223372036854775808 rather than '?'; the pattern accepts either.)
+func.func @matmul_result_shape_dynamic(%a: tensor<?x64xf32>, %b: tensor<64x128xf32>) {
+  // expected-error-re @+1 {{'gdn.tile.matmul' op the result must be [{{.*}}, 128], got 'tensor<?x64xf32>'}}
+  %0 = gdn.tile.matmul %a, %b : tensor<?x64xf32>, tensor<64x128xf32> -> tensor<?x64xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // gdn.tile.l2norm_rows
 //===----------------------------------------------------------------------===//

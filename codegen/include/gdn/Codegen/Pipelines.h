@@ -15,6 +15,25 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                             llvm::cl::init(64)};
 };
 
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture: sm_80, sm_90a, ..."),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX ISA features (keep at or below what ptxas knows)"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("isa (PTX), bin (cubin, needs ptxas) or fatbin"),
+                             llvm::cl::init("isa")};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block of the recurrent kernel"),
+                            llvm::cl::init(64)};
+};
+
+/// gdn dialect -> gpu.module with the recurrent kernels -> NVVM -> PTX (or cubin) embedded
+/// in a gpu.binary. With `stopAtNVVM`, ends before serialisation (gdn-to-nvvm).
+LogicalResult buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
+                               bool stopAtNVVM);
+
 /// The textual form of gdn-to-cpu after the gdn passes: bufferization and the
 /// lowering of loops, memrefs, math and arith to the LLVM dialect.
 std::string cpuLoweringPipelineText();

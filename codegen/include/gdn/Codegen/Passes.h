@@ -1,0 +1,22 @@
+//===- Passes.h - gdn code generation passes --------------------*- C++ -*-===//
+#ifndef GDN_CODEGEN_PASSES_H
+#define GDN_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::gdn {
+
+#define GEN_PASS_DECL
+#include "gdn/Codegen/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "gdn/Codegen/Passes.h.inc"
+
+} // namespace mlir::gdn
+
+#endif // GDN_CODEGEN_PASSES_H

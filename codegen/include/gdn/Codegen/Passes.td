@@ -1,0 +1,31 @@
+//===- Passes.td - gdn code generation passes --------------*- tablegen -*-===//
+#ifndef GDN_CODEGEN_PASSES_TD
+#define GDN_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
+  let summary = "Build one token-recurrent GPU kernel per layer op (gpu.module + gpu.func)";
+  let description = [{
+    For every `gdn.recurrence` / `gdn.decode` op, builds a `gpu.func` in `gpu.module @gdn`:
+    one thread block per (sequence, value head, V tile), one thread per value column. Each
+    thread keeps its K-long column of the f32 state on chip and walks the sequence token by
+    token (decay, delta or additive update, output), reading the state once and writing it
+    once. This is the decode kernel, and the correctness baseline for prefill.
+
+    The kernel's launch contract is attached as `gdn.*` attributes on the `gpu.func`: grid
+    (`N x HV x V/block`), block size, and the argument order. Every argument is a flat 1-D
+    memref (`memref<?xT>`, passed as the 5 fields of its descriptor) followed by `T` (index).
+    The host functions that held the layer ops are removed: the runtime launches the kernel.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
+           "Threads per block = value columns per block (32, 64 or 128; divides V)">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
+#endif // GDN_CODEGEN_PASSES_TD

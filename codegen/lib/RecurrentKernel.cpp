@@ -1,0 +1,308 @@
+//===- RecurrentKernel.cpp - token-recurrent GPU kernel per layer ---------===//
+//
+// One thread block per (sequence n, value head hv, V tile); one thread per value column.
+// A thread's K-long column of the f32 state lives in private memory for the whole
+// sequence: read once from the initial state, written once to the final state. Per token:
+//   S[c] *= decay_c;  u = sum_c S[c] k[c];  vnew = beta (v - u)  (delta) | beta v  (additive)
+//   S[c] += k[c] vnew;  o = scale sum_c S[c] q[c]
+//
+//===----------------------------------------------------------------------===//
+#include "gdn/Codegen/Passes.h"
+#include "gdn/Dialect/GdnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::gdn {
+#define GEN_PASS_DEF_GDNRECURRENTGPUKERNELS
+#include "gdn/Codegen/Passes.h.inc"
+} // namespace mlir::gdn
+
+using namespace mlir;
+using namespace mlir::gdn;
+
+namespace {
+
+struct KernelSpec {
+  std::string name;
+  GateKind gate;
+  UpdateRule rule;
+  bool hasBeta, hasInitialState, hasFinalState, varlen, qkL2norm;
+  float scale;
+  int64_t H, HV, K, V, blockSize;
+  Type inputType, gType, betaType, cuType;
+};
+
+class RecurrentKernelBuilder {
+public:
+  RecurrentKernelBuilder(OpBuilder &b, Location loc, const KernelSpec &s)
+      : b(b), loc(loc), s(s), f32(b.getF32Type()), idxType(b.getIndexType()) {}
+
+  gpu::GPUFuncOp build() {
+    auto flat = [](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
+    // Argument order (the runtime's contract): q k v [g] [beta] [state] [cu_seqlens] o
+    // [final_state] T.
+    SmallVector<Type> args = {flat(s.inputType), flat(s.inputType), flat(s.inputType)};
+    SmallVector<std::string> names = {"q", "k", "v"};
+    auto add = [&](bool present, Type t, const char *name) {
+      if (present) {
+        args.push_back(flat(t));
+        names.push_back(name);
+      }
+    };
+    add(s.gate != GateKind::None, s.gType, "g");
+    add(s.hasBeta, s.betaType, "beta");
+    add(s.hasInitialState, f32, "initial_state");
+    add(s.varlen, s.cuType, "cu_seqlens");
+    add(true, s.inputType, "o");
+    add(s.hasFinalState, f32, "final_state");
+    args.push_back(idxType);
+    names.push_back("T");
+
+    auto privateState =
+        MemRefType::get({s.K}, f32, AffineMap(),
+                        gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Private));
+    auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}), TypeRange{},
+                                     TypeRange{privateState});
+    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(s.blockSize), 1, 1}));
+    SmallVector<Attribute> nameAttrs;
+    for (auto &n : names)
+      nameAttrs.push_back(b.getStringAttr(n));
+    fn->setAttr("gdn.args", b.getArrayAttr(nameAttrs));
+    fn->setAttr("gdn.block", b.getI64IntegerAttr(s.blockSize));
+    fn->setAttr("gdn.grid", b.getStringAttr("N,HV," + std::to_string(s.V / s.blockSize)));
+
+    Block &entry = fn.getBody().front();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&entry);
+    unsigned a = 0;
+    Value q = entry.getArgument(a++), k = entry.getArgument(a++), v = entry.getArgument(a++);
+    Value g = s.gate != GateKind::None ? entry.getArgument(a++) : Value();
+    Value beta = s.hasBeta ? entry.getArgument(a++) : Value();
+    Value h0 = s.hasInitialState ? entry.getArgument(a++) : Value();
+    Value cu = s.varlen ? entry.getArgument(a++) : Value();
+    Value o = entry.getArgument(a++);
+    Value fs = s.hasFinalState ? entry.getArgument(a++) : Value();
+    Value T = entry.getArgument(a++);
+    Value S = fn.getPrivateAttributions().front();
+
+    Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    Value col = add2(mul(tile, idx(s.blockSize)), gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    Value h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
+
+    // Token range [bos, eos) of sequence n in the flattened [B*T] token axis.
+    Value bos, eos;
+    if (s.varlen) {
+      bos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{n}));
+      eos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{add2(n, idx(1))}));
+    } else {
+      bos = mul(n, T);
+      eos = add2(bos, T);
+    }
+
+    // State column: S[c] = state[n, hv, c, col].
+    Value stateBase = mul(add2(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
+    forRange(idx(0), idx(s.K), [&](Value c) {
+      Value init = f32c(0.0f);
+      if (h0)
+        init = memref::LoadOp::create(b, loc, h0, ValueRange{stateIndex(stateBase, c, col)});
+      memref::StoreOp::create(b, loc, init, S, ValueRange{c});
+    });
+
+    forRange(bos, eos, [&](Value t) { tokenStep(t, h, hv, col, q, k, v, g, beta, o, S); });
+
+    if (fs)
+      forRange(idx(0), idx(s.K), [&](Value c) {
+        Value val = memref::LoadOp::create(b, loc, S, ValueRange{c});
+        memref::StoreOp::create(b, loc, val, fs, ValueRange{stateIndex(stateBase, c, col)});
+      });
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
+
+private:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32c(float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); }
+  Value add2(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value toIndex(Value v) { return arith::IndexCastOp::create(b, loc, idxType, v); }
+
+  // exp and sqrt as NVVM intrinsics (ex2.approx.f32, rel err ~2^-22; sqrt.rn.f32), so the
+  // PTX needs no libdevice and no CUDA toolkit. (convert-gpu-to-nvvm would turn math.exp
+  // and llvm.intr.sqrt into libdevice calls.)
+  Value intrinsic(const char *name, Value x) {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(name), ValueRange{x})
+        .getResult(0);
+  }
+  Value exp(Value x) {
+    return intrinsic("llvm.nvvm.ex2.approx.f32",
+                     arith::MulFOp::create(b, loc, x, f32c(1.4426950408889634f)));
+  }
+  Value sqrt(Value x) { return intrinsic("llvm.nvvm.sqrt.rn.f", x); }
+  Value stateIndex(Value base, Value c, Value col) {
+    return add2(mul(add2(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
+  }
+
+  /// Loads element `i` of a flat buffer as f32.
+  Value loadF32(Value buffer, Value i) {
+    Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});
+    return x.getType().isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
+  }
+
+  void forRange(Value lo, Value hi, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, lo, hi, idx(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         body(i);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  /// sum_c f(c) over c in [0, K).
+  Value reduceK(function_ref<Value(Value)> term) {
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), idx(s.K), idx(1), ValueRange{f32c(0.0f)},
+        [&](OpBuilder &, Location, Value c, ValueRange acc) {
+          scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], term(c))});
+        });
+    return loop.getResult(0);
+  }
+
+  /// 1 / sqrt(sum x^2 + 1e-6) for the K-vector at `base`, or 1 without qk_l2norm.
+  Value inverseNorm(Value x, Value base) {
+    if (!s.qkL2norm)
+      return f32c(1.0f);
+    Value sum = reduceK([&](Value c) {
+      Value e = loadF32(x, add2(base, c));
+      return arith::MulFOp::create(b, loc, e, e);
+    });
+    Value norm = sqrt(arith::AddFOp::create(b, loc, sum, f32c(1e-6f)));
+    return arith::DivFOp::create(b, loc, f32c(1.0f), norm);
+  }
+
+  void tokenStep(Value t, Value h, Value hv, Value col, Value q, Value k, Value v, Value g,
+                 Value beta, Value o, Value S) {
+    Value qkBase = mul(add2(mul(t, idx(s.H)), h), idx(s.K)); // (t*H + h)*K
+    Value headRow = add2(mul(t, idx(s.HV)), hv);             // t*HV + hv
+    Value vIndex = add2(mul(headRow, idx(s.V)), col);        // (t*HV + hv)*V + col
+    Value kScale = inverseNorm(k, qkBase);
+    Value qScale = arith::MulFOp::create(b, loc, inverseNorm(q, qkBase), f32c(s.scale));
+    Value scalarDecay;
+    if (s.gate == GateKind::Scalar)
+      scalarDecay = exp(loadF32(g, headRow));
+    Value channelBase = mul(headRow, idx(s.K)); // (t*HV + hv)*K for channel gates
+
+    auto kAt = [&](Value c) {
+      return arith::MulFOp::create(b, loc, loadF32(k, add2(qkBase, c)), kScale);
+    };
+
+    // Decay, and for the delta rule the prediction u = sum_c S[c] k[c], in one pass.
+    Value u = reduceK([&](Value c) -> Value {
+      Value sc = memref::LoadOp::create(b, loc, S, ValueRange{c});
+      if (s.gate == GateKind::Scalar)
+        sc = arith::MulFOp::create(b, loc, sc, scalarDecay);
+      else if (s.gate == GateKind::Channel)
+        sc = arith::MulFOp::create(b, loc, sc, exp(loadF32(g, add2(channelBase, c))));
+      if (s.gate != GateKind::None)
+        memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
+      if (s.rule != UpdateRule::Delta)
+        return f32c(0.0f);
+      return arith::MulFOp::create(b, loc, sc, kAt(c));
+    });
+
+    Value vNew = loadF32(v, vIndex);
+    if (s.rule == UpdateRule::Delta)
+      vNew = arith::SubFOp::create(b, loc, vNew, u);
+    if (beta)
+      vNew = arith::MulFOp::create(b, loc, vNew, loadF32(beta, headRow));
+
+    // Update and output: S[c] += k[c] vnew; o = scale sum_c S[c] q[c].
+    Value out = reduceK([&](Value c) -> Value {
+      Value sc = memref::LoadOp::create(b, loc, S, ValueRange{c});
+      sc = arith::AddFOp::create(b, loc, sc, arith::MulFOp::create(b, loc, kAt(c), vNew));
+      memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
+      return arith::MulFOp::create(b, loc, sc, loadF32(q, add2(qkBase, c)));
+    });
+    out = arith::MulFOp::create(b, loc, out, qScale);
+    if (!s.inputType.isF32())
+      out = arith::TruncFOp::create(b, loc, s.inputType, out);
+    memref::StoreOp::create(b, loc, out, o, ValueRange{vIndex});
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const KernelSpec &s;
+  Type f32, idxType;
+};
+
+Type elementTypeOf(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
+}
+
+struct GdnRecurrentGpuKernelsPass
+    : public gdn::impl::GdnRecurrentGpuKernelsBase<GdnRecurrentGpuKernelsPass> {
+  using GdnRecurrentGpuKernelsBase::GdnRecurrentGpuKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<Operation *> layers;
+    module.walk([&](Operation *op) {
+      if (isa<RecurrenceOp, DecodeOp>(op))
+        layers.push_back(op);
+    });
+    if (layers.empty())
+      return;
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "gdn");
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+    b.setInsertionPointToStart(gpuModule.getBody());
+
+    SmallVector<Operation *> hosts;
+    for (Operation *op : layers) {
+      KernelSpec spec;
+      auto fn = op->getParentOfType<func::FuncOp>();
+      spec.name = (fn ? fn.getSymName().str() : std::string("layer")) + "_recurrent";
+      if (auto r = dyn_cast<RecurrenceOp>(op)) {
+        spec = {spec.name, r.getGate(), r.getRule(), static_cast<bool>(r.getBeta()),
+                static_cast<bool>(r.getInitialState()), static_cast<bool>(r.getFinalState()),
+                r.isVarlen(), r.getQkL2norm(), r.getScaleOrDefault(), 0, 0, 0, 0, blockSize,
+                elementTypeOf(r.getQ()), elementTypeOf(r.getG()), elementTypeOf(r.getBeta()),
+                elementTypeOf(r.getCuSeqlens())};
+      } else {
+        auto d = cast<DecodeOp>(op);
+        spec = {spec.name, d.getGate(), d.getRule(), static_cast<bool>(d.getBeta()), true, true,
+                d.isVarlen(), d.getQkL2norm(), d.getScaleOrDefault(), 0, 0, 0, 0, blockSize,
+                elementTypeOf(d.getQ()), elementTypeOf(d.getG()), elementTypeOf(d.getBeta()),
+                elementTypeOf(d.getCuSeqlens())};
+      }
+      auto qType = cast<RankedTensorType>(op->getOperand(0).getType());
+      auto vType = cast<RankedTensorType>(op->getOperand(2).getType());
+      spec.H = qType.getDimSize(2);
+      spec.K = qType.getDimSize(3);
+      spec.HV = vType.getDimSize(2);
+      spec.V = vType.getDimSize(3);
+      if (blockSize <= 0 || spec.V % blockSize != 0 || blockSize > 1024) {
+        op->emitError() << "gdn-recurrent-gpu-kernels: block-size " << blockSize
+                        << " must divide V = " << spec.V;
+        return signalPassFailure();
+      }
+      auto kernel = RecurrentKernelBuilder(b, op->getLoc(), spec).build();
+      kernel->setAttr("gdn.layer", b.getStringAttr(op->getName().getStringRef()));
+      kernel->setAttr("gdn.variant",
+                      b.getStringAttr((stringifyGateKind(spec.gate) + "," +
+                                       stringifyUpdateRule(spec.rule))
+                                          .str()));
+      hosts.push_back(fn ? fn.getOperation() : op);
+    }
+    // The runtime launches the kernels; the host functions have no GPU lowering.
+    for (Operation *host : hosts)
+      host->erase();
+  }
+};
+
+} // namespace
