@@ -28,14 +28,18 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
 
+std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::string &features) {
+  return "nvvm-attach-target{chip=" + chip + " features=" + features +
+         " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+         "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
+}
+
 LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
                                     bool stopAtNVVM) {
   gdn::GdnRecurrentGpuKernelsOptions kernels;
   kernels.blockSize = options.blockSize;
   pm.addPass(gdn::createGdnRecurrentGpuKernels(kernels));
-  std::string text = "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
-                     " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-                     "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
+  std::string text = gpuLoweringPipelineText(options.chip, options.features);
   if (!stopAtNVVM)
     text += ",gpu-module-to-binary{format=" + options.format + "}";
   return parsePassPipeline(text, pm);

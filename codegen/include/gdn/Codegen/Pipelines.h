@@ -29,6 +29,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                             llvm::cl::init(64)};
 };
 
+/// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
+std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
+
 /// gdn dialect -> gpu.module with the recurrent kernels -> NVVM -> PTX (or cubin) embedded
 /// in a gpu.binary. With `stopAtNVVM`, ends before serialisation (gdn-to-nvvm).
 LogicalResult buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,

@@ -1,0 +1,43 @@
+//===- GpuCompiler.h - compile a layer to a GPU kernel artifact -*- C++ -*-===//
+//
+// Layer .mlir text -> gdn-to-ptx -> PTX (+ cubin through ptxas when it is found) and the
+// runtime's metadata record. Needs MLIR; the runtime that loads the result does not.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GDN_CODEGEN_GPUCOMPILER_H
+#define GDN_CODEGEN_GPUCOMPILER_H
+
+#include "gdn/Runtime.h"
+
+#include <string>
+#include <vector>
+
+namespace gdn {
+
+struct GpuCompileOptions {
+  std::string chip = "sm_90a";
+  std::string features = "+ptx80";
+  int64_t blockSize = 64;
+  bool cubin = true;          ///< also assemble a cubin when ptxas is found
+  std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
+};
+
+struct GpuArtifact {
+  KernelMetadata metadata;
+  std::string ptx;
+  std::vector<char> cubin;    ///< empty when no ptxas (the driver JIT-compiles the PTX)
+  std::string ptxasCommand;   ///< what was run, for the record
+};
+
+/// Compiles the one layer op in `source`. On failure returns false with diagnostics (with
+/// source locations) in `error`.
+bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
+                        const GpuCompileOptions &options, GpuArtifact &artifact,
+                        std::string &error);
+
+/// Locates ptxas as described in GpuCompileOptions::ptxasPath; "" when there is none.
+std::string findPtxas(const std::string &explicitPath);
+
+} // namespace gdn
+
+#endif // GDN_CODEGEN_GPUCOMPILER_H

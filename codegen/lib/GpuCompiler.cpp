@@ -1,0 +1,223 @@
+//===- GpuCompiler.cpp - compile a layer to a GPU kernel artifact ---------===//
+#include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/Passes.h"
+#include "gdn/Codegen/Pipelines.h"
+#include "gdn/Dialect/GdnDialect.h"
+#include "gdn/Dialect/GdnOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+
+using namespace mlir;
+
+namespace gdn {
+
+namespace {
+
+std::string typeName(Type t) {
+  if (!t)
+    return "";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  if (t.isInteger(32))
+    return "i32";
+  if (t.isInteger(64))
+    return "i64";
+  return "unsupported";
+}
+
+Type elementType(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
+}
+
+GateKind toRuntime(mlir::gdn::GateKind g) {
+  return g == mlir::gdn::GateKind::Scalar    ? GateKind::Scalar
+         : g == mlir::gdn::GateKind::Channel ? GateKind::Channel
+                                             : GateKind::None;
+}
+
+UpdateRule toRuntime(mlir::gdn::UpdateRule r) {
+  return r == mlir::gdn::UpdateRule::Delta ? UpdateRule::Delta : UpdateRule::Additive;
+}
+
+/// The layer-level fields of the metadata, read off the op before it is lowered.
+void describe(Operation *op, KernelMetadata &m) {
+  m.layer = op->getName().getStringRef().str();
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
+  m.H = q.getDimSize(2);
+  m.K = q.getDimSize(3);
+  m.HV = v.getDimSize(2);
+  m.V = v.getDimSize(3);
+  m.inputType = typeName(q.getElementType());
+  if (auto r = dyn_cast<mlir::gdn::RecurrenceOp>(op)) {
+    m.gate = toRuntime(r.getGate());
+    m.rule = toRuntime(r.getRule());
+    m.scale = r.getScaleOrDefault();
+    m.qkL2norm = r.getQkL2norm();
+    m.gType = typeName(elementType(r.getG()));
+    m.betaType = typeName(elementType(r.getBeta()));
+    m.cuSeqlensType = typeName(elementType(r.getCuSeqlens()));
+  } else {
+    auto d = cast<mlir::gdn::DecodeOp>(op);
+    m.gate = toRuntime(d.getGate());
+    m.rule = toRuntime(d.getRule());
+    m.scale = d.getScaleOrDefault();
+    m.qkL2norm = d.getQkL2norm();
+    m.gType = typeName(elementType(d.getG()));
+    m.betaType = typeName(elementType(d.getBeta()));
+    m.cuSeqlensType = typeName(elementType(d.getCuSeqlens()));
+  }
+}
+
+void initializeOnce() {
+  static std::once_flag flag;
+  std::call_once(flag, [] {
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+    registerAllPasses();
+    mlir::gdn::registerGdnPassesAndPipelines();
+  });
+}
+
+} // namespace
+
+std::string findPtxas(const std::string &explicitPath) {
+  if (!explicitPath.empty())
+    return llvm::sys::fs::can_execute(explicitPath) ? explicitPath : "";
+  if (const char *env = std::getenv("GDN_PTXAS"))
+    return llvm::sys::fs::can_execute(env) ? env : "";
+  if (auto found = llvm::sys::findProgramByName("ptxas"))
+    return *found;
+  const char *fallback = "/usr/local/cuda/bin/ptxas";
+  return llvm::sys::fs::can_execute(fallback) ? fallback : "";
+}
+
+bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
+                        const GpuCompileOptions &options, GpuArtifact &artifact,
+                        std::string &error) {
+  initializeOnce();
+  DialectRegistry registry;
+  registry.insert<mlir::gdn::GdnDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  MLIRContext context(registry);
+  context.printOpOnDiagnostic(false);
+
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
+                               llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
+
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module) {
+    error = diagnostics;
+    return false;
+  }
+  SmallVector<Operation *> layers;
+  module->walk([&](Operation *op) {
+    if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))
+      layers.push_back(op);
+  });
+  if (layers.size() != 1) {
+    error = bufferName + ": expected exactly one gdn.recurrence or gdn.decode op, found " +
+            std::to_string(layers.size());
+    return false;
+  }
+  KernelMetadata &meta = artifact.metadata;
+  meta = KernelMetadata();
+  describe(layers.front(), meta);
+  meta.chip = options.chip;
+  meta.blockSize = options.blockSize;
+
+  // Build the kernel first, to read its launch contract off the gpu.func.
+  PassManager first(&context);
+  first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
+      mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));
+  if (failed(first.run(*module))) {
+    error = diagnostics;
+    return false;
+  }
+  gpu::GPUFuncOp kernel;
+  module->walk([&](gpu::GPUFuncOp f) { kernel = f; });
+  meta.kernelName = kernel.getName().str();
+  for (Attribute a : kernel->getAttrOfType<ArrayAttr>("gdn.args"))
+    meta.args.push_back(cast<StringAttr>(a).str());
+
+  PassManager rest(&context);
+  std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +
+                     ",gpu-module-to-binary{format=isa}";
+  if (failed(parsePassPipeline(text, rest)) || failed(rest.run(*module))) {
+    error = "lowering to PTX failed:\n" + diagnostics;
+    return false;
+  }
+  module->walk([&](gpu::BinaryOp binary) {
+    for (Attribute object : binary.getObjects())
+      artifact.ptx = cast<gpu::ObjectAttr>(object).getObject().str();
+  });
+  if (artifact.ptx.empty()) {
+    error = "internal error: no PTX was produced";
+    return false;
+  }
+
+  artifact.cubin.clear();
+  artifact.ptxasCommand.clear();
+  std::string ptxas = options.cubin ? findPtxas(options.ptxasPath) : "";
+  if (!ptxas.empty()) {
+    llvm::SmallString<128> ptxFile, cubinFile;
+    llvm::sys::fs::createTemporaryFile("gdn", "ptx", ptxFile);
+    llvm::sys::fs::createTemporaryFile("gdn", "cubin", cubinFile);
+    {
+      std::ofstream f(ptxFile.c_str());
+      f << artifact.ptx;
+    }
+    std::string arch = "-arch=" + options.chip;
+    SmallVector<StringRef> argv = {ptxas, arch, "-O3", ptxFile, "-o", cubinFile};
+    for (StringRef a : argv)
+      artifact.ptxasCommand += (artifact.ptxasCommand.empty() ? "" : " ") + a.str();
+    std::string message;
+    int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, {}, 0, 0, &message);
+    if (rc != 0) {
+      error = "ptxas failed (" + std::to_string(rc) + "): " + artifact.ptxasCommand +
+              (message.empty() ? "" : ": " + message);
+      llvm::sys::fs::remove(ptxFile);
+      llvm::sys::fs::remove(cubinFile);
+      return false;
+    }
+    std::ifstream in(cubinFile.c_str(), std::ios::binary);
+    artifact.cubin.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    llvm::sys::fs::remove(ptxFile);
+    llvm::sys::fs::remove(cubinFile);
+  }
+  return true;
+}
+
+} // namespace gdn

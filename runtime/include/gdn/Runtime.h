@@ -1,0 +1,133 @@
+//===- Runtime.h - load and launch generated gdn kernels --------*- C++ -*-===//
+//
+// The runtime loads kernels compiled by gdn (PTX or cubin plus a metadata record) through
+// the CUDA driver API, validates every launch argument, and launches on a caller's stream.
+// It does not link MLIR or libcuda: the driver is opened with dlopen on first use, so a
+// binary starts on a machine without a GPU and reports "no CUDA driver" instead.
+//
+// Launches never allocate, synchronise or read device memory back, so they can be
+// captured into CUDA graphs.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GDN_RUNTIME_H
+#define GDN_RUNTIME_H
+
+#include "gdn/Numeric.h"
+#include "gdn/Reference.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gdn {
+
+/// Outcome of a runtime call: ok, or a kind and a message.
+struct Status {
+  enum class Code { Ok = 0, NoDriver, InvalidArgument, DriverError, IoError };
+  Code code = Code::Ok;
+  std::string message;
+
+  static Status ok() { return {}; }
+  static Status error(Code c, std::string m) { return {c, std::move(m)}; }
+  bool isOk() const { return code == Code::Ok; }
+  explicit operator bool() const { return isOk(); }
+};
+
+/// What a compiled kernel expects: written by gdn-compile next to the PTX/cubin.
+struct KernelMetadata {
+  std::string kernelName;           ///< entry point in the module
+  std::string layer;                ///< "gdn.recurrence" or "gdn.decode"
+  std::string kind = "recurrent";   ///< kernel design
+  GateKind gate = GateKind::None;
+  UpdateRule rule = UpdateRule::Additive;
+  int64_t H = 0, HV = 0, K = 0, V = 0;
+  int64_t blockSize = 0;            ///< threads per block; grid = N x HV x V / blockSize
+  int64_t sharedMemoryBytes = 0;
+  int64_t chunkSize = 0;            ///< 0 for kernels that do not chunk
+  float scale = 1.0f;
+  bool qkL2norm = false;
+  std::string chip;                 ///< e.g. sm_90a
+  std::string inputType;            ///< bf16 | f16 | f32 (q, k, v, o)
+  std::string gType, betaType;      ///< f32 or the input type; empty when absent
+  std::string cuSeqlensType;        ///< i32 | i64; empty when not a packed batch
+  std::vector<std::string> args;    ///< kernel argument order (tensor names, then "T")
+
+  bool hasArg(const std::string &name) const;
+  bool isVarlen() const { return !cuSeqlensType.empty(); }
+  /// "key: value" lines; parse() reports the line of the first problem.
+  std::string serialize() const;
+  static Status parse(const std::string &text, KernelMetadata &out);
+};
+
+/// A device tensor handed to a launch: pointer, element type, shape and strides (in
+/// elements). Kernels need C-contiguous tensors.
+struct TensorArg {
+  const void *data = nullptr;
+  std::string elementType; ///< bf16 | f16 | f32 | i32 | i64
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides; ///< empty means contiguous
+};
+
+/// The tensors of one layer launch. Absent optional tensors stay default (null data).
+struct LayerLaunch {
+  TensorArg q, k, v, g, beta, initialState, cuSeqlens, o, finalState;
+  /// Optional host copy of cu_seqlens (N + 1 offsets): when given, checked for start 0,
+  /// monotone, end T. Never read from the device on the launch path.
+  const int64_t *cuSeqlensHost = nullptr;
+};
+
+/// Checks a launch against a kernel's metadata: every tensor present or absent as the
+/// kernel needs, element types, shapes (dims that must agree), contiguity, alignment, and
+/// the host copy of cu_seqlens when given. Needs no GPU.
+Status validateLaunch(const KernelMetadata &metadata, const LayerLaunch &launch);
+
+/// The CUDA driver, opened on first use (libcuda.so.1). Thread-safe.
+class Driver {
+public:
+  /// The process-wide driver, or a NoDriver status naming what failed.
+  static Status get(Driver *&driver);
+  /// cuInit + device 0's primary context made current on the calling thread.
+  Status makeContextCurrent();
+
+  // Thin wrappers that return a Status naming the CUDA error and `what`.
+  Status malloc(void **ptr, size_t bytes);
+  Status free(void *ptr);
+  Status copyToDevice(void *dst, const void *src, size_t bytes);
+  Status copyToHost(void *dst, const void *src, size_t bytes);
+  Status memset(void *dst, size_t bytes);
+  Status synchronize();
+  std::string deviceName();
+  /// Any other driver entry point by name (e.g. "cuStreamBeginCapture_v2"), or null.
+  void *symbol(const char *name);
+
+  struct Api;
+  Api *api = nullptr;
+};
+
+/// A loaded kernel module.
+class Kernel {
+public:
+  /// Loads PTX (text) or cubin (binary) with its metadata. Needs the driver.
+  static Status load(const std::vector<char> &image, const KernelMetadata &metadata,
+                     std::unique_ptr<Kernel> &out);
+  /// Reads `<prefix>.meta` and `<prefix>.cubin` (preferred) or `<prefix>.ptx`.
+  static Status loadFiles(const std::string &prefix, std::unique_ptr<Kernel> &out);
+  ~Kernel();
+
+  const KernelMetadata &metadata() const { return meta; }
+
+  /// Checks every argument against the metadata without touching the GPU.
+  Status validate(const LayerLaunch &launch) const;
+  /// validate(), then an asynchronous launch on `stream` (a CUstream; null = default).
+  Status launch(const LayerLaunch &launch, void *stream) const;
+
+private:
+  KernelMetadata meta;
+  void *module = nullptr;
+  void *function = nullptr;
+};
+
+} // namespace gdn
+
+#endif // GDN_RUNTIME_H

@@ -1,0 +1,576 @@
+//===- Runtime.cpp - driver loading, kernel loading, validated launches ---===//
+#include "gdn/Runtime.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace gdn {
+
+//===----------------------------------------------------------------------===//
+// The driver API, resolved with dlopen
+//===----------------------------------------------------------------------===//
+
+namespace {
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+} // namespace
+
+struct Driver::Api {
+  void *handle = nullptr;
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUcontext context = nullptr;
+
+  /// "CUDA_ERROR_X (description) in what", or ok.
+  Status check(CUresult r, const std::string &what) const {
+    if (r == 0)
+      return Status::ok();
+    const char *name = nullptr, *text = nullptr;
+    if (cuGetErrorName(r, &name) != 0 || !name)
+      name = "CUDA_ERROR_UNKNOWN";
+    if (cuGetErrorString(r, &text) != 0 || !text)
+      text = "no description";
+    return Status::error(Status::Code::DriverError,
+                         std::string(name) + " (" + text + ") in " + what);
+  }
+};
+
+Status Driver::get(Driver *&driver) {
+  static Driver instance;
+  static Status loaded;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *path = std::getenv("GDN_LIBCUDA");
+    void *h = dlopen(path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char *why = dlerror();
+      loaded = Status::error(Status::Code::NoDriver,
+                             std::string("no CUDA driver: cannot open ") +
+                                 (path ? path : "libcuda.so.1") + " (" + (why ? why : "") + ")");
+      return;
+    }
+    auto *api = new Driver::Api();
+    api->handle = h;
+    std::string missing;
+    auto bind = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+      if (!fn)
+        missing += std::string(missing.empty() ? "" : ", ") + name;
+    };
+    bind(api->cuInit, "cuInit");
+    bind(api->cuDeviceGet, "cuDeviceGet");
+    bind(api->cuDeviceGetName, "cuDeviceGetName");
+    bind(api->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    bind(api->cuCtxSetCurrent, "cuCtxSetCurrent");
+    bind(api->cuCtxSynchronize, "cuCtxSynchronize");
+    bind(api->cuModuleLoadData, "cuModuleLoadData");
+    bind(api->cuModuleUnload, "cuModuleUnload");
+    bind(api->cuModuleGetFunction, "cuModuleGetFunction");
+    bind(api->cuLaunchKernel, "cuLaunchKernel");
+    bind(api->cuGetErrorName, "cuGetErrorName");
+    bind(api->cuGetErrorString, "cuGetErrorString");
+    bind(api->cuMemAlloc, "cuMemAlloc_v2");
+    bind(api->cuMemFree, "cuMemFree_v2");
+    bind(api->cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    bind(api->cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    bind(api->cuMemsetD8, "cuMemsetD8_v2");
+    if (!missing.empty()) {
+      loaded = Status::error(Status::Code::NoDriver,
+                             "no usable CUDA driver: libcuda lacks " + missing);
+      dlclose(h);
+      delete api;
+      return;
+    }
+    instance.api = api;
+  });
+  driver = loaded.isOk() ? &instance : nullptr;
+  return loaded;
+}
+
+Status Driver::makeContextCurrent() {
+  if (!api->context) {
+    static std::mutex m;
+    std::lock_guard<std::mutex> lock(m);
+    if (!api->context) {
+      if (Status s = api->check(api->cuInit(0), "cuInit"); !s)
+        return Status::error(Status::Code::NoDriver, "no usable GPU: " + s.message);
+      CUdevice device;
+      if (Status s = api->check(api->cuDeviceGet(&device, 0), "cuDeviceGet(0)"); !s)
+        return s;
+      CUcontext ctx;
+      if (Status s = api->check(api->cuDevicePrimaryCtxRetain(&ctx, device),
+                                "cuDevicePrimaryCtxRetain");
+          !s)
+        return s;
+      api->context = ctx;
+    }
+  }
+  return api->check(api->cuCtxSetCurrent(api->context), "cuCtxSetCurrent");
+}
+
+Status Driver::malloc(void **ptr, size_t bytes) {
+  CUdeviceptr p = 0;
+  Status s = api->check(api->cuMemAlloc(&p, bytes ? bytes : 1),
+                        "cuMemAlloc(" + std::to_string(bytes) + " bytes)");
+  *ptr = reinterpret_cast<void *>(p);
+  return s;
+}
+
+Status Driver::free(void *ptr) {
+  return api->check(api->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+}
+
+Status Driver::copyToDevice(void *dst, const void *src, size_t bytes) {
+  return api->check(api->cuMemcpyHtoD(reinterpret_cast<CUdeviceptr>(dst), src, bytes),
+                    "cuMemcpyHtoD");
+}
+
+Status Driver::copyToHost(void *dst, const void *src, size_t bytes) {
+  return api->check(api->cuMemcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes),
+                    "cuMemcpyDtoH");
+}
+
+Status Driver::memset(void *dst, size_t bytes) {
+  return api->check(api->cuMemsetD8(reinterpret_cast<CUdeviceptr>(dst), 0, bytes), "cuMemsetD8");
+}
+
+Status Driver::synchronize() { return api->check(api->cuCtxSynchronize(), "cuCtxSynchronize"); }
+
+std::string Driver::deviceName() {
+  char name[256] = {0};
+  CUdevice device;
+  if (api->cuDeviceGet(&device, 0) != 0 || api->cuDeviceGetName(name, sizeof name, device) != 0)
+    return "unknown";
+  return name;
+}
+
+void *Driver::symbol(const char *name) { return dlsym(api->handle, name); }
+
+//===----------------------------------------------------------------------===//
+// Metadata
+//===----------------------------------------------------------------------===//
+
+bool KernelMetadata::hasArg(const std::string &name) const {
+  for (const std::string &a : args)
+    if (a == name)
+      return true;
+  return false;
+}
+
+std::string KernelMetadata::serialize() const {
+  std::ostringstream os;
+  os.precision(9);
+  os << "kernel: " << kernelName << "\nlayer: " << layer << "\nkind: " << kind
+     << "\ngate: " << toString(gate) << "\nrule: " << toString(rule) << "\nH: " << H
+     << "\nHV: " << HV << "\nK: " << K << "\nV: " << V << "\nblock_size: " << blockSize
+     << "\nshared_memory_bytes: " << sharedMemoryBytes << "\nchunk_size: " << chunkSize
+     << "\nscale: " << scale << "\nqk_l2norm: " << (qkL2norm ? 1 : 0) << "\nchip: " << chip
+     << "\ninput_type: " << inputType << "\ng_type: " << gType << "\nbeta_type: " << betaType
+     << "\ncu_seqlens_type: " << cuSeqlensType << "\nargs:";
+  for (const std::string &a : args)
+    os << " " << a;
+  os << "\n";
+  return os.str();
+}
+
+Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
+  out = KernelMetadata();
+  std::istringstream in(text);
+  std::string line;
+  int lineNo = 0;
+  auto bad = [&](const std::string &why) {
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata line " + std::to_string(lineNo) + ": " + why);
+  };
+  bool sawKernel = false;
+  while (std::getline(in, line)) {
+    ++lineNo;
+    if (line.empty() || line[0] == '#')
+      continue;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos)
+      return bad("expected 'key: value', got '" + line + "'");
+    std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    auto number = [&](int64_t &field) -> Status {
+      try {
+        size_t used = 0;
+        field = std::stoll(value, &used);
+        if (used != value.size())
+          throw std::invalid_argument(value);
+      } catch (const std::exception &) {
+        return bad("'" + key + "' needs an integer, got '" + value + "'");
+      }
+      return Status::ok();
+    };
+    Status s;
+    int64_t flag = 0;
+    if (key == "kernel") {
+      out.kernelName = value;
+      sawKernel = !value.empty();
+    } else if (key == "layer") {
+      out.layer = value;
+    } else if (key == "kind") {
+      out.kind = value;
+    } else if (key == "gate") {
+      if (value == "none")
+        out.gate = GateKind::None;
+      else if (value == "scalar")
+        out.gate = GateKind::Scalar;
+      else if (value == "channel")
+        out.gate = GateKind::Channel;
+      else
+        return bad("unknown gate '" + value + "'");
+    } else if (key == "rule") {
+      if (value == "additive")
+        out.rule = UpdateRule::Additive;
+      else if (value == "delta")
+        out.rule = UpdateRule::Delta;
+      else
+        return bad("unknown rule '" + value + "'");
+    } else if (key == "H") {
+      s = number(out.H);
+    } else if (key == "HV") {
+      s = number(out.HV);
+    } else if (key == "K") {
+      s = number(out.K);
+    } else if (key == "V") {
+      s = number(out.V);
+    } else if (key == "block_size") {
+      s = number(out.blockSize);
+    } else if (key == "shared_memory_bytes") {
+      s = number(out.sharedMemoryBytes);
+    } else if (key == "chunk_size") {
+      s = number(out.chunkSize);
+    } else if (key == "scale") {
+      try {
+        out.scale = std::stof(value);
+      } catch (const std::exception &) {
+        return bad("'scale' needs a number, got '" + value + "'");
+      }
+    } else if (key == "qk_l2norm") {
+      s = number(flag);
+      out.qkL2norm = flag != 0;
+    } else if (key == "chip") {
+      out.chip = value;
+    } else if (key == "input_type") {
+      out.inputType = value;
+    } else if (key == "g_type") {
+      out.gType = value;
+    } else if (key == "beta_type") {
+      out.betaType = value;
+    } else if (key == "cu_seqlens_type") {
+      out.cuSeqlensType = value;
+    } else if (key == "args") {
+      std::istringstream words(value);
+      std::string w;
+      while (words >> w)
+        out.args.push_back(w);
+    } else {
+      return bad("unknown key '" + key + "'");
+    }
+    if (!s)
+      return s;
+  }
+  if (!sawKernel)
+    return Status::error(Status::Code::InvalidArgument, "metadata has no 'kernel' name");
+  if (out.H <= 0 || out.HV <= 0 || out.K <= 0 || out.V <= 0 || out.HV % out.H != 0)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata has inconsistent head geometry H=" + std::to_string(out.H) +
+                             " HV=" + std::to_string(out.HV) + " K=" + std::to_string(out.K) +
+                             " V=" + std::to_string(out.V));
+  if (out.blockSize <= 0 || out.V % out.blockSize != 0)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata block_size " + std::to_string(out.blockSize) +
+                             " must divide V = " + std::to_string(out.V));
+  if (out.args.empty() || out.args.back() != "T")
+    return Status::error(Status::Code::InvalidArgument, "metadata args must end with T");
+  return Status::ok();
+}
+
+//===----------------------------------------------------------------------===//
+// Validation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+size_t elementBytes(const std::string &t) {
+  if (t == "bf16" || t == "f16")
+    return 2;
+  if (t == "i64")
+    return 8;
+  return 4;
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Status invalid(const std::string &message) {
+  return Status::error(Status::Code::InvalidArgument, message);
+}
+
+/// One tensor against its expected element type and shape.
+Status checkTensor(const std::string &name, const TensorArg &t, const std::string &elementType,
+                   const std::vector<int64_t> &shape) {
+  if (!t.data)
+    return invalid("'" + name + "' is a null pointer");
+  if (t.elementType != elementType)
+    return invalid("'" + name + "' has element type '" + t.elementType + "', the kernel needs '" +
+                   elementType + "'");
+  if (t.shape != shape)
+    return invalid("'" + name + "' has shape " + shapeText(t.shape) + ", the kernel needs " +
+                   shapeText(shape));
+  if (reinterpret_cast<uintptr_t>(t.data) % elementBytes(elementType) != 0)
+    return invalid("'" + name + "' is misaligned: " +
+                   std::to_string(reinterpret_cast<uintptr_t>(t.data)) + " is not a multiple of " +
+                   std::to_string(elementBytes(elementType)) + " bytes");
+  if (!t.strides.empty()) {
+    if (t.strides.size() != shape.size())
+      return invalid("'" + name + "' has " + std::to_string(t.strides.size()) +
+                     " strides for rank " + std::to_string(shape.size()));
+    int64_t expected = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (shape[d] > 1 && t.strides[d] != expected)
+        return invalid("'" + name + "' is not contiguous: strides " + shapeText(t.strides) +
+                       " for shape " + shapeText(shape));
+      expected *= shape[d];
+    }
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
+  const TensorArg &q = l.q;
+  if (q.shape.size() != 4)
+    return invalid("'q' must have shape [B, T, H, K], got rank " + std::to_string(q.shape.size()));
+  int64_t B = q.shape[0], T = q.shape[1];
+  if (B <= 0 || T <= 0)
+    return invalid("empty batch: B = " + std::to_string(B) + ", T = " + std::to_string(T));
+  int64_t N = B;
+  if (m.isVarlen()) {
+    if (B != 1)
+      return invalid("a packed batch (cu_seqlens) needs B = 1, got B = " + std::to_string(B));
+    if (l.cuSeqlens.shape.size() != 1 || l.cuSeqlens.shape[0] < 2)
+      return invalid("'cu_seqlens' must have shape [N + 1] with N >= 1, got " +
+                     shapeText(l.cuSeqlens.shape));
+    N = l.cuSeqlens.shape[0] - 1;
+  }
+  bool hasInitial = m.hasArg("initial_state"), hasFinal = m.hasArg("final_state");
+  struct Expect {
+    const char *name;
+    const TensorArg *arg;
+    bool present;
+    std::string type;
+    std::vector<int64_t> shape;
+  };
+  std::vector<Expect> expects = {
+      {"q", &l.q, true, m.inputType, {B, T, m.H, m.K}},
+      {"k", &l.k, true, m.inputType, {B, T, m.H, m.K}},
+      {"v", &l.v, true, m.inputType, {B, T, m.HV, m.V}},
+      {"g", &l.g, m.hasArg("g"), m.gType,
+       m.gate == GateKind::Channel ? std::vector<int64_t>{B, T, m.HV, m.K}
+                                   : std::vector<int64_t>{B, T, m.HV}},
+      {"beta", &l.beta, m.hasArg("beta"), m.betaType, {B, T, m.HV}},
+      {"initial_state", &l.initialState, hasInitial, "f32", {N, m.HV, m.K, m.V}},
+      {"cu_seqlens", &l.cuSeqlens, m.isVarlen(), m.cuSeqlensType, {N + 1}},
+      {"o", &l.o, true, m.inputType, {B, T, m.HV, m.V}},
+      {"final_state", &l.finalState, hasFinal, "f32", {N, m.HV, m.K, m.V}},
+  };
+  for (const Expect &e : expects) {
+    if (!e.present) {
+      if (e.arg->data)
+        return invalid("'" + std::string(e.name) + "' was given, but kernel '" + m.kernelName +
+                       "' takes no " + e.name);
+      continue;
+    }
+    if (Status s = checkTensor(e.name, *e.arg, e.type, e.shape); !s)
+      return s;
+  }
+  // Outputs must not alias inputs. The final state may alias the initial state: each thread
+  // reads its state column before it writes it (an in-place state update).
+  for (const Expect &out : expects) {
+    if (!out.present || (out.arg != &l.o && out.arg != &l.finalState))
+      continue;
+    for (const Expect &in : expects) {
+      bool inPlaceState = out.arg == &l.finalState && in.arg == &l.initialState;
+      if (in.present && in.arg != &l.o && in.arg != &l.finalState && !inPlaceState &&
+          in.arg->data == out.arg->data)
+        return invalid("'" + std::string(out.name) + "' aliases input '" + in.name + "'");
+    }
+  }
+  if (l.cuSeqlensHost) {
+    const int64_t *cu = l.cuSeqlensHost;
+    if (cu[0] != 0)
+      return invalid("cu_seqlens must start at 0, got " + std::to_string(cu[0]));
+    for (int64_t i = 1; i <= N; ++i)
+      if (cu[i] < cu[i - 1])
+        return invalid("cu_seqlens must not decrease: offset " + std::to_string(i) + " (" +
+                       std::to_string(cu[i]) + ") < offset " + std::to_string(i - 1) + " (" +
+                       std::to_string(cu[i - 1]) + ")");
+    if (cu[N] != T)
+      return invalid("cu_seqlens must end at T = " + std::to_string(T) + ", got " +
+                     std::to_string(cu[N]));
+  }
+  if (N > 2147483647 || m.HV > 65535)
+    return invalid("grid too large: N = " + std::to_string(N) + ", HV = " + std::to_string(m.HV));
+  return Status::ok();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel
+//===----------------------------------------------------------------------===//
+
+static Status readFile(const std::string &path, std::vector<char> &out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return Status::error(Status::Code::IoError, "cannot open " + path);
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return Status::ok();
+}
+
+Status Kernel::loadFiles(const std::string &prefix, std::unique_ptr<Kernel> &out) {
+  std::vector<char> metaText, image;
+  if (Status s = readFile(prefix + ".meta", metaText); !s)
+    return s;
+  KernelMetadata meta;
+  if (Status s = KernelMetadata::parse(std::string(metaText.begin(), metaText.end()), meta); !s)
+    return Status::error(s.code, prefix + ".meta: " + s.message);
+  if (!readFile(prefix + ".cubin", image).isOk())
+    if (Status s = readFile(prefix + ".ptx", image); !s)
+      return Status::error(Status::Code::IoError,
+                           "neither " + prefix + ".cubin nor " + prefix + ".ptx can be read");
+  return load(image, meta, out);
+}
+
+Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metadata,
+                    std::unique_ptr<Kernel> &out) {
+  Driver *driver = nullptr;
+  if (Status s = Driver::get(driver); !s)
+    return s;
+  if (Status s = driver->makeContextCurrent(); !s)
+    return s;
+  std::vector<char> data = image;
+  data.push_back('\0'); // PTX is loaded as a NUL-terminated string; harmless for cubin
+  std::unique_ptr<Kernel> kernel(new Kernel());
+  kernel->meta = metadata;
+  Driver::Api &api = *driver->api;
+  CUmodule module = nullptr;
+  if (Status s = api.check(api.cuModuleLoadData(&module, data.data()),
+                           "cuModuleLoadData (kernel '" + metadata.kernelName + "')");
+      !s)
+    return s;
+  kernel->module = module;
+  CUfunction fn = nullptr;
+  if (Status s = api.check(api.cuModuleGetFunction(&fn, module, metadata.kernelName.c_str()),
+                           "cuModuleGetFunction('" + metadata.kernelName + "')");
+      !s)
+    return s;
+  kernel->function = fn;
+  out = std::move(kernel);
+  return Status::ok();
+}
+
+Kernel::~Kernel() {
+  Driver *driver = nullptr;
+  if (module && Driver::get(driver).isOk())
+    driver->api->cuModuleUnload(module);
+}
+
+Status Kernel::validate(const LayerLaunch &launch) const { return validateLaunch(meta, launch); }
+
+Status Kernel::launch(const LayerLaunch &l, void *stream) const {
+  if (Status s = validateLaunch(meta, l); !s)
+    return s;
+  Driver *driver = nullptr;
+  if (Status s = Driver::get(driver); !s)
+    return s;
+  if (Status s = driver->makeContextCurrent(); !s)
+    return s;
+  int64_t B = l.q.shape[0], T = l.q.shape[1];
+  int64_t N = meta.isVarlen() ? l.cuSeqlens.shape[0] - 1 : B;
+
+  // Each tensor travels as a 1-D memref descriptor: allocated, aligned, offset, size, stride.
+  struct Descriptor {
+    const void *allocated, *aligned;
+    int64_t offset, size, stride;
+  };
+  auto tensorFor = [&](const std::string &name) -> const TensorArg * {
+    if (name == "q") return &l.q;
+    if (name == "k") return &l.k;
+    if (name == "v") return &l.v;
+    if (name == "g") return &l.g;
+    if (name == "beta") return &l.beta;
+    if (name == "initial_state") return &l.initialState;
+    if (name == "cu_seqlens") return &l.cuSeqlens;
+    if (name == "o") return &l.o;
+    if (name == "final_state") return &l.finalState;
+    return nullptr;
+  };
+  Descriptor descriptors[16];
+  void *params[16 * 5 + 1];
+  int64_t tokens = T;
+  size_t p = 0, d = 0;
+  for (const std::string &name : meta.args) {
+    if (name == "T") {
+      params[p++] = &tokens;
+      continue;
+    }
+    const TensorArg *t = tensorFor(name);
+    if (!t || d >= 16)
+      return invalid("kernel '" + meta.kernelName + "' has an unknown argument '" + name + "'");
+    int64_t numel = 1;
+    for (int64_t dim : t->shape)
+      numel *= dim;
+    descriptors[d] = {t->data, t->data, 0, numel, 1};
+    Descriptor &desc = descriptors[d++];
+    params[p++] = &desc.allocated;
+    params[p++] = &desc.aligned;
+    params[p++] = &desc.offset;
+    params[p++] = &desc.size;
+    params[p++] = &desc.stride;
+  }
+  Driver::Api &api = *driver->api;
+  return api.check(api.cuLaunchKernel(function, static_cast<unsigned>(N),
+                                      static_cast<unsigned>(meta.HV),
+                                      static_cast<unsigned>(meta.V / meta.blockSize),
+                                      static_cast<unsigned>(meta.blockSize), 1, 1,
+                                      static_cast<unsigned>(meta.sharedMemoryBytes),
+                                      static_cast<CUstream>(stream), params, nullptr),
+                   "cuLaunchKernel('" + meta.kernelName + "', grid " + std::to_string(N) + "x" +
+                       std::to_string(meta.HV) + "x" + std::to_string(meta.V / meta.blockSize) +
+                       ")");
+}
+
+} // namespace gdn

@@ -1,0 +1,192 @@
+// The runtime without a GPU: metadata records, launch validation, the no-driver error, and
+// the C API's argument checks.
+#include "gdn/Runtime.h"
+#include "gdn/gdn.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+using namespace gdn;
+
+namespace {
+
+KernelMetadata gatedDeltaNet(bool varlen = false) {
+  KernelMetadata m;
+  m.kernelName = "layer_recurrent";
+  m.layer = "gdn.recurrence";
+  m.gate = GateKind::Scalar;
+  m.rule = UpdateRule::Delta;
+  m.H = 2;
+  m.HV = 4;
+  m.K = 64;
+  m.V = 128;
+  m.blockSize = 64;
+  m.scale = 0.125f;
+  m.qkL2norm = true;
+  m.chip = "sm_90a";
+  m.inputType = "bf16";
+  m.gType = "f32";
+  m.betaType = "f32";
+  if (varlen)
+    m.cuSeqlensType = "i64";
+  m.args = {"q", "k", "v", "g", "beta", "initial_state"};
+  if (varlen)
+    m.args.push_back("cu_seqlens");
+  m.args.insert(m.args.end(), {"o", "final_state", "T"});
+  return m;
+}
+
+// Fake, suitably aligned device addresses: validation never dereferences them.
+const void *at(uintptr_t a) { return reinterpret_cast<const void *>(a); }
+
+LayerLaunch goodLaunch(int64_t B = 2, int64_t T = 10) {
+  LayerLaunch l;
+  l.q = {at(0x1000), "bf16", {B, T, 2, 64}, {}};
+  l.k = {at(0x2000), "bf16", {B, T, 2, 64}, {}};
+  l.v = {at(0x3000), "bf16", {B, T, 4, 128}, {}};
+  l.g = {at(0x4000), "f32", {B, T, 4}, {}};
+  l.beta = {at(0x5000), "f32", {B, T, 4}, {}};
+  l.initialState = {at(0x6000), "f32", {B, 4, 64, 128}, {}};
+  l.o = {at(0x7000), "bf16", {B, T, 4, 128}, {}};
+  l.finalState = {at(0x8000), "f32", {B, 4, 64, 128}, {}};
+  return l;
+}
+
+TEST(KernelMetadata, RoundTripsThroughItsTextForm) {
+  KernelMetadata m = gatedDeltaNet(true), parsed;
+  ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
+  EXPECT_EQ(parsed.serialize(), m.serialize());
+  EXPECT_TRUE(parsed.isVarlen());
+  EXPECT_TRUE(parsed.hasArg("cu_seqlens"));
+}
+
+TEST(KernelMetadata, BadRecordsNameTheLine) {
+  KernelMetadata out;
+  Status s = KernelMetadata::parse("kernel: k\nH: two\n", out);
+  EXPECT_EQ(s.message, "metadata line 2: 'H' needs an integer, got 'two'");
+  s = KernelMetadata::parse("kernel: k\ngate: vector\n", out);
+  EXPECT_EQ(s.message, "metadata line 2: unknown gate 'vector'");
+  s = KernelMetadata::parse("kernel k\n", out);
+  EXPECT_EQ(s.message, "metadata line 1: expected 'key: value', got 'kernel k'");
+  s = KernelMetadata::parse("H: 2\n", out);
+  EXPECT_EQ(s.message, "metadata has no 'kernel' name");
+  std::string text = gatedDeltaNet().serialize();
+  text.replace(text.find("HV: 4"), 5, "HV: 3");
+  s = KernelMetadata::parse(text, out);
+  EXPECT_EQ(s.message, "metadata has inconsistent head geometry H=2 HV=3 K=64 V=128");
+}
+
+TEST(ValidateLaunch, AcceptsAGoodLaunch) {
+  Status s = validateLaunch(gatedDeltaNet(), goodLaunch());
+  EXPECT_TRUE(s.isOk()) << s.message;
+}
+
+TEST(ValidateLaunch, FinalStateMayUpdateTheInitialStateInPlace) {
+  LayerLaunch l = goodLaunch();
+  l.finalState.data = l.initialState.data;
+  EXPECT_TRUE(validateLaunch(gatedDeltaNet(), l).isOk());
+}
+
+TEST(ValidateLaunch, RejectsEachBadArgument) {
+  KernelMetadata m = gatedDeltaNet();
+  auto expectError = [&](LayerLaunch l, const std::string &message) {
+    Status s = validateLaunch(m, l);
+    EXPECT_EQ(s.code, Status::Code::InvalidArgument);
+    EXPECT_EQ(s.message, message);
+  };
+  LayerLaunch l = goodLaunch();
+  l.k.data = nullptr;
+  expectError(l, "'k' is a null pointer");
+  l = goodLaunch();
+  l.v.data = at(0x3001);
+  expectError(l, "'v' is misaligned: 12289 is not a multiple of 2 bytes");
+  l = goodLaunch();
+  l.g.elementType = "bf16";
+  expectError(l, "'g' has element type 'bf16', the kernel needs 'f32'");
+  l = goodLaunch();
+  l.v.shape[2] = 2;
+  expectError(l, "'v' has shape [2, 10, 2, 128], the kernel needs [2, 10, 4, 128]");
+  l = goodLaunch();
+  l.beta.shape[1] = 9;
+  expectError(l, "'beta' has shape [2, 9, 4], the kernel needs [2, 10, 4]");
+  l = goodLaunch();
+  l.q.strides = {1280, 128, 64, 2};
+  expectError(l, "'q' is not contiguous: strides [1280, 128, 64, 2] for shape [2, 10, 2, 64]");
+  l = goodLaunch();
+  l.cuSeqlens = {at(0x9000), "i64", {3}, {}};
+  expectError(l, "'cu_seqlens' was given, but kernel 'layer_recurrent' takes no cu_seqlens");
+  l = goodLaunch();
+  l.o.data = l.v.data;
+  expectError(l, "'o' aliases input 'v'");
+  l = goodLaunch(2, 0);
+  expectError(l, "empty batch: B = 2, T = 0");
+  l = goodLaunch();
+  l.q.shape = {2, 10, 128};
+  expectError(l, "'q' must have shape [B, T, H, K], got rank 3");
+  l = goodLaunch();
+  l.initialState.shape[0] = 3;
+  expectError(l, "'initial_state' has shape [3, 4, 64, 128], the kernel needs [2, 4, 64, 128]");
+}
+
+TEST(ValidateLaunch, PackedBatches) {
+  KernelMetadata m = gatedDeltaNet(true);
+  LayerLaunch l = goodLaunch(1, 10);
+  l.cuSeqlens = {at(0x9000), "i64", {4}, {}};
+  l.initialState.shape[0] = 3;
+  l.finalState.shape[0] = 3;
+  int64_t cu[] = {0, 0, 4, 10};
+  l.cuSeqlensHost = cu;
+  EXPECT_TRUE(validateLaunch(m, l).isOk()) << validateLaunch(m, l).message;
+  int64_t decreasing[] = {0, 5, 4, 10};
+  l.cuSeqlensHost = decreasing;
+  EXPECT_EQ(validateLaunch(m, l).message,
+            "cu_seqlens must not decrease: offset 2 (4) < offset 1 (5)");
+  int64_t short_[] = {0, 1, 4, 9};
+  l.cuSeqlensHost = short_;
+  EXPECT_EQ(validateLaunch(m, l).message, "cu_seqlens must end at T = 10, got 9");
+  int64_t late[] = {1, 1, 4, 10};
+  l.cuSeqlensHost = late;
+  EXPECT_EQ(validateLaunch(m, l).message, "cu_seqlens must start at 0, got 1");
+  l.cuSeqlensHost = cu;
+  l.cuSeqlens.elementType = "i32";
+  EXPECT_EQ(validateLaunch(m, l).message,
+            "'cu_seqlens' has element type 'i32', the kernel needs 'i64'");
+  LayerLaunch b2 = goodLaunch(2, 10);
+  b2.cuSeqlens = {at(0x9000), "i64", {4}, {}};
+  EXPECT_EQ(validateLaunch(m, b2).message, "a packed batch (cu_seqlens) needs B = 1, got B = 2");
+}
+
+TEST(Driver, MissingDriverIsAClearError) {
+  // Run in a child so the process-wide driver of other tests is unaffected.
+  ASSERT_EXIT(
+      {
+        setenv("GDN_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
+        Driver *driver = nullptr;
+        Status s = Driver::get(driver);
+        bool ok = s.code == Status::Code::NoDriver && driver == nullptr &&
+                  s.message.find("no CUDA driver: cannot open /nonexistent/libcuda.so.1") == 0;
+        gdn_kernel *k = nullptr;
+        gdn_status c = gdn_kernel_load_image("x", 1, gatedDeltaNet().serialize().c_str(), &k);
+        ok = ok && c == GDN_ERROR_NO_DRIVER && k == nullptr &&
+             std::string(gdn_last_error()).find("no CUDA driver") == 0;
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(CApi, RejectsNullsAndBadMetadata) {
+  gdn_kernel *k = nullptr;
+  EXPECT_EQ(gdn_kernel_load(nullptr, &k), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "gdn_kernel_load: prefix and out must not be NULL");
+  EXPECT_EQ(gdn_kernel_load_image("x", 1, "kernel: k\nH: x\n", &k), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "metadata line 2: 'H' needs an integer, got 'x'");
+  EXPECT_EQ(gdn_kernel_launch(nullptr, nullptr, nullptr), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "gdn_kernel_launch: kernel is NULL");
+  EXPECT_EQ(gdn_kernel_load("/nonexistent/kernel", &k), GDN_ERROR_IO);
+  EXPECT_STREQ(gdn_last_error(), "cannot open /nonexistent/kernel.meta");
+  EXPECT_EQ(k, nullptr);
+}
+
+} // namespace

@@ -1,0 +1,78 @@
+//===- gdn-compile.cpp - compile a layer to a GPU kernel artifact ---------===//
+//
+//   gdn-compile LAYER.mlir -o OUT/prefix [--chip sm_90a] [--no-cubin]   writes prefix.ptx,
+//                                                     prefix.cubin (with ptxas), prefix.meta
+//   gdn-compile LAYER.mlir --print-ptx                                   PTX on stdout
+//
+//===----------------------------------------------------------------------===//
+#include "gdn/Codegen/GpuCompiler.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+int main(int argc, char **argv) {
+  CLI::App app{"Compile a gdn layer to a GPU kernel: PTX, cubin (when ptxas is found) and the "
+               "runtime's metadata record"};
+  std::string layerPath, outPrefix;
+  gdn::GpuCompileOptions options;
+  bool printPtx = false, noCubin = false;
+  app.add_option("layer", layerPath, "A .mlir file with one gdn.recurrence or gdn.decode op")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("-o,--output", outPrefix, "Output prefix: writes PREFIX.ptx, .cubin and .meta");
+  app.add_option("--chip", options.chip, "GPU architecture (sm_80, sm_90a, ...)");
+  app.add_option("--features", options.features, "PTX ISA version feature, e.g. +ptx80");
+  app.add_option("--block-size", options.blockSize, "Threads per block (divides V)");
+  app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
+  app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
+  app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");
+  CLI11_PARSE(app, argc, argv);
+  options.cubin = !noCubin && !outPrefix.empty();
+  if (outPrefix.empty() && !printPtx) {
+    std::cerr << "gdn-compile: error: give -o PREFIX or --print-ptx\n";
+    return 1;
+  }
+
+  std::ifstream in(layerPath);
+  std::stringstream source;
+  source << in.rdbuf();
+  gdn::GpuArtifact artifact;
+  std::string error;
+  if (!gdn::compileLayerForGpu(source.str(), layerPath, options, artifact, error)) {
+    std::cerr << "gdn-compile: error: " << error << "\n";
+    return 1;
+  }
+  if (printPtx)
+    std::cout << artifact.ptx;
+  if (outPrefix.empty())
+    return 0;
+  std::filesystem::path prefix(outPrefix);
+  if (prefix.has_parent_path())
+    std::filesystem::create_directories(prefix.parent_path());
+  auto write = [&](const std::string &suffix, const char *data, size_t size) {
+    std::ofstream out(outPrefix + suffix, std::ios::binary);
+    out.write(data, static_cast<std::streamsize>(size));
+    if (!out) {
+      std::cerr << "gdn-compile: error: cannot write " << outPrefix + suffix << "\n";
+      return false;
+    }
+    std::cerr << "gdn-compile: wrote " << outPrefix + suffix << " (" << size << " bytes)\n";
+    return true;
+  };
+  std::string meta = artifact.metadata.serialize();
+  if (!write(".ptx", artifact.ptx.data(), artifact.ptx.size()) ||
+      !write(".meta", meta.data(), meta.size()))
+    return 1;
+  if (!artifact.cubin.empty()) {
+    std::cerr << "gdn-compile: " << artifact.ptxasCommand << "\n";
+    if (!write(".cubin", artifact.cubin.data(), artifact.cubin.size()))
+      return 1;
+  } else if (options.cubin) {
+    std::cerr << "gdn-compile: no ptxas found: PTX only (set GDN_PTXAS or --ptxas)\n";
+  }
+  return 0;
+}
