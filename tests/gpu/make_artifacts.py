@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Writes the GPU test layers and compiles each with gdn-compile.
+
+    make_artifacts.py GDN_COMPILE OUTDIR [--chip sm_90a]
+
+OUTDIR gets <case>.mlir, <case>.ptx, <case>.cubin (when ptxas is found), <case>.meta, and
+cases.txt: one line per case, "name B T", the batch and length the GPU test runs it with.
+The GPU test binary needs no MLIR: these artifacts travel to the GPU machine with it.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+# name, gate, rule, dtype, H, HV, K, V, init, final, l2norm, scale, varlen, decode, B, T
+CASES = [
+    # Every family, GVA, bf16, states in and out.
+    ("linear_attention", "none", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 67),
+    ("mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 67),
+    ("gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 67),
+    ("deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 67),
+    ("gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 67),
+    ("kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 67),
+    # Element types.
+    ("gated_deltanet_f16", "scalar", "delta", "f16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 67),
+    ("gated_deltanet_f32", "scalar", "delta", "f32", 2, 4, 128, 128, True, True, True, None, False, False, 2, 67),
+    ("kda_f32", "channel", "delta", "f32", 1, 2, 64, 64, True, True, False, 0.5, False, False, 2, 33),
+    # Head dims, K != V.
+    ("gated_deltanet_k64_v64", "scalar", "delta", "bf16", 4, 4, 64, 64, True, True, True, None, False, False, 3, 40),
+    ("gated_deltanet_k256_v256", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 40),
+    ("gated_deltanet_k64_v256", "scalar", "delta", "bf16", 2, 2, 64, 256, True, True, True, None, False, False, 2, 40),
+    ("gated_deltanet_k256_v64", "scalar", "delta", "bf16", 2, 8, 256, 64, True, True, True, None, False, False, 2, 40),
+    # State options.
+    ("gated_deltanet_no_states", "scalar", "delta", "bf16", 2, 4, 128, 128, False, False, True, None, False, False, 2, 67),
+    ("gated_deltanet_final_only", "scalar", "delta", "bf16", 2, 4, 128, 128, False, True, True, None, False, False, 2, 67),
+    # Packed batches.
+    ("gated_deltanet_varlen", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 97),
+    ("kda_varlen", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 97),
+    # Decode: one token (and four) per sequence, state read once and written once.
+    ("gated_deltanet_decode", "scalar", "delta", "bf16", 16, 32, 128, 128, True, True, True, None, False, True, 8, 1),
+    ("gated_deltanet_decode_t4", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, True, 3, 4),
+]
+
+
+def layer_source(case):
+    (name, gate, rule, dtype, H, HV, K, V, init, final, l2norm, scale, varlen, decode, B, T) = case
+    b = str(B) if decode else ("1" if varlen else "?")
+    t = str(T) if decode else "?"
+    n = str(B) if decode else "?"
+    qt = f"tensor<{b}x{t}x{H}x{K}x{dtype}>"
+    vt = f"tensor<{b}x{t}x{HV}x{V}x{dtype}>"
+    gt = f"tensor<{b}x{t}x{HV}x{K}xf32>" if gate == "channel" else f"tensor<{b}x{t}x{HV}xf32>"
+    bt = f"tensor<{b}x{t}x{HV}xf32>"
+    st = f"tensor<{n}x{HV}x{K}x{V}xf32>"
+    operands = f"q(%q : {qt}) k(%k : {qt}) v(%v : {vt})"
+    if gate != "none":
+        operands += f" g(%g : {gt})"
+    if rule == "delta":
+        operands += f" beta(%beta : {bt})"
+    if decode:
+        operands += f" state(%s : {st})"
+    elif init:
+        operands += f" initial_state(%s : {st})"
+    if varlen:
+        operands += " cu_seqlens(%cu : tensor<?xi32>)"
+    attrs = []
+    if l2norm:
+        attrs.append("qk_l2norm")
+    if scale is not None:
+        attrs.append(f"scale = {scale} : f32")
+    attr_text = (" {" + ", ".join(attrs) + "}") if attrs else ""
+    results = vt + (f", {st}" if (final or decode) else "")
+    lhs = "%o, %s1" if (final or decode) else "%o"
+    op = "gdn.decode" if decode else "gdn.recurrence"
+    return (f"func.func @{name}(%q: {qt}, %k: {qt}, %v: {vt}, %g: {gt}, %beta: {bt}, "
+            f"%s: {st}, %cu: tensor<?xi32>) {{\n"
+            f"  {lhs} = {op} <{gate}, {rule}> {operands}{attr_text} -> {results}\n"
+            f"  return\n}}\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("gdn_compile")
+    parser.add_argument("outdir")
+    parser.add_argument("--chip", default="sm_90a")
+    args = parser.parse_args()
+    os.makedirs(args.outdir, exist_ok=True)
+    lines = []
+    for case in CASES:
+        name, B, T = case[0], case[14], case[15]
+        path = os.path.join(args.outdir, name + ".mlir")
+        with open(path, "w") as f:
+            f.write(layer_source(case))
+        result = subprocess.run([args.gdn_compile, path, "-o", os.path.join(args.outdir, name),
+                                 "--chip", args.chip], capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(f"make_artifacts: {name}: {result.stderr}")
+            return 1
+        lines.append(f"{name} {B} {T}\n")
+    with open(os.path.join(args.outdir, "cases.txt"), "w") as f:
+        f.writelines(lines)
+    print(f"make_artifacts: {len(lines)} kernels in {args.outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
