@@ -33,10 +33,6 @@
 #include <mutex>
 #include <sstream>
 
-#ifndef GDN_C_RUNNER_UTILS
-#define GDN_C_RUNNER_UTILS "libmlir_c_runner_utils.so"
-#endif
-
 using namespace mlir;
 
 namespace gdn {
@@ -404,6 +400,47 @@ struct ArgBuffer {
   }
 };
 
+/// An unranked memref as the lowered code passes it: rank and a pointer to the ranked
+/// descriptor {allocated, aligned, offset, sizes[rank], strides[rank]}.
+struct UnrankedDescriptor {
+  int64_t rank;
+  void *descriptor;
+};
+
+/// memref.copy of non-contiguous memrefs lowers to a call of `memrefCopy`. MLIR ships it in
+/// libmlir_c_runner_utils.so; this copy lets the JIT run where that library is absent (a
+/// static binary on the GPU machine).
+extern "C" void gdnMemrefCopy(int64_t elementSize, UnrankedDescriptor *src,
+                              UnrankedDescriptor *dst) {
+  int64_t rank = src->rank;
+  auto fields = [](UnrankedDescriptor *d) { return static_cast<int64_t *>(d->descriptor); };
+  // Layout: [allocated, aligned, offset, sizes..., strides...] as 64-bit words.
+  int64_t *s = fields(src), *d = fields(dst);
+  char *srcBase = reinterpret_cast<char *>(s[1]) + s[2] * elementSize;
+  char *dstBase = reinterpret_cast<char *>(d[1]) + d[2] * elementSize;
+  const int64_t *sizes = s + 3, *srcStrides = s + 3 + rank, *dstStrides = d + 3 + rank;
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= sizes[i];
+  if (total == 0)
+    return;
+  std::vector<int64_t> index(static_cast<size_t>(rank), 0);
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t srcOffset = 0, dstOffset = 0;
+    for (int64_t i = 0; i < rank; ++i) {
+      srcOffset += index[i] * srcStrides[i];
+      dstOffset += index[i] * dstStrides[i];
+    }
+    std::memcpy(dstBase + dstOffset * elementSize, srcBase + srcOffset * elementSize,
+                static_cast<size_t>(elementSize));
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      if (++index[i] < sizes[i])
+        break;
+      index[i] = 0;
+    }
+  }
+}
+
 void initializeOnce() {
   static std::once_flag flag;
   std::call_once(flag, [] {
@@ -548,15 +585,18 @@ struct CpuLayer::Impl {
     ExecutionEngineOptions engineOptions;
     auto transformer = makeOptimizingTransformer(/*optLevel=*/2, /*sizeLevel=*/0, nullptr);
     engineOptions.transformer = transformer;
-    // memrefCopy (strided copies) lives in MLIR's C runner utilities.
-    SmallVector<StringRef> libs = {GDN_C_RUNNER_UTILS};
-    engineOptions.sharedLibPaths = libs;
     auto created = ExecutionEngine::create(*module, engineOptions);
     if (!created) {
       error = "JIT compilation failed: " + llvm::toString(created.takeError());
       return false;
     }
     engine = std::move(*created);
+    engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap symbols;
+      symbols[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&gdnMemrefCopy),
+                                         llvm::JITSymbolFlags::Exported};
+      return symbols;
+    });
     return true;
   }
 };

@@ -6,7 +6,7 @@
 #include <string>
 
 struct gdn_kernel {
-  std::unique_ptr<gdn::Kernel> kernel;
+  std::shared_ptr<gdn::Kernel> kernel;
   std::string metadataText;
 };
 
@@ -71,7 +71,7 @@ bool toLaunch(const gdn_layer_args *args, gdn::LayerLaunch &launch, std::string 
          toTensor("final_state", args->final_state, launch.finalState, error);
 }
 
-gdn_status wrap(std::unique_ptr<gdn::Kernel> kernel, gdn_kernel **out) {
+gdn_status wrap(std::shared_ptr<gdn::Kernel> kernel, gdn_kernel **out) {
   auto *handle = new (std::nothrow) gdn_kernel();
   if (!handle)
     return invalid("out of host memory");
@@ -83,6 +83,13 @@ gdn_status wrap(std::unique_ptr<gdn::Kernel> kernel, gdn_kernel **out) {
 }
 
 } // namespace
+
+gdn_kernel *gdn::makeCKernelHandle(std::shared_ptr<Kernel> kernel) {
+  gdn_kernel *handle = nullptr;
+  return wrap(std::move(kernel), &handle) == GDN_OK ? handle : nullptr;
+}
+
+int gdn::reportCStatus(const Status &status) { return report(status); }
 
 extern "C" {
 

@@ -384,7 +384,7 @@ class ResultsWriter : public testing::Environment {
 public:
   void TearDown() override {
     const char *path = std::getenv("GDN_GPU_RESULTS");
-    if (!path || !skipReason().empty())
+    if (!path || !*path || !skipReason().empty())
       return;
     std::ofstream f(path);
     const char *commit = std::getenv("GDN_COMMIT");

@@ -130,4 +130,12 @@ private:
 
 } // namespace gdn
 
+/// For libraries that extend the C API (the JIT): a C handle owning `kernel`, and the
+/// gdn_status for `status` (which also sets gdn_last_error).
+struct gdn_kernel;
+namespace gdn {
+gdn_kernel *makeCKernelHandle(std::shared_ptr<Kernel> kernel);
+int reportCStatus(const Status &status);
+} // namespace gdn
+
 #endif // GDN_RUNTIME_H

@@ -1,0 +1,332 @@
+//===- Jit.cpp - compile layers to GPU kernels at run time ----------------===//
+#include "gdn/Codegen/Jit.h"
+#include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/gdn_jit.h"
+
+#include "llvm/Config/llvm-config.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#ifndef GDN_COMPILER_REVISION
+#define GDN_COMPILER_REVISION "dev"
+#endif
+
+namespace fs = std::filesystem;
+
+namespace gdn::jit {
+
+//===----------------------------------------------------------------------===//
+// Layer descriptions
+//===----------------------------------------------------------------------===//
+
+std::string LayerDescription::toMlir() const {
+  std::string b = decode ? "?" : (varlen ? "1" : "?");
+  std::string t = decode ? std::to_string(decodeTokens) : "?";
+  auto tensor = [](std::initializer_list<std::string> dims, const std::string &elt) {
+    std::string s = "tensor<";
+    for (const std::string &d : dims)
+      s += d + "x";
+    return s + elt + ">";
+  };
+  std::string h = std::to_string(H), hv = std::to_string(HV), k = std::to_string(K),
+              v = std::to_string(V);
+  std::string qT = tensor({b, t, h, k}, inputType), vT = tensor({b, t, hv, v}, inputType);
+  std::string gT = gate == GateKind::Channel ? tensor({b, t, hv, k}, "f32") : tensor({b, t, hv}, "f32");
+  std::string betaT = tensor({b, t, hv}, "f32"), sT = tensor({"?", hv, k, v}, "f32");
+  std::ostringstream os;
+  os << "func.func @layer(%q: " << qT << ", %k: " << qT << ", %v: " << vT << ", %g: " << gT
+     << ", %beta: " << betaT << ", %s: " << sT << ", %cu: tensor<?xi32>) {\n  "
+     << (decode || finalState ? "%o, %s1 = " : "%o = ") << (decode ? "gdn.decode" : "gdn.recurrence")
+     << " <" << toString(gate) << ", " << toString(rule) << "> q(%q : " << qT << ") k(%k : " << qT
+     << ") v(%v : " << vT << ")";
+  if (gate != GateKind::None)
+    os << " g(%g : " << gT << ")";
+  if (rule == UpdateRule::Delta)
+    os << " beta(%beta : " << betaT << ")";
+  if (decode)
+    os << " state(%s : " << sT << ")";
+  else if (initialState)
+    os << " initial_state(%s : " << sT << ")";
+  if (varlen)
+    os << " cu_seqlens(%cu : tensor<?xi32>)";
+  std::vector<std::string> attrs;
+  if (qkL2norm)
+    attrs.push_back("qk_l2norm");
+  if (allowNegEigval)
+    attrs.push_back("allow_neg_eigval");
+  if (scale > 0) {
+    std::ostringstream sc;
+    sc << std::setprecision(9) << scale;
+    attrs.push_back("scale = " + sc.str() + " : f32");
+  }
+  if (!attrs.empty()) {
+    os << " {";
+    for (size_t i = 0; i < attrs.size(); ++i)
+      os << (i ? ", " : "") << attrs[i];
+    os << "}";
+  }
+  os << " -> " << vT << (decode || finalState ? ", " + sT : "") << "\n  return\n}\n";
+  return os.str();
+}
+
+//===----------------------------------------------------------------------===//
+// Cache
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// 128-bit FNV-1a (two 64-bit lanes with different offsets): collisions are not a concern
+/// for a cache of compiled kernels, and it needs no crypto library.
+std::string hashHex(const std::string &data) {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  for (unsigned char c : data) {
+    a = (a ^ c) * 0x100000001b3ull;
+    b = (b ^ c) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
+  }
+  std::ostringstream os;
+  os << std::hex << std::setfill('0') << std::setw(16) << a << std::setw(16) << b;
+  return os.str();
+}
+
+std::string defaultCacheDir() {
+  if (const char *env = std::getenv("GDN_CACHE_DIR"))
+    return env;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"))
+    return std::string(xdg) + "/gdn";
+  if (const char *home = std::getenv("HOME"))
+    return std::string(home) + "/.cache/gdn";
+  return "/tmp/gdn-cache";
+}
+
+struct Artifact {
+  KernelMetadata metadata;
+  std::string ptx;
+  std::vector<char> cubin;
+};
+
+struct MemoryCache {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<Artifact>> artifacts;
+  std::map<std::string, std::shared_ptr<Kernel>> kernels;
+  std::map<std::string, std::shared_ptr<std::mutex>> keyLocks;
+};
+
+MemoryCache &memory() {
+  static MemoryCache cache;
+  return cache;
+}
+
+bool readWhole(const fs::path &path, std::string &out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    return false;
+  std::ostringstream os;
+  os << f.rdbuf();
+  out = os.str();
+  return true;
+}
+
+/// Writes `data` to `path` atomically: a uniquely named temporary file, then rename.
+bool writeAtomically(const fs::path &path, const std::string &data) {
+  static std::atomic<uint64_t> counter{0};
+  std::ostringstream tmpName;
+  tmpName << "." << path.filename().string() << ".tmp." << getpid() << "."
+          << std::hash<std::thread::id>()(std::this_thread::get_id()) << "." << counter++;
+  fs::path tmp = path.parent_path() / tmpName.str();
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!f)
+      return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    fs::remove(tmp, ec);
+  return !ec;
+}
+
+/// A disk entry: <key>.meta written last, so a reader that finds it finds a whole entry.
+bool loadFromDisk(const fs::path &dir, const std::string &key, Artifact &a) {
+  std::string meta, ptx, cubin;
+  if (!readWhole(dir / (key + ".meta"), meta))
+    return false;
+  if (!readWhole(dir / (key + ".ptx"), ptx) || ptx.find(".entry") == std::string::npos ||
+      !KernelMetadata::parse(meta, a.metadata).isOk()) {
+    std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s in %s\n",
+                 key.c_str(), dir.c_str());
+    return false;
+  }
+  a.ptx = ptx;
+  if (readWhole(dir / (key + ".cubin"), cubin))
+    a.cubin.assign(cubin.begin(), cubin.end());
+  return true;
+}
+
+void storeToDisk(const fs::path &dir, const std::string &key, const Artifact &a) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  bool ok = !ec && writeAtomically(dir / (key + ".ptx"), a.ptx);
+  if (ok && !a.cubin.empty())
+    ok = writeAtomically(dir / (key + ".cubin"), std::string(a.cubin.begin(), a.cubin.end()));
+  if (ok)
+    ok = writeAtomically(dir / (key + ".meta"), a.metadata.serialize());
+  if (!ok)
+    std::fprintf(stderr, "gdn-jit: warning: cannot write the cache entry %s in %s\n",
+                 key.c_str(), dir.c_str());
+}
+
+Status artifactFor(const std::string &source, const Options &options,
+                   std::shared_ptr<Artifact> &out, CacheOutcome &outcome, std::string &keyOut) {
+  std::string key = cacheKey(source, options);
+  keyOut = key;
+  MemoryCache &cache = memory();
+  std::shared_ptr<std::mutex> keyLock;
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (auto it = cache.artifacts.find(key); it != cache.artifacts.end()) {
+      out = it->second;
+      outcome = CacheOutcome::MemoryHit;
+      return Status::ok();
+    }
+    auto &slot = cache.keyLocks[key];
+    if (!slot)
+      slot = std::make_shared<std::mutex>();
+    keyLock = slot;
+  }
+  // One compile per key in this process; other threads wanting it wait here.
+  std::lock_guard<std::mutex> compiling(*keyLock);
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (auto it = cache.artifacts.find(key); it != cache.artifacts.end()) {
+      out = it->second;
+      outcome = CacheOutcome::MemoryHit;
+      return Status::ok();
+    }
+  }
+  auto artifact = std::make_shared<Artifact>();
+  fs::path dir = options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir;
+  if (options.diskCache && loadFromDisk(dir, key, *artifact)) {
+    outcome = CacheOutcome::DiskHit;
+  } else {
+    GpuCompileOptions compileOptions;
+    compileOptions.chip = options.chip;
+    compileOptions.features = options.features;
+    compileOptions.blockSize = options.blockSize;
+    GpuArtifact compiled;
+    std::string error;
+    if (!compileLayerForGpu(source, "<jit>", compileOptions, compiled, error))
+      return Status::error(Status::Code::InvalidArgument, "gdn-jit: " + error);
+    artifact->metadata = compiled.metadata;
+    artifact->ptx = compiled.ptx;
+    artifact->cubin = compiled.cubin;
+    if (options.diskCache)
+      storeToDisk(dir, key, *artifact);
+    outcome = CacheOutcome::Compiled;
+  }
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.artifacts[key] = artifact;
+  out = artifact;
+  return Status::ok();
+}
+
+} // namespace
+
+std::string cacheKey(const std::string &layerSource, const Options &options) {
+  std::ostringstream os;
+  os << "gdn-jit/1|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|"
+     << options.chip << "|" << options.features << "|" << options.blockSize << "|"
+     << layerSource;
+  return hashHex(os.str());
+}
+
+Status compileArtifact(const std::string &layerSource, const Options &options,
+                       KernelMetadata &metadata, std::string &ptx, std::vector<char> &cubin,
+                       CacheOutcome *outcome) {
+  std::shared_ptr<Artifact> artifact;
+  CacheOutcome how;
+  std::string key;
+  if (Status s = artifactFor(layerSource, options, artifact, how, key); !s)
+    return s;
+  metadata = artifact->metadata;
+  ptx = artifact->ptx;
+  cubin = artifact->cubin;
+  if (outcome)
+    *outcome = how;
+  return Status::ok();
+}
+
+Status compile(const std::string &layerSource, const Options &options,
+               std::shared_ptr<Kernel> &kernel, CacheOutcome *outcome) {
+  std::shared_ptr<Artifact> artifact;
+  CacheOutcome how;
+  std::string key;
+  if (Status s = artifactFor(layerSource, options, artifact, how, key); !s)
+    return s;
+  if (outcome)
+    *outcome = how;
+  MemoryCache &cache = memory();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (auto it = cache.kernels.find(key); it != cache.kernels.end()) {
+      kernel = it->second;
+      return Status::ok();
+    }
+  }
+  std::unique_ptr<Kernel> loaded;
+  const std::vector<char> image =
+      artifact->cubin.empty() ? std::vector<char>(artifact->ptx.begin(), artifact->ptx.end())
+                              : artifact->cubin;
+  if (Status s = Kernel::load(image, artifact->metadata, loaded); !s)
+    return s;
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto &slot = cache.kernels[key];
+  if (!slot)
+    slot = std::shared_ptr<Kernel>(std::move(loaded));
+  kernel = slot;
+  return Status::ok();
+}
+
+Status compile(const LayerDescription &layer, const Options &options,
+               std::shared_ptr<Kernel> &kernel, CacheOutcome *outcome) {
+  return compile(layer.toMlir(), options, kernel, outcome);
+}
+
+void clearMemoryCache() {
+  MemoryCache &cache = memory();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.artifacts.clear();
+  cache.kernels.clear();
+}
+
+} // namespace gdn::jit
+
+extern "C" gdn_status gdn_jit_compile(const char *layerMlir, const char *chip,
+                                      const char *cacheDir, gdn_kernel **out) {
+  if (!layerMlir || !out)
+    return static_cast<gdn_status>(gdn::reportCStatus(gdn::Status::error(
+        gdn::Status::Code::InvalidArgument, "gdn_jit_compile: layer_mlir and out must be given")));
+  *out = nullptr;
+  gdn::jit::Options options;
+  if (chip)
+    options.chip = chip;
+  if (cacheDir)
+    options.cacheDir = cacheDir;
+  std::shared_ptr<gdn::Kernel> kernel;
+  if (gdn::Status s = gdn::jit::compile(layerMlir, options, kernel); !s)
+    return static_cast<gdn_status>(gdn::reportCStatus(s));
+  *out = gdn::makeCKernelHandle(std::move(kernel));
+  return *out ? GDN_OK : GDN_ERROR_INVALID_ARGUMENT;
+}

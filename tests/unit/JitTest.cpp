@@ -1,0 +1,172 @@
+// gdn::jit without a GPU: compiling to artifacts, the memory and disk caches (hits, corrupt
+// entries, concurrent compiles), cache keys, layer descriptions, errors, the C API.
+#include "gdn/Codegen/Jit.h"
+#include "gdn/Codegen/gdn_jit.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+using namespace gdn;
+namespace fs = std::filesystem;
+
+namespace {
+
+class JitTest : public testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("gdn-jit-test-" + std::to_string(::getpid()) + "-" +
+           testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    options.cacheDir = dir.string();
+    jit::clearMemoryCache();
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  jit::CacheOutcome compileOnce(const std::string &source) {
+    KernelMetadata meta;
+    std::string ptx;
+    std::vector<char> cubin;
+    jit::CacheOutcome outcome;
+    Status s = jit::compileArtifact(source, options, meta, ptx, cubin, &outcome);
+    EXPECT_TRUE(s.isOk()) << s.message;
+    EXPECT_NE(ptx.find(".entry " + meta.kernelName), std::string::npos);
+    return outcome;
+  }
+
+  fs::path dir;
+  jit::Options options;
+};
+
+TEST_F(JitTest, CompilesThenHitsMemoryThenDisk) {
+  jit::LayerDescription layer;
+  layer.H = 2;
+  layer.HV = 4;
+  std::string source = layer.toMlir();
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::Compiled);
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::MemoryHit);
+  jit::clearMemoryCache();
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::DiskHit);
+  std::string key = jit::cacheKey(source, options);
+  EXPECT_TRUE(fs::exists(dir / (key + ".meta")));
+  EXPECT_TRUE(fs::exists(dir / (key + ".ptx")));
+  // No temporary files are left behind.
+  for (auto &entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos);
+}
+
+TEST_F(JitTest, CorruptDiskEntryIsRebuilt) {
+  jit::LayerDescription layer;
+  layer.H = 2;
+  layer.HV = 2;
+  std::string source = layer.toMlir();
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::Compiled);
+  std::string key = jit::cacheKey(source, options);
+  std::ofstream(dir / (key + ".ptx"), std::ios::trunc) << "garbage";
+  jit::clearMemoryCache();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::Compiled);
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("ignoring a corrupt cache entry"),
+            std::string::npos);
+  jit::clearMemoryCache();
+  EXPECT_EQ(compileOnce(source), jit::CacheOutcome::DiskHit);
+}
+
+TEST_F(JitTest, ConcurrentCompilesOfOneLayerAgree) {
+  jit::LayerDescription layer;
+  layer.gate = GateKind::Channel;
+  layer.H = 1;
+  layer.HV = 1;
+  std::string source = layer.toMlir();
+  std::vector<std::thread> threads;
+  std::vector<std::string> ptx(4);
+  std::vector<jit::CacheOutcome> outcomes(4);
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      KernelMetadata meta;
+      std::vector<char> cubin;
+      Status s = jit::compileArtifact(source, options, meta, ptx[i], cubin, &outcomes[i]);
+      EXPECT_TRUE(s.isOk()) << s.message;
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int i = 1; i < 4; ++i)
+    EXPECT_EQ(ptx[i], ptx[0]);
+  // One thread compiled; the others waited for it and hit the memory cache.
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), jit::CacheOutcome::Compiled), 1);
+}
+
+TEST_F(JitTest, KeysSeparateLayersAndOptions) {
+  jit::LayerDescription a, b;
+  b.qkL2norm = true;
+  std::set<std::string> keys = {jit::cacheKey(a.toMlir(), options),
+                                jit::cacheKey(b.toMlir(), options)};
+  jit::Options sm80 = options;
+  sm80.chip = "sm_80";
+  keys.insert(jit::cacheKey(a.toMlir(), sm80));
+  jit::Options block = options;
+  block.blockSize = 32;
+  keys.insert(jit::cacheKey(a.toMlir(), block));
+  EXPECT_EQ(keys.size(), 4u);
+  EXPECT_EQ(jit::cacheKey(a.toMlir(), options), jit::cacheKey(a.toMlir(), options));
+}
+
+TEST_F(JitTest, EveryDescribedFamilyCompiles) {
+  options.diskCache = false;
+  for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
+    for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta})
+      for (bool decode : {false, true}) {
+        jit::LayerDescription layer;
+        layer.gate = gate;
+        layer.rule = rule;
+        layer.decode = decode;
+        layer.varlen = !decode;
+        layer.H = 1;
+        layer.HV = 2;
+        layer.K = 64;
+        layer.V = 128;
+        layer.inputType = "f16";
+        layer.scale = 0.25f;
+        KernelMetadata meta;
+        std::string ptx;
+        std::vector<char> cubin;
+        Status s = jit::compileArtifact(layer.toMlir(), options, meta, ptx, cubin);
+        ASSERT_TRUE(s.isOk()) << s.message << "\n" << layer.toMlir();
+        EXPECT_EQ(meta.gate, gate);
+        EXPECT_EQ(meta.rule, rule);
+        EXPECT_EQ(meta.layer, decode ? "gdn.decode" : "gdn.recurrence");
+        EXPECT_EQ(meta.isVarlen(), !decode);
+        EXPECT_FLOAT_EQ(meta.scale, 0.25f);
+      }
+}
+
+TEST_F(JitTest, BadLayersGetLocatedErrors) {
+  KernelMetadata meta;
+  std::string ptx;
+  std::vector<char> cubin;
+  Status s = jit::compileArtifact("func.func @f(%q: tensor<1x2x3x64xf32>) {\n  return }\n"
+                                  "this is not mlir\n",
+                                  options, meta, ptx, cubin);
+  EXPECT_EQ(s.code, Status::Code::InvalidArgument);
+  EXPECT_NE(s.message.find("<jit>:3"), std::string::npos) << s.message;
+  jit::LayerDescription bad;
+  bad.K = 96;
+  s = jit::compileArtifact(bad.toMlir(), options, meta, ptx, cubin);
+  EXPECT_NE(s.message.find("head dim K = 96 is not supported"), std::string::npos) << s.message;
+}
+
+TEST_F(JitTest, CApiChecksArguments) {
+  gdn_kernel *k = nullptr;
+  EXPECT_EQ(gdn_jit_compile(nullptr, nullptr, nullptr, &k), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "gdn_jit_compile: layer_mlir and out must be given");
+  EXPECT_EQ(gdn_jit_compile("not mlir", nullptr, dir.c_str(), &k), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gdn_last_error()).find("gdn-jit: <jit>:1"), std::string::npos)
+      << gdn_last_error();
+  EXPECT_EQ(k, nullptr);
+}
+
+} // namespace
