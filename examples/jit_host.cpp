@@ -4,7 +4,7 @@
 // run time (cached in memory and on disk), launch it on the GPU through the runtime, and
 // here also check the result against the CPU path of the same layer.
 //
-//   jit_host [--batch B] [--seq-len T] [--cache-dir DIR]
+//   jit_host [--batch B] [--seq-len T] [--cache-dir DIR] [--iterations N]
 //
 // Exit status 0 when the GPU and CPU outputs agree (or, without a GPU, when the layer
 // compiled and ran on the CPU: the GPU part is skipped with its reason).
@@ -56,7 +56,7 @@ Status upload(Driver &d, const std::vector<float> &values, const std::string &ty
 } // namespace
 
 int main(int argc, char **argv) {
-  int64_t B = 2, T = 256;
+  int64_t B = 2, T = 256, iterations = 0;
   jit::Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -66,8 +66,11 @@ int main(int argc, char **argv) {
       T = std::atoll(argv[i + 1]);
     else if (flag == "--cache-dir")
       options.cacheDir = argv[i + 1];
+    else if (flag == "--iterations")
+      iterations = std::atoll(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: jit_host [--batch B] [--seq-len T] [--cache-dir DIR]\n");
+      std::fprintf(stderr, "usage: jit_host [--batch B] [--seq-len T] [--cache-dir DIR] "
+                           "[--iterations N]\n");
       return 2;
     }
   }
@@ -160,6 +163,16 @@ int main(int argc, char **argv) {
   if (Status l = kernel->launch(launch, nullptr); !l || !(l = driver->synchronize())) {
     std::fprintf(stderr, "jit_host: %s\n", l.message.c_str());
     return 1;
+  }
+  if (iterations > 0) {
+    // Rough: host clock around N back-to-back launches and one sync (benchmarks proper time
+    // kernels with CUDA graphs or events).
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < iterations; ++i)
+      kernel->launch(launch, nullptr);
+    driver->synchronize();
+    std::printf("jit_host: %.3f ms per launch over %lld launches\n",
+                msSince(t0) / static_cast<double>(iterations), static_cast<long long>(iterations));
   }
   std::vector<uint16_t> oBits(oCount);
   std::vector<float> oGpu(oCount), stateGpu(sCount);

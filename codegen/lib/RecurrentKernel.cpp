@@ -287,7 +287,7 @@ struct GdnRecurrentGpuKernelsPass
       spec.HV = vType.getDimSize(2);
       spec.V = vType.getDimSize(3);
       if (blockSize <= 0 || spec.V % blockSize != 0 || blockSize > 1024) {
-        op->emitError() << "gdn-recurrent-gpu-kernels: block-size " << blockSize
+        op->emitError() << "gdn-recurrent-gpu-kernels: block-size " << static_cast<int64_t>(blockSize)
                         << " must divide V = " << spec.V;
         return signalPassFailure();
       }

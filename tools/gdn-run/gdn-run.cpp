@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/CpuLayer.h"
+#include "gdn/Codegen/Jit.h"
 #include "gdn/Npy.h"
 #include "gdn/Numeric.h"
 
@@ -16,8 +17,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace gdn;
@@ -97,6 +101,122 @@ bool readInputs(const LayerInfo &info, const fs::path &dir, HostTensors &inputs,
   return true;
 }
 
+/// Runs the layer on the GPU: JIT-compiles it (cached), uploads `inputs` in the kernel's
+/// element types, launches, and downloads the results. `ms` is the launch-to-sync time.
+bool runOnGpu(const LayerInfo &info, const std::string &source, const HostTensors &inputs,
+              HostTensors &outputs, double &ms, std::string &error) {
+  std::shared_ptr<Kernel> kernel;
+  jit::CacheOutcome outcome;
+  if (Status s = jit::compile(source, jit::Options(), kernel, &outcome); !s) {
+    error = s.message;
+    return false;
+  }
+  Driver *driver = nullptr;
+  Driver::get(driver);
+  const KernelMetadata &m = kernel->metadata();
+  std::vector<void *> allocations;
+  auto release = [&] {
+    for (void *p : allocations)
+      driver->free(p);
+  };
+  auto bytesOf = [](const std::string &t) { return t == "f32" || t == "i32" ? 4 : t == "i64" ? 8 : 2; };
+  auto upload = [&](const std::string &name, const std::string &type, TensorArg &arg) -> bool {
+    auto it = inputs.find(name);
+    if (it == inputs.end())
+      return true;
+    const HostTensor &t = it->second;
+    size_t width = bytesOf(type);
+    std::vector<unsigned char> bytes(t.numel() * width);
+    for (size_t i = 0; i < t.numel(); ++i) {
+      unsigned char *p = bytes.data() + i * width;
+      if (type == "i32") {
+        int32_t x = static_cast<int32_t>(t.indices[i]);
+        std::memcpy(p, &x, 4);
+      } else if (type == "i64") {
+        std::memcpy(p, &t.indices[i], 8);
+      } else if (type == "f32") {
+        std::memcpy(p, &t.values[i], 4);
+      } else {
+        uint16_t h = type == "bf16" ? toBf16Bits(t.values[i]) : toF16Bits(t.values[i]);
+        std::memcpy(p, &h, 2);
+      }
+    }
+    void *ptr = nullptr;
+    Status s = driver->malloc(&ptr, bytes.size());
+    if (s)
+      allocations.push_back(ptr), s = driver->copyToDevice(ptr, bytes.data(), bytes.size());
+    if (!s) {
+      error = s.message;
+      return false;
+    }
+    arg = TensorArg{ptr, type, t.shape, {}};
+    return true;
+  };
+  LayerLaunch launch;
+  std::string stateIn = info.stateOperandName();
+  if (!upload("q", m.inputType, launch.q) || !upload("k", m.inputType, launch.k) ||
+      !upload("v", m.inputType, launch.v) || !upload("g", m.gType, launch.g) ||
+      !upload("beta", m.betaType, launch.beta) ||
+      !upload(stateIn, "f32", launch.initialState) ||
+      !upload("cu_seqlens", m.cuSeqlensType, launch.cuSeqlens)) {
+    release();
+    return false;
+  }
+  const HostTensor &q = inputs.at("q");
+  int64_t B = q.shape[0], T = q.shape[1];
+  int64_t N = info.isVarlen() ? static_cast<int64_t>(inputs.at("cu_seqlens").indices.size()) - 1 : B;
+  if (info.isVarlen())
+    launch.cuSeqlensHost = inputs.at("cu_seqlens").indices.data();
+  std::vector<int64_t> oShape = {B, T, m.HV, m.V}, sShape = {N, m.HV, m.K, m.V};
+  void *o = nullptr, *fs = nullptr;
+  size_t oBytes = static_cast<size_t>(B * T * m.HV * m.V) * bytesOf(m.inputType);
+  size_t sBytes = static_cast<size_t>(N * m.HV * m.K * m.V) * 4;
+  Status s = driver->malloc(&o, oBytes);
+  if (s)
+    allocations.push_back(o);
+  if (s && m.hasArg("final_state") && (s = driver->malloc(&fs, sBytes)))
+    allocations.push_back(fs);
+  if (!s) {
+    error = s.message;
+    release();
+    return false;
+  }
+  launch.o = TensorArg{o, m.inputType, oShape, {}};
+  if (fs)
+    launch.finalState = TensorArg{fs, "f32", sShape, {}};
+  auto start = std::chrono::steady_clock::now();
+  s = kernel->launch(launch, nullptr);
+  if (s)
+    s = driver->synchronize();
+  ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (!s) {
+    error = s.message;
+    release();
+    return false;
+  }
+  std::vector<unsigned char> bytes(oBytes);
+  driver->copyToHost(bytes.data(), o, oBytes);
+  HostTensor oHost{oShape, std::vector<float>(oBytes / bytesOf(m.inputType)), {}};
+  for (size_t i = 0; i < oHost.values.size(); ++i) {
+    if (m.inputType == "f32") {
+      std::memcpy(&oHost.values[i], bytes.data() + 4 * i, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, bytes.data() + 2 * i, 2);
+      oHost.values[i] = m.inputType == "bf16" ? fromBf16Bits(h) : fromF16Bits(h);
+    }
+  }
+  outputs.clear();
+  outputs["o"] = std::move(oHost);
+  if (fs) {
+    HostTensor state{sShape, std::vector<float>(sBytes / 4), {}};
+    driver->copyToHost(state.values.data(), fs, sBytes);
+    outputs[info.stateResultName()] = std::move(state);
+  }
+  release();
+  return true;
+}
+
 bool writeTensors(const fs::path &dir, const HostTensors &tensors, std::string &error) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -120,6 +240,7 @@ int main(int argc, char **argv) {
   CLI::App app{"Run a gdn layer on the CPU (lowered with gdn-to-cpu, JIT-compiled in process)"};
   std::string layerPath, inputsDir, outputsDir;
   bool describe = false, random = false, check = false, zeroState = false;
+  std::string device = "cpu";
   int64_t chunkSize = 0, batch = 0, seqLen = 0;
   uint64_t seed = 0;
   double tolerance = -1.0;
@@ -139,6 +260,10 @@ int main(int argc, char **argv) {
   app.add_option("--seq-len", seqLen, "T for --random (total tokens for a packed batch)");
   app.add_flag("--zero-state", zeroState,
                "With --random: start from a zero initial state instead of a random one");
+  app.add_option("--device", device,
+                 "cpu: lower with gdn-to-cpu and run in process; gpu: JIT-compile the GPU kernel "
+                 "(cached) and launch it through the runtime")
+      ->check(CLI::IsMember({"cpu", "gpu"}));
   app.add_flag("--check", check,
                "Compare the outputs with the float64 token-by-token reference (JSON on stdout)");
   app.add_option("--tolerance", tolerance,
@@ -168,20 +293,34 @@ int main(int argc, char **argv) {
   }
 
   HostTensors outputs;
-  auto start = std::chrono::steady_clock::now();
-  if (!layer->compile(error))
-    return fail(error);
-  auto compiled = std::chrono::steady_clock::now();
-  if (!layer->run(inputs, outputs, error))
-    return fail(error);
-  auto ran = std::chrono::steady_clock::now();
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  if (device == "gpu") {
+    if (std::string e = validateInputs(info, inputs); !e.empty())
+      return fail(e);
+    std::ifstream in(layerPath);
+    std::stringstream source;
+    source << in.rdbuf();
+    double gpuMs = 0;
+    auto start = std::chrono::steady_clock::now();
+    if (!runOnGpu(info, source.str(), inputs, outputs, gpuMs, error))
+      return fail(error);
+    std::fprintf(stderr, "gdn-run: %s <%s, %s> on the GPU: compiled/loaded and ran in %.0f ms "
+                 "(launch to sync %.3f ms)\n", info.op.c_str(), toString(info.gate),
+                 toString(info.rule), ms(start, std::chrono::steady_clock::now()), gpuMs);
+  } else {
+    auto start = std::chrono::steady_clock::now();
+    if (!layer->compile(error))
+      return fail(error);
+    auto compiled = std::chrono::steady_clock::now();
+    if (!layer->run(inputs, outputs, error))
+      return fail(error);
+    auto ran = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "gdn-run: %s <%s, %s> chunk %lld: compiled in %.0f ms, ran in %.1f ms\n",
+                 info.op.c_str(), toString(info.gate), toString(info.rule),
+                 static_cast<long long>(info.chunkSize), ms(start, compiled), ms(compiled, ran));
+  }
   if (!writeTensors(outputsDir, outputs, error))
     return fail(error);
-
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-  std::fprintf(stderr, "gdn-run: %s <%s, %s> chunk %lld: compiled in %.0f ms, ran in %.1f ms\n",
-               info.op.c_str(), toString(info.gate), toString(info.rule),
-               static_cast<long long>(info.chunkSize), ms(start, compiled), ms(compiled, ran));
   for (const auto &[name, t] : outputs)
     std::fprintf(stderr, "gdn-run: wrote %s %s\n", (fs::path(outputsDir) / (name + ".npy")).c_str(),
                  shapeText(t.shape).c_str());
