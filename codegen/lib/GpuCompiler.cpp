@@ -156,12 +156,21 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta = KernelMetadata();
   describe(layers.front(), meta);
   meta.chip = options.chip;
-  meta.blockSize = options.blockSize;
 
   // Build the kernel first, to read its launch contract off the gpu.func.
+  if (options.kernel != "auto" && options.kernel != "recurrent" && options.kernel != "chunked") {
+    error = "unknown kernel '" + options.kernel + "' (expected auto, recurrent or chunked)";
+    return false;
+  }
+  bool chunked = options.kernel == "chunked" ||
+                 (options.kernel == "auto" && mlir::gdn::chunkedKernelSupports(layers.front()));
   PassManager first(&context);
-  first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
-      mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));
+  if (chunked)
+    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(
+        mlir::gdn::GdnChunkedGpuKernelsOptions{options.chunkSize}));
+  else
+    first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
+        mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));
   if (failed(first.run(*module))) {
     error = diagnostics;
     return false;
@@ -169,8 +178,17 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   gpu::GPUFuncOp kernel;
   module->walk([&](gpu::GPUFuncOp f) { kernel = f; });
   meta.kernelName = kernel.getName().str();
+  meta.kind = chunked ? "chunked" : "recurrent";
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("gdn.args"))
     meta.args.push_back(cast<StringAttr>(a).str());
+  auto intAttr = [&](const char *name, int64_t fallback) {
+    auto attr = kernel->getAttrOfType<IntegerAttr>(name);
+    return attr ? attr.getInt() : fallback;
+  };
+  meta.blockSize = intAttr("gdn.block", options.blockSize);
+  meta.vTile = intAttr("gdn.v_tile", meta.blockSize);
+  meta.chunkSize = intAttr("gdn.chunk_size", 0);
+  meta.sharedMemoryBytes = intAttr("gdn.shared_memory_bytes", 0);
 
   PassManager rest(&context);
   std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +

@@ -225,6 +225,8 @@ Status artifactFor(const std::string &source, const Options &options,
     compileOptions.chip = options.chip;
     compileOptions.features = options.features;
     compileOptions.blockSize = options.blockSize;
+    compileOptions.kernel = options.kernel;
+    compileOptions.chunkSize = options.chunkSize;
     GpuArtifact compiled;
     std::string error;
     if (!compileLayerForGpu(source, "<jit>", compileOptions, compiled, error))
@@ -246,8 +248,9 @@ Status artifactFor(const std::string &source, const Options &options,
 
 std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
-  os << "gdn-jit/1|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|"
+  os << "gdn-jit/2|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|"
      << options.chip << "|" << options.features << "|" << options.blockSize << "|"
+     << options.kernel << "|" << options.chunkSize << "|"
      << layerSource;
   return hashHex(os.str());
 }

@@ -44,6 +44,7 @@ struct Driver::Api {
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUcontext context = nullptr;
 
   /// "CUDA_ERROR_X (description) in what", or ok.
@@ -99,6 +100,7 @@ Status Driver::get(Driver *&driver) {
     bind(api->cuMemcpyHtoD, "cuMemcpyHtoD_v2");
     bind(api->cuMemcpyDtoH, "cuMemcpyDtoH_v2");
     bind(api->cuMemsetD8, "cuMemsetD8_v2");
+    bind(api->cuFuncSetAttribute, "cuFuncSetAttribute");
     if (!missing.empty()) {
       loaded = Status::error(Status::Code::NoDriver,
                              "no usable CUDA driver: libcuda lacks " + missing);
@@ -188,6 +190,7 @@ std::string KernelMetadata::serialize() const {
   os << "kernel: " << kernelName << "\nlayer: " << layer << "\nkind: " << kind
      << "\ngate: " << toString(gate) << "\nrule: " << toString(rule) << "\nH: " << H
      << "\nHV: " << HV << "\nK: " << K << "\nV: " << V << "\nblock_size: " << blockSize
+     << "\nv_tile: " << vTile
      << "\nshared_memory_bytes: " << sharedMemoryBytes << "\nchunk_size: " << chunkSize
      << "\nscale: " << scale << "\nqk_l2norm: " << (qkL2norm ? 1 : 0) << "\nchip: " << chip
      << "\ninput_type: " << inputType << "\ng_type: " << gType << "\nbeta_type: " << betaType
@@ -264,6 +267,8 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.V);
     } else if (key == "block_size") {
       s = number(out.blockSize);
+    } else if (key == "v_tile") {
+      s = number(out.vTile);
     } else if (key == "shared_memory_bytes") {
       s = number(out.sharedMemoryBytes);
     } else if (key == "chunk_size") {
@@ -305,10 +310,16 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
                          "metadata has inconsistent head geometry H=" + std::to_string(out.H) +
                              " HV=" + std::to_string(out.HV) + " K=" + std::to_string(out.K) +
                              " V=" + std::to_string(out.V));
-  if (out.blockSize <= 0 || out.V % out.blockSize != 0)
+  if (out.vTile == 0)
+    out.vTile = out.blockSize; // records without v_tile: one column per thread
+  if (out.blockSize <= 0 || out.blockSize > 1024)
     return Status::error(Status::Code::InvalidArgument,
                          "metadata block_size " + std::to_string(out.blockSize) +
-                             " must divide V = " + std::to_string(out.V));
+                             " must be in 1..1024");
+  if (out.vTile <= 0 || out.V % out.vTile != 0)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata v_tile " + std::to_string(out.vTile) + " must divide V = " +
+                             std::to_string(out.V));
   if (out.args.empty() || out.args.back() != "T")
     return Status::error(Status::Code::InvalidArgument, "metadata args must end with T");
   return Status::ok();
@@ -498,6 +509,16 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
       !s)
     return s;
   kernel->function = fn;
+  // Above 48 KiB of dynamic shared memory a kernel must opt in.
+  constexpr int kMaxDynamicSharedSizeBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+  if (metadata.sharedMemoryBytes > 48 * 1024)
+    if (Status s = api.check(api.cuFuncSetAttribute(fn, kMaxDynamicSharedSizeBytes,
+                                                    static_cast<int>(metadata.sharedMemoryBytes)),
+                             "cuFuncSetAttribute(max dynamic shared memory " +
+                                 std::to_string(metadata.sharedMemoryBytes) + " bytes, '" +
+                                 metadata.kernelName + "')");
+        !s)
+      return s;
   out = std::move(kernel);
   return Status::ok();
 }
@@ -564,12 +585,12 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
   Driver::Api &api = *driver->api;
   return api.check(api.cuLaunchKernel(function, static_cast<unsigned>(N),
                                       static_cast<unsigned>(meta.HV),
-                                      static_cast<unsigned>(meta.V / meta.blockSize),
+                                      static_cast<unsigned>(meta.V / meta.vTile),
                                       static_cast<unsigned>(meta.blockSize), 1, 1,
                                       static_cast<unsigned>(meta.sharedMemoryBytes),
                                       static_cast<CUstream>(stream), params, nullptr),
                    "cuLaunchKernel('" + meta.kernelName + "', grid " + std::to_string(N) + "x" +
-                       std::to_string(meta.HV) + "x" + std::to_string(meta.V / meta.blockSize) +
+                       std::to_string(meta.HV) + "x" + std::to_string(meta.V / meta.vTile) +
                        ")");
 }
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 # name, gate, rule, dtype, H, HV, K, V, init, final, l2norm, scale, varlen, decode, B, T
+# (compiled with the recurrent kernel; CHUNKED_CASES below with the chunked one)
 CASES = [
     # Every family, GVA, bf16, states in and out.
     ("linear_attention", "none", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 67),
@@ -41,9 +42,26 @@ CASES = [
     ("gated_deltanet_decode_t4", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, True, 3, 4),
 ]
 
+# The chunked tensor-core kernel: name, chunk size, then the fields above. Lengths cover
+# several chunks, a short last chunk, and a sequence shorter than one chunk.
+CHUNKED_CASES = [
+    ("chunked_gated_deltanet", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
+    ("chunked_deltanet", 64, "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_linear_attention", 64, "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, True, True, False, None, False, False, 2, 130),
+    ("chunked_mamba2", 64, "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 100),
+    ("chunked_k64_v64", 64, "gated_deltanet", "scalar", "delta", "bf16", 4, 4, 64, 64, True, True, True, None, False, False, 3, 70),
+    ("chunked_k64_v256", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 256, True, True, True, None, False, False, 2, 90),
+    ("chunked_short", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 17),
+    ("chunked_no_states", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, False, False, True, None, False, False, 2, 129),
+    ("chunked_varlen", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 300),
+    ("chunked_c32", 32, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_c16", 16, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 75),
+]
+
 
 def layer_source(case):
     (name, gate, rule, dtype, H, HV, K, V, init, final, l2norm, scale, varlen, decode, B, T) = case
+    name = name.replace("-", "_")
     b = str(B) if decode else ("1" if varlen else "?")
     t = str(T) if decode else "?"
     n = str(B) if decode else "?"
@@ -86,13 +104,16 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     lines = []
-    for case in CASES:
-        name, B, T = case[0], case[14], case[15]
+    jobs = [(case[0], case, ["--kernel", "recurrent"]) for case in CASES]
+    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "chunked", "--chunk-size", str(c[1])])
+             for c in CHUNKED_CASES]
+    for name, case, kernel_args in jobs:
+        B, T = case[14], case[15]
         path = os.path.join(args.outdir, name + ".mlir")
         with open(path, "w") as f:
             f.write(layer_source(case))
         result = subprocess.run([args.gdn_compile, path, "-o", os.path.join(args.outdir, name),
-                                 "--chip", args.chip], capture_output=True, text=True)
+                                 "--chip", args.chip] + kernel_args, capture_output=True, text=True)
         if result.returncode != 0:
             sys.stderr.write(f"make_artifacts: {name}: {result.stderr}")
             return 1

@@ -26,7 +26,13 @@ int main(int argc, char **argv) {
   app.add_option("-o,--output", outPrefix, "Output prefix: writes PREFIX.ptx, .cubin and .meta");
   app.add_option("--chip", options.chip, "GPU architecture (sm_80, sm_90a, ...)");
   app.add_option("--features", options.features, "PTX ISA version feature, e.g. +ptx80");
-  app.add_option("--block-size", options.blockSize, "Threads per block (divides V)");
+  app.add_option("--block-size", options.blockSize,
+                 "Threads per block of the recurrent kernel (divides V)");
+  app.add_option("--kernel", options.kernel,
+                 "auto (chunked where supported), recurrent or chunked")
+      ->check(CLI::IsMember({"auto", "recurrent", "chunked"}));
+  app.add_option("--chunk-size", options.chunkSize, "Chunk size of the chunked kernel")
+      ->check(CLI::IsMember({16, 32, 64}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

@@ -38,11 +38,12 @@ struct Status {
 struct KernelMetadata {
   std::string kernelName;           ///< entry point in the module
   std::string layer;                ///< "gdn.recurrence" or "gdn.decode"
-  std::string kind = "recurrent";   ///< kernel design
+  std::string kind = "recurrent";   ///< kernel design: recurrent | chunked
   GateKind gate = GateKind::None;
   UpdateRule rule = UpdateRule::Additive;
   int64_t H = 0, HV = 0, K = 0, V = 0;
-  int64_t blockSize = 0;            ///< threads per block; grid = N x HV x V / blockSize
+  int64_t blockSize = 0;            ///< threads per block
+  int64_t vTile = 0;                ///< value columns per block; grid = N x HV x V / vTile
   int64_t sharedMemoryBytes = 0;
   int64_t chunkSize = 0;            ///< 0 for kernels that do not chunk
   float scale = 1.0f;

@@ -17,7 +17,10 @@ namespace gdn {
 struct GpuCompileOptions {
   std::string chip = "sm_90a";
   std::string features = "+ptx80";
-  int64_t blockSize = 64;
+  int64_t blockSize = 64;         ///< threads per block of the recurrent kernel
+  /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
+  std::string kernel = "auto";    ///< auto | recurrent | chunked
+  int64_t chunkSize = 64;         ///< chunk size of the chunked kernel (16, 32, 64)
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

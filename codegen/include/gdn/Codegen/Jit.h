@@ -39,6 +39,8 @@ struct Options {
   std::string chip = "sm_90a";
   std::string features = "+ptx80";
   int64_t blockSize = 64;
+  std::string kernel = "auto";  ///< auto | recurrent | chunked (see GpuCompileOptions)
+  int64_t chunkSize = 64;
   /// Disk cache folder; empty: $GDN_CACHE_DIR, else $XDG_CACHE_HOME/gdn, else ~/.cache/gdn.
   std::string cacheDir;
   bool diskCache = true;

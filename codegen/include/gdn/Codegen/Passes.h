@@ -5,6 +5,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/Pass.h"
@@ -16,6 +18,9 @@ namespace mlir::gdn {
 
 #define GEN_PASS_REGISTRATION
 #include "gdn/Codegen/Passes.h.inc"
+
+/// Whether gdn-chunked-gpu-kernels can build a kernel for this layer op.
+bool chunkedKernelSupports(Operation *op);
 
 } // namespace mlir::gdn
 
