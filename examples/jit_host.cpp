@@ -76,6 +76,12 @@ int main(int argc, char **argv) {
       HV = std::atoll(argv[i + 1]);
     else if (flag == "--kernel")
       options.kernel = argv[i + 1];
+    else if (flag == "--v-tile")
+      options.vTile = std::atoll(argv[i + 1]);
+    else if (flag == "--warps")
+      options.warps = std::atoll(argv[i + 1]);
+    else if (flag == "--chunk-size")
+      options.chunkSize = std::atoll(argv[i + 1]);
     else if (flag == "--check")
       check = std::string(argv[i + 1]) != "0";
     else {

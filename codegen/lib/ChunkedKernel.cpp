@@ -39,22 +39,19 @@ using namespace mlir::gdn;
 
 namespace {
 
-constexpr int64_t kThreads = 128; // 4 warps
-constexpr int64_t kWarps = kThreads / 32;
-
 struct ChunkedSpec {
   std::string name;
   GateKind gate;
   UpdateRule rule;
   bool hasBeta, hasInitialState, hasFinalState, varlen, qkL2norm;
   float scale;
-  int64_t H, HV, K, V, C, vTile;
+  int64_t H, HV, K, V, C, vTile, warps;
   Type inputType, gType, betaType, cuType;
 };
 
 /// Where each f32 buffer lives in dynamic shared memory (offsets in floats).
 struct SharedLayout {
-  int64_t ks, qs, vs, state, a, tm, qk, w, u, gates, beta, total;
+  int64_t ks, qs, vs, state, a, tm, qk, w, u, gates, beta, expG, expTail, betaExpG, total;
   SharedLayout(int64_t C, int64_t K, int64_t Vt) {
     int64_t at = 0;
     auto take = [&](int64_t n) {
@@ -73,6 +70,9 @@ struct SharedLayout {
     u = take(C * Vt);
     gates = take(C);
     beta = take(C);
+    expG = take(C);     // exp(G_i)
+    expTail = take(C);  // exp(G_n - G_i)
+    betaExpG = take(C); // beta_i exp(G_i)
     total = at;
   }
 };
@@ -81,7 +81,7 @@ class ChunkedKernelBuilder {
 public:
   ChunkedKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
       : b(b), loc(loc), s(s), f32(b.getF32Type()), idxType(b.getIndexType()),
-        layout(s.C, s.K, s.vTile) {}
+        layout(s.C, s.K, s.vTile), kThreads(32 * s.warps), kWarps(s.warps) {}
 
   int64_t sharedBytes() const { return layout.total * 4; }
 
@@ -394,6 +394,16 @@ private:
                            });
       });
     barrier();
+    // Per-row decay factors, formed once so that fragment builders only load them.
+    Value lastRow = arith::SubIOp::create(b, loc, idx(C), idx(1)); // padded rows keep G_n
+    forStrided(C, [&](Value r) {
+      Value eg = s.gate == GateKind::None ? f32c(1.0f) : exp(gateAt(r));
+      Value tail = s.gate == GateKind::None ? f32c(1.0f) : exp(fsub(gateAt(lastRow), gateAt(r)));
+      store(layout.expG, r, eg);
+      store(layout.expTail, r, tail);
+      store(layout.betaExpG, r, fmul(betaAt(r), eg));
+    });
+    barrier();
 
     // Decay between rows i >= j (mask first, then exp): exp(G_i - G_j).
     auto gam = [&](Value i, Value j, bool strict) -> std::pair<Value, Value> {
@@ -403,7 +413,6 @@ private:
       Value d = select(mask, fsub(gateAt(i), gateAt(j)), f32c(0.0f));
       return {mask, exp(d)};
     };
-    Value lastRow = arith::SubIOp::create(b, loc, idx(C), idx(1)); // padded rows keep G_n
     auto zero = [&](Value, Value) { return f32c(0.0f); };
 
     // 3. A = strictly_lower(diag(beta) K K^T .* Gam), QKg = lower(Q K^T .* Gam), Tm = I.
@@ -454,10 +463,7 @@ private:
       gemm(C, K,
            {{tmAt,
              [&](Value kk, Value nn) {
-               Value scaleRow = betaAt(kk);
-               if (s.gate != GateKind::None)
-                 scaleRow = fmul(scaleRow, exp(gateAt(kk)));
-               return fmul(scaleRow, load2(layout.ks, kk, K, nn));
+               return fmul(load(layout.betaExpG, kk), load2(layout.ks, kk, K, nn));
              },
              C}},
            zero, [&](Value r, Value c, Value x) { store2(layout.w, r, K, c, x); });
@@ -481,7 +487,7 @@ private:
     gemm(C, Vt,
          {{[&](Value r, Value c) {
              Value x = qsAt(r, c);
-             return s.gate == GateKind::None ? x : fmul(x, exp(gateAt(r)));
+             return s.gate == GateKind::None ? x : fmul(x, load(layout.expG, r));
            },
            [&](Value kk, Value nn) { return load2(layout.state, kk, Vt, nn); }, K},
           {[&](Value r, Value c) { return load2(layout.qk, r, C, c); }, uAt, C}},
@@ -498,13 +504,15 @@ private:
     gemm(K, Vt,
          {{[&](Value kk, Value i) {
              Value x = load2(layout.ks, i, K, kk);
-             return s.gate == GateKind::None ? x
-                                             : fmul(x, exp(fsub(gateAt(lastRow), gateAt(i))));
+             return s.gate == GateKind::None ? x : fmul(x, load(layout.expTail, i));
            },
            uAt, C}},
          [&](Value r, Value c) {
            Value x = load2(layout.state, r, Vt, c);
-           return s.gate == GateKind::None ? x : fmul(x, exp(gateAt(lastRow)));
+           // exp(G_n) = exp(G_n - G_0) exp(G_0).
+           return s.gate == GateKind::None
+                      ? x
+                      : fmul(x, fmul(load(layout.expTail, idx(0)), load(layout.expG, idx(0))));
          },
          [&](Value r, Value c, Value x) { store2(layout.state, r, Vt, c, x); });
     barrier();
@@ -515,6 +523,7 @@ private:
   const ChunkedSpec &s;
   Type f32, idxType;
   SharedLayout layout;
+  const int64_t kThreads, kWarps;
   Value q, k, v, g, beta, o, smem;
   Value n, hv, h, tid, lane, warp, group, quad, col0, stateBase;
 };
@@ -554,7 +563,7 @@ struct GdnChunkedGpuKernelsPass
                        static_cast<bool>(r.getInitialState()),
                        static_cast<bool>(r.getFinalState()), r.isVarlen(), r.getQkL2norm(),
                        r.getScaleOrDefault(), qType.getDimSize(2), vType.getDimSize(2),
-                       qType.getDimSize(3), vType.getDimSize(3), chunkSize, 64,
+                       qType.getDimSize(3), vType.getDimSize(3), chunkSize, vTile, warps,
                        elementTypeOf(r.getQ()), elementTypeOf(r.getG()),
                        elementTypeOf(r.getBeta()), elementTypeOf(r.getCuSeqlens())};
       auto kernel = ChunkedKernelBuilder(b, r.getLoc(), spec).build();
@@ -577,10 +586,16 @@ struct GdnChunkedGpuKernelsPass
       return "only bf16 inputs are supported yet";
     if (qType.getDimSize(3) > 128)
       return "K = 256 does not fit the shared-memory plan yet";
-    if (vType.getDimSize(3) % 64 != 0)
-      return "V must be a multiple of 64";
     if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
       return "chunk-size must be 16, 32 or 64";
+    if (vTile != 16 && vTile != 32 && vTile != 64)
+      return "v-tile must be 16, 32 or 64";
+    if (vType.getDimSize(3) % vTile != 0)
+      return "v-tile must divide V";
+    if (warps != 4 && warps != 8)
+      return "warps must be 4 or 8";
+    if (32 * warps < 2 * chunkSize)
+      return "the row pass needs 2 x chunk-size threads";
     return "";
   }
 };

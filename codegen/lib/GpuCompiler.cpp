@@ -166,8 +166,8 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
                  (options.kernel == "auto" && mlir::gdn::chunkedKernelSupports(layers.front()));
   PassManager first(&context);
   if (chunked)
-    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(
-        mlir::gdn::GdnChunkedGpuKernelsOptions{options.chunkSize}));
+    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{
+        options.chunkSize, options.vTile, options.warps}));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));

@@ -227,6 +227,8 @@ Status artifactFor(const std::string &source, const Options &options,
     compileOptions.blockSize = options.blockSize;
     compileOptions.kernel = options.kernel;
     compileOptions.chunkSize = options.chunkSize;
+    compileOptions.vTile = options.vTile;
+    compileOptions.warps = options.warps;
     GpuArtifact compiled;
     std::string error;
     if (!compileLayerForGpu(source, "<jit>", compileOptions, compiled, error))
@@ -250,7 +252,8 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
   os << "gdn-jit/2|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|"
      << options.chip << "|" << options.features << "|" << options.blockSize << "|"
-     << options.kernel << "|" << options.chunkSize << "|"
+     << options.kernel << "|" << options.chunkSize << "|" << options.vTile << "|"
+     << options.warps << "|"
      << layerSource;
   return hashHex(os.str());
 }

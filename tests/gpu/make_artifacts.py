@@ -42,20 +42,22 @@ CASES = [
     ("gated_deltanet_decode_t4", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, True, 3, 4),
 ]
 
-# The chunked tensor-core kernel: name, chunk size, then the fields above. Lengths cover
+# The chunked tensor-core kernel: name, gdn-compile flags, then the fields above. Lengths cover
 # several chunks, a short last chunk, and a sequence shorter than one chunk.
 CHUNKED_CASES = [
-    ("chunked_gated_deltanet", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
-    ("chunked_deltanet", 64, "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_linear_attention", 64, "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, True, True, False, None, False, False, 2, 130),
-    ("chunked_mamba2", 64, "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 100),
-    ("chunked_k64_v64", 64, "gated_deltanet", "scalar", "delta", "bf16", 4, 4, 64, 64, True, True, True, None, False, False, 3, 70),
-    ("chunked_k64_v256", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 256, True, True, True, None, False, False, 2, 90),
-    ("chunked_short", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 17),
-    ("chunked_no_states", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, False, False, True, None, False, False, 2, 129),
-    ("chunked_varlen", 64, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 300),
-    ("chunked_c32", 32, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_c16", 16, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 75),
+    ("chunked_gated_deltanet", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
+    ("chunked_deltanet", ["--chunk-size", "64"], "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_linear_attention", ["--chunk-size", "64"], "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, True, True, False, None, False, False, 2, 130),
+    ("chunked_mamba2", ["--chunk-size", "64"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 100),
+    ("chunked_k64_v64", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 4, 4, 64, 64, True, True, True, None, False, False, 3, 70),
+    ("chunked_k64_v256", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 256, True, True, True, None, False, False, 2, 90),
+    ("chunked_short", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 17),
+    ("chunked_no_states", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, False, False, True, None, False, False, 2, 129),
+    ("chunked_varlen", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 300),
+    ("chunked_c32", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 75),
+    ("chunked_vt64_w4", ["--v-tile", "64", "--warps", "4"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_vt16", ["--v-tile", "16"], "deltanet", "none", "delta", "bf16", 2, 4, 64, 128, True, True, True, None, True, False, 3, 150),
 ]
 
 
@@ -105,8 +107,7 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     lines = []
     jobs = [(case[0], case, ["--kernel", "recurrent"]) for case in CASES]
-    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "chunked", "--chunk-size", str(c[1])])
-             for c in CHUNKED_CASES]
+    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "chunked"] + c[1]) for c in CHUNKED_CASES]
     for name, case, kernel_args in jobs:
         B, T = case[14], case[15]
         path = os.path.join(args.outdir, name + ".mlir")

@@ -23,6 +23,7 @@ KernelMetadata gatedDeltaNet(bool varlen = false) {
   m.K = 64;
   m.V = 128;
   m.blockSize = 64;
+  m.vTile = 64;
   m.scale = 0.125f;
   m.qkL2norm = true;
   m.chip = "sm_90a";
@@ -60,6 +61,16 @@ TEST(KernelMetadata, RoundTripsThroughItsTextForm) {
   EXPECT_EQ(parsed.serialize(), m.serialize());
   EXPECT_TRUE(parsed.isVarlen());
   EXPECT_TRUE(parsed.hasArg("cu_seqlens"));
+}
+
+TEST(KernelMetadata, VTileDefaultsToTheBlockSize) {
+  std::string text = gatedDeltaNet().serialize();
+  text.erase(text.find("v_tile: 64\n"), 11);
+  KernelMetadata parsed;
+  ASSERT_TRUE(KernelMetadata::parse(text, parsed).isOk());
+  EXPECT_EQ(parsed.vTile, 64);
+  text.replace(text.find("block_size: 64"), 14, "block_size: 48");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata v_tile 48 must divide V = 128");
 }
 
 TEST(KernelMetadata, BadRecordsNameTheLine) {

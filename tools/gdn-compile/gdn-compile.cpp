@@ -33,6 +33,10 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"auto", "recurrent", "chunked"}));
   app.add_option("--chunk-size", options.chunkSize, "Chunk size of the chunked kernel")
       ->check(CLI::IsMember({16, 32, 64}));
+  app.add_option("--v-tile", options.vTile, "Value columns per block of the chunked kernel")
+      ->check(CLI::IsMember({16, 32, 64}));
+  app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
+      ->check(CLI::IsMember({4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

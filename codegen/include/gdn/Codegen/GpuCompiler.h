@@ -21,6 +21,8 @@ struct GpuCompileOptions {
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
   std::string kernel = "auto";    ///< auto | recurrent | chunked
   int64_t chunkSize = 64;         ///< chunk size of the chunked kernel (16, 32, 64)
+  int64_t vTile = 32;             ///< value columns per block of the chunked kernel
+  int64_t warps = 8;              ///< warps per block of the chunked kernel
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

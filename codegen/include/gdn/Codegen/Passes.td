@@ -31,19 +31,23 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
 def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
   let summary = "Build one chunkwise tensor-core GPU kernel per gdn.recurrence";
   let description = [{
-    The chunked form (DESIGN.md §2) as one fused kernel per (sequence, value head, 64-column
-    V tile): 4 warps walk the chunks in order with the K x 64 f32 state in shared memory; the
+    The chunked form (DESIGN.md §2) as one fused kernel per (sequence, value head, V tile of
+    `v-tile` columns): `warps` warps walk the chunks in order with the K x 64 f32 state in shared memory; the
     chunk's products (K K^T, Q K^T, the UT-transform products W and U, W S, Q S, QKg Vnew and
     K^T Vnew) run on tensor cores (mma.sync m16n8k16, bf16 operands, f32 accumulation); the
     unit-lower-triangular inverse is a forward substitution in shared memory.
 
-    Supports gate none or scalar, either rule, bf16 inputs, K <= 128 and V a multiple of 64;
+    Supports gate none or scalar, either rule, bf16 inputs, K <= 128 and V a multiple of the
+    V tile;
     other layers are reported as errors (gdn-recurrent-gpu-kernels handles every layer). The
     launch contract is attached as `gdn.*` attributes, with the dynamic shared memory size.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Tokens per chunk: 16, 32 or 64">
+           "Tokens per chunk: 16, 32 or 64">,
+    Option<"vTile", "v-tile", "int64_t", /*default=*/"32",
+           "Value columns per block: 16, 32 or 64 (more blocks, more repeated chunk work)">,
+    Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
