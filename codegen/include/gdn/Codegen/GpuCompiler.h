@@ -20,7 +20,8 @@ struct GpuCompileOptions {
   int64_t blockSize = 64;         ///< threads per block of the recurrent kernel
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
   std::string kernel = "auto";    ///< auto | recurrent | chunked
-  int64_t chunkSize = 64;         ///< chunk size of the chunked kernel (16, 32, 64)
+  /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.
+  int64_t chunkSize = 32;         ///< chunk size of the chunked kernel (16, 32, 64)
   int64_t vTile = 32;             ///< value columns per block of the chunked kernel
   int64_t warps = 8;              ///< warps per block of the chunked kernel
   bool cubin = true;          ///< also assemble a cubin when ptxas is found

@@ -40,8 +40,8 @@ struct Options {
   std::string features = "+ptx80";
   int64_t blockSize = 64;
   std::string kernel = "auto";  ///< auto | recurrent | chunked (see GpuCompileOptions)
-  int64_t chunkSize = 64;
-  int64_t vTile = 32, warps = 8; ///< chunked kernel tiling
+  int64_t chunkSize = 32;        ///< chunked kernel tiling (see GpuCompileOptions)
+  int64_t vTile = 32, warps = 8;
   /// Disk cache folder; empty: $GDN_CACHE_DIR, else $XDG_CACHE_HOME/gdn, else ~/.cache/gdn.
   std::string cacheDir;
   bool diskCache = true;
