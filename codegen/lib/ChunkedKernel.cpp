@@ -77,6 +77,9 @@ struct SharedLayout {
   }
 };
 
+/// Dynamic shared memory a Hopper block may opt into.
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
+
 class ChunkedKernelBuilder {
 public:
   ChunkedKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
@@ -254,13 +257,17 @@ private:
   }
 
   // --- tensor cores ---------------------------------------------------------
-  /// Two f32 values as the i32 holding {bf16(x) low, bf16(y) high}.
-  Value packBf16(Value x, Value y) {
-    Type bf16 = b.getBF16Type();
-    Value xs = arith::TruncFOp::create(b, loc, bf16, x);
-    Value ys = arith::TruncFOp::create(b, loc, bf16, y);
-    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, bf16),
+  /// Two f32 values as one mma operand register: bf16 pairs travel as an i32 (low half
+  /// first), f16 pairs as vector<2xf16>. Operands take the inputs' 16-bit type.
+  Value pack(Value x, Value y) {
+    bool f16 = s.inputType.isF16();
+    Type half = f16 ? Type(b.getF16Type()) : Type(b.getBF16Type());
+    Value xs = arith::TruncFOp::create(b, loc, half, x);
+    Value ys = arith::TruncFOp::create(b, loc, half, y);
+    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
                                                 ValueRange{xs, ys});
+    if (f16)
+      return pair;
     Value asInt = vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), pair);
     return vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0});
   }
@@ -292,16 +299,17 @@ private:
                 [&](OpBuilder &, Location, Value k0, ValueRange c) {
                   Value ka = add(k0, mul(quad, idx(2))), kb = add(ka, idx(1));
                   Value ka8 = add(ka, idx(8)), kb8 = add(kb, idx(8));
-                  SmallVector<Value> aRegs = {packBf16(seg.a(r0, ka), seg.a(r0, kb)),
-                                              packBf16(seg.a(r1, ka), seg.a(r1, kb)),
-                                              packBf16(seg.a(r0, ka8), seg.a(r0, kb8)),
-                                              packBf16(seg.a(r1, ka8), seg.a(r1, kb8))};
-                  SmallVector<Value> bRegs = {packBf16(seg.b(ka, bn), seg.b(kb, bn)),
-                                              packBf16(seg.b(ka8, bn), seg.b(kb8, bn))};
+                  SmallVector<Value> aRegs = {pack(seg.a(r0, ka), seg.a(r0, kb)),
+                                              pack(seg.a(r1, ka), seg.a(r1, kb)),
+                                              pack(seg.a(r0, ka8), seg.a(r0, kb8)),
+                                              pack(seg.a(r1, ka8), seg.a(r1, kb8))};
+                  SmallVector<Value> bRegs = {pack(seg.b(ka, bn), seg.b(kb, bn)),
+                                              pack(seg.b(ka8, bn), seg.b(kb8, bn))};
                   auto resultType = LLVM::LLVMStructType::getLiteral(
                       b.getContext(), SmallVector<Type>(4, f32));
-                  std::array<NVVM::MMATypes, 2> types = {NVVM::MMATypes::bf16,
-                                                         NVVM::MMATypes::bf16};
+                  NVVM::MMATypes operandType =
+                      s.inputType.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+                  std::array<NVVM::MMATypes, 2> types = {operandType, operandType};
                   std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
                                                             NVVM::MMALayout::col};
                   Value d = NVVM::MmaOp::create(b, loc, resultType, aRegs, bRegs, c,
@@ -538,23 +546,29 @@ struct GdnChunkedGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<RecurrenceOp> layers;
-    module.walk([&](RecurrenceOp op) { layers.push_back(op); });
+    SmallVector<Operation *> layers;
+    module.walk([&](Operation *op) {
+      if (isa<RecurrenceOp, DecodeOp>(op))
+        layers.push_back(op);
+    });
     if (layers.empty())
       return;
+    for (Operation *op : layers) {
+      std::string reason = chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps);
+      if (!reason.empty()) {
+        op->emitError() << "gdn-chunked-gpu-kernels: " << reason
+                        << " (gdn-recurrent-gpu-kernels handles every layer)";
+        return signalPassFailure();
+      }
+    }
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "gdn");
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
     b.setInsertionPointToStart(gpuModule.getBody());
     SmallVector<Operation *> hosts;
-    for (RecurrenceOp r : layers) {
-      std::string reason = unsupportedReason(r);
-      if (!reason.empty()) {
-        r.emitError() << "gdn-chunked-gpu-kernels: " << reason
-                      << " (gdn-recurrent-gpu-kernels handles every layer)";
-        return signalPassFailure();
-      }
+    for (Operation *op : layers) {
+      auto r = cast<RecurrenceOp>(op);
       auto fn = r->getParentOfType<func::FuncOp>();
       auto qType = cast<RankedTensorType>(r.getQ().getType());
       auto vType = cast<RankedTensorType>(r.getV().getType());
@@ -577,37 +591,34 @@ struct GdnChunkedGpuKernelsPass
       host->erase();
   }
 
-  std::string unsupportedReason(RecurrenceOp r) {
-    auto qType = cast<RankedTensorType>(r.getQ().getType());
-    auto vType = cast<RankedTensorType>(r.getV().getType());
-    if (r.getGate() == GateKind::Channel)
-      return "channel gates are not supported yet";
-    if (!qType.getElementType().isBF16())
-      return "only bf16 inputs are supported yet";
-    if (qType.getDimSize(3) > 128)
-      return "K = 256 does not fit the shared-memory plan yet";
-    if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
-      return "chunk-size must be 16, 32 or 64";
-    if (vTile != 16 && vTile != 32 && vTile != 64)
-      return "v-tile must be 16, 32 or 64";
-    if (vType.getDimSize(3) % vTile != 0)
-      return "v-tile must divide V";
-    if (warps != 4 && warps != 8)
-      return "warps must be 4 or 8";
-    if (32 * warps < 2 * chunkSize)
-      return "the row pass needs 2 x chunk-size threads";
-    return "";
-  }
 };
 
 } // namespace
 
-bool mlir::gdn::chunkedKernelSupports(Operation *op) {
+std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize,
+                                                     int64_t vTile, int64_t warps) {
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
-    return false;
+    return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
   auto qType = cast<RankedTensorType>(r.getQ().getType());
   auto vType = cast<RankedTensorType>(r.getV().getType());
-  return r.getGate() != GateKind::Channel && qType.getElementType().isBF16() &&
-         qType.getDimSize(3) <= 128 && vType.getDimSize(3) % 64 == 0;
+  if (r.getGate() == GateKind::Channel)
+    return "channel gates are not supported yet";
+  if (!qType.getElementType().isBF16() && !qType.getElementType().isF16())
+    return "only bf16 and f16 inputs are supported";
+  if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
+    return "chunk-size must be 16, 32 or 64";
+  if (vTile != 16 && vTile != 32 && vTile != 64)
+    return "v-tile must be 16, 32 or 64";
+  if (vType.getDimSize(3) % vTile != 0)
+    return "v-tile must divide V";
+  if (warps != 4 && warps != 8)
+    return "warps must be 4 or 8";
+  if (32 * warps < 2 * chunkSize)
+    return "the row pass needs 2 x chunk-size threads";
+  int64_t bytes = SharedLayout(chunkSize, qType.getDimSize(3), vTile).total * 4;
+  if (bytes > kMaxSharedBytes)
+    return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +
+           std::to_string(kMaxSharedBytes) + "); use a smaller chunk-size or v-tile";
+  return "";
 }

@@ -163,7 +163,10 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     return false;
   }
   bool chunked = options.kernel == "chunked" ||
-                 (options.kernel == "auto" && mlir::gdn::chunkedKernelSupports(layers.front()));
+                 (options.kernel == "auto" &&
+                  mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), options.chunkSize,
+                                                            options.vTile, options.warps)
+                      .empty());
   PassManager first(&context);
   if (chunked)
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{

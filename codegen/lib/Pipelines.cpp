@@ -36,9 +36,19 @@ std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::str
 
 LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
                                     bool stopAtNVVM) {
-  gdn::GdnRecurrentGpuKernelsOptions kernels;
-  kernels.blockSize = options.blockSize;
-  pm.addPass(gdn::createGdnRecurrentGpuKernels(kernels));
+  if (options.kernel == "chunked") {
+    gdn::GdnChunkedGpuKernelsOptions chunked;
+    chunked.chunkSize = options.chunkSize;
+    chunked.vTile = options.vTile;
+    chunked.warps = options.warps;
+    pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
+  } else if (options.kernel == "recurrent") {
+    gdn::GdnRecurrentGpuKernelsOptions kernels;
+    kernels.blockSize = options.blockSize;
+    pm.addPass(gdn::createGdnRecurrentGpuKernels(kernels));
+  } else {
+    return failure();
+  }
   std::string text = gpuLoweringPipelineText(options.chip, options.features);
   if (!stopAtNVVM)
     text += ",gpu-module-to-binary{format=" + options.format + "}";
@@ -53,14 +63,14 @@ void gdn::registerGdnPassesAndPipelines() {
       "Build the GPU kernels of gdn layers and lower them to the NVVM dialect",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/true)))
-          llvm::report_fatal_error("gdn-to-nvvm: an upstream pass is not registered");
+          llvm::report_fatal_error("gdn-to-nvvm: kernel must be recurrent or chunked");
       });
   PassPipelineRegistration<GpuPipelineOptions>(
       "gdn-to-ptx",
       "gdn-to-nvvm, then serialise each gpu.module to PTX (format=isa) or cubin (format=bin)",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/false)))
-          llvm::report_fatal_error("gdn-to-ptx: an upstream pass is not registered");
+          llvm::report_fatal_error("gdn-to-ptx: kernel must be recurrent or chunked");
       });
   PassPipelineRegistration<CpuPipelineOptions>(
       "gdn-to-cpu",

@@ -19,8 +19,10 @@ namespace mlir::gdn {
 #define GEN_PASS_REGISTRATION
 #include "gdn/Codegen/Passes.h.inc"
 
-/// Whether gdn-chunked-gpu-kernels can build a kernel for this layer op.
-bool chunkedKernelSupports(Operation *op);
+/// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with this tiling,
+/// or "" when it can.
+std::string chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize, int64_t vTile,
+                                           int64_t warps);
 
 } // namespace mlir::gdn
 

@@ -37,8 +37,9 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     K^T Vnew) run on tensor cores (mma.sync m16n8k16, bf16 operands, f32 accumulation); the
     unit-lower-triangular inverse is a forward substitution in shared memory.
 
-    Supports gate none or scalar, either rule, bf16 inputs, K <= 128 and V a multiple of the
-    V tile;
+    Supports gate none or scalar, either rule, bf16 or f16 inputs (the operands of the
+    products take that type), V a multiple of the V tile, and K up to what the shared-memory
+    plan fits (K = 256 at chunk size 32 or less);
     other layers are reported as errors (gdn-recurrent-gpu-kernels handles every layer). The
     launch contract is attached as `gdn.*` attributes, with the dynamic shared memory size.
   }];

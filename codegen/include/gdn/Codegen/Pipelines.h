@@ -27,12 +27,22 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block of the recurrent kernel"),
                             llvm::cl::init(64)};
+  Option<std::string> kernel{*this, "kernel",
+                             llvm::cl::desc("recurrent (every layer) or chunked (tensor cores)"),
+                             llvm::cl::init("recurrent")};
+  Option<int64_t> chunkSize{*this, "chunk-size",
+                            llvm::cl::desc("Chunk size of the chunked kernel"), llvm::cl::init(32)};
+  Option<int64_t> vTile{*this, "v-tile",
+                        llvm::cl::desc("Value columns per block of the chunked kernel"),
+                        llvm::cl::init(32)};
+  Option<int64_t> warps{*this, "warps", llvm::cl::desc("Warps per block of the chunked kernel"),
+                        llvm::cl::init(8)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
 
-/// gdn dialect -> gpu.module with the recurrent kernels -> NVVM -> PTX (or cubin) embedded
+/// gdn dialect -> gpu.module with the recurrent or chunked kernels -> NVVM -> PTX (or cubin) embedded
 /// in a gpu.binary. With `stopAtNVVM`, ends before serialisation (gdn-to-nvvm).
 LogicalResult buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
                                bool stopAtNVVM);

@@ -1,0 +1,62 @@
+// The chunked tensor-core kernel: every product of the chunk algebra is an mma.sync, bf16
+// or f16 operands by input type, f32 accumulators; no libdevice calls; dynamic shared memory.
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels | FileCheck %s --check-prefix=KERNEL
+// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
+
+// Gated DeltaNet: the UT transform (solve) and the products K K^T, Q K^T, Tm (beta V),
+// Tm (beta exp(G) K), W S, (exp(G) Q) S + QKg Vnew (two segments) and K^T Vnew.
+// KERNEL-LABEL: gpu.func @gated_deltanet_chunked
+// KERNEL-SAME: gdn.block = 256
+// KERNEL-SAME: gdn.chunk_size = 64
+// KERNEL-SAME: gdn.grid = "N,HV,4"
+// KERNEL-SAME: gdn.shared_memory_bytes =
+// KERNEL-SAME: gdn.v_tile = 32
+// KERNEL: gpu.dynamic_shared_memory
+// KERNEL-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL-NOT: nvvm.mma.sync
+// KERNEL: gpu.return
+// PTX: .entry gated_deltanet_chunked
+// PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-NOT: __nv_
+// VTILE: v-tile must be 16, 32 or 64
+func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
+                          %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
+  %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)
+      v(%v : tensor<?x?x32x128xbf16>) g(%g : tensor<?x?x32xf32>) beta(%g : tensor<?x?x32xf32>)
+      initial_state(%h0 : tensor<?x32x128x128xf32>) {qk_l2norm}
+      -> tensor<?x?x32x128xbf16>, tensor<?x32x128x128xf32>
+  return
+}
+
+// -----
+
+// The additive rule has no solve: Q K^T, (exp(G) Q) S + QKg Vnew, and K^T Vnew.
+// f16 inputs give f16 operands.
+// KERNEL-LABEL: gpu.func @mamba2_chunked
+// KERNEL-COUNT-4: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// KERNEL-NOT: nvvm.mma.sync
+// PTX: .entry mamba2_chunked
+// PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// VTILE: v-tile must be 16, 32 or 64
+func.func @mamba2(%q: tensor<?x?x2x64xf16>, %v: tensor<?x?x4x64xf16>, %g: tensor<?x?x4xf32>) {
+  %o = gdn.recurrence <scalar, additive> q(%q : tensor<?x?x2x64xf16>) k(%q : tensor<?x?x2x64xf16>)
+      v(%v : tensor<?x?x4x64xf16>) g(%g : tensor<?x?x4xf32>) beta(%g : tensor<?x?x4xf32>)
+      {scale = 1.0 : f32} -> tensor<?x?x4x64xf16>
+  return
+}
+
+// -----
+
+// No gate: no exponentials at all.
+// KERNEL-LABEL: gpu.func @deltanet_chunked
+// KERNEL-NOT: llvm.nvvm.ex2
+// KERNEL: gpu.return
+// PTX: .entry deltanet_chunked
+// PTX-NOT: ex2.approx
+// VTILE: v-tile must be 16, 32 or 64
+func.func @deltanet(%q: tensor<?x?x4x64xbf16>, %beta: tensor<?x?x4xbf16>) {
+  %o = gdn.recurrence <none, delta> q(%q : tensor<?x?x4x64xbf16>) k(%q : tensor<?x?x4x64xbf16>)
+      v(%q : tensor<?x?x4x64xbf16>) beta(%beta : tensor<?x?x4xbf16>) -> tensor<?x?x4x64xbf16>
+  return
+}
