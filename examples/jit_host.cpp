@@ -75,13 +75,13 @@ int main(int argc, char **argv) {
     else if (flag == "--value-heads")
       HV = std::atoll(argv[i + 1]);
     else if (flag == "--kernel")
-      options.kernel = argv[i + 1];
+      options.compile.kernel = argv[i + 1];
     else if (flag == "--v-tile")
-      options.vTile = std::atoll(argv[i + 1]);
+      options.compile.vTile = std::atoll(argv[i + 1]);
     else if (flag == "--warps")
-      options.warps = std::atoll(argv[i + 1]);
+      options.compile.warps = std::atoll(argv[i + 1]);
     else if (flag == "--chunk-size")
-      options.chunkSize = std::atoll(argv[i + 1]);
+      options.compile.chunkSize = std::atoll(argv[i + 1]);
     else if (flag == "--check")
       check = std::string(argv[i + 1]) != "0";
     else {

@@ -19,6 +19,7 @@
 // Other layers use the recurrent kernel.
 //
 //===----------------------------------------------------------------------===//
+#include "KernelSignature.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Dialect/GdnOps.h"
 
@@ -89,36 +90,18 @@ public:
   int64_t sharedBytes() const { return layout.total * 4; }
 
   gpu::GPUFuncOp build() {
-    auto flat = [](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
-    SmallVector<Type> args = {flat(s.inputType), flat(s.inputType), flat(s.inputType)};
-    SmallVector<std::string> names = {"q", "k", "v"};
-    auto addArg = [&](bool present, Type t, const char *name) {
-      if (present) {
-        args.push_back(flat(t));
-        names.push_back(name);
-      }
-    };
-    addArg(s.gate != GateKind::None, s.gType, "g");
-    addArg(s.hasBeta, s.betaType, "beta");
-    addArg(s.hasInitialState, f32, "initial_state");
-    addArg(s.varlen, s.cuType, "cu_seqlens");
-    addArg(true, s.inputType, "o");
-    addArg(s.hasFinalState, f32, "final_state");
-    args.push_back(idxType);
-    names.push_back("T");
+    SmallVector<Type> args;
+    SmallVector<std::string> names;
+    kernelArguments(b,
+                    {s.inputType, s.gate != GateKind::None ? s.gType : Type(),
+                     s.hasBeta ? s.betaType : Type(), s.varlen ? s.cuType : Type(),
+                     s.hasInitialState, s.hasFinalState},
+                    args, names);
 
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
-    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
-    SmallVector<Attribute> nameAttrs;
-    for (auto &n : names)
-      nameAttrs.push_back(b.getStringAttr(n));
-    fn->setAttr("gdn.args", b.getArrayAttr(nameAttrs));
-    fn->setAttr("gdn.block", b.getI64IntegerAttr(kThreads));
-    fn->setAttr("gdn.v_tile", b.getI64IntegerAttr(s.vTile));
+    setLaunchAttributes(b, fn, names, kThreads, s.vTile, s.V);
     fn->setAttr("gdn.chunk_size", b.getI64IntegerAttr(s.C));
     fn->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(sharedBytes()));
-    fn->setAttr("gdn.grid", b.getStringAttr("N,HV," + std::to_string(s.V / s.vTile)));
 
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
@@ -211,14 +194,8 @@ private:
     return arith::CmpIOp::create(b, loc, p, x, y);
   }
   Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
-  Value intrinsic(const char *name, Value x) {
-    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(name), ValueRange{x})
-        .getResult(0);
-  }
-  Value exp(Value x) {
-    return intrinsic("llvm.nvvm.ex2.approx.f32", fmul(x, f32c(1.4426950408889634f)));
-  }
-  Value sqrt(Value x) { return intrinsic("llvm.nvvm.sqrt.rn.f", x); }
+  Value exp(Value x) { return nvvmExp(b, loc, x); }
+  Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
   Value loadF32(Value buffer, Value i) {
     Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});
     return x.getType().isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
@@ -535,10 +512,6 @@ private:
   Value q, k, v, g, beta, o, smem;
   Value n, hv, h, tid, lane, warp, group, quad, col0, stateBase;
 };
-
-Type elementTypeOf(Value v) {
-  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
-}
 
 struct GdnChunkedGpuKernelsPass
     : public gdn::impl::GdnChunkedGpuKernelsBase<GdnChunkedGpuKernelsPass> {

@@ -1,5 +1,6 @@
 //===- CpuLayer.cpp - compile a layer for the CPU and run it --------------===//
 #include "gdn/Codegen/CpuLayer.h"
+#include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/Dialect/GdnDialect.h"
 #include "gdn/Dialect/GdnOps.h"
@@ -213,47 +214,12 @@ std::string validateInputs(const LayerInfo &info, const HostTensors &inputs) {
 
 namespace {
 
-std::string typeName(Type t) {
-  if (t.isBF16())
-    return "bf16";
-  if (t.isF16())
-    return "f16";
-  if (t.isF32())
-    return "f32";
-  if (t.isInteger(32))
-    return "i32";
-  if (t.isInteger(64))
-    return "i64";
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << t;
-  return s;
-}
-
 TensorSpec specOf(const std::string &name, Value v) {
   auto type = cast<RankedTensorType>(v.getType());
-  TensorSpec spec{name, {}, typeName(type.getElementType())};
+  TensorSpec spec{name, {}, elementTypeName(type.getElementType())};
   for (int64_t d : type.getShape())
     spec.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
   return spec;
-}
-
-// The dialect's enums and the runtime's share their case order; convert by name to stay
-// correct if either ever changes.
-GateKind toRuntime(mlir::gdn::GateKind g) {
-  switch (g) {
-  case mlir::gdn::GateKind::None:
-    return GateKind::None;
-  case mlir::gdn::GateKind::Scalar:
-    return GateKind::Scalar;
-  case mlir::gdn::GateKind::Channel:
-    return GateKind::Channel;
-  }
-  return GateKind::None;
-}
-
-UpdateRule toRuntime(mlir::gdn::UpdateRule r) {
-  return r == mlir::gdn::UpdateRule::Delta ? UpdateRule::Delta : UpdateRule::Additive;
 }
 
 struct NamedValue {

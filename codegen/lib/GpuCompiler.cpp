@@ -1,5 +1,6 @@
 //===- GpuCompiler.cpp - compile a layer to a GPU kernel artifact ---------===//
 #include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/Dialect/GdnDialect.h"
@@ -32,34 +33,8 @@ namespace gdn {
 
 namespace {
 
-std::string typeName(Type t) {
-  if (!t)
-    return "";
-  if (t.isBF16())
-    return "bf16";
-  if (t.isF16())
-    return "f16";
-  if (t.isF32())
-    return "f32";
-  if (t.isInteger(32))
-    return "i32";
-  if (t.isInteger(64))
-    return "i64";
-  return "unsupported";
-}
-
 Type elementType(Value v) {
   return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
-}
-
-GateKind toRuntime(mlir::gdn::GateKind g) {
-  return g == mlir::gdn::GateKind::Scalar    ? GateKind::Scalar
-         : g == mlir::gdn::GateKind::Channel ? GateKind::Channel
-                                             : GateKind::None;
-}
-
-UpdateRule toRuntime(mlir::gdn::UpdateRule r) {
-  return r == mlir::gdn::UpdateRule::Delta ? UpdateRule::Delta : UpdateRule::Additive;
 }
 
 /// The layer-level fields of the metadata, read off the op before it is lowered.
@@ -71,24 +46,24 @@ void describe(Operation *op, KernelMetadata &m) {
   m.K = q.getDimSize(3);
   m.HV = v.getDimSize(2);
   m.V = v.getDimSize(3);
-  m.inputType = typeName(q.getElementType());
+  m.inputType = elementTypeName(q.getElementType());
   if (auto r = dyn_cast<mlir::gdn::RecurrenceOp>(op)) {
     m.gate = toRuntime(r.getGate());
     m.rule = toRuntime(r.getRule());
     m.scale = r.getScaleOrDefault();
     m.qkL2norm = r.getQkL2norm();
-    m.gType = typeName(elementType(r.getG()));
-    m.betaType = typeName(elementType(r.getBeta()));
-    m.cuSeqlensType = typeName(elementType(r.getCuSeqlens()));
+    m.gType = elementTypeName(elementType(r.getG()));
+    m.betaType = elementTypeName(elementType(r.getBeta()));
+    m.cuSeqlensType = elementTypeName(elementType(r.getCuSeqlens()));
   } else {
     auto d = cast<mlir::gdn::DecodeOp>(op);
     m.gate = toRuntime(d.getGate());
     m.rule = toRuntime(d.getRule());
     m.scale = d.getScaleOrDefault();
     m.qkL2norm = d.getQkL2norm();
-    m.gType = typeName(elementType(d.getG()));
-    m.betaType = typeName(elementType(d.getBeta()));
-    m.cuSeqlensType = typeName(elementType(d.getCuSeqlens()));
+    m.gType = elementTypeName(elementType(d.getG()));
+    m.betaType = elementTypeName(elementType(d.getBeta()));
+    m.cuSeqlensType = elementTypeName(elementType(d.getCuSeqlens()));
   }
 }
 

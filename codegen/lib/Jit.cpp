@@ -28,60 +28,6 @@ namespace fs = std::filesystem;
 namespace gdn::jit {
 
 //===----------------------------------------------------------------------===//
-// Layer descriptions
-//===----------------------------------------------------------------------===//
-
-std::string LayerDescription::toMlir() const {
-  std::string b = decode ? "?" : (varlen ? "1" : "?");
-  std::string t = decode ? std::to_string(decodeTokens) : "?";
-  auto tensor = [](std::initializer_list<std::string> dims, const std::string &elt) {
-    std::string s = "tensor<";
-    for (const std::string &d : dims)
-      s += d + "x";
-    return s + elt + ">";
-  };
-  std::string h = std::to_string(H), hv = std::to_string(HV), k = std::to_string(K),
-              v = std::to_string(V);
-  std::string qT = tensor({b, t, h, k}, inputType), vT = tensor({b, t, hv, v}, inputType);
-  std::string gT = gate == GateKind::Channel ? tensor({b, t, hv, k}, "f32") : tensor({b, t, hv}, "f32");
-  std::string betaT = tensor({b, t, hv}, "f32"), sT = tensor({"?", hv, k, v}, "f32");
-  std::ostringstream os;
-  os << "func.func @layer(%q: " << qT << ", %k: " << qT << ", %v: " << vT << ", %g: " << gT
-     << ", %beta: " << betaT << ", %s: " << sT << ", %cu: tensor<?xi32>) {\n  "
-     << (decode || finalState ? "%o, %s1 = " : "%o = ") << (decode ? "gdn.decode" : "gdn.recurrence")
-     << " <" << toString(gate) << ", " << toString(rule) << "> q(%q : " << qT << ") k(%k : " << qT
-     << ") v(%v : " << vT << ")";
-  if (gate != GateKind::None)
-    os << " g(%g : " << gT << ")";
-  if (rule == UpdateRule::Delta)
-    os << " beta(%beta : " << betaT << ")";
-  if (decode)
-    os << " state(%s : " << sT << ")";
-  else if (initialState)
-    os << " initial_state(%s : " << sT << ")";
-  if (varlen)
-    os << " cu_seqlens(%cu : tensor<?xi32>)";
-  std::vector<std::string> attrs;
-  if (qkL2norm)
-    attrs.push_back("qk_l2norm");
-  if (allowNegEigval)
-    attrs.push_back("allow_neg_eigval");
-  if (scale > 0) {
-    std::ostringstream sc;
-    sc << std::setprecision(9) << scale;
-    attrs.push_back("scale = " + sc.str() + " : f32");
-  }
-  if (!attrs.empty()) {
-    os << " {";
-    for (size_t i = 0; i < attrs.size(); ++i)
-      os << (i ? ", " : "") << attrs[i];
-    os << "}";
-  }
-  os << " -> " << vT << (decode || finalState ? ", " + sT : "") << "\n  return\n}\n";
-  return os.str();
-}
-
-//===----------------------------------------------------------------------===//
 // Cache
 //===----------------------------------------------------------------------===//
 
@@ -221,17 +167,9 @@ Status artifactFor(const std::string &source, const Options &options,
   if (options.diskCache && loadFromDisk(dir, key, *artifact)) {
     outcome = CacheOutcome::DiskHit;
   } else {
-    GpuCompileOptions compileOptions;
-    compileOptions.chip = options.chip;
-    compileOptions.features = options.features;
-    compileOptions.blockSize = options.blockSize;
-    compileOptions.kernel = options.kernel;
-    compileOptions.chunkSize = options.chunkSize;
-    compileOptions.vTile = options.vTile;
-    compileOptions.warps = options.warps;
     GpuArtifact compiled;
     std::string error;
-    if (!compileLayerForGpu(source, "<jit>", compileOptions, compiled, error))
+    if (!compileLayerForGpu(source, "<jit>", options.compile, compiled, error))
       return Status::error(Status::Code::InvalidArgument, "gdn-jit: " + error);
     artifact->metadata = compiled.metadata;
     artifact->ptx = compiled.ptx;
@@ -250,11 +188,10 @@ Status artifactFor(const std::string &source, const Options &options,
 
 std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
-  os << "gdn-jit/2|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|"
-     << options.chip << "|" << options.features << "|" << options.blockSize << "|"
-     << options.kernel << "|" << options.chunkSize << "|" << options.vTile << "|"
-     << options.warps << "|"
-     << layerSource;
+  const GpuCompileOptions &c = options.compile;
+  os << "gdn-jit/2|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
+     << "|" << c.features << "|" << c.blockSize << "|" << c.kernel << "|" << c.chunkSize << "|"
+     << c.vTile << "|" << c.warps << "|" << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 
@@ -327,7 +264,7 @@ extern "C" gdn_status gdn_jit_compile(const char *layerMlir, const char *chip,
   *out = nullptr;
   gdn::jit::Options options;
   if (chip)
-    options.chip = chip;
+    options.compile.chip = chip;
   if (cacheDir)
     options.cacheDir = cacheDir;
   std::shared_ptr<gdn::Kernel> kernel;

@@ -7,6 +7,7 @@
 //   S[c] += k[c] vnew;  o = scale sum_c S[c] q[c]
 //
 //===----------------------------------------------------------------------===//
+#include "KernelSignature.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Dialect/GdnOps.h"
 
@@ -41,39 +42,21 @@ public:
       : b(b), loc(loc), s(s), f32(b.getF32Type()), idxType(b.getIndexType()) {}
 
   gpu::GPUFuncOp build() {
-    auto flat = [](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
-    // Argument order (the runtime's contract): q k v [g] [beta] [state] [cu_seqlens] o
-    // [final_state] T.
-    SmallVector<Type> args = {flat(s.inputType), flat(s.inputType), flat(s.inputType)};
-    SmallVector<std::string> names = {"q", "k", "v"};
-    auto add = [&](bool present, Type t, const char *name) {
-      if (present) {
-        args.push_back(flat(t));
-        names.push_back(name);
-      }
-    };
-    add(s.gate != GateKind::None, s.gType, "g");
-    add(s.hasBeta, s.betaType, "beta");
-    add(s.hasInitialState, f32, "initial_state");
-    add(s.varlen, s.cuType, "cu_seqlens");
-    add(true, s.inputType, "o");
-    add(s.hasFinalState, f32, "final_state");
-    args.push_back(idxType);
-    names.push_back("T");
+    SmallVector<Type> args;
+    SmallVector<std::string> names;
+    kernelArguments(b,
+                    {s.inputType, s.gate != GateKind::None ? s.gType : Type(),
+                     s.hasBeta ? s.betaType : Type(), s.varlen ? s.cuType : Type(),
+                     s.hasInitialState, s.hasFinalState},
+                    args, names);
 
     auto privateState =
         MemRefType::get({s.K}, f32, AffineMap(),
                         gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Private));
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}), TypeRange{},
                                      TypeRange{privateState});
-    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(s.blockSize), 1, 1}));
-    SmallVector<Attribute> nameAttrs;
-    for (auto &n : names)
-      nameAttrs.push_back(b.getStringAttr(n));
-    fn->setAttr("gdn.args", b.getArrayAttr(nameAttrs));
-    fn->setAttr("gdn.block", b.getI64IntegerAttr(s.blockSize));
-    fn->setAttr("gdn.grid", b.getStringAttr("N,HV," + std::to_string(s.V / s.blockSize)));
+    // One thread per value column: the V tile is the block.
+    setLaunchAttributes(b, fn, names, s.blockSize, s.blockSize, s.V);
 
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
@@ -132,18 +115,8 @@ private:
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
   Value toIndex(Value v) { return arith::IndexCastOp::create(b, loc, idxType, v); }
 
-  // exp and sqrt as NVVM intrinsics (ex2.approx.f32, rel err ~2^-22; sqrt.rn.f32), so the
-  // PTX needs no libdevice and no CUDA toolkit. (convert-gpu-to-nvvm would turn math.exp
-  // and llvm.intr.sqrt into libdevice calls.)
-  Value intrinsic(const char *name, Value x) {
-    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(name), ValueRange{x})
-        .getResult(0);
-  }
-  Value exp(Value x) {
-    return intrinsic("llvm.nvvm.ex2.approx.f32",
-                     arith::MulFOp::create(b, loc, x, f32c(1.4426950408889634f)));
-  }
-  Value sqrt(Value x) { return intrinsic("llvm.nvvm.sqrt.rn.f", x); }
+  Value exp(Value x) { return nvvmExp(b, loc, x); }
+  Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
   Value stateIndex(Value base, Value c, Value col) {
     return add2(mul(add2(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
   }
@@ -238,10 +211,6 @@ private:
   const KernelSpec &s;
   Type f32, idxType;
 };
-
-Type elementTypeOf(Value v) {
-  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
-}
 
 struct GdnRecurrentGpuKernelsPass
     : public gdn::impl::GdnRecurrentGpuKernelsBase<GdnRecurrentGpuKernelsPass> {

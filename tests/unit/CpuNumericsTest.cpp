@@ -2,6 +2,7 @@
 // float64 token-by-token reference, for every family, chunk size, sequence-length class,
 // state option, dtype and option set; decode; packed batches; extreme inputs; bad inputs.
 #include "gdn/Codegen/CpuLayer.h"
+#include "gdn/Codegen/LayerDescription.h"
 #include "gdn/Numeric.h"
 #include "gdn/Reference.h"
 
@@ -16,78 +17,21 @@ using namespace gdn;
 
 namespace {
 
-struct LayerText {
-  GateKind gate = GateKind::Scalar;
-  UpdateRule rule = UpdateRule::Delta;
-  std::string dtype = "f32";
-  int64_t H = 2, HV = 4, K = 64, V = 64;
-  bool initialState = true, finalState = true, qkL2norm = false, varlen = false;
-  bool decode = false;
-  int64_t decodeB = 3, decodeT = 1;
-  float scale = 0.0f; // 0: default
-  bool allowNegEigval = false;
-  std::string extraAttrs;
+/// Tests describe layers with the JIT's LayerDescription; small heads keep the CPU fast.
+LayerDescription smallLayer() {
+  LayerDescription d;
+  d.inputType = "f32";
+  d.H = 2;
+  d.HV = 4;
+  d.K = 64;
+  d.V = 64;
+  return d;
+}
 
-  std::string source() const {
-    auto t = [](std::vector<std::string> dims, const std::string &elt) {
-      std::string s = "tensor<";
-      for (auto &d : dims)
-        s += d + "x";
-      return s + elt + ">";
-    };
-    std::string Bd = decode ? std::to_string(decodeB) : (varlen ? "1" : "?");
-    std::string Td = decode ? std::to_string(decodeT) : "?";
-    std::string Nd = decode ? std::to_string(decodeB) : "?";
-    std::string qT = t({Bd, Td, std::to_string(H), std::to_string(K)}, dtype);
-    std::string vT = t({Bd, Td, std::to_string(HV), std::to_string(V)}, dtype);
-    std::string gT = gate == GateKind::Channel
-                         ? t({Bd, Td, std::to_string(HV), std::to_string(K)}, "f32")
-                         : t({Bd, Td, std::to_string(HV)}, "f32");
-    std::string betaT = t({Bd, Td, std::to_string(HV)}, "f32");
-    std::string sT = t({Nd, std::to_string(HV), std::to_string(K), std::to_string(V)}, "f32");
-    std::ostringstream os;
-    os << "func.func @layer(%q: " << qT << ", %k: " << qT << ", %v: " << vT << ", %g: " << gT
-       << ", %beta: " << betaT << ", %s: " << sT << ", %cu: tensor<?xi64>) {\n  ";
-    os << (decode || finalState ? "%o, %fs = " : "%o = ");
-    os << (decode ? "gdn.decode" : "gdn.recurrence") << " <" << toString(gate) << ", "
-       << toString(rule) << "> q(%q : " << qT << ") k(%k : " << qT << ") v(%v : " << vT << ")";
-    if (gate != GateKind::None)
-      os << " g(%g : " << gT << ")";
-    if (rule == UpdateRule::Delta)
-      os << " beta(%beta : " << betaT << ")";
-    if (decode)
-      os << " state(%s : " << sT << ")";
-    else if (initialState)
-      os << " initial_state(%s : " << sT << ")";
-    if (varlen)
-      os << " cu_seqlens(%cu : tensor<?xi64>)";
-    std::vector<std::string> attrs;
-    if (qkL2norm)
-      attrs.push_back("qk_l2norm");
-    if (allowNegEigval)
-      attrs.push_back("allow_neg_eigval");
-    if (scale > 0)
-      attrs.push_back("scale = " + std::to_string(scale) + " : f32");
-    if (!extraAttrs.empty())
-      attrs.push_back(extraAttrs);
-    if (!attrs.empty()) {
-      os << " {";
-      for (size_t i = 0; i < attrs.size(); ++i)
-        os << (i ? ", " : "") << attrs[i];
-      os << "}";
-    }
-    os << " -> " << vT;
-    if (decode || finalState)
-      os << ", " << sT;
-    os << "\n  return\n}\n";
-    return os.str();
-  }
-};
-
-std::unique_ptr<CpuLayer> compileLayer(const LayerText &text, int64_t chunkSize) {
+std::unique_ptr<CpuLayer> compileLayer(const LayerDescription &text, int64_t chunkSize) {
   std::string error;
-  auto layer = CpuLayer::loadSource(text.source(), "layer.mlir", chunkSize, error);
-  EXPECT_TRUE(layer) << error << "\n" << text.source();
+  auto layer = CpuLayer::loadSource(text.toMlir(), "layer.mlir", chunkSize, error);
+  EXPECT_TRUE(layer) << error << "\n" << text.toMlir();
   if (layer && !layer->compile(error)) {
     ADD_FAILURE() << error;
     return nullptr;
@@ -167,10 +111,10 @@ class CpuNumerics : public testing::TestWithParam<Config> {};
 
 TEST_P(CpuNumerics, MatchesFloat64Reference) {
   const Config &c = GetParam();
-  LayerText text;
+  LayerDescription text = smallLayer();
   text.gate = c.gate;
   text.rule = c.rule;
-  text.dtype = c.dtype;
+  text.inputType = c.dtype;
   text.initialState = c.initialState;
   text.qkL2norm = c.options;
   text.scale = c.options ? 0.3f : 0.0f;
@@ -190,18 +134,17 @@ TEST(CpuNumericsDecode, EveryFamilyStepsLikeTheReference) {
   for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
     for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta})
       for (int64_t T : {1, 3}) {
-        LayerText text;
+        LayerDescription text = smallLayer();
         text.gate = gate;
         text.rule = rule;
         text.decode = true;
-        text.decodeB = 3;
-        text.decodeT = T;
-        text.dtype = "bf16";
+        text.decodeTokens = T;
+        text.inputType = "bf16";
         text.qkL2norm = true;
         auto layer = compileLayer(text, 0);
         ASSERT_TRUE(layer);
         EXPECT_EQ(layer->info().chunkSize, 1);
-        HostTensors inputs = randomInputs(*layer, 0, 0, 7, false);
+        HostTensors inputs = randomInputs(*layer, 3, 0, 7, false);
         expectMatchesReference(*layer, inputs, boundFor("bf16"),
                                std::string(toString(gate)) + "/" + toString(rule));
       }
@@ -210,7 +153,7 @@ TEST(CpuNumericsDecode, EveryFamilyStepsLikeTheReference) {
 TEST(CpuNumericsVarlen, PackedBatchWithEmptyAndOneTokenSequences) {
   for (GateKind gate : {GateKind::Scalar, GateKind::Channel})
     for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta}) {
-      LayerText text;
+      LayerDescription text = smallLayer();
       text.gate = gate;
       text.rule = rule;
       text.varlen = true;
@@ -234,7 +177,7 @@ TEST(CpuNumericsVarlen, PackedBatchWithEmptyAndOneTokenSequences) {
 }
 
 TEST(CpuNumericsVarlen, SameAsRunningEachSequenceAlone) {
-  LayerText packed;
+  LayerDescription packed = smallLayer();
   packed.varlen = true;
   auto layer = compileLayer(packed, 32);
   ASSERT_TRUE(layer);
@@ -244,7 +187,7 @@ TEST(CpuNumericsVarlen, SameAsRunningEachSequenceAlone) {
   std::string error;
   ASSERT_TRUE(layer->run(inputs, outputs, error)) << error;
 
-  LayerText single; // the same layer, one sequence per batch entry
+  LayerDescription single = smallLayer(); // the same layer, one sequence per batch entry
   auto alone = compileLayer(single, 32);
   ASSERT_TRUE(alone);
   const auto &cu = inputs.at("cu_seqlens").indices;
@@ -278,7 +221,7 @@ class CpuExtremes : public testing::TestWithParam<std::pair<GateKind, UpdateRule
 
 TEST_P(CpuExtremes, GatesBetasAndLongSequences) {
   auto [gate, rule] = GetParam();
-  LayerText text;
+  LayerDescription text = smallLayer();
   text.gate = gate;
   text.rule = rule;
   auto layer = compileLayer(text, 64);
@@ -313,7 +256,7 @@ TEST_P(CpuExtremes, GatesBetasAndLongSequences) {
 
 TEST_P(CpuExtremes, UnnormalisedKeysWithInKernelL2Norm) {
   auto [gate, rule] = GetParam();
-  LayerText text;
+  LayerDescription text = smallLayer();
   text.gate = gate;
   text.rule = rule;
   text.qkL2norm = true;
@@ -328,7 +271,7 @@ TEST_P(CpuExtremes, UnnormalisedKeysWithInKernelL2Norm) {
 
 TEST_P(CpuExtremes, FourThousandTokens) {
   auto [gate, rule] = GetParam();
-  LayerText text;
+  LayerDescription text = smallLayer();
   text.gate = gate;
   text.rule = rule;
   text.H = 1;
@@ -367,7 +310,7 @@ protected:
     EXPECT_FALSE(layer->run(inputs, outputs, error));
     return error;
   }
-  LayerText text;
+  LayerDescription text = smallLayer();
   std::unique_ptr<CpuLayer> layer;
   HostTensors inputs;
 };
@@ -425,8 +368,8 @@ TEST(CpuLayerLoad, RejectsFilesWithoutExactlyOneLayer) {
   std::string error;
   EXPECT_FALSE(CpuLayer::loadSource("func.func @f() { return }", "empty.mlir", 0, error));
   EXPECT_EQ(error, "expected exactly one gdn.recurrence or gdn.decode op, found 0");
-  LayerText text;
-  std::string twice = text.source();
+  LayerDescription text = smallLayer();
+  std::string twice = text.toMlir();
   std::string second = twice;
   second.replace(second.find("@layer"), 6, "@layer2");
   EXPECT_FALSE(CpuLayer::loadSource(twice + second, "two.mlir", 0, error));
@@ -448,16 +391,16 @@ TEST(CpuLayerLoad, ParseErrorsCarryTheirLocation) {
 
 TEST(CpuLayerLoad, RejectsUnsupportedChunkSize) {
   std::string error;
-  LayerText text;
-  EXPECT_FALSE(CpuLayer::loadSource(text.source(), "layer.mlir", 48, error));
+  LayerDescription text = smallLayer();
+  EXPECT_FALSE(CpuLayer::loadSource(text.toMlir(), "layer.mlir", 48, error));
   EXPECT_EQ(error, "chunk size must be 16, 32, 64 or 128, got 48");
 }
 
 TEST(CpuLayerLoad, ChunkSizeAttributeWins) {
-  LayerText text;
-  text.extraAttrs = "chunk_size = 32 : i64";
+  LayerDescription text = smallLayer();
+  text.extraAttributes = "chunk_size = 32 : i64";
   std::string error;
-  auto layer = CpuLayer::loadSource(text.source(), "layer.mlir", 128, error);
+  auto layer = CpuLayer::loadSource(text.toMlir(), "layer.mlir", 128, error);
   ASSERT_TRUE(layer) << error;
   EXPECT_EQ(layer->info().chunkSize, 32);
 }

@@ -106,12 +106,15 @@ TEST_F(JitTest, KeysSeparateLayersAndOptions) {
   std::set<std::string> keys = {jit::cacheKey(a.toMlir(), options),
                                 jit::cacheKey(b.toMlir(), options)};
   jit::Options sm80 = options;
-  sm80.chip = "sm_80";
+  sm80.compile.chip = "sm_80";
   keys.insert(jit::cacheKey(a.toMlir(), sm80));
   jit::Options block = options;
-  block.blockSize = 32;
+  block.compile.blockSize = 32;
   keys.insert(jit::cacheKey(a.toMlir(), block));
-  EXPECT_EQ(keys.size(), 4u);
+  jit::Options recurrent = options;
+  recurrent.compile.kernel = "recurrent";
+  keys.insert(jit::cacheKey(a.toMlir(), recurrent));
+  EXPECT_EQ(keys.size(), 5u);
   EXPECT_EQ(jit::cacheKey(a.toMlir(), options), jit::cacheKey(a.toMlir(), options));
 }
 

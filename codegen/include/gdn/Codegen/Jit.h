@@ -11,7 +11,8 @@
 #ifndef GDN_CODEGEN_JIT_H
 #define GDN_CODEGEN_JIT_H
 
-#include "gdn/Reference.h"
+#include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/LayerDescription.h"
 #include "gdn/Runtime.h"
 
 #include <memory>
@@ -19,29 +20,10 @@
 
 namespace gdn::jit {
 
-/// A layer described in C++ rather than .mlir text.
-struct LayerDescription {
-  GateKind gate = GateKind::Scalar;
-  UpdateRule rule = UpdateRule::Delta;
-  std::string inputType = "bf16"; ///< q, k, v, o: bf16 | f16 | f32 (g, beta are f32)
-  int64_t H = 16, HV = 32, K = 128, V = 128;
-  bool initialState = true, finalState = true, qkL2norm = false, allowNegEigval = false;
-  bool varlen = false;            ///< packed batch with i32 cu_seqlens
-  float scale = 0.0f;             ///< 0: 1/sqrt(K)
-  bool decode = false;            ///< gdn.decode with `decodeTokens` tokens per sequence
-  int64_t decodeTokens = 1;
-
-  /// The layer as .mlir text (one function holding one layer op).
-  std::string toMlir() const;
-};
+using gdn::LayerDescription;
 
 struct Options {
-  std::string chip = "sm_90a";
-  std::string features = "+ptx80";
-  int64_t blockSize = 64;
-  std::string kernel = "auto";  ///< auto | recurrent | chunked (see GpuCompileOptions)
-  int64_t chunkSize = 32;        ///< chunked kernel tiling (see GpuCompileOptions)
-  int64_t vTile = 32, warps = 8;
+  GpuCompileOptions compile;     ///< chip, kernel design and tiling (all part of the key)
   /// Disk cache folder; empty: $GDN_CACHE_DIR, else $XDG_CACHE_HOME/gdn, else ~/.cache/gdn.
   std::string cacheDir;
   bool diskCache = true;

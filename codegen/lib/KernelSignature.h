@@ -1,0 +1,88 @@
+//===- KernelSignature.h - what the GPU kernel builders share ---*- C++ -*-===//
+//
+// Internal to codegen/: the argument list every layer kernel takes (the runtime's launch
+// contract), its gdn.* attributes, and NVVM math that needs no libdevice.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GDN_CODEGEN_KERNELSIGNATURE_H
+#define GDN_CODEGEN_KERNELSIGNATURE_H
+
+#include "gdn/Dialect/GdnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include <string>
+
+namespace mlir::gdn {
+
+/// The layer facts a kernel's signature depends on.
+struct KernelOperands {
+  Type input, gate, beta, cuSeqlens; // null when absent
+  bool initialState, finalState;
+};
+
+/// Argument order of every layer kernel: q k v [g] [beta] [initial_state] [cu_seqlens] o
+/// [final_state] T; tensors as flat 1-D memrefs, T as index.
+inline void kernelArguments(Builder &b, const KernelOperands &k, SmallVectorImpl<Type> &types,
+                            SmallVectorImpl<std::string> &names) {
+  auto flat = [](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
+  auto add = [&](bool present, Type t, const char *name) {
+    if (present) {
+      types.push_back(flat(t));
+      names.push_back(name);
+    }
+  };
+  add(true, k.input, "q");
+  add(true, k.input, "k");
+  add(true, k.input, "v");
+  add(static_cast<bool>(k.gate), k.gate, "g");
+  add(static_cast<bool>(k.beta), k.beta, "beta");
+  add(k.initialState, b.getF32Type(), "initial_state");
+  add(static_cast<bool>(k.cuSeqlens), k.cuSeqlens, "cu_seqlens");
+  add(true, k.input, "o");
+  add(k.finalState, b.getF32Type(), "final_state");
+  types.push_back(b.getIndexType());
+  names.push_back("T");
+}
+
+/// The launch contract on the gpu.func: argument names, threads, V tile, grid.
+inline void setLaunchAttributes(Builder &b, gpu::GPUFuncOp fn, ArrayRef<std::string> names,
+                                int64_t threads, int64_t vTile, int64_t V) {
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  fn.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  SmallVector<Attribute> nameAttrs;
+  for (const std::string &n : names)
+    nameAttrs.push_back(b.getStringAttr(n));
+  fn->setAttr("gdn.args", b.getArrayAttr(nameAttrs));
+  fn->setAttr("gdn.block", b.getI64IntegerAttr(threads));
+  fn->setAttr("gdn.v_tile", b.getI64IntegerAttr(vTile));
+  fn->setAttr("gdn.grid", b.getStringAttr("N,HV," + std::to_string(V / vTile)));
+}
+
+/// exp and sqrt as NVVM intrinsics (ex2.approx.f32, rel err ~2^-22; sqrt.rn.f32), so the
+/// PTX needs no libdevice and no CUDA toolkit. (convert-gpu-to-nvvm would turn math.exp and
+/// llvm.intr.sqrt into libdevice calls.)
+inline Value nvvmIntrinsic(OpBuilder &b, Location loc, const char *name, Value x) {
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(), b.getStringAttr(name),
+                                       ValueRange{x})
+      .getResult(0);
+}
+inline Value nvvmExp(OpBuilder &b, Location loc, Value x) {
+  Value log2e = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.4426950408889634f));
+  return nvvmIntrinsic(b, loc, "llvm.nvvm.ex2.approx.f32", arith::MulFOp::create(b, loc, x, log2e));
+}
+inline Value nvvmSqrt(OpBuilder &b, Location loc, Value x) {
+  return nvvmIntrinsic(b, loc, "llvm.nvvm.sqrt.rn.f", x);
+}
+
+/// Element type of an optional tensor operand (null when absent).
+inline Type elementTypeOf(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
+}
+
+} // namespace mlir::gdn
+
+#endif // GDN_CODEGEN_KERNELSIGNATURE_H
