@@ -40,14 +40,8 @@ using namespace mlir::gdn;
 
 namespace {
 
-struct ChunkedSpec {
-  std::string name;
-  GateKind gate;
-  UpdateRule rule;
-  bool hasBeta, hasInitialState, hasFinalState, varlen, qkL2norm;
-  float scale;
-  int64_t H, HV, K, V, C, vTile, warps;
-  Type inputType, gType, betaType, cuType;
+struct ChunkedSpec : LayerFacts {
+  int64_t C, vTile, warps;
 };
 
 /// Where each f32 buffer lives in dynamic shared memory (offsets in floats).
@@ -519,11 +513,7 @@ struct GdnChunkedGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> layers;
-    module.walk([&](Operation *op) {
-      if (isa<RecurrenceOp, DecodeOp>(op))
-        layers.push_back(op);
-    });
+    SmallVector<Operation *> layers = layerOps(module);
     if (layers.empty())
       return;
     for (Operation *op : layers) {
@@ -535,35 +525,20 @@ struct GdnChunkedGpuKernelsPass
       }
     }
     OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "gdn");
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
-    b.setInsertionPointToStart(gpuModule.getBody());
+    createKernelModule(b, module);
     SmallVector<Operation *> hosts;
     for (Operation *op : layers) {
-      auto r = cast<RecurrenceOp>(op);
-      auto fn = r->getParentOfType<func::FuncOp>();
-      auto qType = cast<RankedTensorType>(r.getQ().getType());
-      auto vType = cast<RankedTensorType>(r.getV().getType());
-      ChunkedSpec spec{(fn ? fn.getSymName().str() : std::string("layer")) + "_chunked",
-                       r.getGate(), r.getRule(), static_cast<bool>(r.getBeta()),
-                       static_cast<bool>(r.getInitialState()),
-                       static_cast<bool>(r.getFinalState()), r.isVarlen(), r.getQkL2norm(),
-                       r.getScaleOrDefault(), qType.getDimSize(2), vType.getDimSize(2),
-                       qType.getDimSize(3), vType.getDimSize(3), chunkSize, vTile, warps,
-                       elementTypeOf(r.getQ()), elementTypeOf(r.getG()),
-                       elementTypeOf(r.getBeta()), elementTypeOf(r.getCuSeqlens())};
-      auto kernel = ChunkedKernelBuilder(b, r.getLoc(), spec).build();
-      kernel->setAttr("gdn.layer", b.getStringAttr("gdn.recurrence"));
-      kernel->setAttr("gdn.variant", b.getStringAttr((stringifyGateKind(spec.gate) + "," +
-                                                      stringifyUpdateRule(spec.rule))
-                                                         .str()));
-      hosts.push_back(fn ? fn.getOperation() : r.getOperation());
+      ChunkedSpec spec;
+      static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
+      spec.C = chunkSize;
+      spec.vTile = vTile;
+      spec.warps = warps;
+      auto kernel = ChunkedKernelBuilder(b, op->getLoc(), spec).build();
+      finishKernel(b, kernel, op, spec, hosts);
     }
     for (Operation *host : hosts)
       host->erase();
   }
-
 };
 
 } // namespace

@@ -13,10 +13,96 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <string>
 
 namespace mlir::gdn {
+
+/// What a kernel builder needs to know about a layer op (gdn.recurrence or gdn.decode).
+struct LayerFacts {
+  std::string name; ///< the kernel's name
+  GateKind gate;
+  UpdateRule rule;
+  bool hasBeta, hasInitialState, hasFinalState, varlen, qkL2norm;
+  float scale;
+  int64_t H, HV, K, V;
+  Type inputType, gType, betaType, cuType; // null where the operand is absent
+};
+
+/// Element type of an optional tensor operand (null when absent).
+inline Type elementTypeOf(Value v) {
+  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
+}
+
+/// The facts of `op`; the kernel is named after its function, with `suffix`.
+inline LayerFacts layerFacts(Operation *op, StringRef suffix) {
+  LayerFacts f;
+  auto fn = op->getParentOfType<FunctionOpInterface>();
+  f.name = (fn ? fn.getName().str() : std::string("layer")) + suffix.str();
+  auto qType = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto vType = cast<RankedTensorType>(op->getOperand(2).getType());
+  f.H = qType.getDimSize(2);
+  f.K = qType.getDimSize(3);
+  f.HV = vType.getDimSize(2);
+  f.V = vType.getDimSize(3);
+  f.inputType = qType.getElementType();
+  if (auto r = dyn_cast<RecurrenceOp>(op)) {
+    f.gate = r.getGate();
+    f.rule = r.getRule();
+    f.hasInitialState = static_cast<bool>(r.getInitialState());
+    f.hasFinalState = static_cast<bool>(r.getFinalState());
+    f.qkL2norm = r.getQkL2norm();
+    f.scale = r.getScaleOrDefault();
+    f.gType = elementTypeOf(r.getG());
+    f.betaType = elementTypeOf(r.getBeta());
+    f.cuType = elementTypeOf(r.getCuSeqlens());
+  } else {
+    auto d = cast<DecodeOp>(op);
+    f.gate = d.getGate();
+    f.rule = d.getRule();
+    f.hasInitialState = f.hasFinalState = true; // the state in, the new state out
+    f.qkL2norm = d.getQkL2norm();
+    f.scale = d.getScaleOrDefault();
+    f.gType = elementTypeOf(d.getG());
+    f.betaType = elementTypeOf(d.getBeta());
+    f.cuType = elementTypeOf(d.getCuSeqlens());
+  }
+  f.hasBeta = static_cast<bool>(f.betaType);
+  f.varlen = static_cast<bool>(f.cuType);
+  return f;
+}
+
+/// The layer ops of a module, in order.
+inline SmallVector<Operation *> layerOps(ModuleOp module) {
+  SmallVector<Operation *> layers;
+  module.walk([&](Operation *op) {
+    if (isa<RecurrenceOp, DecodeOp>(op))
+      layers.push_back(op);
+  });
+  return layers;
+}
+
+/// `gpu.module @gdn` at the end of `module` (made a GPU container); `b` inserts into it.
+inline gpu::GPUModuleOp createKernelModule(OpBuilder &b, ModuleOp module) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "gdn");
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(gpuModule.getBody());
+  return gpuModule;
+}
+
+/// Marks what the kernel implements and removes the host function that held the layer:
+/// the runtime launches the kernel; the host side has no GPU lowering.
+inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer,
+                         const LayerFacts &f, SmallVectorImpl<Operation *> &hostsToErase) {
+  kernel->setAttr("gdn.layer", b.getStringAttr(layer->getName().getStringRef()));
+  kernel->setAttr("gdn.variant",
+                  b.getStringAttr((stringifyGateKind(f.gate) + "," + stringifyUpdateRule(f.rule)).str()));
+  auto fn = layer->getParentOfType<FunctionOpInterface>();
+  hostsToErase.push_back(fn ? fn.getOperation() : layer);
+}
 
 /// The layer facts a kernel's signature depends on.
 struct KernelOperands {
@@ -76,11 +162,6 @@ inline Value nvvmExp(OpBuilder &b, Location loc, Value x) {
 }
 inline Value nvvmSqrt(OpBuilder &b, Location loc, Value x) {
   return nvvmIntrinsic(b, loc, "llvm.nvvm.sqrt.rn.f", x);
-}
-
-/// Element type of an optional tensor operand (null when absent).
-inline Type elementTypeOf(Value v) {
-  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
 }
 
 } // namespace mlir::gdn

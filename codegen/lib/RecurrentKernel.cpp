@@ -26,14 +26,8 @@ using namespace mlir::gdn;
 
 namespace {
 
-struct KernelSpec {
-  std::string name;
-  GateKind gate;
-  UpdateRule rule;
-  bool hasBeta, hasInitialState, hasFinalState, varlen, qkL2norm;
-  float scale;
-  int64_t H, HV, K, V, blockSize;
-  Type inputType, gType, betaType, cuType;
+struct KernelSpec : LayerFacts {
+  int64_t blockSize;
 };
 
 class RecurrentKernelBuilder {
@@ -218,57 +212,27 @@ struct GdnRecurrentGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> layers;
-    module.walk([&](Operation *op) {
-      if (isa<RecurrenceOp, DecodeOp>(op))
-        layers.push_back(op);
-    });
+    SmallVector<Operation *> layers = layerOps(module);
     if (layers.empty())
       return;
+    for (Operation *op : layers) {
+      int64_t V = cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3);
+      if (blockSize <= 0 || blockSize > 1024 || V % blockSize != 0) {
+        op->emitError() << "gdn-recurrent-gpu-kernels: block-size "
+                        << static_cast<int64_t>(blockSize) << " must divide V = " << V;
+        return signalPassFailure();
+      }
+    }
     OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "gdn");
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), b.getUnitAttr());
-    b.setInsertionPointToStart(gpuModule.getBody());
-
+    createKernelModule(b, module);
     SmallVector<Operation *> hosts;
     for (Operation *op : layers) {
       KernelSpec spec;
-      auto fn = op->getParentOfType<func::FuncOp>();
-      spec.name = (fn ? fn.getSymName().str() : std::string("layer")) + "_recurrent";
-      if (auto r = dyn_cast<RecurrenceOp>(op)) {
-        spec = {spec.name, r.getGate(), r.getRule(), static_cast<bool>(r.getBeta()),
-                static_cast<bool>(r.getInitialState()), static_cast<bool>(r.getFinalState()),
-                r.isVarlen(), r.getQkL2norm(), r.getScaleOrDefault(), 0, 0, 0, 0, blockSize,
-                elementTypeOf(r.getQ()), elementTypeOf(r.getG()), elementTypeOf(r.getBeta()),
-                elementTypeOf(r.getCuSeqlens())};
-      } else {
-        auto d = cast<DecodeOp>(op);
-        spec = {spec.name, d.getGate(), d.getRule(), static_cast<bool>(d.getBeta()), true, true,
-                d.isVarlen(), d.getQkL2norm(), d.getScaleOrDefault(), 0, 0, 0, 0, blockSize,
-                elementTypeOf(d.getQ()), elementTypeOf(d.getG()), elementTypeOf(d.getBeta()),
-                elementTypeOf(d.getCuSeqlens())};
-      }
-      auto qType = cast<RankedTensorType>(op->getOperand(0).getType());
-      auto vType = cast<RankedTensorType>(op->getOperand(2).getType());
-      spec.H = qType.getDimSize(2);
-      spec.K = qType.getDimSize(3);
-      spec.HV = vType.getDimSize(2);
-      spec.V = vType.getDimSize(3);
-      if (blockSize <= 0 || spec.V % blockSize != 0 || blockSize > 1024) {
-        op->emitError() << "gdn-recurrent-gpu-kernels: block-size " << static_cast<int64_t>(blockSize)
-                        << " must divide V = " << spec.V;
-        return signalPassFailure();
-      }
+      static_cast<LayerFacts &>(spec) = layerFacts(op, "_recurrent");
+      spec.blockSize = blockSize;
       auto kernel = RecurrentKernelBuilder(b, op->getLoc(), spec).build();
-      kernel->setAttr("gdn.layer", b.getStringAttr(op->getName().getStringRef()));
-      kernel->setAttr("gdn.variant",
-                      b.getStringAttr((stringifyGateKind(spec.gate) + "," +
-                                       stringifyUpdateRule(spec.rule))
-                                          .str()));
-      hosts.push_back(fn ? fn.getOperation() : op);
+      finishKernel(b, kernel, op, spec, hosts);
     }
-    // The runtime launches the kernels; the host functions have no GPU lowering.
     for (Operation *host : hosts)
       host->erase();
   }
