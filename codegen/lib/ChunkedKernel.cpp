@@ -75,11 +75,10 @@ struct SharedLayout {
 /// Dynamic shared memory a Hopper block may opt into.
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
 
-class ChunkedKernelBuilder {
+class ChunkedKernelBuilder : KernelBuilderBase {
 public:
   ChunkedKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : b(b), loc(loc), s(s), f32(b.getF32Type()), idxType(b.getIndexType()),
-        layout(s.C, s.K, s.vTile), kThreads(32 * s.warps), kWarps(s.warps) {}
+      : KernelBuilderBase(b, loc), s(s), layout(s.C, s.K, s.vTile), kThreads(32 * s.warps), kWarps(s.warps) {}
 
   int64_t sharedBytes() const { return layout.total * 4; }
 
@@ -176,24 +175,10 @@ public:
 
 private:
   // --- scalar helpers -----------------------------------------------------
-  Value idx(int64_t x) { return arith::ConstantIndexOp::create(b, loc, x); }
-  Value f32c(float x) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(x)); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value toIndex(Value x) { return arith::IndexCastOp::create(b, loc, idxType, x); }
   Value cmp(arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, loc, p, x, y);
   }
   Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
-  Value exp(Value x) { return nvvmExp(b, loc, x); }
-  Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
-  Value loadF32(Value buffer, Value i) {
-    Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});
-    return x.getType().isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
-  }
   Value globalStateIndex(Value r, Value c) { // ((n*HV + hv)*K + r)*V + col0 + c
     return add(mul(add(stateBase, r), idx(s.V)), add(col0, c));
   }
@@ -497,10 +482,7 @@ private:
     barrier();
   }
 
-  OpBuilder &b;
-  Location loc;
   const ChunkedSpec &s;
-  Type f32, idxType;
   SharedLayout layout;
   const int64_t kThreads, kWarps;
   Value q, k, v, g, beta, o, smem;

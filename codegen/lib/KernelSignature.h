@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -163,6 +164,33 @@ inline Value nvvmExp(OpBuilder &b, Location loc, Value x) {
 inline Value nvvmSqrt(OpBuilder &b, Location loc, Value x) {
   return nvvmIntrinsic(b, loc, "llvm.nvvm.sqrt.rn.f", x);
 }
+
+/// Scalar IR shorthands the kernel builders share; `b` inserts at the current point.
+class KernelBuilderBase {
+protected:
+  KernelBuilderBase(OpBuilder &b, Location loc)
+      : b(b), loc(loc), f32(b.getF32Type()), idxType(b.getIndexType()) {}
+
+  Value idx(int64_t x) { return arith::ConstantIndexOp::create(b, loc, x); }
+  Value f32c(float x) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(x)); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value toIndex(Value x) { return arith::IndexCastOp::create(b, loc, idxType, x); }
+  Value exp(Value x) { return nvvmExp(b, loc, x); }
+  Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
+  /// Element `i` of a flat buffer, as f32.
+  Value loadF32(Value buffer, Value i) {
+    Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});
+    return x.getType().isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Type f32, idxType;
+};
 
 } // namespace mlir::gdn
 

@@ -30,10 +30,10 @@ struct KernelSpec : LayerFacts {
   int64_t blockSize;
 };
 
-class RecurrentKernelBuilder {
+class RecurrentKernelBuilder : KernelBuilderBase {
 public:
   RecurrentKernelBuilder(OpBuilder &b, Location loc, const KernelSpec &s)
-      : b(b), loc(loc), s(s), f32(b.getF32Type()), idxType(b.getIndexType()) {}
+      : KernelBuilderBase(b, loc), s(s) {}
 
   gpu::GPUFuncOp build() {
     SmallVector<Type> args;
@@ -69,21 +69,21 @@ public:
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
-    Value col = add2(mul(tile, idx(s.blockSize)), gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    Value col = add(mul(tile, idx(s.blockSize)), gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
     Value h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
 
     // Token range [bos, eos) of sequence n in the flattened [B*T] token axis.
     Value bos, eos;
     if (s.varlen) {
       bos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{n}));
-      eos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{add2(n, idx(1))}));
+      eos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{add(n, idx(1))}));
     } else {
       bos = mul(n, T);
-      eos = add2(bos, T);
+      eos = add(bos, T);
     }
 
     // State column: S[c] = state[n, hv, c, col].
-    Value stateBase = mul(add2(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
+    Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
     forRange(idx(0), idx(s.K), [&](Value c) {
       Value init = f32c(0.0f);
       if (h0)
@@ -103,23 +103,11 @@ public:
   }
 
 private:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32c(float v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); }
-  Value add2(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value toIndex(Value v) { return arith::IndexCastOp::create(b, loc, idxType, v); }
 
-  Value exp(Value x) { return nvvmExp(b, loc, x); }
-  Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
   Value stateIndex(Value base, Value c, Value col) {
-    return add2(mul(add2(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
+    return add(mul(add(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
   }
 
-  /// Loads element `i` of a flat buffer as f32.
-  Value loadF32(Value buffer, Value i) {
-    Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});
-    return x.getType().isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
-  }
 
   void forRange(Value lo, Value hi, function_ref<void(Value)> body) {
     scf::ForOp::create(b, loc, lo, hi, idx(1), ValueRange{},
@@ -144,7 +132,7 @@ private:
     if (!s.qkL2norm)
       return f32c(1.0f);
     Value sum = reduceK([&](Value c) {
-      Value e = loadF32(x, add2(base, c));
+      Value e = loadF32(x, add(base, c));
       return arith::MulFOp::create(b, loc, e, e);
     });
     Value norm = sqrt(arith::AddFOp::create(b, loc, sum, f32c(1e-6f)));
@@ -153,9 +141,9 @@ private:
 
   void tokenStep(Value t, Value h, Value hv, Value col, Value q, Value k, Value v, Value g,
                  Value beta, Value o, Value S) {
-    Value qkBase = mul(add2(mul(t, idx(s.H)), h), idx(s.K)); // (t*H + h)*K
-    Value headRow = add2(mul(t, idx(s.HV)), hv);             // t*HV + hv
-    Value vIndex = add2(mul(headRow, idx(s.V)), col);        // (t*HV + hv)*V + col
+    Value qkBase = mul(add(mul(t, idx(s.H)), h), idx(s.K)); // (t*H + h)*K
+    Value headRow = add(mul(t, idx(s.HV)), hv);             // t*HV + hv
+    Value vIndex = add(mul(headRow, idx(s.V)), col);        // (t*HV + hv)*V + col
     Value kScale = inverseNorm(k, qkBase);
     Value qScale = arith::MulFOp::create(b, loc, inverseNorm(q, qkBase), f32c(s.scale));
     Value scalarDecay;
@@ -164,7 +152,7 @@ private:
     Value channelBase = mul(headRow, idx(s.K)); // (t*HV + hv)*K for channel gates
 
     auto kAt = [&](Value c) {
-      return arith::MulFOp::create(b, loc, loadF32(k, add2(qkBase, c)), kScale);
+      return arith::MulFOp::create(b, loc, loadF32(k, add(qkBase, c)), kScale);
     };
 
     // Decay, and for the delta rule the prediction u = sum_c S[c] k[c], in one pass.
@@ -173,7 +161,7 @@ private:
       if (s.gate == GateKind::Scalar)
         sc = arith::MulFOp::create(b, loc, sc, scalarDecay);
       else if (s.gate == GateKind::Channel)
-        sc = arith::MulFOp::create(b, loc, sc, exp(loadF32(g, add2(channelBase, c))));
+        sc = arith::MulFOp::create(b, loc, sc, exp(loadF32(g, add(channelBase, c))));
       if (s.gate != GateKind::None)
         memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
       if (s.rule != UpdateRule::Delta)
@@ -192,7 +180,7 @@ private:
       Value sc = memref::LoadOp::create(b, loc, S, ValueRange{c});
       sc = arith::AddFOp::create(b, loc, sc, arith::MulFOp::create(b, loc, kAt(c), vNew));
       memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
-      return arith::MulFOp::create(b, loc, sc, loadF32(q, add2(qkBase, c)));
+      return arith::MulFOp::create(b, loc, sc, loadF32(q, add(qkBase, c)));
     });
     out = arith::MulFOp::create(b, loc, out, qScale);
     if (!s.inputType.isF32())
@@ -200,10 +188,7 @@ private:
     memref::StoreOp::create(b, loc, out, o, ValueRange{vIndex});
   }
 
-  OpBuilder &b;
-  Location loc;
   const KernelSpec &s;
-  Type f32, idxType;
 };
 
 struct GdnRecurrentGpuKernelsPass
