@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: gdn's kernels against flash-linear-attention on the same tensors.
+
+    python3 bench/gdn_vs_fla.py --lib build/lib/libgdn.so --kernels build/bench-kernels \
+        --out bench/results/perf-<device>-<date>.json [--commit C] [--cases a,b]
+
+One process: torch builds the inputs; gdn's kernels run through the C API of gdn/gdn.h
+(ctypes, torch data pointers, the current stream); fla's chunk_gated_delta_rule (prefill)
+and fused_recurrent_gated_delta_rule (decode) run on the same tensors. Outputs and final
+states are compared with fla's. Both are timed the same two ways: replayed from a CUDA graph
+(the primary figure) and eagerly with triton.testing.do_bench after >= 100 ms of warm-up;
+medians. The device copy bandwidth is measured in the same run and gives the IO roofline
+(bytes that must move / copy bandwidth).
+"""
+import argparse
+import ctypes
+import datetime
+import json
+import math
+import os
+import statistics
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import triton.testing
+
+# ---------------------------------------------------------------------------------------------
+# The C API (gdn/gdn.h)
+
+DTYPES = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2, torch.int32: 3, torch.int64: 4}
+
+
+class Tensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int), ("rank", ctypes.c_int32),
+                ("shape", ctypes.c_int64 * 4), ("has_strides", ctypes.c_int32),
+                ("strides", ctypes.c_int64 * 4)]
+
+
+class LayerArgs(ctypes.Structure):
+    _fields_ = [(name, Tensor) for name in
+                ("q", "k", "v", "g", "beta", "initial_state", "cu_seqlens", "o", "final_state")]
+    _fields_ += [("cu_seqlens_host", ctypes.POINTER(ctypes.c_int64))]
+
+
+def tensor_arg(t):
+    arg = Tensor()
+    if t is None:
+        return arg
+    arg.data = t.data_ptr()
+    arg.dtype = DTYPES[t.dtype]
+    arg.rank = t.dim()
+    for i, (size, stride) in enumerate(zip(t.shape, t.stride())):
+        arg.shape[i] = size
+        arg.strides[i] = stride
+    arg.has_strides = 1
+    return arg
+
+
+class Gdn:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        self.lib.gdn_kernel_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+        self.lib.gdn_kernel_launch.argtypes = [ctypes.c_void_p, ctypes.POINTER(LayerArgs),
+                                               ctypes.c_void_p]
+        self.lib.gdn_last_error.restype = ctypes.c_char_p
+        self.lib.gdn_kernel_metadata.restype = ctypes.c_char_p
+        self.lib.gdn_kernel_metadata.argtypes = [ctypes.c_void_p]
+
+    def load(self, prefix):
+        handle = ctypes.c_void_p()
+        if self.lib.gdn_kernel_load(prefix.encode(), ctypes.byref(handle)) != 0:
+            raise RuntimeError(self.lib.gdn_last_error().decode())
+        meta = dict(line.split(": ", 1) for line in
+                    self.lib.gdn_kernel_metadata(handle).decode().splitlines() if ": " in line)
+        return handle, meta
+
+    def launcher(self, kernel, **tensors):
+        """A zero-argument callable that launches on torch's current stream."""
+        args = LayerArgs()
+        for name, t in tensors.items():
+            if name != "cu_seqlens_host":
+                setattr(args, name, tensor_arg(t))
+        host = tensors.get("cu_seqlens_host")
+        if host is not None:
+            args.cu_seqlens_host = host.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
+        keep = (args, host)
+
+        def launch():
+            stream = torch.cuda.current_stream().cuda_stream
+            if self.lib.gdn_kernel_launch(kernel, ctypes.byref(keep[0]), stream) != 0:
+                raise RuntimeError(self.lib.gdn_last_error().decode())
+        return launch
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+def graph_ms(fn, replays=20, inner=None):
+    """Median time of one call, replayed from a CUDA graph (several calls per graph for short
+    kernels, so that graph launch overhead does not dominate)."""
+    fn()
+    torch.cuda.synchronize()
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    end.record()
+    torch.cuda.synchronize()
+    once = start.elapsed_time(end)
+    inner = inner or max(1, min(50, int(1.0 / max(once, 1e-3))))
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(inner):
+            fn()
+    for _ in range(3):
+        graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(replays):
+        start.record()
+        graph.replay()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end) / inner)
+    return statistics.median(times)
+
+
+def eager_ms(fn):
+    # Warm up >= 100 ms, then do_bench's median.
+    return triton.testing.do_bench(fn, warmup=100, rep=200, return_mode="median")
+
+
+def copy_bandwidth():
+    """Device copy bandwidth in bytes/s, counting bytes read plus bytes written."""
+    n = 1 << 30
+    src = torch.empty(n, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = graph_ms(lambda: dst.copy_(src), replays=10, inner=5)
+    return 2 * n / (ms * 1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+PREFILL = [
+    # name, B, T, H, HV, K, kernel
+    ("1x8192_16/16", 1, 8192, 16, 16, 128, "gdn_h16_hv16_k128"),
+    ("4x4096_32/32", 4, 4096, 32, 32, 128, "gdn_h32_hv32_k128"),
+    ("1x32768_32/32", 1, 32768, 32, 32, 128, "gdn_h32_hv32_k128"),
+    ("8x2048_16/32", 8, 2048, 16, 32, 128, "gdn_h16_hv32_k128"),
+    ("1x8192_16/32", 1, 8192, 16, 32, 128, "gdn_h16_hv32_k128"),
+    ("2x4096_16/16_k256", 2, 4096, 16, 16, 256, "gdn_h16_hv16_k256"),
+    ("16x1024_16/16", 16, 1024, 16, 16, 128, "gdn_h16_hv16_k128"),
+    ("1x2048_2/8", 1, 2048, 2, 8, 128, "gdn_h2_hv8_k128"),
+]
+VARLEN_LENGTHS = [4096, 512, 3000, 1, 2048, 4315, 1024, 1388]  # 8 sequences, sum 16384
+DECODE_BATCHES = [1, 64, 256]
+
+
+def make_inputs(B, T, H, HV, K, N, seed):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    dev = "cuda"
+    q = torch.randn(B, T, H, K, device=dev, dtype=torch.bfloat16, generator=g)
+    k = torch.randn(B, T, H, K, device=dev, dtype=torch.bfloat16, generator=g)
+    v = torch.randn(B, T, HV, K, device=dev, dtype=torch.bfloat16, generator=g)
+    gate = F.logsigmoid(torch.randn(B, T, HV, device=dev, dtype=torch.float32, generator=g))
+    beta = torch.sigmoid(torch.randn(B, T, HV, device=dev, dtype=torch.float32, generator=g))
+    h0 = 0.1 * torch.randn(N, HV, K, K, device=dev, dtype=torch.float32, generator=g)
+    return q, k, v, gate, beta, h0
+
+
+def io_bytes(B, T, H, HV, K, N):
+    # q, k, v, o bf16; g, beta f32; the state read and written f32.
+    return (2 * B * T * H * K + 2 * B * T * HV * K) * 2 + 2 * B * T * HV * 4 + 2 * N * HV * K * K * 4
+
+
+def errors(got, want):
+    diff = (got.float() - want.float()).abs()
+    return diff.max().item(), (diff.max() / want.float().abs().max().clamp_min(1e-30)).item()
+
+
+def fla_prefill():
+    from fla.ops.gated_delta_rule import chunk_gated_delta_rule
+    return chunk_gated_delta_rule
+
+
+def fla_decode():
+    from fla.ops.gated_delta_rule import fused_recurrent_gated_delta_rule
+    return fused_recurrent_gated_delta_rule
+
+
+def expand_heads(x, HV):
+    """q/k heads repeated to the value heads (GVA), for an fla that takes H == HV only."""
+    H = x.shape[2]
+    return x if H == HV else x.repeat_interleave(HV // H, dim=2)
+
+
+def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=False, seed=0):
+    N = len(cu) - 1 if cu is not None else B
+    q, k, v, gate, beta, h0 = make_inputs(B, T, H, HV, K, N, seed)
+    handle, meta = gdn.load(os.path.join(kernels, kernel_name))
+    o = torch.empty(B, T, HV, K, device="cuda", dtype=torch.bfloat16)
+    ht = torch.empty(N, HV, K, K, device="cuda", dtype=torch.float32)
+    cu_dev = None if cu is None else torch.tensor(cu, device="cuda", dtype=torch.int32)
+    cu_host = None if cu is None else np.asarray(cu, dtype=np.int64)
+    ours = gdn.launcher(handle, q=q, k=k, v=v, g=gate, beta=beta, initial_state=h0,
+                        cu_seqlens=cu_dev, o=o, final_state=ht, cu_seqlens_host=cu_host)
+
+    fn = fla_decode() if decode else fla_prefill()
+    gva_native = True
+    kwargs = dict(scale=K ** -0.5, initial_state=h0, output_final_state=True,
+                  use_qk_l2norm_in_kernel=True)
+    if cu is not None:  # made here: no host-to-device copy inside a graph capture
+        kwargs["cu_seqlens"] = torch.tensor(cu, device="cuda", dtype=torch.long)
+
+    def theirs():
+        nonlocal gva_native
+        if gva_native:
+            try:
+                return fn(q, k, v, gate, beta, **kwargs)
+            except Exception:  # an fla without GVA: repeat q/k heads
+                gva_native = False
+        return fn(expand_heads(q, HV), expand_heads(k, HV), v, gate, beta, **kwargs)
+
+    ours()
+    torch.cuda.synchronize()
+    o_ref, ht_ref = theirs()
+    torch.cuda.synchronize()
+    abs_o, rel_o = errors(o, o_ref)
+    abs_s, rel_s = errors(ht, ht_ref)
+
+    gdn_ms = graph_ms(ours)
+    fla_ms = graph_ms(theirs)
+    gdn_eager = eager_ms(ours)
+    fla_eager = eager_ms(theirs)
+    return {
+        "case": name, "shape": {"B": B, "T": T, "H": H, "HV": HV, "K": K, "V": K, "N": N},
+        "kernel": meta.get("kind", "?"), "gdn_ms": gdn_ms, "fla_ms": fla_ms,
+        "gdn_eager_ms": gdn_eager, "fla_eager_ms": fla_eager, "speedup": fla_ms / gdn_ms,
+        "io_bytes": io_bytes(B, T, H, HV, K, N),
+        "max_abs_err": max(abs_o, abs_s), "max_rel_err": max(rel_o, rel_s),
+        "o_max_rel_err": rel_o, "state_max_rel_err": rel_s, "fla_gva_native": gva_native,
+    }
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--lib", required=True)
+    p.add_argument("--kernels", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--commit", default="unknown")
+    p.add_argument("--cases", default="")
+    args = p.parse_args()
+    want = set(filter(None, args.cases.split(",")))
+    gdn = Gdn(args.lib)
+    bandwidth = copy_bandwidth()
+    results = []
+    for name, B, T, H, HV, K, kernel in PREFILL:
+        if not want or name in want:
+            results.append(run_case(gdn, args.kernels, name, B, T, H, HV, K, kernel))
+    if not want or "varlen_8x_16384_16/32" in want:
+        cu = [0]
+        for n in VARLEN_LENGTHS:
+            cu.append(cu[-1] + n)
+        results.append(run_case(gdn, args.kernels, "varlen_8x_16384_16/32", 1, cu[-1], 16, 32,
+                                128, "gdn_h16_hv32_k128_varlen", cu=cu))
+    for B in DECODE_BATCHES:
+        name = f"decode_B{B}_16/32"
+        if not want or name in want:
+            results.append(run_case(gdn, args.kernels, name, B, 1, 16, 32, 128,
+                                    f"gdn_h16_hv32_k128_decode_b{B}", decode=True))
+    for r in results:
+        r["roofline_ms"] = r["io_bytes"] / bandwidth * 1e3
+    device = torch.cuda.get_device_name()
+    report = {"commit": args.commit, "device": device,
+              "date": datetime.date.today().isoformat(),
+              "copy_bandwidth_GBps": bandwidth / 1e9, "cases": results}
+    with open(args.out, "w") as f:
+        json.dump(report, f, indent=1)
+    print(f"{device}, copy bandwidth {bandwidth / 1e12:.2f} TB/s, commit {args.commit}")
+    print(f"{'case':24} {'kernel':9} {'gdn ms':>9} {'fla ms':>9} {'speedup':>8} {'roofline':>9} "
+          f"{'gdn eager':>10} {'fla eager':>10} {'o rel':>8} {'h rel':>8}")
+    for r in results:
+        print(f"{r['case']:24} {r['kernel']:9} {r['gdn_ms']:9.3f} {r['fla_ms']:9.3f} "
+              f"{r['speedup']:8.3f} {r['roofline_ms']:9.3f} {r['gdn_eager_ms']:10.3f} "
+              f"{r['fla_eager_ms']:10.3f} {r['o_max_rel_err']:8.1e} {r['state_max_rel_err']:8.1e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Compiles the kernels of the side-by-side benchmark (bench/gdn_vs_fla.py) with gdn-compile.
+
+    bench/make_kernels.py BUILD_DIR OUTDIR
+
+One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
+initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
+and the decode step. The benchmark needs no MLIR: these files travel to the GPU machine.
+"""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu"))
+from make_artifacts import layer_source  # noqa: E402
+
+# name: (H, HV, K, V, varlen, decode)
+VARIANTS = {
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False),
+    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False),
+    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False),
+    "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True),
+}
+
+
+def main():
+    build, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    for name, (H, HV, K, V, varlen, decode) in VARIANTS.items():
+        # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64
+        # and 256, so the decode kernel is compiled per batch below.
+        batches = [1, 64, 256] if decode else [None]
+        for B in batches:
+            kernel = name if B is None else f"{name}_b{B}"
+            case = (kernel, "scalar", "delta", "bf16", H, HV, K, V, True, True, True, None,
+                    varlen, decode, B or 1, 1)
+            path = os.path.join(out, kernel + ".mlir")
+            with open(path, "w") as f:
+                f.write(layer_source(case))
+            r = subprocess.run([os.path.join(build, "bin", "gdn-compile"), path, "-o",
+                                os.path.join(out, kernel)], capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.stderr.write(f"make_kernels: {kernel}: {r.stderr}")
+                return 1
+    print(f"make_kernels: kernels in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
