@@ -223,12 +223,13 @@ def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=Fa
 
     def theirs():
         nonlocal gva_native
+        # Keywords: fused_recurrent_gated_delta_rule takes gk and gv between g and beta.
         if gva_native:
             try:
-                return fn(q, k, v, gate, beta, **kwargs)
+                return fn(q, k, v, g=gate, beta=beta, **kwargs)
             except Exception:  # an fla without GVA: repeat q/k heads
                 gva_native = False
-        return fn(expand_heads(q, HV), expand_heads(k, HV), v, gate, beta, **kwargs)
+        return fn(expand_heads(q, HV), expand_heads(k, HV), v, g=gate, beta=beta, **kwargs)
 
     ours()
     torch.cuda.synchronize()
@@ -262,36 +263,36 @@ def main():
     want = set(filter(None, args.cases.split(",")))
     gdn = Gdn(args.lib)
     bandwidth = copy_bandwidth()
-    results = []
-    for name, B, T, H, HV, K, kernel in PREFILL:
-        if not want or name in want:
-            results.append(run_case(gdn, args.kernels, name, B, T, H, HV, K, kernel))
-    if not want or "varlen_8x_16384_16/32" in want:
-        cu = [0]
-        for n in VARLEN_LENGTHS:
-            cu.append(cu[-1] + n)
-        results.append(run_case(gdn, args.kernels, "varlen_8x_16384_16/32", 1, cu[-1], 16, 32,
-                                128, "gdn_h16_hv32_k128_varlen", cu=cu))
-    for B in DECODE_BATCHES:
-        name = f"decode_B{B}_16/32"
-        if not want or name in want:
-            results.append(run_case(gdn, args.kernels, name, B, 1, 16, 32, 128,
-                                    f"gdn_h16_hv32_k128_decode_b{B}", decode=True))
-    for r in results:
-        r["roofline_ms"] = r["io_bytes"] / bandwidth * 1e3
     device = torch.cuda.get_device_name()
-    report = {"commit": args.commit, "device": device,
-              "date": datetime.date.today().isoformat(),
-              "copy_bandwidth_GBps": bandwidth / 1e9, "cases": results}
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
+    cases = [(name, dict(B=B, T=T, H=H, HV=HV, K=K, kernel_name=kernel))
+             for name, B, T, H, HV, K, kernel in PREFILL]
+    cu = [0]
+    for n in VARLEN_LENGTHS:
+        cu.append(cu[-1] + n)
+    cases.append(("varlen_8x_16384_16/32", dict(B=1, T=cu[-1], H=16, HV=32, K=128, cu=cu,
+                                                 kernel_name="gdn_h16_hv32_k128_varlen")))
+    for B in DECODE_BATCHES:
+        cases.append((f"decode_B{B}_16/32", dict(B=B, T=1, H=16, HV=32, K=128, decode=True,
+                                                 kernel_name=f"gdn_h16_hv32_k128_decode_b{B}")))
     print(f"{device}, copy bandwidth {bandwidth / 1e12:.2f} TB/s, commit {args.commit}")
     print(f"{'case':24} {'kernel':9} {'gdn ms':>9} {'fla ms':>9} {'speedup':>8} {'roofline':>9} "
           f"{'gdn eager':>10} {'fla eager':>10} {'o rel':>8} {'h rel':>8}")
-    for r in results:
+    results = []
+    for name, params in cases:
+        if want and name not in want:
+            continue
+        r = run_case(gdn, args.kernels, name, **params)
+        r["roofline_ms"] = r["io_bytes"] / bandwidth * 1e3
+        results.append(r)
         print(f"{r['case']:24} {r['kernel']:9} {r['gdn_ms']:9.3f} {r['fla_ms']:9.3f} "
               f"{r['speedup']:8.3f} {r['roofline_ms']:9.3f} {r['gdn_eager_ms']:10.3f} "
               f"{r['fla_eager_ms']:10.3f} {r['o_max_rel_err']:8.1e} {r['state_max_rel_err']:8.1e}")
+        # Written after every case, so that a failure later keeps what was measured.
+        report = {"commit": args.commit, "device": device,
+                  "date": datetime.date.today().isoformat(),
+                  "copy_bandwidth_GBps": bandwidth / 1e9, "cases": results}
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1)
     return 0
 
 
