@@ -1,10 +1,10 @@
 //===- RecurrentKernel.cpp - token-recurrent GPU kernel per layer ---------===//
 //
 // One thread block per (sequence n, value head hv, V tile); one thread per value column.
-// A thread's K-long column of the f32 state lives in private memory for the whole
+// A thread's K-long column of the f32 state lives in registers for the whole
 // sequence: read once from the initial state, written once to the final state. Per token:
 //   S[c] *= decay_c;  u = sum_c S[c] k[c];  vnew = beta (v - u)  (delta) | beta v  (additive)
-//   S[c] += k[c] vnew;  o = scale sum_c S[c] q[c]
+//   o = scale q.(S + k vnew);  S[c] += k[c] vnew
 //
 //===----------------------------------------------------------------------===//
 #include "KernelSignature.h"
@@ -44,11 +44,7 @@ public:
                      s.hasInitialState, s.hasFinalState},
                     args, names);
 
-    auto privateState =
-        MemRefType::get({s.K}, f32, AffineMap(),
-                        gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Private));
-    auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}), TypeRange{},
-                                     TypeRange{privateState});
+    auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
     // One thread per value column: the V tile is the block.
     setLaunchAttributes(b, fn, names, s.blockSize, s.blockSize, s.V);
 
@@ -64,7 +60,6 @@ public:
     Value o = entry.getArgument(a++);
     Value fs = s.hasFinalState ? entry.getArgument(a++) : Value();
     Value T = entry.getArgument(a++);
-    Value S = fn.getPrivateAttributions().front();
 
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
@@ -82,110 +77,97 @@ public:
       eos = add(bos, T);
     }
 
-    // State column: S[c] = state[n, hv, c, col].
+    // The state column S[c] = state[n, hv, c, col] lives in K registers (the loops over c
+    // are unrolled here, so no array goes to local memory): K independent coalesced loads,
+    // K stores at the end.
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
-    forRange(idx(0), idx(s.K), [&](Value c) {
-      Value init = f32c(0.0f);
-      if (h0)
-        init = memref::LoadOp::create(b, loc, h0, ValueRange{stateIndex(stateBase, c, col)});
-      memref::StoreOp::create(b, loc, init, S, ValueRange{c});
-    });
+    SmallVector<Value> state;
+    for (int64_t c = 0; c < s.K; ++c)
+      state.push_back(h0 ? Value(memref::LoadOp::create(
+                               b, loc, h0, ValueRange{stateIndex(stateBase, idx(c), col)}))
+                         : f32c(0.0f));
 
-    forRange(bos, eos, [&](Value t) { tokenStep(t, h, hv, col, q, k, v, g, beta, o, S); });
+    auto tokens = scf::ForOp::create(
+        b, loc, bos, eos, idx(1), state, [&](OpBuilder &, Location, Value t, ValueRange carried) {
+          SmallVector<Value> next(carried.begin(), carried.end());
+          tokenStep(t, h, hv, col, q, k, v, g, beta, o, next);
+          scf::YieldOp::create(b, loc, next);
+        });
 
     if (fs)
-      forRange(idx(0), idx(s.K), [&](Value c) {
-        Value val = memref::LoadOp::create(b, loc, S, ValueRange{c});
-        memref::StoreOp::create(b, loc, val, fs, ValueRange{stateIndex(stateBase, c, col)});
-      });
+      for (int64_t c = 0; c < s.K; ++c)
+        memref::StoreOp::create(b, loc, tokens.getResult(c), fs,
+                                ValueRange{stateIndex(stateBase, idx(c), col)});
     gpu::ReturnOp::create(b, loc);
     return fn;
   }
 
 private:
-
   Value stateIndex(Value base, Value c, Value col) {
     return add(mul(add(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
   }
 
 
-  void forRange(Value lo, Value hi, function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, lo, hi, idx(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value i, ValueRange) {
-                         body(i);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
-
-  /// sum_c f(c) over c in [0, K).
-  Value reduceK(function_ref<Value(Value)> term) {
-    auto loop = scf::ForOp::create(
-        b, loc, idx(0), idx(s.K), idx(1), ValueRange{f32c(0.0f)},
-        [&](OpBuilder &, Location, Value c, ValueRange acc) {
-          scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, acc[0], term(c))});
-        });
-    return loop.getResult(0);
-  }
-
-  /// 1 / sqrt(sum x^2 + 1e-6) for the K-vector at `base`, or 1 without qk_l2norm.
-  Value inverseNorm(Value x, Value base) {
-    if (!s.qkL2norm)
-      return f32c(1.0f);
-    Value sum = reduceK([&](Value c) {
-      Value e = loadF32(x, add(base, c));
-      return arith::MulFOp::create(b, loc, e, e);
-    });
-    Value norm = sqrt(arith::AddFOp::create(b, loc, sum, f32c(1e-6f)));
-    return arith::DivFOp::create(b, loc, f32c(1.0f), norm);
-  }
-
+  /// One token: decay, update and output for this thread's column; `S` is updated in place.
+  /// Registers hold S and a few sums, not the q and k rows: one pass reads q and k for every
+  /// dot product (with q.(S + k vnew) = q.S + vnew q.k, the output needs the old S only),
+  /// o is stored, then a second pass reads k again to update S. The store in between keeps
+  /// the compiler from holding the first pass's k loads live across.
   void tokenStep(Value t, Value h, Value hv, Value col, Value q, Value k, Value v, Value g,
-                 Value beta, Value o, Value S) {
+                 Value beta, Value o, SmallVectorImpl<Value> &S) {
     Value qkBase = mul(add(mul(t, idx(s.H)), h), idx(s.K)); // (t*H + h)*K
     Value headRow = add(mul(t, idx(s.HV)), hv);             // t*HV + hv
     Value vIndex = add(mul(headRow, idx(s.V)), col);        // (t*HV + hv)*V + col
-    Value kScale = inverseNorm(k, qkBase);
-    Value qScale = arith::MulFOp::create(b, loc, inverseNorm(q, qkBase), f32c(s.scale));
-    Value scalarDecay;
-    if (s.gate == GateKind::Scalar)
-      scalarDecay = exp(loadF32(g, headRow));
-    Value channelBase = mul(headRow, idx(s.K)); // (t*HV + hv)*K for channel gates
 
-    auto kAt = [&](Value c) {
-      return arith::MulFOp::create(b, loc, loadF32(k, add(qkBase, c)), kScale);
+    // Decay.
+    if (s.gate == GateKind::Scalar) {
+      Value decay = exp(loadF32(g, headRow));
+      for (Value &x : S)
+        x = fmul(x, decay);
+    } else if (s.gate == GateKind::Channel) {
+      Value channelBase = mul(headRow, idx(s.K)); // (t*HV + hv)*K
+      for (int64_t c = 0; c < s.K; ++c)
+        S[c] = fmul(S[c], exp(loadF32(g, add(channelBase, idx(c)))));
+    }
+
+    // Pass 1: S.k, S.q, k.q, and the norms k.k, q.q.
+    Value sk = f32c(0.0f), sq = f32c(0.0f), kq = f32c(0.0f), kk = f32c(0.0f), qq = f32c(0.0f);
+    for (int64_t c = 0; c < s.K; ++c) {
+      Value kc = loadF32(k, add(qkBase, idx(c)));
+      Value qc = loadF32(q, add(qkBase, idx(c)));
+      sk = fadd(sk, fmul(S[c], kc));
+      sq = fadd(sq, fmul(S[c], qc));
+      kq = fadd(kq, fmul(kc, qc));
+      if (s.qkL2norm) {
+        kk = fadd(kk, fmul(kc, kc));
+        qq = fadd(qq, fmul(qc, qc));
+      }
+    }
+    auto inverseNorm = [&](Value sumSquares) -> Value {
+      if (!s.qkL2norm)
+        return f32c(1.0f);
+      return arith::DivFOp::create(b, loc, f32c(1.0f), sqrt(fadd(sumSquares, f32c(1e-6f))));
     };
+    Value kScale = inverseNorm(kk);
+    Value qScale = fmul(inverseNorm(qq), f32c(s.scale));
 
-    // Decay, and for the delta rule the prediction u = sum_c S[c] k[c], in one pass.
-    Value u = reduceK([&](Value c) -> Value {
-      Value sc = memref::LoadOp::create(b, loc, S, ValueRange{c});
-      if (s.gate == GateKind::Scalar)
-        sc = arith::MulFOp::create(b, loc, sc, scalarDecay);
-      else if (s.gate == GateKind::Channel)
-        sc = arith::MulFOp::create(b, loc, sc, exp(loadF32(g, add(channelBase, c))));
-      if (s.gate != GateKind::None)
-        memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
-      if (s.rule != UpdateRule::Delta)
-        return f32c(0.0f);
-      return arith::MulFOp::create(b, loc, sc, kAt(c));
-    });
-
+    // vnew = beta (v - S^T k) (delta) or beta v (additive), k normalised.
     Value vNew = loadF32(v, vIndex);
     if (s.rule == UpdateRule::Delta)
-      vNew = arith::SubFOp::create(b, loc, vNew, u);
+      vNew = fsub(vNew, fmul(sk, kScale));
     if (beta)
-      vNew = arith::MulFOp::create(b, loc, vNew, loadF32(beta, headRow));
+      vNew = fmul(vNew, loadF32(beta, headRow));
 
-    // Update and output: S[c] += k[c] vnew; o = scale sum_c S[c] q[c].
-    Value out = reduceK([&](Value c) -> Value {
-      Value sc = memref::LoadOp::create(b, loc, S, ValueRange{c});
-      sc = arith::AddFOp::create(b, loc, sc, arith::MulFOp::create(b, loc, kAt(c), vNew));
-      memref::StoreOp::create(b, loc, sc, S, ValueRange{c});
-      return arith::MulFOp::create(b, loc, sc, loadF32(q, add(qkBase, c)));
-    });
-    out = arith::MulFOp::create(b, loc, out, qScale);
+    // o = scale q.(S + k vnew) = scale (q.S + vnew kScale q.k).
+    Value out = fmul(fadd(sq, fmul(vNew, fmul(kScale, kq))), qScale);
     if (!s.inputType.isF32())
       out = arith::TruncFOp::create(b, loc, s.inputType, out);
     memref::StoreOp::create(b, loc, out, o, ValueRange{vIndex});
+
+    // Pass 2: S += k vnew.
+    Value kv = fmul(vNew, kScale);
+    for (int64_t c = 0; c < s.K; ++c)
+      S[c] = fadd(S[c], fmul(loadF32(k, add(qkBase, idx(c))), kv));
   }
 
   const KernelSpec &s;
