@@ -13,7 +13,6 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
@@ -519,10 +518,11 @@ struct CpuLayer::Impl {
     fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
-    IRMapping mapping;
+    // Operands are replaced by position, not through a value mapping: a layer may use one
+    // SSA value for two operands (q and k, say), which still arrive as separate inputs.
+    Operation *clone = b.clone(*layer);
     for (unsigned i = 0; i < layer->getNumOperands(); ++i)
-      mapping.map(layer->getOperand(i), entry->getArgument(i));
-    Operation *clone = b.clone(*layer, mapping);
+      clone->setOperand(i, entry->getArgument(i));
     for (unsigned r = 0; r < clone->getNumResults(); ++r) {
       auto store = bufferization::MaterializeInDestinationOp::create(
           b, loc, clone->getResult(r), entry->getArgument(layer->getNumOperands() + r));

@@ -16,4 +16,6 @@ config.substitutions.append(("%gdn_src_root", config.gdn_src_root))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    [ToolSubst("gdn-opt", unresolved="fatal")], [config.gdn_tools_dir])
+    [ToolSubst("gdn-opt", unresolved="fatal"), ToolSubst("gdn-run", unresolved="fatal"),
+     ToolSubst("gdn-compile", unresolved="fatal")],
+    [config.gdn_tools_dir])
