@@ -1,0 +1,36 @@
+// gdn-compile: PTX, the metadata record, the kernel choice, and its errors.
+// RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=PTX
+// RUN: rm -rf %t && gdn-compile %s -o %t/k --no-cubin && FileCheck %s --check-prefix=META < %t/k.meta
+// RUN: gdn-compile %s -o %t/r --no-cubin --kernel recurrent && FileCheck %s --check-prefix=RMETA < %t/r.meta
+// RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
+// RUN: sed 's/<scalar, delta>/<channel, delta>/; s/g(%%g : tensor<?x?x2xf32>)/g(%%gc : tensor<?x?x2x64xf32>)/' %s > %t/channel.mlir
+// RUN: not gdn-compile %t/channel.mlir -o %t/c --kernel chunked 2>&1 | FileCheck %s --check-prefix=CHANNEL
+// RUN: gdn-compile %t/channel.mlir -o %t/c --no-cubin && FileCheck %s --check-prefix=CMETA < %t/c.meta
+// RUN: sed 's/1x64xbf16/1x96xbf16/g' %s > %t/bad.mlir
+// RUN: not gdn-compile %t/bad.mlir -o %t/b 2>&1 | FileCheck %s --check-prefix=BAD
+
+// PTX: .target sm_90a
+// PTX: .entry layer_chunked
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// META: kernel: layer_chunked
+// META: kind: chunked
+// META: block_size: 256
+// META: v_tile: 32
+// META: shared_memory_bytes: {{[1-9][0-9]*}}
+// META: chunk_size: 32
+// META: args: q k v g beta initial_state o final_state T
+// RMETA: kernel: layer_recurrent
+// RMETA: kind: recurrent
+// RMETA: block_size: 64
+// USAGE: gdn-compile: error: give -o PREFIX or --print-ptx
+// CHANNEL: error: gdn-chunked-gpu-kernels: channel gates are not supported yet
+// CMETA: kind: recurrent
+// CMETA: gate: channel
+// BAD: bad.mlir:{{[0-9]+}}:{{[0-9]+}}: error: 'gdn.recurrence' op head dim K = 96 is not supported (expected 64, 128 or 256)
+func.func @layer(%q: tensor<?x?x1x64xbf16>, %v: tensor<?x?x2x64xbf16>, %g: tensor<?x?x2xf32>,
+                 %gc: tensor<?x?x2x64xf32>, %h0: tensor<?x2x64x64xf32>) {
+  %o, %s = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x1x64xbf16>) k(%q : tensor<?x?x1x64xbf16>)
+      v(%v : tensor<?x?x2x64xbf16>) g(%g : tensor<?x?x2xf32>) beta(%g : tensor<?x?x2xf32>)
+      initial_state(%h0 : tensor<?x2x64x64xf32>) -> tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>
+  return
+}
