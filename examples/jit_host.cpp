@@ -6,6 +6,7 @@
 //
 //   jit_host [--batch B] [--seq-len T] [--heads H] [--value-heads HV]
 //            [--kernel auto|recurrent|chunked] [--cache-dir DIR] [--iterations N] [--check 0|1]
+//            [--tune 0|1]      (--tune 1: autotune for this shape first, then use the winner)
 //
 // Exit status 0 when the GPU and CPU outputs agree (or, without a GPU, when the layer
 // compiled and ran on the CPU: the GPU part is skipped with its reason).
@@ -13,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/CpuLayer.h"
 #include "gdn/Codegen/Jit.h"
+#include "gdn/Codegen/Tune.h"
 #include "gdn/Numeric.h"
 #include "gdn/Reference.h"
 #include "gdn/Runtime.h"
@@ -58,7 +60,7 @@ Status upload(Driver &d, const std::vector<float> &values, const std::string &ty
 
 int main(int argc, char **argv) {
   int64_t B = 2, T = 256, iterations = 0, H = 4, HV = 8;
-  bool check = true;
+  bool check = true, tune = false;
   jit::Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -84,10 +86,12 @@ int main(int argc, char **argv) {
       options.compile.chunkSize = std::atoll(argv[i + 1]);
     else if (flag == "--check")
       check = std::string(argv[i + 1]) != "0";
+    else if (flag == "--tune")
+      tune = std::string(argv[i + 1]) != "0";
     else {
       std::fprintf(stderr, "usage: jit_host [--batch B] [--seq-len T] [--heads H] "
                            "[--value-heads HV] [--kernel auto|recurrent|chunked] "
-                           "[--cache-dir DIR] [--iterations N] [--check 0|1]\n");
+                           "[--cache-dir DIR] [--iterations N] [--check 0|1] [--tune 0|1]\n");
       return 2;
     }
   }
@@ -129,8 +133,27 @@ int main(int argc, char **argv) {
   // JIT for the GPU: compile (or hit the cache), then a second call hits the memory cache.
   start = std::chrono::steady_clock::now();
   std::shared_ptr<Kernel> kernel;
-  jit::CacheOutcome outcome;
-  Status s = jit::compile(layer, options, kernel, &outcome);
+  jit::CacheOutcome outcome = jit::CacheOutcome::Compiled;
+  Status s;
+  if (tune) {
+    jit::TuneResult tuned;
+    s = jit::tune(source, {B, T}, options, tuned, /*force=*/false,
+                  [](const jit::TuneCandidate &c, size_t i, size_t n) {
+                    std::printf("jit_host: tune [%zu/%zu] %-40s %s\n", i, n,
+                                jit::describeConfiguration(c.options).c_str(),
+                                c.error.empty() ? (std::to_string(c.ms) + " ms").c_str()
+                                                : c.error.c_str());
+                  });
+    if (s) {
+      std::printf("jit_host: tuned for %s: %s, %.3f ms%s\n", jit::shapeBucket({B, T}).c_str(),
+                  jit::describeConfiguration(tuned.best).c_str(), tuned.bestMs,
+                  tuned.fromFile ? " (tuning file)" : "");
+      GpuCompileOptions chosen;
+      s = jit::compileTuned(source, {B, T}, options, kernel, &chosen);
+    }
+  } else {
+    s = jit::compile(layer, options, kernel, &outcome);
+  }
   if (s.code == Status::Code::NoDriver) {
     KernelMetadata meta;
     std::string ptx;
@@ -150,11 +173,12 @@ int main(int argc, char **argv) {
   }
   std::printf("jit_host: kernel %s (%s): %s in %.0f ms\n", kernel->metadata().kernelName.c_str(),
               kernel->metadata().kind.c_str(), outcomeName(outcome), msSince(start));
-  std::shared_ptr<Kernel> again;
-  start = std::chrono::steady_clock::now();
-  jit::compile(layer, options, again, &outcome);
-  std::printf("jit_host: second request: %s in %.3f ms\n", outcomeName(outcome), msSince(start));
-
+  if (!tune) { // the JIT's memory cache: a second request costs a map lookup
+    std::shared_ptr<Kernel> again;
+    start = std::chrono::steady_clock::now();
+    jit::compile(layer, options, again, &outcome);
+    std::printf("jit_host: second request: %s in %.3f ms\n", outcomeName(outcome), msSince(start));
+  }
   Driver *driver = nullptr;
   Driver::get(driver);
   void *q, *k, *v, *g, *beta, *h0, *o, *ht;

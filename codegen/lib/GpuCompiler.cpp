@@ -92,41 +92,73 @@ std::string findPtxas(const std::string &explicitPath) {
   return llvm::sys::fs::can_execute(fallback) ? fallback : "";
 }
 
+namespace {
+
+/// A layer file parsed in its own context, with diagnostics collected as text.
+struct ParsedLayer {
+  DialectRegistry registry;
+  std::unique_ptr<MLIRContext> context;
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream{diagnostics};
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  OwningOpRef<ModuleOp> module;
+  Operation *layer = nullptr;
+
+  bool parse(const std::string &source, const std::string &bufferName, std::string &error) {
+    initializeOnce();
+    registry.insert<mlir::gdn::GdnDialect>();
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    registerAllToLLVMIRTranslations(registry);
+    NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+    context = std::make_unique<MLIRContext>(registry);
+    context->printOpOnDiagnostic(false);
+    sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
+                                 llvm::SMLoc());
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, context.get(), diagStream);
+    module = parseSourceFile<ModuleOp>(sourceMgr, context.get());
+    if (!module) {
+      error = diagnostics;
+      return false;
+    }
+    SmallVector<Operation *> layers;
+    module->walk([&](Operation *op) {
+      if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))
+        layers.push_back(op);
+    });
+    if (layers.size() != 1) {
+      error = bufferName + ": expected exactly one gdn.recurrence or gdn.decode op, found " +
+              std::to_string(layers.size());
+      return false;
+    }
+    layer = layers.front();
+    return true;
+  }
+};
+
+} // namespace
+
+std::string chunkedKernelUnsupportedReason(const std::string &source,
+                                           const GpuCompileOptions &options) {
+  ParsedLayer parsed;
+  std::string error;
+  if (!parsed.parse(source, "<layer>", error))
+    return error;
+  return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, options.chunkSize,
+                                                   options.vTile, options.warps);
+}
+
 bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
                         const GpuCompileOptions &options, GpuArtifact &artifact,
                         std::string &error) {
-  initializeOnce();
-  DialectRegistry registry;
-  registry.insert<mlir::gdn::GdnDialect>();
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
-  MLIRContext context(registry);
-  context.printOpOnDiagnostic(false);
-
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
-                               llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
-
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module) {
-    error = diagnostics;
+  ParsedLayer parsed;
+  if (!parsed.parse(source, bufferName, error))
     return false;
-  }
-  SmallVector<Operation *> layers;
-  module->walk([&](Operation *op) {
-    if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))
-      layers.push_back(op);
-  });
-  if (layers.size() != 1) {
-    error = bufferName + ": expected exactly one gdn.recurrence or gdn.decode op, found " +
-            std::to_string(layers.size());
-    return false;
-  }
+  MLIRContext &context = *parsed.context;
+  OwningOpRef<ModuleOp> &module = parsed.module;
+  std::string &diagnostics = parsed.diagnostics;
+  SmallVector<Operation *> layers = {parsed.layer};
   KernelMetadata &meta = artifact.metadata;
   meta = KernelMetadata();
   describe(layers.front(), meta);

@@ -2,6 +2,7 @@
 #include "gdn/Codegen/Jit.h"
 #include "gdn/Codegen/GpuCompiler.h"
 #include "gdn/Codegen/gdn_jit.h"
+#include "JitInternal.h"
 
 #include "llvm/Config/llvm-config.h"
 
@@ -31,7 +32,7 @@ namespace gdn::jit {
 // Cache
 //===----------------------------------------------------------------------===//
 
-namespace {
+namespace detail {
 
 /// 128-bit FNV-1a (two 64-bit lanes with different offsets): collisions are not a concern
 /// for a cache of compiled kernels, and it needs no crypto library.
@@ -55,6 +56,32 @@ std::string defaultCacheDir() {
     return std::string(home) + "/.cache/gdn";
   return "/tmp/gdn-cache";
 }
+
+/// Writes `data` to `path` atomically: a uniquely named temporary file, then rename.
+bool writeAtomically(const fs::path &path, const std::string &data) {
+  static std::atomic<uint64_t> counter{0};
+  std::ostringstream tmpName;
+  tmpName << "." << path.filename().string() << ".tmp." << getpid() << "."
+          << std::hash<std::thread::id>()(std::this_thread::get_id()) << "." << counter++;
+  fs::path tmp = path.parent_path() / tmpName.str();
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!f)
+      return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    fs::remove(tmp, ec);
+  return !ec;
+}
+
+} // namespace detail
+
+using namespace detail;
+
+namespace {
 
 struct Artifact {
   KernelMetadata metadata;
@@ -82,26 +109,6 @@ bool readWhole(const fs::path &path, std::string &out) {
   os << f.rdbuf();
   out = os.str();
   return true;
-}
-
-/// Writes `data` to `path` atomically: a uniquely named temporary file, then rename.
-bool writeAtomically(const fs::path &path, const std::string &data) {
-  static std::atomic<uint64_t> counter{0};
-  std::ostringstream tmpName;
-  tmpName << "." << path.filename().string() << ".tmp." << getpid() << "."
-          << std::hash<std::thread::id>()(std::this_thread::get_id()) << "." << counter++;
-  fs::path tmp = path.parent_path() / tmpName.str();
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!f)
-      return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    fs::remove(tmp, ec);
-  return !ec;
 }
 
 /// A disk entry: <key>.meta written last, so a reader that finds it finds a whole entry.
@@ -185,6 +192,12 @@ Status artifactFor(const std::string &source, const Options &options,
 }
 
 } // namespace
+
+std::string compilerRevision() { return GDN_COMPILER_REVISION; }
+
+std::string cacheDirectory(const Options &options) {
+  return options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir;
+}
 
 std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;

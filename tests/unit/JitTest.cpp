@@ -1,6 +1,7 @@
 // gdn::jit without a GPU: compiling to artifacts, the memory and disk caches (hits, corrupt
 // entries, concurrent compiles), cache keys, layer descriptions, errors, the C API.
 #include "gdn/Codegen/Jit.h"
+#include "gdn/Codegen/Tune.h"
 #include "gdn/Codegen/gdn_jit.h"
 
 #include <gtest/gtest.h>
@@ -170,6 +171,94 @@ TEST_F(JitTest, CApiChecksArguments) {
   EXPECT_NE(std::string(gdn_last_error()).find("gdn-jit: <jit>:1"), std::string::npos)
       << gdn_last_error();
   EXPECT_EQ(k, nullptr);
+}
+
+} // namespace
+
+namespace {
+
+class TuneTest : public JitTest {};
+
+TEST_F(TuneTest, ShapesAreBucketedByPowersOfTwo) {
+  EXPECT_EQ(jit::shapeBucket({1, 8192}), "b1t8192");
+  EXPECT_EQ(jit::shapeBucket({3, 5000}), "b4t8192");
+  EXPECT_EQ(jit::shapeBucket({0, 0}), "b1t1");
+}
+
+TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
+  std::string path = (dir / "tuning.txt").string();
+  std::map<std::string, jit::TuningEntry> entries;
+  GpuCompileOptions chunked;
+  chunked.kernel = "chunked";
+  chunked.chunkSize = 16;
+  chunked.vTile = 64;
+  chunked.warps = 4;
+  entries["abc b1t8192"] = {chunked, 1.5};
+  ASSERT_TRUE(jit::writeTuningFile(path, entries));
+  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 1 1\n";
+  size_t malformed = 0;
+  auto read = jit::readTuningFile(path, &malformed);
+  EXPECT_EQ(malformed, 2u);
+  ASSERT_EQ(read.count("abc b1t8192"), 1u);
+  EXPECT_EQ(read["abc b1t8192"].options.chunkSize, 16);
+  EXPECT_EQ(read["abc b1t8192"].options.vTile, 64);
+  EXPECT_EQ(read["abc b1t8192"].options.warps, 4);
+  EXPECT_DOUBLE_EQ(read["abc b1t8192"].ms, 1.5);
+  // A missing file is no entries, not an error.
+  EXPECT_TRUE(jit::readTuningFile((dir / "none.txt").string(), &malformed).empty());
+}
+
+TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
+  jit::LayerDescription gated;
+  std::string error;
+  auto candidates = jit::tuneCandidates(gated.toMlir(), options, error);
+  ASSERT_FALSE(candidates.empty()) << error;
+  EXPECT_EQ(candidates.front().kernel, "recurrent");
+  EXPECT_GT(candidates.size(), 10u); // chunk x v-tile x warps that fit shared memory
+  for (size_t i = 1; i < candidates.size(); ++i)
+    EXPECT_EQ(candidates[i].kernel, "chunked");
+
+  jit::LayerDescription kda = gated;
+  kda.gate = GateKind::Channel;
+  candidates = jit::tuneCandidates(kda.toMlir(), options, error);
+  ASSERT_EQ(candidates.size(), 1u); // channel gates: the recurrent kernel only
+  EXPECT_EQ(candidates.front().kernel, "recurrent");
+
+  jit::LayerDescription bad = gated;
+  bad.K = 96;
+  EXPECT_TRUE(jit::tuneCandidates(bad.toMlir(), options, error).empty());
+  EXPECT_NE(error.find("head dim K = 96"), std::string::npos) << error;
+}
+
+TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
+  jit::LayerDescription layer;
+  std::string source = layer.toMlir();
+  jit::TuneShape shape{2, 4000};
+  bool found = true;
+  GpuCompileOptions o = jit::tunedOptions(source, shape, options, &found);
+  EXPECT_FALSE(found);
+  EXPECT_EQ(o.kernel, options.compile.kernel);
+
+  GpuCompileOptions best;
+  best.kernel = "chunked";
+  best.chunkSize = 64;
+  best.vTile = 16;
+  best.warps = 8;
+  ASSERT_TRUE(jit::writeTuningFile(jit::tuningFilePath(options),
+                                   {{jit::tuningKey(source, shape, options), {best, 0.5}}}));
+  o = jit::tunedOptions(source, {2, 3000}, options, &found); // same bucket
+  EXPECT_TRUE(found);
+  EXPECT_EQ(o.chunkSize, 64);
+  EXPECT_EQ(o.vTile, 16);
+  o = jit::tunedOptions(source, {2, 9000}, options, &found); // another bucket
+  EXPECT_FALSE(found);
+}
+
+TEST_F(TuneTest, TuningNeedsAGpu) {
+  jit::LayerDescription layer;
+  jit::TuneResult result;
+  Status s = jit::tune(layer.toMlir(), {1, 64}, options, result);
+  EXPECT_EQ(s.code, Status::Code::NoDriver) << s.message;
 }
 
 } // namespace

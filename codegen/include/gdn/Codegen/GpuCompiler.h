@@ -41,6 +41,11 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
                         const GpuCompileOptions &options, GpuArtifact &artifact,
                         std::string &error);
 
+/// Why the chunked kernel cannot take the one layer op in `source` with `options`' tiling,
+/// or "" when it can (parse errors are reported as the reason).
+std::string chunkedKernelUnsupportedReason(const std::string &source,
+                                           const GpuCompileOptions &options);
+
 /// Locates ptxas as described in GpuCompileOptions::ptxasPath; "" when there is none.
 std::string findPtxas(const std::string &explicitPath);
 

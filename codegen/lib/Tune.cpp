@@ -1,0 +1,260 @@
+//===- Tune.cpp - autotuning the kernel design and tiling per shape ------===//
+#include "gdn/Codegen/Tune.h"
+#include "JitInternal.h"
+#include "gdn/DeviceLayer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace gdn::jit {
+
+namespace {
+
+int64_t roundUpPow2(int64_t x) {
+  int64_t p = 1;
+  while (p < x)
+    p <<= 1;
+  return p;
+}
+
+/// Tuning entries are keyed by layer text, chip, PTX features and compiler revision, not by
+/// tiling (that is what is being chosen), and by shape bucket.
+std::string layerKey(const std::string &source, const Options &options) {
+  return detail::hashHex("gdn-tune/1|" + compilerRevision() + "|" + options.compile.chip + "|" +
+                         options.compile.features + "|" + source);
+}
+
+std::string describe(const GpuCompileOptions &o) {
+  if (o.kernel == "recurrent")
+    return "recurrent, block " + std::to_string(o.blockSize);
+  return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
+         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps";
+}
+
+/// Median launch time of `kernel` on `layer`, with CUDA events around each launch.
+Status timeKernel(const Kernel &kernel, DeviceLayer &layer, double &ms) {
+  Driver *driver = nullptr;
+  if (Status s = Driver::get(driver); !s)
+    return s;
+  using EventCreate = int (*)(void **, unsigned);
+  using EventRecord = int (*)(void *, void *);
+  using EventSync = int (*)(void *);
+  using EventElapsed = int (*)(float *, void *, void *);
+  using EventDestroy = int (*)(void *);
+  auto create = reinterpret_cast<EventCreate>(driver->symbol("cuEventCreate"));
+  auto record = reinterpret_cast<EventRecord>(driver->symbol("cuEventRecord"));
+  auto sync = reinterpret_cast<EventSync>(driver->symbol("cuEventSynchronize"));
+  auto elapsed = reinterpret_cast<EventElapsed>(driver->symbol("cuEventElapsedTime"));
+  auto destroy = reinterpret_cast<EventDestroy>(driver->symbol("cuEventDestroy_v2"));
+  if (!create || !record || !sync || !elapsed || !destroy)
+    return Status::error(Status::Code::NoDriver, "the CUDA driver lacks the event API");
+  void *start = nullptr, *end = nullptr;
+  create(&start, 0);
+  create(&end, 0);
+  for (int i = 0; i < 2; ++i) // warm-up
+    if (Status s = kernel.launch(layer.launch, nullptr); !s)
+      return s;
+  std::vector<double> times;
+  for (int i = 0; i < 5; ++i) {
+    record(start, nullptr);
+    if (Status s = kernel.launch(layer.launch, nullptr); !s)
+      return s;
+    record(end, nullptr);
+    sync(end);
+    float t = 0;
+    elapsed(&t, start, end);
+    times.push_back(t);
+  }
+  destroy(start);
+  destroy(end);
+  if (Status s = driver->synchronize(); !s)
+    return s;
+  std::sort(times.begin(), times.end());
+  ms = times[times.size() / 2];
+  return Status::ok();
+}
+
+std::mutex &tuningFileMutex() {
+  static std::mutex m;
+  return m;
+}
+
+} // namespace
+
+std::string shapeBucket(const TuneShape &shape) {
+  return "b" + std::to_string(roundUpPow2(std::max<int64_t>(1, shape.batch))) + "t" +
+         std::to_string(roundUpPow2(std::max<int64_t>(1, shape.tokens)));
+}
+
+std::string tuningFilePath(const Options &options) {
+  return cacheDirectory(options) + "/tuning.txt";
+}
+
+std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_t *malformed) {
+  std::map<std::string, TuningEntry> entries;
+  size_t bad = 0;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::istringstream fields(line);
+    std::string key, bucket;
+    TuningEntry e;
+    if (!(fields >> key >> bucket >> e.options.kernel >> e.options.chunkSize >> e.options.vTile >>
+          e.options.warps >> e.options.blockSize >> e.ms) ||
+        (e.options.kernel != "recurrent" && e.options.kernel != "chunked") || !(e.ms > 0)) {
+      ++bad;
+      continue;
+    }
+    entries[key + " " + bucket] = e;
+  }
+  if (malformed)
+    *malformed = bad;
+  return entries;
+}
+
+bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
+  std::ostringstream os;
+  os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <block> <ms>\n";
+  for (const auto &[key, e] : entries)
+    os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
+       << " " << e.options.warps << " " << e.options.blockSize << " " << e.ms << "\n";
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  return detail::writeAtomically(path, os.str());
+}
+
+std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
+                                              const Options &options, std::string &error) {
+  std::vector<GpuCompileOptions> candidates;
+  GpuCompileOptions recurrent = options.compile;
+  recurrent.kernel = "recurrent";
+  candidates.push_back(recurrent);
+  for (int64_t chunk : {16, 32, 64})
+    for (int64_t vTile : {16, 32, 64})
+      for (int64_t warps : {4, 8}) {
+        GpuCompileOptions c = options.compile;
+        c.kernel = "chunked";
+        c.chunkSize = chunk;
+        c.vTile = vTile;
+        c.warps = warps;
+        std::string reason = chunkedKernelUnsupportedReason(layerSource, c);
+        if (reason.empty())
+          candidates.push_back(c);
+        else if (reason.find("error:") != std::string::npos) {
+          error = reason; // the layer does not parse or verify
+          return {};
+        }
+      }
+  return candidates;
+}
+
+Status tune(const std::string &layerSource, const TuneShape &shape, const Options &options,
+            TuneResult &result, bool force,
+            const std::function<void(const TuneCandidate &, size_t, size_t)> &progress) {
+  result = TuneResult();
+  std::string path = tuningFilePath(options);
+  std::string entryKey = tuningKey(layerSource, shape, options);
+  if (!force) {
+    bool found = false;
+    result.best = tunedOptions(layerSource, shape, options, &found);
+    if (found) {
+      std::lock_guard<std::mutex> lock(tuningFileMutex());
+      result.bestMs = readTuningFile(path, nullptr)[entryKey].ms;
+      result.fromFile = true;
+      return Status::ok();
+    }
+  }
+  std::string error;
+  std::vector<GpuCompileOptions> candidates = tuneCandidates(layerSource, options, error);
+  if (candidates.empty())
+    return Status::error(Status::Code::InvalidArgument, "gdn-tune: " + error);
+
+  std::unique_ptr<DeviceLayer> layer;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    TuneCandidate c{candidates[i], 0, ""};
+    Options o = options;
+    o.compile = candidates[i];
+    std::shared_ptr<Kernel> kernel;
+    Status s = compile(layerSource, o, kernel);
+    if (s.code == Status::Code::NoDriver)
+      return s;
+    // Every candidate reads the same inputs: made once, for the first kernel's contract
+    // (the argument list is the layer's, whatever the kernel).
+    if (s && !layer)
+      s = DeviceLayer::create(kernel->metadata(), shape.batch, shape.tokens, 7, layer);
+    if (s)
+      s = timeKernel(*kernel, *layer, c.ms);
+    if (!s)
+      c.error = s.message;
+    result.tried.push_back(c);
+    if (progress)
+      progress(c, i + 1, candidates.size());
+  }
+  const TuneCandidate *best = nullptr;
+  for (const TuneCandidate &c : result.tried)
+    if (c.error.empty() && (!best || c.ms < best->ms))
+      best = &c;
+  if (!best)
+    return Status::error(Status::Code::DriverError,
+                         "gdn-tune: no configuration ran: " + result.tried.front().error);
+  result.best = best->options;
+  result.bestMs = best->ms;
+
+  std::lock_guard<std::mutex> lock(tuningFileMutex());
+  size_t malformed = 0;
+  auto entries = readTuningFile(path, &malformed);
+  if (malformed)
+    std::fprintf(stderr, "gdn-tune: warning: dropping %zu malformed line(s) of %s\n", malformed,
+                 path.c_str());
+  entries[entryKey] = TuningEntry{result.best, result.bestMs};
+  if (!writeTuningFile(path, entries))
+    std::fprintf(stderr, "gdn-tune: warning: cannot write %s\n", path.c_str());
+  return Status::ok();
+}
+
+std::string tuningKey(const std::string &layerSource, const TuneShape &shape,
+                      const Options &options) {
+  return layerKey(layerSource, options) + " " + shapeBucket(shape);
+}
+
+GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &shape,
+                               const Options &options, bool *found) {
+  GpuCompileOptions o = options.compile;
+  std::lock_guard<std::mutex> lock(tuningFileMutex());
+  size_t malformed = 0;
+  auto entries = readTuningFile(tuningFilePath(options), &malformed);
+  if (malformed)
+    std::fprintf(stderr, "gdn-jit: warning: %zu malformed line(s) in %s are ignored\n",
+                 malformed, tuningFilePath(options).c_str());
+  auto it = entries.find(tuningKey(layerSource, shape, options));
+  if (found)
+    *found = it != entries.end();
+  if (it != entries.end()) {
+    o.kernel = it->second.options.kernel;
+    o.chunkSize = it->second.options.chunkSize;
+    o.vTile = it->second.options.vTile;
+    o.warps = it->second.options.warps;
+    o.blockSize = it->second.options.blockSize;
+  }
+  return o;
+}
+
+Status compileTuned(const std::string &layerSource, const TuneShape &shape,
+                    const Options &options, std::shared_ptr<Kernel> &kernel,
+                    GpuCompileOptions *chosen) {
+  Options o = options;
+  o.compile = tunedOptions(layerSource, shape, options, nullptr);
+  if (chosen)
+    *chosen = o.compile;
+  return compile(layerSource, o, kernel);
+}
+
+std::string describeConfiguration(const GpuCompileOptions &options) { return describe(options); }
+
+} // namespace gdn::jit
