@@ -85,11 +85,7 @@ public:
   gpu::GPUFuncOp build() {
     SmallVector<Type> args;
     SmallVector<std::string> names;
-    kernelArguments(b,
-                    {s.inputType, s.gate != GateKind::None ? s.gType : Type(),
-                     s.hasBeta ? s.betaType : Type(), s.varlen ? s.cuType : Type(),
-                     s.hasInitialState, s.hasFinalState},
-                    args, names);
+    kernelArguments(b, kernelOperands(s), args, names);
 
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
     setLaunchAttributes(b, fn, names, kThreads, s.vTile, s.V);
@@ -99,17 +95,9 @@ public:
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&entry);
-    unsigned a = 0;
-    q = entry.getArgument(a++);
-    k = entry.getArgument(a++);
-    v = entry.getArgument(a++);
-    g = s.gate != GateKind::None ? entry.getArgument(a++) : Value();
-    beta = s.hasBeta ? entry.getArgument(a++) : Value();
-    Value h0 = s.hasInitialState ? entry.getArgument(a++) : Value();
-    Value cu = s.varlen ? entry.getArgument(a++) : Value();
-    o = entry.getArgument(a++);
-    Value fs = s.hasFinalState ? entry.getArgument(a++) : Value();
-    Value T = entry.getArgument(a++);
+    KernelArguments a = unpackArguments(entry, kernelOperands(s));
+    q = a.q, k = a.k, v = a.v, g = a.g, beta = a.beta, o = a.o;
+    Value h0 = a.initialState, cu = a.cuSeqlens, fs = a.finalState, T = a.T;
 
     // One f32 view of the dynamic shared memory; buffers are offsets into it.
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);

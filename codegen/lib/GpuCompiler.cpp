@@ -1,5 +1,6 @@
 //===- GpuCompiler.cpp - compile a layer to a GPU kernel artifact ---------===//
 #include "gdn/Codegen/GpuCompiler.h"
+#include "KernelSignature.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
@@ -33,38 +34,22 @@ namespace gdn {
 
 namespace {
 
-Type elementType(Value v) {
-  return v ? cast<RankedTensorType>(v.getType()).getElementType() : Type();
-}
-
 /// The layer-level fields of the metadata, read off the op before it is lowered.
 void describe(Operation *op, KernelMetadata &m) {
+  mlir::gdn::LayerFacts f = mlir::gdn::layerFacts(op, "");
   m.layer = op->getName().getStringRef().str();
-  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
-  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
-  m.H = q.getDimSize(2);
-  m.K = q.getDimSize(3);
-  m.HV = v.getDimSize(2);
-  m.V = v.getDimSize(3);
-  m.inputType = elementTypeName(q.getElementType());
-  if (auto r = dyn_cast<mlir::gdn::RecurrenceOp>(op)) {
-    m.gate = toRuntime(r.getGate());
-    m.rule = toRuntime(r.getRule());
-    m.scale = r.getScaleOrDefault();
-    m.qkL2norm = r.getQkL2norm();
-    m.gType = elementTypeName(elementType(r.getG()));
-    m.betaType = elementTypeName(elementType(r.getBeta()));
-    m.cuSeqlensType = elementTypeName(elementType(r.getCuSeqlens()));
-  } else {
-    auto d = cast<mlir::gdn::DecodeOp>(op);
-    m.gate = toRuntime(d.getGate());
-    m.rule = toRuntime(d.getRule());
-    m.scale = d.getScaleOrDefault();
-    m.qkL2norm = d.getQkL2norm();
-    m.gType = elementTypeName(elementType(d.getG()));
-    m.betaType = elementTypeName(elementType(d.getBeta()));
-    m.cuSeqlensType = elementTypeName(elementType(d.getCuSeqlens()));
-  }
+  m.H = f.H;
+  m.K = f.K;
+  m.HV = f.HV;
+  m.V = f.V;
+  m.inputType = elementTypeName(f.inputType);
+  m.gate = toRuntime(f.gate);
+  m.rule = toRuntime(f.rule);
+  m.scale = f.scale;
+  m.qkL2norm = f.qkL2norm;
+  m.gType = elementTypeName(f.gType);
+  m.betaType = elementTypeName(f.betaType);
+  m.cuSeqlensType = elementTypeName(f.cuType);
 }
 
 void initializeOnce() {

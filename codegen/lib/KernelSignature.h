@@ -111,8 +111,40 @@ struct KernelOperands {
   bool initialState, finalState;
 };
 
+inline KernelOperands kernelOperands(const LayerFacts &f) {
+  return {f.inputType, f.gate != GateKind::None ? f.gType : Type(),
+          f.hasBeta ? f.betaType : Type(), f.varlen ? f.cuType : Type(), f.hasInitialState,
+          f.hasFinalState};
+}
+
+/// The kernel's arguments by role (null where the layer has no such operand).
+struct KernelArguments {
+  Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, T;
+};
+
 /// Argument order of every layer kernel: q k v [g] [beta] [initial_state] [cu_seqlens] o
 /// [final_state] T; tensors as flat 1-D memrefs, T as index.
+inline KernelArguments unpackArguments(Block &entry, const KernelOperands &k) {
+  KernelArguments a;
+  unsigned i = 0;
+  a.q = entry.getArgument(i++);
+  a.k = entry.getArgument(i++);
+  a.v = entry.getArgument(i++);
+  if (k.gate)
+    a.g = entry.getArgument(i++);
+  if (k.beta)
+    a.beta = entry.getArgument(i++);
+  if (k.initialState)
+    a.initialState = entry.getArgument(i++);
+  if (k.cuSeqlens)
+    a.cuSeqlens = entry.getArgument(i++);
+  a.o = entry.getArgument(i++);
+  if (k.finalState)
+    a.finalState = entry.getArgument(i++);
+  a.T = entry.getArgument(i++);
+  return a;
+}
+
 inline void kernelArguments(Builder &b, const KernelOperands &k, SmallVectorImpl<Type> &types,
                             SmallVectorImpl<std::string> &names) {
   auto flat = [](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };

@@ -38,11 +38,7 @@ public:
   gpu::GPUFuncOp build() {
     SmallVector<Type> args;
     SmallVector<std::string> names;
-    kernelArguments(b,
-                    {s.inputType, s.gate != GateKind::None ? s.gType : Type(),
-                     s.hasBeta ? s.betaType : Type(), s.varlen ? s.cuType : Type(),
-                     s.hasInitialState, s.hasFinalState},
-                    args, names);
+    kernelArguments(b, kernelOperands(s), args, names);
 
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
     // One thread per value column: the V tile is the block.
@@ -51,15 +47,9 @@ public:
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&entry);
-    unsigned a = 0;
-    Value q = entry.getArgument(a++), k = entry.getArgument(a++), v = entry.getArgument(a++);
-    Value g = s.gate != GateKind::None ? entry.getArgument(a++) : Value();
-    Value beta = s.hasBeta ? entry.getArgument(a++) : Value();
-    Value h0 = s.hasInitialState ? entry.getArgument(a++) : Value();
-    Value cu = s.varlen ? entry.getArgument(a++) : Value();
-    Value o = entry.getArgument(a++);
-    Value fs = s.hasFinalState ? entry.getArgument(a++) : Value();
-    Value T = entry.getArgument(a++);
+    KernelArguments a = unpackArguments(entry, kernelOperands(s));
+    Value q = a.q, k = a.k, v = a.v, g = a.g, beta = a.beta, o = a.o;
+    Value h0 = a.initialState, cu = a.cuSeqlens, fs = a.finalState, T = a.T;
 
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
