@@ -15,6 +15,7 @@
 #include "gdn/Codegen/CpuLayer.h"
 #include "gdn/Codegen/Jit.h"
 #include "gdn/Codegen/Tune.h"
+#include "gdn/DeviceLayer.h"
 #include "gdn/Numeric.h"
 #include "gdn/Reference.h"
 #include "gdn/Runtime.h"
@@ -41,16 +42,7 @@ const char *outcomeName(jit::CacheOutcome o) {
 
 /// Device buffer holding `values` in `type`.
 Status upload(Driver &d, const std::vector<float> &values, const std::string &type, void *&ptr) {
-  size_t width = type == "f32" ? 4 : 2;
-  std::vector<unsigned char> bytes(values.size() * width);
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (type == "f32") {
-      std::memcpy(&bytes[4 * i], &values[i], 4);
-    } else {
-      uint16_t h = type == "bf16" ? toBf16Bits(values[i]) : toF16Bits(values[i]);
-      std::memcpy(&bytes[2 * i], &h, 2);
-    }
-  }
+  std::vector<unsigned char> bytes = encodeElements(values, type);
   if (Status s = d.malloc(&ptr, bytes.size()); !s)
     return s;
   return d.copyToDevice(ptr, bytes.data(), bytes.size());
@@ -216,12 +208,11 @@ int main(int argc, char **argv) {
     std::printf("jit_host: %.3f ms per launch over %lld launches\n",
                 msSince(t0) / static_cast<double>(iterations), static_cast<long long>(iterations));
   }
-  std::vector<uint16_t> oBits(oCount);
-  std::vector<float> oGpu(oCount), stateGpu(sCount);
-  driver->copyToHost(oBits.data(), o, oCount * 2);
+  std::vector<unsigned char> oBytes(oCount * 2);
+  std::vector<float> stateGpu(sCount);
+  driver->copyToHost(oBytes.data(), o, oBytes.size());
   driver->copyToHost(stateGpu.data(), ht, sCount * 4);
-  for (size_t i = 0; i < oCount; ++i)
-    oGpu[i] = fromBf16Bits(oBits[i]);
+  std::vector<float> oGpu = decodeElements(oBytes, "bf16");
   for (void *p : {q, k, v, g, beta, h0, o, ht})
     driver->free(p);
 

@@ -4,6 +4,7 @@
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/Dialect/GdnDialect.h"
 #include "gdn/Dialect/GdnOps.h"
+#include "gdn/DeviceLayer.h"
 #include "gdn/Numeric.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -276,14 +277,6 @@ struct ArgBuffer {
   alignas(8) unsigned char descriptor[sizeof(MemRefDescriptor<4>)];
   void *descriptorPtr = nullptr;
 
-  size_t elementSize() const {
-    if (elementType == "bf16" || elementType == "f16")
-      return 2;
-    if (elementType == "i64")
-      return 8;
-    return 4;
-  }
-
   void allocate(const std::vector<int64_t> &s, const std::string &elt) {
     shape = s;
     elementType = elt;
@@ -291,7 +284,7 @@ struct ArgBuffer {
     for (int64_t d : shape)
       n *= static_cast<size_t>(d);
     // One extra element keeps the pointer valid for empty tensors.
-    bytes.assign((n + 1) * elementSize(), 0);
+    bytes.assign((n + 1) * elementBytes(elementType), 0);
   }
 
   template <int R>
@@ -322,45 +315,19 @@ struct ArgBuffer {
   }
 
   void store(const HostTensor &t) {
-    allocate(t.shape, elementType);
-    for (size_t i = 0; i < t.numel(); ++i) {
-      unsigned char *p = bytes.data() + i * elementSize();
-      if (elementType == "bf16") {
-        uint16_t h = toBf16Bits(t.values[i]);
-        std::memcpy(p, &h, 2);
-      } else if (elementType == "f16") {
-        uint16_t h = toF16Bits(t.values[i]);
-        std::memcpy(p, &h, 2);
-      } else if (elementType == "f32") {
-        std::memcpy(p, &t.values[i], 4);
-      } else if (elementType == "i32") {
-        int32_t v = static_cast<int32_t>(t.indices[i]);
-        std::memcpy(p, &v, 4);
-      } else {
-        std::memcpy(p, &t.indices[i], 8);
-      }
-    }
+    shape = t.shape;
+    bool integer = elementType == "i32" || elementType == "i64";
+    bytes = integer ? encodeIndices(t.indices, elementType) : encodeElements(t.values, elementType);
+    bytes.resize(bytes.size() + elementBytes(elementType)); // as in allocate()
     finish();
   }
 
   HostTensor load() const {
     HostTensor t;
     t.shape = shape;
-    size_t n = t.numel();
-    t.values.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      const unsigned char *p = bytes.data() + i * elementSize();
-      uint16_t h;
-      if (elementType == "bf16") {
-        std::memcpy(&h, p, 2);
-        t.values[i] = fromBf16Bits(h);
-      } else if (elementType == "f16") {
-        std::memcpy(&h, p, 2);
-        t.values[i] = fromF16Bits(h);
-      } else {
-        std::memcpy(&t.values[i], p, 4);
-      }
-    }
+    size_t used = t.numel() * elementBytes(elementType);
+    t.values = decodeElements(std::vector<unsigned char>(bytes.begin(), bytes.begin() + used),
+                              elementType);
     return t;
   }
 };

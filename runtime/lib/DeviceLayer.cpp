@@ -40,6 +40,18 @@ std::vector<float> decodeElements(const std::vector<unsigned char> &bytes,
   return out;
 }
 
+std::vector<unsigned char> encodeIndices(const std::vector<int64_t> &values,
+                                         const std::string &type) {
+  size_t width = elementBytes(type);
+  std::vector<unsigned char> out(values.size() * width);
+  for (size_t i = 0; i < values.size(); ++i) {
+    int32_t narrow = static_cast<int32_t>(values[i]);
+    std::memcpy(out.data() + i * width,
+                width == 4 ? static_cast<const void *>(&narrow) : &values[i], width);
+  }
+  return out;
+}
+
 namespace {
 ElementType elementType(const std::string &t) {
   return t == "bf16" ? ElementType::BF16 : t == "f16" ? ElementType::F16 : ElementType::F32;
@@ -133,16 +145,8 @@ Status DeviceLayer::create(const KernelMetadata &m, int64_t batch, int64_t token
     s = d->upload(encodeElements(in.initialState, "f32"), "f32", {N, m.HV, m.K, m.V},
                   l.initialState);
   if (s && m.isVarlen()) {
-    std::vector<unsigned char> bytes(d->cuSeqlens.size() * elementBytes(m.cuSeqlensType));
-    for (size_t i = 0; i < d->cuSeqlens.size(); ++i) {
-      if (m.cuSeqlensType == "i32") {
-        int32_t x = static_cast<int32_t>(d->cuSeqlens[i]);
-        std::memcpy(bytes.data() + 4 * i, &x, 4);
-      } else {
-        std::memcpy(bytes.data() + 8 * i, &d->cuSeqlens[i], 8);
-      }
-    }
-    s = d->upload(bytes, m.cuSeqlensType, {N + 1}, l.cuSeqlens);
+    s = d->upload(encodeIndices(d->cuSeqlens, m.cuSeqlensType), m.cuSeqlensType, {N + 1},
+                  l.cuSeqlens);
     l.cuSeqlensHost = d->cuSeqlens.data();
   }
   if (s)

@@ -1,11 +1,13 @@
 // The runtime without a GPU: metadata records, launch validation, the no-driver error, and
 // the C API's argument checks.
+#include "gdn/DeviceLayer.h"
 #include "gdn/Runtime.h"
 #include "gdn/gdn.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 using namespace gdn;
@@ -87,6 +89,33 @@ TEST(KernelMetadata, BadRecordsNameTheLine) {
   text.replace(text.find("HV: 4"), 5, "HV: 3");
   s = KernelMetadata::parse(text, out);
   EXPECT_EQ(s.message, "metadata has inconsistent head geometry H=2 HV=3 K=64 V=128");
+}
+
+TEST(ElementBytes, EncodeAndDecodeEveryType) {
+  std::vector<float> values = {1.0f, -2.5f, 0.1f, 65504.0f};
+  for (const char *type : {"f32", "bf16", "f16"}) {
+    std::vector<unsigned char> bytes = encodeElements(values, type);
+    EXPECT_EQ(bytes.size(), values.size() * elementBytes(type));
+    std::vector<float> back = decodeElements(bytes, type);
+    ASSERT_EQ(back.size(), values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+      EXPECT_EQ(back[i], roundTo(std::string(type) == "bf16"  ? ElementType::BF16
+                                 : std::string(type) == "f16" ? ElementType::F16
+                                                              : ElementType::F32,
+                                 values[i]))
+          << type << " " << i;
+  }
+  std::vector<int64_t> offsets = {0, 5, 70000, 1ll << 33};
+  std::vector<unsigned char> i64 = encodeIndices(offsets, "i64");
+  ASSERT_EQ(i64.size(), 32u);
+  int64_t last;
+  std::memcpy(&last, i64.data() + 24, 8);
+  EXPECT_EQ(last, 1ll << 33);
+  std::vector<unsigned char> i32 = encodeIndices({0, 5, 70000}, "i32");
+  ASSERT_EQ(i32.size(), 12u);
+  int32_t third;
+  std::memcpy(&third, i32.data() + 8, 4);
+  EXPECT_EQ(third, 70000);
 }
 
 TEST(ValidateLaunch, AcceptsAGoodLaunch) {

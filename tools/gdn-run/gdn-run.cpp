@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/CpuLayer.h"
 #include "gdn/Codegen/Jit.h"
+#include "gdn/DeviceLayer.h"
 #include "gdn/Npy.h"
 #include "gdn/Numeric.h"
 
@@ -119,28 +120,14 @@ bool runOnGpu(const LayerInfo &info, const std::string &source, const HostTensor
     for (void *p : allocations)
       driver->free(p);
   };
-  auto bytesOf = [](const std::string &t) { return t == "f32" || t == "i32" ? 4 : t == "i64" ? 8 : 2; };
   auto upload = [&](const std::string &name, const std::string &type, TensorArg &arg) -> bool {
     auto it = inputs.find(name);
     if (it == inputs.end())
       return true;
     const HostTensor &t = it->second;
-    size_t width = bytesOf(type);
-    std::vector<unsigned char> bytes(t.numel() * width);
-    for (size_t i = 0; i < t.numel(); ++i) {
-      unsigned char *p = bytes.data() + i * width;
-      if (type == "i32") {
-        int32_t x = static_cast<int32_t>(t.indices[i]);
-        std::memcpy(p, &x, 4);
-      } else if (type == "i64") {
-        std::memcpy(p, &t.indices[i], 8);
-      } else if (type == "f32") {
-        std::memcpy(p, &t.values[i], 4);
-      } else {
-        uint16_t h = type == "bf16" ? toBf16Bits(t.values[i]) : toF16Bits(t.values[i]);
-        std::memcpy(p, &h, 2);
-      }
-    }
+    std::vector<unsigned char> bytes = type == "i32" || type == "i64"
+                                           ? encodeIndices(t.indices, type)
+                                           : encodeElements(t.values, type);
     void *ptr = nullptr;
     Status s = driver->malloc(&ptr, bytes.size());
     if (s)
@@ -169,7 +156,7 @@ bool runOnGpu(const LayerInfo &info, const std::string &source, const HostTensor
     launch.cuSeqlensHost = inputs.at("cu_seqlens").indices.data();
   std::vector<int64_t> oShape = {B, T, m.HV, m.V}, sShape = {N, m.HV, m.K, m.V};
   void *o = nullptr, *fs = nullptr;
-  size_t oBytes = static_cast<size_t>(B * T * m.HV * m.V) * bytesOf(m.inputType);
+  size_t oBytes = static_cast<size_t>(B * T * m.HV * m.V) * elementBytes(m.inputType);
   size_t sBytes = static_cast<size_t>(N * m.HV * m.K * m.V) * 4;
   Status s = driver->malloc(&o, oBytes);
   if (s)
@@ -196,16 +183,7 @@ bool runOnGpu(const LayerInfo &info, const std::string &source, const HostTensor
   }
   std::vector<unsigned char> bytes(oBytes);
   driver->copyToHost(bytes.data(), o, oBytes);
-  HostTensor oHost{oShape, std::vector<float>(oBytes / bytesOf(m.inputType)), {}};
-  for (size_t i = 0; i < oHost.values.size(); ++i) {
-    if (m.inputType == "f32") {
-      std::memcpy(&oHost.values[i], bytes.data() + 4 * i, 4);
-    } else {
-      uint16_t h;
-      std::memcpy(&h, bytes.data() + 2 * i, 2);
-      oHost.values[i] = m.inputType == "bf16" ? fromBf16Bits(h) : fromF16Bits(h);
-    }
-  }
+  HostTensor oHost{oShape, decodeElements(bytes, m.inputType), {}};
   outputs.clear();
   outputs["o"] = std::move(oHost);
   if (fs) {

@@ -54,6 +54,9 @@ std::vector<unsigned char> encodeElements(const std::vector<float> &values,
                                           const std::string &type);
 std::vector<float> decodeElements(const std::vector<unsigned char> &bytes,
                                   const std::string &type);
+/// Offsets as device bytes of `type` (i32 or i64).
+std::vector<unsigned char> encodeIndices(const std::vector<int64_t> &values,
+                                         const std::string &type);
 size_t elementBytes(const std::string &type);
 
 } // namespace gdn
