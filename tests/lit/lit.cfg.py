@@ -17,5 +17,6 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     [ToolSubst("gdn-opt", unresolved="fatal"), ToolSubst("gdn-run", unresolved="fatal"),
-     ToolSubst("gdn-compile", unresolved="fatal")],
+     ToolSubst("gdn-compile", unresolved="fatal"), ToolSubst("gdn-bench", unresolved="fatal"),
+     ToolSubst("gdn-tune", unresolved="fatal")],
     [config.gdn_tools_dir])
