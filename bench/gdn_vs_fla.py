@@ -41,7 +41,8 @@ class Tensor(ctypes.Structure):
 class LayerArgs(ctypes.Structure):
     _fields_ = [(name, Tensor) for name in
                 ("q", "k", "v", "g", "beta", "initial_state", "cu_seqlens", "o", "final_state")]
-    _fields_ += [("cu_seqlens_host", ctypes.POINTER(ctypes.c_int64))]
+    _fields_ += [("cu_seqlens_host", ctypes.POINTER(ctypes.c_int64)),
+                 ("workspace", ctypes.c_void_p), ("workspace_bytes", ctypes.c_size_t)]
 
 
 def tensor_arg(t):
@@ -67,6 +68,8 @@ class Gdn:
         self.lib.gdn_last_error.restype = ctypes.c_char_p
         self.lib.gdn_kernel_metadata.restype = ctypes.c_char_p
         self.lib.gdn_kernel_metadata.argtypes = [ctypes.c_void_p]
+        self.lib.gdn_kernel_workspace_size.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(LayerArgs), ctypes.POINTER(ctypes.c_size_t)]
 
     def load(self, prefix):
         handle = ctypes.c_void_p()
@@ -85,7 +88,17 @@ class Gdn:
         host = tensors.get("cu_seqlens_host")
         if host is not None:
             args.cu_seqlens_host = host.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
-        keep = (args, host)
+        # The workspace (chunked kernels) is a torch allocation made here, outside any
+        # graph capture, as a serving stack would preallocate it.
+        size = ctypes.c_size_t(0)
+        if self.lib.gdn_kernel_workspace_size(kernel, ctypes.byref(args), ctypes.byref(size)) != 0:
+            raise RuntimeError(self.lib.gdn_last_error().decode())
+        workspace = None
+        if size.value:
+            workspace = torch.empty(size.value, device="cuda", dtype=torch.uint8)
+            args.workspace = workspace.data_ptr()
+            args.workspace_bytes = size.value
+        keep = (args, host, workspace)
 
         def launch():
             stream = torch.cuda.current_stream().cuda_stream

@@ -1,22 +1,32 @@
-//===- ChunkedKernel.cpp - chunkwise GPU kernel on tensor cores ----------===//
+//===- ChunkedKernel.cpp - chunkwise GPU kernels on tensor cores ----------===//
 //
-// The chunked form of DESIGN.md §2 as one fused kernel per (sequence n, value head hv,
-// V tile): 4 warps walk the sequence chunk by chunk and keep the K x Vt f32 state in shared
-// memory for the whole sequence. Every product of the chunk algebra runs on tensor cores
-// (mma.sync m16n8k16, bf16 operands, f32 accumulators); operands are read from shared memory
-// with their scalings (beta, decays, masks) applied while the fragments are built, so no
-// scaled copy is ever stored. Per chunk (C rows, the last one zero-padded):
+// The chunked form of DESIGN.md §2 as two kernels per layer, in one gpu.module:
 //
-//   load K, Q, V, g, beta            (l2norm and the scale applied to the rows in place)
-//   A   = strictly_lower(diag(beta) (K K^T) .* Gam)     QKg = lower(Q K^T .* Gam)
-//   Tm  = (I + A)^-1                  forward substitution, one row per step
-//   U   = Tm (beta V)                 W = Tm (beta exp(G) K)
-//   U  <- U - W S                     (= Vnew)
-//   o   = (exp(G) Q) S + QKg Vnew     written to global memory from the accumulators
-//   S  <- exp(G_n) S + (exp(G_n - G) K)^T Vnew
+// 1. `<layer>_chunked_prep`, chunk-parallel (grid: chunk slots x HV, 256 threads). Every
+//    product that does not depend on the state, for one chunk of one value head:
+//      A    = strictly_lower(diag(beta) (K K^T) .* Gam)       (tensor cores)
+//      QKg  = scale lower(Q K^T .* Gam)                       (tensor cores) -> workspace
+//      W    = (I + A)^-1 (beta exp(G) K),  U = (I + A)^-1 (beta V)  -> workspace
+//    The triangular solve runs column by column: each thread owns one column of [W | U]
+//    in registers and substitutes down the rows (no barriers; A rows are broadcast loads).
+//    Per row it also writes (scale qf exp(G_i), kf exp(G_n - G_i), exp(G_n)), where qf, kf
+//    are the L2-norm factors (1 without qk_l2norm).
+// 2. `<layer>_chunked`, sequential over chunks (grid: N x HV x V/v_tile): the K x v_tile f32
+//    state lives in the warps' mma accumulators for the whole sequence. Per chunk, with the
+//    next chunk's q, k, W, U, QKg and row factors already on their way into shared memory
+//    (cp.async, double buffered):
+//      Vnew = U - W S                           (additive rule: Vnew = U = beta V)
+//      o    = diag(scale qf exp(G)) Q S + QKg Vnew
+//      S    = exp(G_n) S + K^T diag(kf exp(G_n - G)) Vnew
+//    Operands are 16-bit tiles in shared memory read as 32-bit pairs (rows padded by 8
+//    elements so a fragment load touches 32 distinct banks).
 //
-// Supported: gate none or scalar, either rule, bf16 inputs, K in {64, 128}, V % 64 == 0.
-// Other layers use the recurrent kernel.
+// The workspace holds W, U, QKg and the row factors for every token and value head; the
+// runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
+// on the same stream.
+//
+// Supported: gate none or scalar, either rule, bf16 or f16 inputs, K and V multiples of 16
+// up to what the shared-memory plans fit. Other layers use the recurrent kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelSignature.h"
@@ -26,6 +36,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -42,156 +53,151 @@ namespace {
 
 struct ChunkedSpec : LayerFacts {
   int64_t C, vTile, warps;
-};
-
-/// Where each f32 buffer lives in dynamic shared memory (offsets in floats).
-struct SharedLayout {
-  int64_t ks, qs, vs, state, a, tm, qk, w, u, gates, beta, expG, expTail, betaExpG, total;
-  SharedLayout(int64_t C, int64_t K, int64_t Vt) {
-    int64_t at = 0;
-    auto take = [&](int64_t n) {
-      int64_t o = at;
-      at += n;
-      return o;
-    };
-    ks = take(C * K);
-    qs = take(C * K);
-    vs = take(C * Vt);
-    state = take(K * Vt);
-    a = take(C * C);
-    tm = take(C * C);
-    qk = take(C * C);
-    w = take(C * K);
-    u = take(C * Vt);
-    gates = take(C);
-    beta = take(C);
-    expG = take(C);     // exp(G_i)
-    expTail = take(C);  // exp(G_n - G_i)
-    betaExpG = take(C); // beta_i exp(G_i)
-    total = at;
-  }
+  bool delta() const { return rule == UpdateRule::Delta; }
 };
 
 /// Dynamic shared memory a Hopper block may opt into.
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
+/// Threads of the prep kernel (one column of [W | U] per thread and pass).
+constexpr int64_t kPrepThreads = 256;
+/// 16-bit tile rows are padded by this many elements (16 bytes): conflict-free fragments.
+constexpr int64_t kPad = 8;
+/// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), 0.
+constexpr int64_t kRowFactors = 4;
 
-class ChunkedKernelBuilder : KernelBuilderBase {
-public:
-  ChunkedKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : KernelBuilderBase(b, loc), s(s), layout(s.C, s.K, s.vTile), kThreads(32 * s.warps), kWarps(s.warps) {}
+int64_t alignUp(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
-  int64_t sharedBytes() const { return layout.total * 4; }
+/// Byte offsets of shared-memory buffers, laid out in order, 16-byte aligned.
+struct Arena {
+  int64_t at = 0;
+  int64_t take(int64_t bytes) {
+    int64_t o = at;
+    at = alignUp(at + bytes, 16);
+    return o;
+  }
+};
 
-  gpu::GPUFuncOp build() {
-    SmallVector<Type> args;
-    SmallVector<std::string> names;
-    kernelArguments(b, kernelOperands(s), args, names);
+/// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
+struct PrepLayout {
+  int64_t ks, qs, a, gates, beta, kf, qf, expG, expTail, total;
+  PrepLayout(int64_t C, int64_t K) {
+    Arena m;
+    ks = m.take(C * (K + kPad) * 2);
+    qs = m.take(C * (K + kPad) * 2);
+    a = m.take(C * C * 4);
+    gates = m.take(C * 4);
+    beta = m.take(C * 4);
+    kf = m.take(C * 4);
+    qf = m.take(C * 4);
+    expG = m.take(C * 4);
+    expTail = m.take(C * 4);
+    total = m.at;
+  }
+};
 
-    auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
-    setLaunchAttributes(b, fn, names, kThreads, s.vTile, s.V);
-    fn->setAttr("gdn.chunk_size", b.getI64IntegerAttr(s.C));
-    fn->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(sharedBytes()));
+/// The state kernel's shared memory: two stages of the chunk's tiles, S^T and Vnew^T.
+struct StateLayout {
+  struct Stage {
+    int64_t qs, ks, ws, us, qk, rf;
+  } stage[2];
+  int64_t st, vn, vs, total;
+  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta) {
+    Arena m;
+    for (Stage &s : stage) {
+      s.qs = m.take(C * (K + kPad) * 2);
+      s.ks = m.take(C * (K + kPad) * 2);
+      s.ws = delta ? m.take(C * (K + kPad) * 2) : 0;
+      s.us = m.take(C * (Vt + kPad) * 2);
+      s.qk = m.take(C * (C + kPad) * 2);
+      s.rf = m.take(C * kRowFactors * 4);
+    }
+    st = m.take(Vt * (K + kPad) * 2);
+    vn = m.take(Vt * (C + kPad) * 2);
+    vs = m.take(Vt * (C + kPad) * 2);
+    total = m.at;
+  }
+};
 
+/// Workspace bytes per token (all value heads): W (delta only), U, QKg in the input type,
+/// then the f32 row factors. Regions follow one another, each `tokens` rows long.
+int64_t workspaceTokenBytes(const ChunkedSpec &s) {
+  return s.HV * (2 * ((s.delta() ? s.K : 0) + s.V + s.C) + 4 * kRowFactors);
+}
+
+/// What both kernels share: indices, shared-memory views, tensor-core fragments, cp.async.
+class ChunkedBuilderBase : protected KernelBuilderBase {
+protected:
+  ChunkedBuilderBase(OpBuilder &b, Location loc, const ChunkedSpec &s, int64_t threads)
+      : KernelBuilderBase(b, loc), s(s), kThreads(threads), kWarps(threads / 32),
+        half(s.inputType.isF16() ? Type(b.getF16Type()) : Type(b.getBF16Type())),
+        i32(b.getI32Type()) {}
+
+  /// Creates the gpu.func with the shared argument list; sets up ids and views.
+  gpu::GPUFuncOp begin(const std::string &name, int64_t sharedBytes) {
+    KernelOperands ops = kernelOperands(s);
+    ops.workspace = true;
+    SmallVector<Type> types;
+    kernelArguments(b, ops, types, argNames);
+    auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(types, {}));
     Block &entry = fn.getBody().front();
-    OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&entry);
-    KernelArguments a = unpackArguments(entry, kernelOperands(s));
-    q = a.q, k = a.k, v = a.v, g = a.g, beta = a.beta, o = a.o;
-    Value h0 = a.initialState, cu = a.cuSeqlens, fs = a.finalState, T = a.T;
+    args = unpackArguments(entry, ops);
 
-    // One f32 view of the dynamic shared memory; buffers are offsets into it.
     auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
     Value raw = gpu::DynamicSharedMemoryOp::create(
         b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), workgroup));
-    smem = memref::ViewOp::create(
-        b, loc, MemRefType::get({layout.total}, f32, AffineMap(), workgroup), raw, idx(0),
-        ValueRange{});
+    auto view = [&](Type elt, int64_t bytesPerElt) {
+      return memref::ViewOp::create(
+          b, loc, MemRefType::get({sharedBytes / bytesPerElt}, elt, AffineMap(), workgroup), raw,
+          idx(0), ValueRange{});
+    };
+    smemF32 = view(f32, 4);
+    smemHalf = view(half, 2);
+    smemWord = view(i32, 4);
 
-    n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-    Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
     tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     lane = arith::RemUIOp::create(b, loc, tid, idx(32));
     warp = arith::DivUIOp::create(b, loc, tid, idx(32));
     group = arith::DivUIOp::create(b, loc, lane, idx(4));
     quad = arith::RemUIOp::create(b, loc, lane, idx(4));
-    col0 = mul(tile, idx(s.vTile));
+    hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
+    tokens = s.varlen ? args.T : mul(args.T, args.N);
 
-    Value bos, eos;
-    if (s.varlen) {
-      bos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{n}));
-      eos = toIndex(memref::LoadOp::create(b, loc, cu, ValueRange{add(n, idx(1))}));
-    } else {
-      bos = mul(n, T);
-      eos = add(bos, T);
-    }
-    Value len = arith::SubIOp::create(b, loc, eos, bos);
-    stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
-
-    // S tile <- initial state (or zeros).
-    forStrided(s.K * s.vTile, [&](Value e) {
-      Value r = arith::DivUIOp::create(b, loc, e, idx(s.vTile));
-      Value c = arith::RemUIOp::create(b, loc, e, idx(s.vTile));
-      Value init = f32c(0.0f);
-      if (h0)
-        init = memref::LoadOp::create(b, loc, h0, ValueRange{globalStateIndex(r, c)});
-      store(layout.state, e, init);
-    });
-    barrier();
-
-    Value numChunks = arith::CeilDivUIOp::create(b, loc, len, idx(s.C));
-    scf::ForOp::create(b, loc, idx(0), numChunks, idx(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value chunk, ValueRange) {
-                         Value t0 = add(bos, mul(chunk, idx(s.C)));
-                         Value rows = arith::MinUIOp::create(
-                             b, loc, arith::SubIOp::create(b, loc, eos, t0), idx(s.C));
-                         chunkStep(t0, rows);
-                         scf::YieldOp::create(b, loc);
-                       });
-
-    if (fs)
-      forStrided(s.K * s.vTile, [&](Value e) {
-        Value r = arith::DivUIOp::create(b, loc, e, idx(s.vTile));
-        Value c = arith::RemUIOp::create(b, loc, e, idx(s.vTile));
-        memref::StoreOp::create(b, loc, load(layout.state, e), fs,
-                                ValueRange{globalStateIndex(r, c)});
-      });
-    gpu::ReturnOp::create(b, loc);
+    // Workspace regions (element offsets into typed views of the byte buffer).
+    Value ws = args.workspace;
+    int64_t headElems = (s.delta() ? s.K : 0) + s.V + s.C;
+    Value halfCount = mul(tokens, idx(s.HV * headElems));
+    wsHalf = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, half), ws,
+                                    idx(0), ValueRange{halfCount});
+    Value rfByte = mul(halfCount, idx(2));
+    wsF32 = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws,
+                                   rfByte, ValueRange{mul(tokens, idx(s.HV * kRowFactors))});
+    wsW = idx(0);
+    wsU = s.delta() ? mul(tokens, idx(s.HV * s.K)) : idx(0);
+    wsQK = add(wsU, mul(tokens, idx(s.HV * s.V)));
     return fn;
   }
 
-private:
-  // --- scalar helpers -----------------------------------------------------
+  void setCommonAttributes(gpu::GPUFuncOp fn, int64_t sharedBytes) {
+    fn->setAttr("gdn.chunk_size", b.getI64IntegerAttr(s.C));
+    fn->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(sharedBytes));
+  }
+
+  // --- scalar helpers -------------------------------------------------------
   Value cmp(arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, loc, p, x, y);
   }
+  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::ult, x, y); }
   Value select(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
-  Value globalStateIndex(Value r, Value c) { // ((n*HV + hv)*K + r)*V + col0 + c
-    return add(mul(add(stateBase, r), idx(s.V)), add(col0, c));
-  }
-
-  // --- shared memory ------------------------------------------------------
-  Value load(int64_t base, Value i) {
-    return memref::LoadOp::create(b, loc, smem, ValueRange{add(idx(base), i)});
-  }
-  void store(int64_t base, Value i, Value x) {
-    memref::StoreOp::create(b, loc, x, smem, ValueRange{add(idx(base), i)});
-  }
-  Value load2(int64_t base, Value r, int64_t ld, Value c) { return load(base, add(mul(r, idx(ld)), c)); }
-  void store2(int64_t base, Value r, int64_t ld, Value c, Value x) {
-    store(base, add(mul(r, idx(ld)), c), x);
-  }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value divu(Value x, int64_t y) { return arith::DivUIOp::create(b, loc, x, idx(y)); }
+  Value remu(Value x, int64_t y) { return arith::RemUIOp::create(b, loc, x, idx(y)); }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value fma(Value x, Value y, Value z) { return LLVM::FMAOp::create(b, loc, x, y, z); }
+  Value toHalf(Value x) { return arith::TruncFOp::create(b, loc, half, x); }
+  Value toF32(Value x) { return arith::ExtFOp::create(b, loc, f32, x); }
   void barrier() { gpu::BarrierOp::create(b, loc); }
-
-  /// for (e = tid; e < count; e += threads) body(e)
-  void forStrided(int64_t count, function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, tid, idx(count), idx(kThreads), ValueRange{},
-                       [&](OpBuilder &, Location, Value e, ValueRange) {
-                         body(e);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
 
   void ifThen(Value cond, function_ref<void()> body) {
     auto op = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
@@ -199,282 +205,572 @@ private:
     b.setInsertionPointToStart(op.thenBlock());
     body();
   }
+  /// for (e = tid; e < count; e += threads) body(e)
+  void forStrided(Value count, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, tid, count, idx(kThreads), ValueRange{},
+                       [&](OpBuilder &, Location, Value e, ValueRange) {
+                         body(e);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+  void forStrided(int64_t count, function_ref<void(Value)> body) { forStrided(idx(count), body); }
 
-  // --- tensor cores ---------------------------------------------------------
-  /// Two f32 values as one mma operand register: bf16 pairs travel as an i32 (low half
-  /// first), f16 pairs as vector<2xf16>. Operands take the inputs' 16-bit type.
-  Value pack(Value x, Value y) {
-    bool f16 = s.inputType.isF16();
-    Type half = f16 ? Type(b.getF16Type()) : Type(b.getBF16Type());
-    Value xs = arith::TruncFOp::create(b, loc, half, x);
-    Value ys = arith::TruncFOp::create(b, loc, half, y);
-    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
-                                                ValueRange{xs, ys});
-    if (f16)
-      return pair;
-    Value asInt = vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), pair);
-    return vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0});
+  // --- shared memory (byte offsets become element indices of the typed views) ----------
+  Value f32At(int64_t byteBase, Value i) {
+    return memref::LoadOp::create(b, loc, smemF32, ValueRange{add(idx(byteBase / 4), i)});
+  }
+  void storeF32(int64_t byteBase, Value i, Value x) {
+    memref::StoreOp::create(b, loc, x, smemF32, ValueRange{add(idx(byteBase / 4), i)});
+  }
+  Value halfIndex(Value byteBase, Value row, int64_t ld, Value col) {
+    return add(divu(byteBase, 2), add(mul(row, idx(ld)), col));
+  }
+  Value halfAt(Value byteBase, Value row, int64_t ld, Value col) {
+    return memref::LoadOp::create(b, loc, smemHalf, ValueRange{halfIndex(byteBase, row, ld, col)});
+  }
+  void storeHalf(Value byteBase, Value row, int64_t ld, Value col, Value x) {
+    memref::StoreOp::create(b, loc, toHalf(x), smemHalf,
+                            ValueRange{halfIndex(byteBase, row, ld, col)});
+  }
+  /// Elements (row, col) and (row, col + 1) of a 16-bit tile as one 32-bit operand register
+  /// (col even; the lower column in the low half).
+  Value pairAt(Value byteBase, Value row, int64_t ld, Value col) {
+    Value word = divu(halfIndex(byteBase, row, ld, col), 2);
+    return memref::LoadOp::create(b, loc, smemWord, ValueRange{word});
+  }
+  /// Elements (row, col) and (row + 1, col) as one operand register (a column pair).
+  Value columnPairAt(Value byteBase, Value row, int64_t ld, Value col) {
+    Value x = halfAt(byteBase, row, ld, col);
+    Value y = halfAt(byteBase, add(row, idx(1)), ld, col);
+    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half), ValueRange{x, y});
+    Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
+    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  }
+  /// Flips the sign of both halves of an operand register.
+  Value negatePair(Value word) {
+    return arith::XOrIOp::create(
+        b, loc, word, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(0x80008000u))));
   }
 
-  using Access = function_ref<Value(Value, Value)>; // (row, col) -> f32
-  struct Segment {
-    Access a; // A[m, k]
-    Access b; // B[k, n]
-    int64_t depth;
-  };
+  // --- tensor cores ---------------------------------------------------------------
+  using Fragment = function_ref<Value(Value, Value)>; // (row, k) or (k, col) -> i32 pair
 
-  /// D[M x N] = cInit + sum over segments of A B, on m16n8k16 bf16 tensor cores. Each warp
-  /// takes 16 x 8 output tiles in turn; cInit/cStore see (row, col) of each accumulator.
-  void gemm(int64_t M, int64_t N, ArrayRef<Segment> segments,
-            function_ref<Value(Value, Value)> cInit, function_ref<void(Value, Value, Value)> cStore) {
-    int64_t tilesN = N / 8, tiles = (M / 16) * tilesN;
-    scf::ForOp::create(
-        b, loc, warp, idx(tiles), idx(kWarps), ValueRange{},
-        [&](OpBuilder &, Location, Value tileIdx, ValueRange) {
-          Value m0 = mul(arith::DivUIOp::create(b, loc, tileIdx, idx(tilesN)), idx(16));
-          Value n0 = mul(arith::RemUIOp::create(b, loc, tileIdx, idx(tilesN)), idx(8));
-          Value r0 = add(m0, group), r1 = add(r0, idx(8));
-          Value c0 = add(n0, mul(quad, idx(2))), c1 = add(c0, idx(1));
-          Value bn = add(n0, group); // the B column this lane feeds
-          SmallVector<Value> acc = {cInit(r0, c0), cInit(r0, c1), cInit(r1, c0), cInit(r1, c1)};
-          for (const Segment &seg : segments) {
-            auto loop = scf::ForOp::create(
-                b, loc, idx(0), idx(seg.depth), idx(16), acc,
-                [&](OpBuilder &, Location, Value k0, ValueRange c) {
-                  Value ka = add(k0, mul(quad, idx(2))), kb = add(ka, idx(1));
-                  Value ka8 = add(ka, idx(8)), kb8 = add(kb, idx(8));
-                  SmallVector<Value> aRegs = {pack(seg.a(r0, ka), seg.a(r0, kb)),
-                                              pack(seg.a(r1, ka), seg.a(r1, kb)),
-                                              pack(seg.a(r0, ka8), seg.a(r0, kb8)),
-                                              pack(seg.a(r1, ka8), seg.a(r1, kb8))};
-                  SmallVector<Value> bRegs = {pack(seg.b(ka, bn), seg.b(kb, bn)),
-                                              pack(seg.b(ka8, bn), seg.b(kb8, bn))};
-                  auto resultType = LLVM::LLVMStructType::getLiteral(
-                      b.getContext(), SmallVector<Type>(4, f32));
-                  NVVM::MMATypes operandType =
-                      s.inputType.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
-                  std::array<NVVM::MMATypes, 2> types = {operandType, operandType};
-                  std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
-                                                            NVVM::MMALayout::col};
-                  Value d = NVVM::MmaOp::create(b, loc, resultType, aRegs, bRegs, c,
-                                                ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
-                                                std::nullopt, types, layouts);
-                  SmallVector<Value> out;
-                  for (int64_t i = 0; i < 4; ++i)
-                    out.push_back(LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i}));
-                  scf::YieldOp::create(b, loc, out);
-                });
-            acc.assign(loop.getResults().begin(), loop.getResults().end());
-          }
-          cStore(r0, c0, acc[0]);
-          cStore(r0, c1, acc[1]);
-          cStore(r1, c0, acc[2]);
-          cStore(r1, c1, acc[3]);
-          scf::YieldOp::create(b, loc);
+  /// acc (4 f32) += A[m0:m0+16, 0:depth] B[0:depth, n0:n0+8] with mma.sync m16n8k16.
+  /// aFrag(row, k) gives A[row, k..k+1]; bFrag(k, col) gives B[k..k+1, col].
+  SmallVector<Value> mmaLoop(ArrayRef<Value> acc, int64_t depth, Value m0, Value n0,
+                             Fragment aFrag, Fragment bFrag) {
+    Value r0 = add(m0, group), r1 = add(r0, idx(8)), bn = add(n0, group);
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), idx(depth), idx(16), acc,
+        [&](OpBuilder &, Location, Value k0, ValueRange c) {
+          Value ka = add(k0, mul(quad, idx(2))), ka8 = add(ka, idx(8));
+          SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
+          SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
+          scf::YieldOp::create(b, loc, mma(c, aRegs, bRegs));
         });
+    return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
   }
 
-  // --- one chunk --------------------------------------------------------------
-  Value gateAt(Value i) { return s.gate == GateKind::None ? f32c(0.0f) : load(layout.gates, i); }
-  Value betaAt(Value i) { return s.hasBeta ? load(layout.beta, i) : f32c(1.0f); }
+  SmallVector<Value> mma(ValueRange c, ArrayRef<Value> aRegs, ArrayRef<Value> bRegs) {
+    bool f16 = s.inputType.isF16();
+    auto operand = [&](Value word) -> Value {
+      if (!f16)
+        return word;
+      return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, b.getF16Type()), word);
+    };
+    SmallVector<Value> a, bb;
+    for (Value x : aRegs)
+      a.push_back(operand(x));
+    for (Value x : bRegs)
+      bb.push_back(operand(x));
+    auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(4, f32));
+    NVVM::MMATypes type = f16 ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+    std::array<NVVM::MMATypes, 2> types = {type, type};
+    std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row, NVVM::MMALayout::col};
+    Value d = NVVM::MmaOp::create(b, loc, resultType, a, bb, c, ArrayRef<int64_t>{16, 8, 16},
+                                  std::nullopt, std::nullopt, types, layouts);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < 4; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i}));
+    return out;
+  }
 
-  void chunkStep(Value t0, Value rows) {
-    const int64_t C = s.C, K = s.K, Vt = s.vTile;
-    // 1. Tiles of this chunk, zero past the last row.
-    forStrided(C * K, [&](Value e) {
-      Value r = arith::DivUIOp::create(b, loc, e, idx(K));
-      Value c = arith::RemUIOp::create(b, loc, e, idx(K));
-      Value valid = cmp(arith::CmpIPredicate::ult, r, rows);
-      Value t = select(valid, add(t0, r), t0); // clamp: never read past the sequence
-      Value at = add(mul(add(mul(t, idx(s.H)), h), idx(K)), c);
-      store(layout.ks, e, select(valid, loadF32(k, at), f32c(0.0f)));
-      store(layout.qs, e, select(valid, loadF32(q, at), f32c(0.0f)));
+  /// The (row, col) of accumulator element e (0..3) of the 16 x 8 tile at (m0, n0).
+  std::pair<Value, Value> accPosition(Value m0, Value n0, int64_t e) {
+    Value r = add(m0, add(group, idx(e >= 2 ? 8 : 0)));
+    Value c = add(n0, add(mul(quad, idx(2)), idx(e % 2)));
+    return {r, c};
+  }
+
+  /// Each warp takes 16 x 8 tiles of an M x N output in turn: body(m0, n0).
+  void forTiles(int64_t M, int64_t N, function_ref<void(Value, Value)> body) {
+    int64_t tilesN = N / 8;
+    scf::ForOp::create(b, loc, warp, idx((M / 16) * tilesN), idx(kWarps), ValueRange{},
+                       [&](OpBuilder &, Location, Value t, ValueRange) {
+                         body(mul(divu(t, tilesN), idx(16)), mul(remu(t, tilesN), idx(8)));
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  // --- cp.async --------------------------------------------------------------------
+  /// Copies `rows` rows of `rowElems` elements from `src` (row r starts at srcRow(r)) into
+  /// shared memory at `dstByte` with row stride `ld` elements, 16 bytes per copy; rows at or
+  /// past `valid` are zero-filled (their source clamped to row 0, nothing read).
+  void asyncRows(Value src, function_ref<Value(Value)> srcRow, int64_t rows, int64_t rowElems,
+                 Value dstByte, int64_t ld, Value valid, bool isF32) {
+    int64_t perCopy = isF32 ? 4 : 8, pieces = rowElems / perCopy;
+    Value dst = isF32 ? smemF32 : smemHalf;
+    Value dstBase = isF32 ? divu(dstByte, 4) : divu(dstByte, 2);
+    forStrided(rows * pieces, [&](Value p) {
+      Value r = divu(p, pieces);
+      Value c = mul(remu(p, pieces), idx(perCopy));
+      Value ok = lt(r, valid);
+      Value from = add(srcRow(select(ok, r, idx(0))), c);
+      Value to = add(dstBase, add(mul(r, idx(ld)), c));
+      nvgpu::DeviceAsyncCopyOp::create(b, loc, dst, ValueRange{to}, src, ValueRange{from},
+                                       b.getIndexAttr(perCopy), select(ok, idx(perCopy), idx(0)),
+                                       b.getUnitAttr());
     });
-    forStrided(C * Vt, [&](Value e) {
-      Value r = arith::DivUIOp::create(b, loc, e, idx(Vt));
-      Value c = arith::RemUIOp::create(b, loc, e, idx(Vt));
-      Value valid = cmp(arith::CmpIPredicate::ult, r, rows);
-      Value t = select(valid, add(t0, r), t0);
-      Value at = add(mul(add(mul(t, idx(s.HV)), hv), idx(s.V)), add(col0, c));
-      store(layout.vs, e, select(valid, loadF32(v, at), f32c(0.0f)));
-    });
+  }
+  void commitAsync() { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
+  void waitAsync(int32_t pending) {
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(pending));
+  }
+
+  /// Row index (in elements) of token t's q/k row and of its v/o row.
+  Value qkRow(Value t) { return mul(add(mul(t, idx(s.H)), h), idx(s.K)); }
+  Value headRow(Value t) { return add(mul(t, idx(s.HV)), hv); }
+
+  const ChunkedSpec &s;
+  const int64_t kThreads, kWarps;
+  Type half, i32;
+  SmallVector<std::string> argNames;
+  KernelArguments args;
+  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK;
+  Value tid, lane, warp, group, quad, hv, h, tokens;
+};
+
+//===----------------------------------------------------------------------===//
+// Prep: chunk-parallel, state-independent
+//===----------------------------------------------------------------------===//
+
+class PrepKernelBuilder : ChunkedBuilderBase {
+public:
+  PrepKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
+      : ChunkedBuilderBase(b, loc, s, kPrepThreads), L(s.C, s.K) {}
+
+  int64_t sharedBytes() const { return L.total; }
+
+  gpu::GPUFuncOp build(const std::string &name) {
+    OpBuilder::InsertionGuard guard(b);
+    auto fn = begin(name, L.total);
+    setLaunchAttributes(b, fn, argNames, kThreads, s.V, s.V);
+    setCommonAttributes(fn, L.total);
+    fn->setAttr("gdn.prep", b.getUnitAttr());
+    fn->setAttr("gdn.grid", b.getStringAttr(s.varlen ? "ceil(T/C)+N,HV,1" : "N*ceil(T/C),HV,1"));
+
+    // Which chunk this block owns: (sequence start, chunk start, sequence end).
+    Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value t0, eos;
+    if (s.varlen) {
+      // Slots number the chunks of all sequences in order; scan the offsets.
+      auto scan = scf::ForOp::create(
+          b, loc, idx(0), args.N, idx(1), ValueRange{idx(0), idx(0), idx(0)},
+          [&](OpBuilder &, Location, Value m, ValueRange st) {
+            Value bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{m}));
+            Value end = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens,
+                                                       ValueRange{add(m, idx(1))}));
+            Value chunks = arith::CeilDivUIOp::create(b, loc, sub(end, bos), idx(s.C));
+            Value first = st[0], next = add(first, chunks);
+            Value mine = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::uge, slot, first),
+                                               lt(slot, next));
+            Value start = add(bos, mul(sub(slot, first), idx(s.C)));
+            scf::YieldOp::create(b, loc, ValueRange{next, select(mine, start, st[1]),
+                                                    select(mine, end, st[2])});
+          });
+      t0 = scan.getResult(1);
+      eos = scan.getResult(2);
+    } else {
+      Value perSequence = arith::CeilDivUIOp::create(b, loc, args.T, idx(s.C));
+      Value n = arith::DivUIOp::create(b, loc, slot, perSequence);
+      Value j = arith::RemUIOp::create(b, loc, slot, perSequence);
+      t0 = add(mul(n, args.T), mul(j, idx(s.C)));
+      eos = add(mul(n, args.T), args.T);
+    }
+    Value rows = select(lt(t0, eos), minu(sub(eos, t0), idx(s.C)), idx(0));
+    ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows); });
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
+
+private:
+  Value gateAt(Value i) { return f32At(L.gates, i); }
+  Value betaAt(Value i) { return s.hasBeta ? f32At(L.beta, i) : f32c(1.0f); }
+
+  void chunk(Value t0, Value rows) {
+    const int64_t C = s.C, K = s.K, ldK = K + kPad;
+    // 1. K and Q rows (zero past the end), gates and betas.
+    asyncRows(args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
+    asyncRows(args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
+    commitAsync();
     forStrided(C, [&](Value r) {
-      Value valid = cmp(arith::CmpIPredicate::ult, r, rows);
-      Value t = select(valid, add(t0, r), t0);
-      Value headRow = add(mul(t, idx(s.HV)), hv);
-      if (g)
-        store(layout.gates, r, select(valid, loadF32(g, headRow), f32c(0.0f)));
-      if (beta)
-        store(layout.beta, r, select(valid, loadF32(beta, headRow), f32c(0.0f)));
+      Value ok = lt(r, rows);
+      Value t = add(t0, select(ok, r, idx(0)));
+      if (args.g)
+        storeF32(L.gates, r, select(ok, loadF32(args.g, headRow(t)), f32c(0.0f)));
+      if (args.beta)
+        storeF32(L.beta, r, select(ok, loadF32(args.beta, headRow(t)), f32c(0.0f)));
     });
+    waitAsync(0);
     barrier();
 
-    // 2. Rows: L2 norm of K rows (threads 0..C-1) and Q rows (C..2C-1), the scale on Q;
-    //    one thread forms the cumulative gates.
-    ifThen(cmp(arith::CmpIPredicate::ult, tid, idx(2 * C)), [&] {
+    // 2. L2-norm factors of K rows (threads 0..C-1) and Q rows (C..2C-1); cumulative gates.
+    ifThen(lt(tid, idx(2 * C)), [&] {
       Value isQ = cmp(arith::CmpIPredicate::uge, tid, idx(C));
-      Value r = arith::RemUIOp::create(b, loc, tid, idx(C));
-      Value base = mul(r, idx(K));
-      Value buf = select(isQ, idx(layout.qs), idx(layout.ks));
-      Value factor = select(isQ, f32c(s.scale), f32c(1.0f));
+      Value r = remu(tid, C);
+      Value factor = f32c(1.0f);
       if (s.qkL2norm) {
+        Value base = select(isQ, idx(L.qs), idx(L.ks));
         auto sum = scf::ForOp::create(
-            b, loc, idx(0), idx(K), idx(1), ValueRange{f32c(0.0f)},
+            b, loc, idx(0), idx(K), idx(2), ValueRange{f32c(0.0f)},
             [&](OpBuilder &, Location, Value c, ValueRange acc) {
-              Value x = memref::LoadOp::create(b, loc, smem, ValueRange{add(buf, add(base, c))});
-              scf::YieldOp::create(b, loc, ValueRange{fadd(acc[0], fmul(x, x))});
+              Value x = toF32(halfAt(base, r, ldK, c));
+              Value y = toF32(halfAt(base, r, ldK, add(c, idx(1))));
+              scf::YieldOp::create(b, loc, ValueRange{fma(y, y, fma(x, x, acc[0]))});
             });
-        Value inv = arith::DivFOp::create(b, loc, f32c(1.0f),
-                                          sqrt(fadd(sum.getResult(0), f32c(1e-6f))));
-        factor = fmul(factor, inv);
+        factor = arith::DivFOp::create(b, loc, f32c(1.0f),
+                                       sqrt(fadd(sum.getResult(0), f32c(1e-6f))));
       }
-      scf::ForOp::create(b, loc, idx(0), idx(K), idx(1), ValueRange{},
-                         [&](OpBuilder &, Location, Value c, ValueRange) {
-                           Value at = add(buf, add(base, c));
-                           Value x = memref::LoadOp::create(b, loc, smem, ValueRange{at});
-                           memref::StoreOp::create(b, loc, fmul(x, factor), smem, ValueRange{at});
-                           scf::YieldOp::create(b, loc);
-                         });
+      Value at = add(select(isQ, idx(L.qf / 4), idx(L.kf / 4)), r);
+      memref::StoreOp::create(b, loc, factor, smemF32, ValueRange{at});
     });
-    if (g)
+    if (args.g)
       ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
         scf::ForOp::create(b, loc, idx(1), idx(C), idx(1), ValueRange{},
                            [&](OpBuilder &, Location, Value r, ValueRange) {
-                             Value prev = load(layout.gates, arith::SubIOp::create(b, loc, r, idx(1)));
-                             store(layout.gates, r, fadd(prev, load(layout.gates, r)));
+                             storeF32(L.gates, r, fadd(gateAt(sub(r, idx(1))), gateAt(r)));
                              scf::YieldOp::create(b, loc);
                            });
       });
     barrier();
-    // Per-row decay factors, formed once so that fragment builders only load them.
-    Value lastRow = arith::SubIOp::create(b, loc, idx(C), idx(1)); // padded rows keep G_n
+
+    // 3. Row exponentials and the row factors the state pass needs.
+    Value last = idx(C - 1); // padded rows carry g = 0, so G_{C-1} = G_n
     forStrided(C, [&](Value r) {
-      Value eg = s.gate == GateKind::None ? f32c(1.0f) : exp(gateAt(r));
-      Value tail = s.gate == GateKind::None ? f32c(1.0f) : exp(fsub(gateAt(lastRow), gateAt(r)));
-      store(layout.expG, r, eg);
-      store(layout.expTail, r, tail);
-      store(layout.betaExpG, r, fmul(betaAt(r), eg));
+      bool gated = s.gate != GateKind::None;
+      Value eg = gated ? exp(gateAt(r)) : f32c(1.0f);
+      Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
+      Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
+      storeF32(L.expG, r, eg);
+      storeF32(L.expTail, r, tail);
+      ifThen(lt(r, rows), [&] {
+        Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
+        Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
+        Value krow = fmul(f32At(L.kf, r), tail);
+        Value values[kRowFactors] = {qrow, krow, decay, f32c(0.0f)};
+        for (int64_t i = 0; i < kRowFactors; ++i)
+          memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
+      });
     });
     barrier();
 
-    // Decay between rows i >= j (mask first, then exp): exp(G_i - G_j).
-    auto gam = [&](Value i, Value j, bool strict) -> std::pair<Value, Value> {
-      Value mask = cmp(strict ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::uge, i, j);
+    // 4. A (delta) and QKg on tensor cores; decays as differences, masked first.
+    auto kPair = [&](Value r, Value c) { return pairAt(idx(L.ks), r, ldK, c); };
+    auto qPair = [&](Value r, Value c) { return pairAt(idx(L.qs), r, ldK, c); };
+    auto kT = [&](Value kk, Value j) { return pairAt(idx(L.ks), j, ldK, kk); }; // B[k, j] = K[j, k]
+    auto gam = [&](Value i, Value j, Value mask) -> Value {
       if (s.gate == GateKind::None)
-        return {mask, f32c(1.0f)};
-      Value d = select(mask, fsub(gateAt(i), gateAt(j)), f32c(0.0f));
-      return {mask, exp(d)};
+        return f32c(1.0f);
+      return exp(select(mask, fsub(gateAt(i), gateAt(j)), f32c(0.0f)));
     };
-    auto zero = [&](Value, Value) { return f32c(0.0f); };
-
-    // 3. A = strictly_lower(diag(beta) K K^T .* Gam), QKg = lower(Q K^T .* Gam), Tm = I.
-    auto ksAt = [&](Value r, Value c) { return load2(layout.ks, r, K, c); };
-    auto ksT = [&](Value kk, Value nn) { return load2(layout.ks, nn, K, kk); };
-    auto qsAt = [&](Value r, Value c) { return load2(layout.qs, r, K, c); };
-    if (s.rule == UpdateRule::Delta) {
-      gemm(C, C, {{ksAt, ksT, K}}, zero, [&](Value i, Value j, Value x) {
-        auto [mask, decay] = gam(i, j, /*strict=*/true);
-        store2(layout.a, i, C, j, select(mask, fmul(fmul(x, decay), betaAt(i)), f32c(0.0f)));
+    SmallVector<Value> zero(4, f32c(0.0f));
+    if (s.delta())
+      forTiles(C, C, [&](Value m0, Value n0) {
+        SmallVector<Value> acc = mmaLoop(zero, K, m0, n0, kPair, kT);
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [i, j] = accPosition(m0, n0, e);
+          Value mask = cmp(arith::CmpIPredicate::ugt, i, j);
+          Value x = fmul(fmul(acc[e], gam(i, j, mask)),
+                         fmul(betaAt(i), fmul(f32At(L.kf, i), f32At(L.kf, j))));
+          storeF32(L.a, add(mul(i, idx(C)), j), select(mask, x, f32c(0.0f)));
+        }
       });
-      forStrided(C * C, [&](Value e) {
-        Value i = arith::DivUIOp::create(b, loc, e, idx(C));
-        Value j = arith::RemUIOp::create(b, loc, e, idx(C));
-        store(layout.tm, e, select(cmp(arith::CmpIPredicate::eq, i, j), f32c(1.0f), f32c(0.0f)));
-      });
-    }
-    gemm(C, C, {{qsAt, ksT, K}}, zero, [&](Value i, Value j, Value x) {
-      auto [mask, decay] = gam(i, j, /*strict=*/false);
-      store2(layout.qk, i, C, j, select(mask, fmul(x, decay), f32c(0.0f)));
+    forTiles(C, C, [&](Value m0, Value n0) {
+      SmallVector<Value> acc = mmaLoop(zero, K, m0, n0, qPair, kT);
+      for (int64_t e = 0; e < 4; ++e) {
+        auto pos = accPosition(m0, n0, e);
+        Value i = pos.first, j = pos.second;
+        Value mask = cmp(arith::CmpIPredicate::uge, i, j);
+        Value x = fmul(fmul(acc[e], gam(i, j, mask)),
+                       fmul(f32c(s.scale), fmul(f32At(L.qf, i), f32At(L.kf, j))));
+        ifThen(lt(i, rows), [&] {
+          Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
+          memref::StoreOp::create(b, loc, toHalf(select(mask, x, f32c(0.0f))), wsHalf,
+                                  ValueRange{at});
+        });
+      }
     });
     barrier();
 
-    auto uAt = [&](Value r, Value c) { return load2(layout.u, r, Vt, c); };
-    if (s.rule == UpdateRule::Delta) {
-      // 4. Tm = (I + A)^-1: row i from rows < i, columns j < i in parallel.
-      scf::ForOp::create(
-          b, loc, idx(1), idx(C), idx(1), ValueRange{},
-          [&](OpBuilder &, Location, Value i, ValueRange) {
-            ifThen(cmp(arith::CmpIPredicate::ult, tid, i), [&] {
-              Value j = tid;
-              auto sum = scf::ForOp::create(
-                  b, loc, j, i, idx(1), ValueRange{f32c(0.0f)},
-                  [&](OpBuilder &, Location, Value kk, ValueRange acc) {
-                    Value term = fmul(load2(layout.a, i, C, kk), load2(layout.tm, kk, C, j));
-                    scf::YieldOp::create(b, loc, ValueRange{fadd(acc[0], term)});
-                  });
-              store2(layout.tm, i, C, j, arith::NegFOp::create(b, loc, sum.getResult(0)));
-            });
-            barrier();
-            scf::YieldOp::create(b, loc);
-          });
-
-      // 5. U = Tm (beta V), W = Tm (beta exp(G) K).
-      auto tmAt = [&](Value r, Value c) { return load2(layout.tm, r, C, c); };
-      gemm(C, Vt, {{tmAt, [&](Value kk, Value nn) { return fmul(betaAt(kk), load2(layout.vs, kk, Vt, nn)); }, C}},
-           zero, [&](Value r, Value c, Value x) { store2(layout.u, r, Vt, c, x); });
-      gemm(C, K,
-           {{tmAt,
-             [&](Value kk, Value nn) {
-               return fmul(load(layout.betaExpG, kk), load2(layout.ks, kk, K, nn));
-             },
-             C}},
-           zero, [&](Value r, Value c, Value x) { store2(layout.w, r, K, c, x); });
-      barrier();
-
-      // 6. Vnew = U - W S (into U).
-      gemm(C, Vt,
-           {{[&](Value r, Value c) { return arith::NegFOp::create(b, loc, load2(layout.w, r, K, c)); },
-             [&](Value kk, Value nn) { return load2(layout.state, kk, Vt, nn); }, K}},
-           uAt, [&](Value r, Value c, Value x) { store2(layout.u, r, Vt, c, x); });
-    } else {
-      // Additive: Vnew = beta V.
-      forStrided(C * Vt, [&](Value e) {
-        Value r = arith::DivUIOp::create(b, loc, e, idx(Vt));
-        store(layout.u, e, fmul(betaAt(r), load(layout.vs, e)));
-      });
-    }
-    barrier();
-
-    // 7. o = (exp(G) Q) S + QKg Vnew, straight from the accumulators to global memory.
-    gemm(C, Vt,
-         {{[&](Value r, Value c) {
-             Value x = qsAt(r, c);
-             return s.gate == GateKind::None ? x : fmul(x, load(layout.expG, r));
-           },
-           [&](Value kk, Value nn) { return load2(layout.state, kk, Vt, nn); }, K},
-          {[&](Value r, Value c) { return load2(layout.qk, r, C, c); }, uAt, C}},
-         zero, [&](Value r, Value c, Value x) {
-           ifThen(cmp(arith::CmpIPredicate::ult, r, rows), [&] {
-             Value at = add(mul(add(mul(add(t0, r), idx(s.HV)), hv), idx(s.V)), add(col0, c));
-             Value out = s.inputType.isF32() ? x : Value(arith::TruncFOp::create(b, loc, s.inputType, x));
-             memref::StoreOp::create(b, loc, out, o, ValueRange{at});
-           });
-         });
-    barrier();
-
-    // 8. S <- exp(G_n) S + (exp(G_n - G) K)^T Vnew.
-    gemm(K, Vt,
-         {{[&](Value kk, Value i) {
-             Value x = load2(layout.ks, i, K, kk);
-             return s.gate == GateKind::None ? x : fmul(x, load(layout.expTail, i));
-           },
-           uAt, C}},
-         [&](Value r, Value c) {
-           Value x = load2(layout.state, r, Vt, c);
-           // exp(G_n) = exp(G_n - G_0) exp(G_0).
-           return s.gate == GateKind::None
-                      ? x
-                      : fmul(x, fmul(load(layout.expTail, idx(0)), load(layout.expG, idx(0))));
-         },
-         [&](Value r, Value c, Value x) { store2(layout.state, r, Vt, c, x); });
-    barrier();
+    // 5. [W | U] = (I + A)^-1 [beta exp(G) kf K | beta V], one column per thread.
+    int64_t columns = (s.delta() ? K : 0) + s.V;
+    forStrided(columns, [&](Value col) {
+      SmallVector<Type> rowTypes(C, f32);
+      Value isW = s.delta() ? lt(col, idx(K)) : Value();
+      auto loadColumn = [&](bool w) {
+        SmallVector<Value> x;
+        for (int64_t i = 0; i < C; ++i) {
+          Value r = idx(i);
+          if (w) {
+            Value kv = toF32(halfAt(idx(L.ks), r, ldK, col));
+            x.push_back(fmul(kv, fmul(fmul(betaAt(r), f32At(L.expG, r)), f32At(L.kf, r))));
+          } else {
+            Value c = s.delta() ? sub(col, idx(K)) : col;
+            Value ok = lt(r, rows);
+            Value t = add(t0, select(ok, r, idx(0)));
+            Value vv = loadF32(args.v, add(mul(headRow(t), idx(s.V)), c));
+            x.push_back(select(ok, fmul(betaAt(r), vv), f32c(0.0f)));
+          }
+        }
+        return x;
+      };
+      SmallVector<Value> x;
+      if (s.delta()) {
+        auto branch = scf::IfOp::create(b, loc, rowTypes, isW, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPointToStart(branch.thenBlock());
+          scf::YieldOp::create(b, loc, loadColumn(true));
+          b.setInsertionPointToStart(branch.elseBlock());
+          scf::YieldOp::create(b, loc, loadColumn(false));
+        }
+        x.assign(branch.getResults().begin(), branch.getResults().end());
+        // Forward substitution: x_i -= sum_{j<i} A[i, j] x_j (A rows broadcast, 4 at a time;
+        // entries at or right of the diagonal are zero).
+        auto vec4 = VectorType::get({4}, f32);
+        for (int64_t i = 1; i < C; ++i) {
+          Value acc = x[i];
+          for (int64_t j = 0; j < i; j += 4) {
+            Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
+                                               ValueRange{idx(L.a / 4 + i * C + j)},
+                                               /*nontemporal=*/false, llvm::MaybeAlign(16));
+            for (int64_t u = 0; u < 4 && j + u < C; ++u) {
+              Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
+              acc = fma(arith::NegFOp::create(b, loc, a), x[j + u], acc);
+            }
+          }
+          x[i] = acc;
+        }
+      } else {
+        x = loadColumn(false);
+      }
+      // Store the valid rows: W at column col, U at column col - K.
+      for (int64_t i = 0; i < C; ++i) {
+        Value r = idx(i);
+        ifThen(lt(r, rows), [&] {
+          Value row = headRow(add(t0, r));
+          Value at;
+          if (s.delta()) {
+            Value wAt = add(add(wsW, mul(row, idx(K))), col);
+            Value uAt = add(add(wsU, mul(row, idx(s.V))), sub(col, idx(K)));
+            at = select(isW, wAt, uAt);
+          } else {
+            at = add(add(wsU, mul(row, idx(s.V))), col);
+          }
+          memref::StoreOp::create(b, loc, toHalf(x[i]), wsHalf, ValueRange{at});
+        });
+      }
+    });
   }
 
-  const ChunkedSpec &s;
-  SharedLayout layout;
-  const int64_t kThreads, kWarps;
-  Value q, k, v, g, beta, o, smem;
-  Value n, hv, h, tid, lane, warp, group, quad, col0, stateBase;
+  PrepLayout L;
+};
+
+//===----------------------------------------------------------------------===//
+// State pass: sequential over chunks, state in mma accumulators
+//===----------------------------------------------------------------------===//
+
+class StateKernelBuilder : ChunkedBuilderBase {
+public:
+  StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
+      : ChunkedBuilderBase(b, loc, s, 32 * s.warps), L(s.C, s.K, s.vTile, s.delta()) {}
+
+  int64_t sharedBytes() const { return L.total; }
+
+  gpu::GPUFuncOp build(const std::string &name) {
+    OpBuilder::InsertionGuard guard(b);
+    const int64_t C = s.C, K = s.K, Vt = s.vTile;
+    auto fn = begin(name, L.total);
+    setLaunchAttributes(b, fn, argNames, kThreads, Vt, s.V);
+    setCommonAttributes(fn, L.total);
+
+    Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    col0 = mul(tile, idx(Vt));
+    Value bos, eos;
+    if (s.varlen) {
+      bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{n}));
+      eos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{add(n, idx(1))}));
+    } else {
+      bos = mul(n, args.T);
+      eos = add(bos, args.T);
+    }
+    Value numChunks = arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C));
+    Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(K)); // (n*HV + hv)*K
+    auto stateIndex = [&](Value r, Value c) { return add(mul(add(stateBase, r), idx(s.V)), add(col0, c)); };
+
+    // The state: this warp's 16 x 8 tiles of the K x Vt block, as mma accumulators.
+    int64_t tilesN = Vt / 8, perWarp = (K / 16) * tilesN / kWarps;
+    SmallVector<std::pair<Value, Value>> stateTiles;
+    for (int64_t i = 0; i < perWarp; ++i) {
+      Value t = add(warp, idx(i * kWarps));
+      stateTiles.push_back({mul(divu(t, tilesN), idx(16)), mul(remu(t, tilesN), idx(8))});
+    }
+    SmallVector<Value> state;
+    for (auto [m0, n0] : stateTiles)
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [r, c] = accPosition(m0, n0, e);
+        state.push_back(args.initialState
+                            ? Value(memref::LoadOp::create(b, loc, args.initialState,
+                                                           ValueRange{stateIndex(r, c)}))
+                            : f32c(0.0f));
+      }
+
+    issue(bos, eos, idx(0), idx(0));
+    commitAsync();
+    auto loop = scf::ForOp::create(
+        b, loc, idx(0), numChunks, idx(1), state,
+        [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
+          SmallVector<Value> S(carried.begin(), carried.end());
+          Value next = add(chunk, idx(1));
+          ifThen(lt(next, numChunks), [&] { issue(bos, eos, next, remu(next, 2)); });
+          commitAsync();
+          waitAsync(1);
+          // S^T as 16-bit operands.
+          for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
+            for (int64_t e = 0; e < 4; ++e) {
+              auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
+              storeHalf(idx(L.st), c, K + kPad, r, S[ti * 4 + e]);
+            }
+          barrier();
+          Value t0 = add(bos, mul(chunk, idx(C)));
+          Value rows = minu(sub(eos, t0), idx(C));
+          SmallVector<Value> out = step(remu(chunk, 2), t0, rows, stateTiles, S);
+          barrier();
+          scf::YieldOp::create(b, loc, out);
+        });
+
+    waitAsync(0); // nothing may be in flight at exit (an empty sequence issues one group)
+    if (args.finalState)
+      for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
+          memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), args.finalState,
+                                  ValueRange{stateIndex(r, c)});
+        }
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
+
+private:
+  /// Byte offset of stage `which` (0 or 1) of buffer `field`.
+  Value stageOffset(Value which, int64_t StateLayout::Stage::*field) {
+    return select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.stage[0].*field),
+                  idx(L.stage[1].*field));
+  }
+
+  /// Starts the copies of chunk `chunk`'s tiles into stage `which`.
+  void issue(Value bos, Value eos, Value chunk, Value which) {
+    const int64_t C = s.C, K = s.K, Vt = s.vTile;
+    Value t0 = add(bos, mul(chunk, idx(C)));
+    Value rows = minu(sub(eos, t0), idx(C));
+    auto tokenRow = [&](Value r) { return add(t0, r); };
+    asyncRows(args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
+              stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
+    asyncRows(args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
+              stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
+    if (s.delta())
+      asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); }, C,
+                K, stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
+    asyncRows(wsHalf,
+              [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
+              C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+    asyncRows(wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C,
+              C, stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
+    asyncRows(wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C,
+              kRowFactors, stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
+  }
+
+  SmallVector<Value> step(Value which, Value t0, Value rows,
+                          ArrayRef<std::pair<Value, Value>> stateTiles, ArrayRef<Value> S) {
+    const int64_t C = s.C, K = s.K, Vt = s.vTile, ldK = K + kPad, ldC = C + kPad;
+    Value qs = stageOffset(which, &StateLayout::Stage::qs);
+    Value ks = stageOffset(which, &StateLayout::Stage::ks);
+    Value ws = s.delta() ? stageOffset(which, &StateLayout::Stage::ws) : Value();
+    Value us = stageOffset(which, &StateLayout::Stage::us);
+    Value qk = stageOffset(which, &StateLayout::Stage::qk);
+    Value rf = divu(stageOffset(which, &StateLayout::Stage::rf), 4); // f32 index
+    auto rowFactor = [&](Value r, int64_t i) {
+      return memref::LoadOp::create(b, loc, smemF32,
+                                    ValueRange{add(rf, add(mul(r, idx(kRowFactors)), idx(i)))});
+    };
+    Value st = idx(L.st), vn = idx(L.vn), vs = idx(L.vs);
+    auto stPair = [&](Value kk, Value c) { return pairAt(st, c, ldK, kk); }; // B = S
+    SmallVector<Value> zero(4, f32c(0.0f));
+
+    // Vnew = U - W S; keep Vnew^T and (krow Vnew)^T as 16-bit operands.
+    forTiles(C, Vt, [&](Value m0, Value n0) {
+      SmallVector<Value> acc;
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [r, c] = accPosition(m0, n0, e);
+        acc.push_back(toF32(halfAt(us, r, Vt + kPad, c)));
+      }
+      if (s.delta())
+        acc = mmaLoop(acc, K, m0, n0,
+                      [&](Value r, Value c) { return negatePair(pairAt(ws, r, ldK, c)); }, stPair);
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [r, c] = accPosition(m0, n0, e);
+        storeHalf(vn, c, ldC, r, acc[e]);
+        storeHalf(vs, c, ldC, r, fmul(acc[e], rowFactor(r, 1)));
+      }
+    });
+    barrier();
+
+    // o = diag(qrow) Q S + QKg Vnew, from the accumulators to global memory.
+    forTiles(C, Vt, [&](Value m0, Value n0) {
+      SmallVector<Value> acc =
+          mmaLoop(zero, K, m0, n0, [&](Value r, Value c) { return pairAt(qs, r, ldK, c); }, stPair);
+      for (int64_t e = 0; e < 4; ++e)
+        acc[e] = fmul(acc[e], rowFactor(accPosition(m0, n0, e).first, 0));
+      acc = mmaLoop(acc, C, m0, n0, [&](Value r, Value c) { return pairAt(qk, r, ldC, c); },
+                    [&](Value j, Value c) { return pairAt(vn, c, ldC, j); });
+      for (int64_t e = 0; e < 4; ++e) {
+        auto pos = accPosition(m0, n0, e);
+        Value r = pos.first, c = pos.second;
+        ifThen(lt(r, rows), [&] {
+          Value at = add(mul(headRow(add(t0, r)), idx(s.V)), add(col0, c));
+          memref::StoreOp::create(b, loc, toHalf(acc[e]), args.o, ValueRange{at});
+        });
+      }
+    });
+
+    // S = exp(G_n) S + K^T (krow Vnew), in registers.
+    Value decay = rowFactor(idx(0), 2);
+    SmallVector<Value> out;
+    for (auto [ti, tileAt] : llvm::enumerate(stateTiles)) {
+      SmallVector<Value> acc;
+      for (int64_t e = 0; e < 4; ++e)
+        acc.push_back(fmul(S[ti * 4 + e], decay));
+      acc = mmaLoop(acc, C, tileAt.first, tileAt.second,
+                    [&](Value kc, Value t) { return columnPairAt(ks, t, ldK, kc); },
+                    [&](Value t, Value c) { return pairAt(vs, c, ldC, t); });
+      out.append(acc);
+    }
+    return out;
+  }
+
+  StateLayout L;
+  Value col0;
 };
 
 struct GdnChunkedGpuKernelsPass
@@ -503,7 +799,13 @@ struct GdnChunkedGpuKernelsPass
       spec.C = chunkSize;
       spec.vTile = vTile;
       spec.warps = warps;
-      auto kernel = ChunkedKernelBuilder(b, op->getLoc(), spec).build();
+      PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
+      auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
+      kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
+      kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(kPrepThreads));
+      kernel->setAttr("gdn.prep_shared_memory_bytes",
+                      b.getI64IntegerAttr(PrepLayout(spec.C, spec.K).total));
+      kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
       finishKernel(b, kernel, op, spec, hosts);
     }
     for (Operation *host : hosts)
@@ -520,6 +822,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
   auto qType = cast<RankedTensorType>(r.getQ().getType());
   auto vType = cast<RankedTensorType>(r.getV().getType());
+  int64_t K = qType.getDimSize(3), V = vType.getDimSize(3);
   if (r.getGate() == GateKind::Channel)
     return "channel gates are not supported yet";
   if (!qType.getElementType().isBF16() && !qType.getElementType().isF16())
@@ -528,15 +831,23 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
     return "chunk-size must be 16, 32 or 64";
   if (vTile != 16 && vTile != 32 && vTile != 64)
     return "v-tile must be 16, 32 or 64";
-  if (vType.getDimSize(3) % vTile != 0)
+  if (V % vTile != 0)
     return "v-tile must divide V";
+  if (K % 16 != 0)
+    return "K must be a multiple of 16";
   if (warps != 4 && warps != 8)
     return "warps must be 4 or 8";
-  if (32 * warps < 2 * chunkSize)
-    return "the row pass needs 2 x chunk-size threads";
-  int64_t bytes = SharedLayout(chunkSize, qType.getDimSize(3), vTile).total * 4;
-  if (bytes > kMaxSharedBytes)
-    return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +
-           std::to_string(kMaxSharedBytes) + "); use a smaller chunk-size or v-tile";
+  int64_t stateTiles = (K / 16) * (vTile / 8);
+  if (stateTiles % warps != 0)
+    return "the K x v-tile state must split evenly into 16 x 8 tiles per warp";
+  if (stateTiles / warps > 16)
+    return "the state takes more than 64 registers per thread; use more warps or a smaller v-tile";
+  bool delta = r.getRule() == UpdateRule::Delta;
+  int64_t prep = PrepLayout(chunkSize, K).total;
+  int64_t state = StateLayout(chunkSize, K, vTile, delta).total;
+  for (int64_t bytes : {prep, state})
+    if (bytes > kMaxSharedBytes)
+      return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +
+             std::to_string(kMaxSharedBytes) + "); use a smaller chunk-size or v-tile";
   return "";
 }

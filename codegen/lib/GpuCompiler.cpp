@@ -170,8 +170,11 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     error = diagnostics;
     return false;
   }
-  gpu::GPUFuncOp kernel;
-  module->walk([&](gpu::GPUFuncOp f) { kernel = f; });
+  gpu::GPUFuncOp kernel; // the main kernel; a chunked layer's prep kernel is marked gdn.prep
+  module->walk([&](gpu::GPUFuncOp f) {
+    if (!f->hasAttr("gdn.prep"))
+      kernel = f;
+  });
   meta.kernelName = kernel.getName().str();
   meta.kind = chunked ? "chunked" : "recurrent";
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("gdn.args"))
@@ -184,6 +187,11 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.vTile = intAttr("gdn.v_tile", meta.blockSize);
   meta.chunkSize = intAttr("gdn.chunk_size", 0);
   meta.sharedMemoryBytes = intAttr("gdn.shared_memory_bytes", 0);
+  if (auto prep = kernel->getAttrOfType<StringAttr>("gdn.prep_kernel"))
+    meta.prepKernelName = prep.str();
+  meta.prepBlockSize = intAttr("gdn.prep_block", 0);
+  meta.prepSharedMemoryBytes = intAttr("gdn.prep_shared_memory_bytes", 0);
+  meta.workspaceTokenBytes = intAttr("gdn.workspace_token_bytes", 0);
 
   PassManager rest(&context);
   std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +
@@ -217,10 +225,21 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     for (StringRef a : argv)
       artifact.ptxasCommand += (artifact.ptxasCommand.empty() ? "" : " ") + a.str();
     std::string message;
-    int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, {}, 0, 0, &message);
+    // ptxas's output (info lines about the zero-length dynamic shared-memory symbol, for
+    // one) is shown only when it fails.
+    llvm::SmallString<128> logFile;
+    llvm::sys::fs::createTemporaryFile("gdn", "ptxas.log", logFile);
+    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logFile), StringRef(logFile)};
+    int rc = llvm::sys::ExecuteAndWait(ptxas, argv, std::nullopt, redirects, 0, 0, &message);
+    std::string log;
+    {
+      std::ifstream in(logFile.c_str());
+      log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    llvm::sys::fs::remove(logFile);
     if (rc != 0) {
       error = "ptxas failed (" + std::to_string(rc) + "): " + artifact.ptxasCommand +
-              (message.empty() ? "" : ": " + message);
+              (message.empty() ? "" : ": " + message) + (log.empty() ? "" : "\n" + log);
       llvm::sys::fs::remove(ptxFile);
       llvm::sys::fs::remove(cubinFile);
       return false;

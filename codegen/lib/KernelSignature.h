@@ -109,21 +109,23 @@ inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer,
 struct KernelOperands {
   Type input, gate, beta, cuSeqlens; // null when absent
   bool initialState, finalState;
+  /// Multi-kernel layers (chunked): a byte workspace before T, and N (sequences) after it.
+  bool workspace = false;
 };
 
 inline KernelOperands kernelOperands(const LayerFacts &f) {
   return {f.inputType, f.gate != GateKind::None ? f.gType : Type(),
           f.hasBeta ? f.betaType : Type(), f.varlen ? f.cuType : Type(), f.hasInitialState,
-          f.hasFinalState};
+          f.hasFinalState, false};
 }
 
 /// The kernel's arguments by role (null where the layer has no such operand).
 struct KernelArguments {
-  Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, T;
+  Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, workspace, T, N;
 };
 
 /// Argument order of every layer kernel: q k v [g] [beta] [initial_state] [cu_seqlens] o
-/// [final_state] T; tensors as flat 1-D memrefs, T as index.
+/// [final_state] [workspace] T [N]; tensors as flat 1-D memrefs, T and N as index.
 inline KernelArguments unpackArguments(Block &entry, const KernelOperands &k) {
   KernelArguments a;
   unsigned i = 0;
@@ -141,7 +143,11 @@ inline KernelArguments unpackArguments(Block &entry, const KernelOperands &k) {
   a.o = entry.getArgument(i++);
   if (k.finalState)
     a.finalState = entry.getArgument(i++);
+  if (k.workspace)
+    a.workspace = entry.getArgument(i++);
   a.T = entry.getArgument(i++);
+  if (k.workspace)
+    a.N = entry.getArgument(i++);
   return a;
 }
 
@@ -163,8 +169,13 @@ inline void kernelArguments(Builder &b, const KernelOperands &k, SmallVectorImpl
   add(static_cast<bool>(k.cuSeqlens), k.cuSeqlens, "cu_seqlens");
   add(true, k.input, "o");
   add(k.finalState, b.getF32Type(), "final_state");
+  add(k.workspace, b.getI8Type(), "workspace");
   types.push_back(b.getIndexType());
   names.push_back("T");
+  if (k.workspace) {
+    types.push_back(b.getIndexType());
+    names.push_back("N");
+  }
 }
 
 /// The launch contract on the gpu.func: argument names, threads, V tile, grid.

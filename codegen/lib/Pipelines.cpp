@@ -31,7 +31,7 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
 std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::string &features) {
   return "nvvm-attach-target{chip=" + chip + " features=" + features +
          " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-         "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
+         "convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
 }
 
 LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,

@@ -62,6 +62,8 @@ bool toLaunch(const gdn_layer_args *args, gdn::LayerLaunch &launch, std::string 
     return false;
   }
   launch.cuSeqlensHost = args->cu_seqlens_host;
+  launch.workspace = args->workspace;
+  launch.workspaceBytes = args->workspace_bytes;
   return toTensor("q", args->q, launch.q, error) && toTensor("k", args->k, launch.k, error) &&
          toTensor("v", args->v, launch.v, error) && toTensor("g", args->g, launch.g, error) &&
          toTensor("beta", args->beta, launch.beta, error) &&
@@ -126,6 +128,23 @@ gdn_status gdn_kernel_validate(const gdn_kernel *kernel, const gdn_layer_args *a
   if (!toLaunch(args, launch, error))
     return invalid(error);
   return report(kernel->kernel->validate(launch));
+}
+
+gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_args *args,
+                                     size_t *bytes) {
+  if (!kernel || !bytes)
+    return invalid("gdn_kernel_workspace_size: kernel and bytes must not be NULL");
+  *bytes = 0;
+  gdn::LayerLaunch launch;
+  std::string error;
+  if (!toLaunch(args, launch, error))
+    return invalid(error);
+  if (launch.q.shape.size() != 4)
+    return invalid("'q' must have shape [B, T, H, K], got rank " +
+                   std::to_string(launch.q.shape.size()));
+  *bytes = kernel->kernel->workspaceBytes(launch);
+  lastError.clear();
+  return GDN_OK;
 }
 
 gdn_status gdn_kernel_launch(const gdn_kernel *kernel, const gdn_layer_args *args, void *stream) {

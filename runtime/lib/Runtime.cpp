@@ -45,6 +45,7 @@ struct Driver::Api {
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  CUresult (*cuStreamIsCapturing)(CUstream, int *);
   CUcontext context = nullptr;
 
   /// "CUDA_ERROR_X (description) in what", or ok.
@@ -101,6 +102,7 @@ Status Driver::get(Driver *&driver) {
     bind(api->cuMemcpyDtoH, "cuMemcpyDtoH_v2");
     bind(api->cuMemsetD8, "cuMemsetD8_v2");
     bind(api->cuFuncSetAttribute, "cuFuncSetAttribute");
+    bind(api->cuStreamIsCapturing, "cuStreamIsCapturing");
     if (!missing.empty()) {
       loaded = Status::error(Status::Code::NoDriver,
                              "no usable CUDA driver: libcuda lacks " + missing);
@@ -194,7 +196,13 @@ std::string KernelMetadata::serialize() const {
      << "\nshared_memory_bytes: " << sharedMemoryBytes << "\nchunk_size: " << chunkSize
      << "\nscale: " << scale << "\nqk_l2norm: " << (qkL2norm ? 1 : 0) << "\nchip: " << chip
      << "\ninput_type: " << inputType << "\ng_type: " << gType << "\nbeta_type: " << betaType
-     << "\ncu_seqlens_type: " << cuSeqlensType << "\nargs:";
+     << "\ncu_seqlens_type: " << cuSeqlensType;
+  if (!prepKernelName.empty())
+    os << "\nprep_kernel: " << prepKernelName << "\nprep_block_size: " << prepBlockSize
+       << "\nprep_shared_memory_bytes: " << prepSharedMemoryBytes;
+  if (workspaceTokenBytes)
+    os << "\nworkspace_token_bytes: " << workspaceTokenBytes;
+  os << "\nargs:";
   for (const std::string &a : args)
     os << " " << a;
   os << "\n";
@@ -292,6 +300,14 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       out.betaType = value;
     } else if (key == "cu_seqlens_type") {
       out.cuSeqlensType = value;
+    } else if (key == "prep_kernel") {
+      out.prepKernelName = value;
+    } else if (key == "prep_block_size") {
+      s = number(out.prepBlockSize);
+    } else if (key == "prep_shared_memory_bytes") {
+      s = number(out.prepSharedMemoryBytes);
+    } else if (key == "workspace_token_bytes") {
+      s = number(out.workspaceTokenBytes);
     } else if (key == "args") {
       std::istringstream words(value);
       std::string w;
@@ -320,8 +336,26 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
     return Status::error(Status::Code::InvalidArgument,
                          "metadata v_tile " + std::to_string(out.vTile) + " must divide V = " +
                              std::to_string(out.V));
-  if (out.args.empty() || out.args.back() != "T")
-    return Status::error(Status::Code::InvalidArgument, "metadata args must end with T");
+  if (!out.hasArg("T"))
+    return Status::error(Status::Code::InvalidArgument, "metadata args must include T");
+  if (out.workspaceTokenBytes < 0 || out.prepSharedMemoryBytes < 0)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata workspace_token_bytes and prep_shared_memory_bytes must not "
+                         "be negative");
+  if (!out.prepKernelName.empty() && (out.prepBlockSize <= 0 || out.prepBlockSize > 1024))
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata prep_block_size " + std::to_string(out.prepBlockSize) +
+                             " must be in 1..1024");
+  if (out.needsWorkspace() != out.hasArg("workspace") ||
+      (out.needsWorkspace() && (!out.hasArg("N") || out.prepKernelName.empty())))
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata with workspace_token_bytes needs a prep_kernel and the "
+                         "arguments 'workspace' and 'N' (and only then)");
+  if (out.chunkSize < 0)
+    return Status::error(Status::Code::InvalidArgument, "metadata chunk_size must not be negative");
+  if (!out.prepKernelName.empty() && out.chunkSize <= 0)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata with a prep_kernel needs chunk_size > 0");
   return Status::ok();
 }
 
@@ -454,6 +488,22 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
       return invalid("cu_seqlens must end at T = " + std::to_string(T) + ", got " +
                      std::to_string(cu[N]));
   }
+  // The chunked kernels copy q and k rows 16 bytes at a time.
+  if (m.kind == "chunked")
+    for (const TensorArg *t : {&l.q, &l.k, &l.v, &l.o})
+      if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
+        return invalid(std::string("'") + (t == &l.q ? "q" : t == &l.k ? "k" : t == &l.v ? "v" : "o") +
+                       "' must be 16-byte aligned for a chunked kernel");
+  if (m.needsWorkspace() && l.workspace) {
+    size_t need = m.workspaceBytes(B, T);
+    if (l.workspaceBytes < need)
+      return invalid("'workspace' has " + std::to_string(l.workspaceBytes) + " bytes, the launch needs " +
+                     std::to_string(need));
+    if (reinterpret_cast<uintptr_t>(l.workspace) % 16 != 0)
+      return invalid("'workspace' must be 16-byte aligned");
+  }
+  if (!m.needsWorkspace() && l.workspace)
+    return invalid("'workspace' was given, but kernel '" + m.kernelName + "' needs none");
   if (N > 2147483647 || m.HV > 65535)
     return invalid("grid too large: N = " + std::to_string(N) + ", HV = " + std::to_string(m.HV));
   return Status::ok();
@@ -509,14 +559,28 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
       !s)
     return s;
   kernel->function = fn;
+  if (!metadata.prepKernelName.empty()) {
+    CUfunction prep = nullptr;
+    if (Status s = api.check(api.cuModuleGetFunction(&prep, module, metadata.prepKernelName.c_str()),
+                             "cuModuleGetFunction('" + metadata.prepKernelName + "')");
+        !s)
+      return s;
+    kernel->prepFunction = prep;
+  }
   // Above 48 KiB of dynamic shared memory a kernel must opt in.
   constexpr int kMaxDynamicSharedSizeBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-  if (metadata.sharedMemoryBytes > 48 * 1024)
-    if (Status s = api.check(api.cuFuncSetAttribute(fn, kMaxDynamicSharedSizeBytes,
-                                                    static_cast<int>(metadata.sharedMemoryBytes)),
-                             "cuFuncSetAttribute(max dynamic shared memory " +
-                                 std::to_string(metadata.sharedMemoryBytes) + " bytes, '" +
-                                 metadata.kernelName + "')");
+  auto optIn = [&](CUfunction f, int64_t bytes, const std::string &name) -> Status {
+    if (bytes <= 48 * 1024)
+      return Status::ok();
+    return api.check(api.cuFuncSetAttribute(f, kMaxDynamicSharedSizeBytes, static_cast<int>(bytes)),
+                     "cuFuncSetAttribute(max dynamic shared memory " + std::to_string(bytes) +
+                         " bytes, '" + name + "')");
+  };
+  if (Status s = optIn(fn, metadata.sharedMemoryBytes, metadata.kernelName); !s)
+    return s;
+  if (kernel->prepFunction)
+    if (Status s = optIn(kernel->prepFunction, metadata.prepSharedMemoryBytes,
+                         metadata.prepKernelName);
         !s)
       return s;
   out = std::move(kernel);
@@ -525,8 +589,50 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
 
 Kernel::~Kernel() {
   Driver *driver = nullptr;
-  if (module && Driver::get(driver).isOk())
-    driver->api->cuModuleUnload(module);
+  if ((module || workspace) && Driver::get(driver).isOk()) {
+    if (workspace)
+      driver->api->cuMemFree(reinterpret_cast<CUdeviceptr>(workspace));
+    if (module)
+      driver->api->cuModuleUnload(module);
+  }
+}
+
+size_t Kernel::workspaceBytes(const LayerLaunch &l) const {
+  if (l.q.shape.size() != 4)
+    return 0;
+  return meta.workspaceBytes(l.q.shape[0], l.q.shape[1]);
+}
+
+Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
+  std::lock_guard<std::mutex> lock(workspaceMutex);
+  if (workspaceCapacity < bytes) {
+    Driver *driver = nullptr;
+    if (Status s = Driver::get(driver); !s)
+      return s;
+    int capturing = 0;
+    if (Status s = driver->api->check(
+            driver->api->cuStreamIsCapturing(static_cast<CUstream>(stream), &capturing),
+            "cuStreamIsCapturing");
+        !s)
+      return s;
+    if (capturing)
+      return invalid("kernel '" + meta.kernelName + "' needs a workspace of " +
+                     std::to_string(bytes) +
+                     " bytes while the stream is capturing: pass one (LayerLaunch::workspace), "
+                     "or launch once with this shape before capturing");
+    if (workspace) {
+      // cuMemFree waits for the kernels that still use the old buffer.
+      if (Status s = driver->free(workspace); !s)
+        return s;
+      workspace = nullptr;
+      workspaceCapacity = 0;
+    }
+    if (Status s = driver->malloc(&workspace, bytes); !s)
+      return s;
+    workspaceCapacity = bytes;
+  }
+  out = workspace;
+  return Status::ok();
 }
 
 Status Kernel::validate(const LayerLaunch &launch) const { return validateLaunch(meta, launch); }
@@ -559,13 +665,26 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     if (name == "final_state") return &l.finalState;
     return nullptr;
   };
+  void *workspace = l.workspace;
+  size_t workspaceSize = l.workspace ? l.workspaceBytes : meta.workspaceBytes(B, T);
+  if (meta.needsWorkspace() && !workspace)
+    if (Status s = ownWorkspace(workspaceSize, stream, workspace); !s)
+      return s;
   Descriptor descriptors[16];
-  void *params[16 * 5 + 1];
-  int64_t tokens = T;
+  void *params[16 * 5 + 2];
+  int64_t tokens = T, sequences = N;
   size_t p = 0, d = 0;
   for (const std::string &name : meta.args) {
-    if (name == "T") {
-      params[p++] = &tokens;
+    if (name == "T" || name == "N") {
+      params[p++] = name == "T" ? &tokens : &sequences;
+      continue;
+    }
+    if (name == "workspace" && d < 16) {
+      descriptors[d] = {workspace, workspace, 0, static_cast<int64_t>(workspaceSize), 1};
+      Descriptor &desc = descriptors[d++];
+      for (void *field : {(void *)&desc.allocated, (void *)&desc.aligned, (void *)&desc.offset,
+                          (void *)&desc.size, (void *)&desc.stride})
+        params[p++] = field;
       continue;
     }
     const TensorArg *t = tensorFor(name);
@@ -583,6 +702,24 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     params[p++] = &desc.stride;
   }
   Driver::Api &api = *driver->api;
+  if (prepFunction) {
+    // One block per chunk slot: every chunk of every sequence (packed batches: at most
+    // ceil(T / C) + N chunks; blocks past the last chunk return at once).
+    int64_t C = meta.chunkSize;
+    int64_t slots = meta.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
+    if (slots > 2147483647)
+      return invalid("grid too large: " + std::to_string(slots) + " chunks");
+    if (Status s = api.check(
+            api.cuLaunchKernel(prepFunction, static_cast<unsigned>(slots),
+                               static_cast<unsigned>(meta.HV), 1,
+                               static_cast<unsigned>(meta.prepBlockSize), 1, 1,
+                               static_cast<unsigned>(meta.prepSharedMemoryBytes),
+                               static_cast<CUstream>(stream), params, nullptr),
+            "cuLaunchKernel('" + meta.prepKernelName + "', grid " + std::to_string(slots) + "x" +
+                std::to_string(meta.HV) + ")");
+        !s)
+      return s;
+  }
   return api.check(api.cuLaunchKernel(function, static_cast<unsigned>(N),
                                       static_cast<unsigned>(meta.HV),
                                       static_cast<unsigned>(meta.V / meta.vTile),

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,10 +53,20 @@ struct KernelMetadata {
   std::string inputType;            ///< bf16 | f16 | f32 (q, k, v, o)
   std::string gType, betaType;      ///< f32 or the input type; empty when absent
   std::string cuSeqlensType;        ///< i32 | i64; empty when not a packed batch
-  std::vector<std::string> args;    ///< kernel argument order (tensor names, then "T")
+  std::vector<std::string> args;    ///< kernel argument order (tensor names, "workspace", "T", "N")
+  /// Chunked layers run a chunk-parallel prep kernel first (grid: chunk slots x HV), which
+  /// fills a workspace the main kernel reads; empty for single-kernel layers.
+  std::string prepKernelName;
+  int64_t prepBlockSize = 0, prepSharedMemoryBytes = 0;
+  int64_t workspaceTokenBytes = 0; ///< workspace bytes per token (B x T tokens in all)
 
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
+  bool needsWorkspace() const { return workspaceTokenBytes > 0; }
+  /// Workspace bytes a launch over B x T tokens needs (0 for single-kernel layers).
+  size_t workspaceBytes(int64_t B, int64_t T) const {
+    return needsWorkspace() ? static_cast<size_t>(B * T * workspaceTokenBytes) : 0;
+  }
   /// "key: value" lines; parse() reports the line of the first problem.
   std::string serialize() const;
   static Status parse(const std::string &text, KernelMetadata &out);
@@ -76,6 +87,11 @@ struct LayerLaunch {
   /// Optional host copy of cu_seqlens (N + 1 offsets): when given, checked for start 0,
   /// monotone, end T. Never read from the device on the launch path.
   const int64_t *cuSeqlensHost = nullptr;
+  /// Device scratch for layers that need it (KernelMetadata::workspaceBytes, 16-byte
+  /// aligned). Null: the kernel uses one it owns, grown on an eager launch — pass your own
+  /// to capture a first launch into a CUDA graph or to launch on several streams at once.
+  void *workspace = nullptr;
+  size_t workspaceBytes = 0;
 };
 
 /// Checks a launch against a kernel's metadata: every tensor present or absent as the
@@ -121,12 +137,22 @@ public:
   /// Checks every argument against the metadata without touching the GPU.
   Status validate(const LayerLaunch &launch) const;
   /// validate(), then an asynchronous launch on `stream` (a CUstream; null = default).
+  /// Layers with a prep kernel launch it first, on the same stream.
   Status launch(const LayerLaunch &launch, void *stream) const;
+  /// Workspace bytes `launch` needs (0 for single-kernel layers).
+  size_t workspaceBytes(const LayerLaunch &launch) const;
 
 private:
+  /// The kernel's own workspace, at least `bytes` long (not while `stream` is capturing).
+  Status ownWorkspace(size_t bytes, void *stream, void *&out) const;
+
   KernelMetadata meta;
   void *module = nullptr;
   void *function = nullptr;
+  void *prepFunction = nullptr;
+  mutable std::mutex workspaceMutex;
+  mutable void *workspace = nullptr;
+  mutable size_t workspaceCapacity = 0;
 };
 
 } // namespace gdn

@@ -49,6 +49,11 @@ typedef struct gdn_tensor {
 typedef struct gdn_layer_args {
   gdn_tensor q, k, v, g, beta, initial_state, cu_seqlens, o, final_state;
   const int64_t *cu_seqlens_host;
+  /* Device scratch for kernels that need one (gdn_kernel_workspace_size; 16-byte aligned).
+   * NULL: the kernel uses one it owns, grown on an eager launch. Pass your own to capture a
+   * first launch into a CUDA graph, or to launch one kernel on several streams at once. */
+  void *workspace;
+  size_t workspace_bytes;
 } gdn_layer_args;
 
 typedef struct gdn_kernel gdn_kernel;
@@ -60,6 +65,9 @@ gdn_status gdn_kernel_load_image(const void *image, size_t size, const char *met
                                  gdn_kernel **out);
 /* Checks the arguments against the kernel without touching the GPU. */
 gdn_status gdn_kernel_validate(const gdn_kernel *kernel, const gdn_layer_args *args);
+/* Workspace bytes a launch with these arguments needs (0 when the kernel needs none). */
+gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_args *args,
+                                     size_t *bytes);
 /* Validates, then launches asynchronously on stream (a CUstream; NULL: the default stream). */
 gdn_status gdn_kernel_launch(const gdn_kernel *kernel, const gdn_layer_args *args, void *stream);
 void gdn_kernel_destroy(gdn_kernel *kernel);

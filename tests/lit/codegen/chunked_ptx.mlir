@@ -1,23 +1,43 @@
-// The chunked tensor-core kernel: every product of the chunk algebra is an mma.sync, bf16
-// or f16 operands by input type, f32 accumulators; no libdevice calls; dynamic shared memory.
+// The chunked kernels: a chunk-parallel prep kernel (A and QKg on tensor cores, the
+// triangular solve for W and U) and the sequential state pass (cp.async double buffering,
+// W S, Q S, QKg Vnew and K^T Vnew on tensor cores, the state in mma accumulators); bf16 or
+// f16 operands by input type, f32 accumulators; no libdevice calls; dynamic shared memory.
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels | FileCheck %s --check-prefix=KERNEL
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
 
-// Gated DeltaNet: the UT transform (solve) and the products K K^T, Q K^T, Tm (beta V),
-// Tm (beta exp(G) K), W S, (exp(G) Q) S + QKg Vnew (two segments) and K^T Vnew.
-// KERNEL-LABEL: gpu.func @gated_deltanet_chunked
+// Gated DeltaNet. Prep: K K^T and Q K^T; then a forward substitution over 64 rows with A
+// rows read 4 at a time. State pass (K = 128, v-tile 32, 8 warps: 4 state tiles per warp):
+// W S, Q S, QKg Vnew, and K^T Vnew once per state tile.
+// KERNEL-LABEL: gpu.func @gated_deltanet_chunked_prep
+// KERNEL-SAME: gdn.block = 256
+// KERNEL-SAME: gdn.chunk_size = 64
+// KERNEL-SAME: gdn.grid = "N*ceil(T/C),HV,1"
+// KERNEL-SAME: gdn.prep
+// KERNEL: gpu.dynamic_shared_memory
+// KERNEL: nvgpu.device_async_copy
+// KERNEL-COUNT-2: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL: vector.load {{.*}} vector<4xf32>
+// KERNEL: gpu.return
+// KERNEL-LABEL: gpu.func @gated_deltanet_chunked(
 // KERNEL-SAME: gdn.block = 256
 // KERNEL-SAME: gdn.chunk_size = 64
 // KERNEL-SAME: gdn.grid = "N,HV,4"
-// KERNEL-SAME: gdn.shared_memory_bytes =
+// KERNEL-SAME: gdn.prep_block = 256
+// KERNEL-SAME: gdn.prep_kernel = "gated_deltanet_chunked_prep"
 // KERNEL-SAME: gdn.v_tile = 32
-// KERNEL: gpu.dynamic_shared_memory
-// KERNEL-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL-SAME: gdn.workspace_token_bytes = 20992
+// KERNEL: nvgpu.device_async_copy
+// KERNEL: nvvm.cp.async.commit.group
+// KERNEL: nvvm.cp.async.wait.group 1
+// KERNEL-COUNT-7: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
 // KERNEL-NOT: nvvm.mma.sync
 // KERNEL: gpu.return
+// PTX: .entry gated_deltanet_chunked_prep
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry gated_deltanet_chunked
-// PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: cp.async.cg.shared.global
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX-NOT: __nv_
 // VTILE: v-tile must be 16, 32 or 64
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
@@ -31,9 +51,14 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 
 // -----
 
-// The additive rule has no solve: Q K^T, (exp(G) Q) S + QKg Vnew, and K^T Vnew.
-// f16 inputs give f16 operands.
-// KERNEL-LABEL: gpu.func @mamba2_chunked
+// The additive rule has no solve and no W S: prep has only Q K^T; the state pass has Q S,
+// QKg Vnew and K^T Vnew (K = 64, v-tile 32: 2 state tiles per warp). f16 inputs give f16
+// operands.
+// KERNEL-LABEL: gpu.func @mamba2_chunked_prep
+// KERNEL-COUNT-1: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// KERNEL-NOT: vector.load
+// KERNEL: gpu.return
+// KERNEL-LABEL: gpu.func @mamba2_chunked(
 // KERNEL-COUNT-4: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // KERNEL-NOT: nvvm.mma.sync
 // PTX: .entry mamba2_chunked

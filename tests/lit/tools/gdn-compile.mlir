@@ -10,7 +10,10 @@
 // RUN: not gdn-compile %t/bad.mlir -o %t/b 2>&1 | FileCheck %s --check-prefix=BAD
 
 // PTX: .target sm_90a
+// PTX: .entry layer_chunked_prep
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry layer_chunked
+// PTX: cp.async.cg.shared.global
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // META: kernel: layer_chunked
 // META: kind: chunked
@@ -18,7 +21,11 @@
 // META: v_tile: 32
 // META: shared_memory_bytes: {{[1-9][0-9]*}}
 // META: chunk_size: 32
-// META: args: q k v g beta initial_state o final_state T
+// META: prep_kernel: layer_chunked_prep
+// META: prep_block_size: 256
+// META: prep_shared_memory_bytes: {{[1-9][0-9]*}}
+// META: workspace_token_bytes: 672
+// META: args: q k v g beta initial_state o final_state workspace T N
 // RMETA: kernel: layer_recurrent
 // RMETA: kind: recurrent
 // RMETA: block_size: 64
