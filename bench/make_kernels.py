@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Compiles the kernels of the side-by-side benchmark (bench/gdn_vs_fla.py) with gdn-compile.
 
-    bench/make_kernels.py BUILD_DIR OUTDIR
+    bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
 and the decode step. The benchmark needs no MLIR: these files travel to the GPU machine.
 """
+import argparse
 import os
 import subprocess
 import sys
@@ -27,9 +28,23 @@ VARIANTS = {
 
 
 def main():
-    build, out = sys.argv[1], sys.argv[2]
-    os.makedirs(out, exist_ok=True)
+    p = argparse.ArgumentParser()
+    p.add_argument("build")
+    p.add_argument("out")
+    p.add_argument("--chunk-size", type=int)
+    p.add_argument("--v-tile", type=int)
+    p.add_argument("--warps", type=int)
+    p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
+    args = p.parse_args()
+    tiling = []
+    for flag, value in (("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile),
+                        ("--warps", args.warps)):
+        if value is not None:
+            tiling += [flag, str(value)]
+    os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode) in VARIANTS.items():
+        if decode and args.prefill_only:
+            continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64
         # and 256, so the decode kernel is compiled per batch below.
         batches = [1, 64, 256] if decode else [None]
@@ -37,15 +52,16 @@ def main():
             kernel = name if B is None else f"{name}_b{B}"
             case = (kernel, "scalar", "delta", "bf16", H, HV, K, V, True, True, True, None,
                     varlen, decode, B or 1, 1)
-            path = os.path.join(out, kernel + ".mlir")
+            path = os.path.join(args.out, kernel + ".mlir")
             with open(path, "w") as f:
                 f.write(layer_source(case))
-            r = subprocess.run([os.path.join(build, "bin", "gdn-compile"), path, "-o",
-                                os.path.join(out, kernel)], capture_output=True, text=True)
+            r = subprocess.run([os.path.join(args.build, "bin", "gdn-compile"), path, "-o",
+                                os.path.join(args.out, kernel)] + (tiling if not decode else []),
+                               capture_output=True, text=True)
             if r.returncode != 0:
                 sys.stderr.write(f"make_kernels: {kernel}: {r.stderr}")
                 return 1
-    print(f"make_kernels: kernels in {out}")
+    print(f"make_kernels: kernels in {args.out}")
     return 0
 
 

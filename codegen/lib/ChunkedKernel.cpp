@@ -256,19 +256,20 @@ protected:
   using Fragment = function_ref<Value(Value, Value)>; // (row, k) or (k, col) -> i32 pair
 
   /// acc (4 f32) += A[m0:m0+16, 0:depth] B[0:depth, n0:n0+8] with mma.sync m16n8k16.
-  /// aFrag(row, k) gives A[row, k..k+1]; bFrag(k, col) gives B[k..k+1, col].
+  /// aFrag(row, k) gives A[row, k..k+1]; bFrag(k, col) gives B[k..k+1, col]. Unrolled: all
+  /// fragment loads are independent of the mma chain, so they issue ahead of it.
   SmallVector<Value> mmaLoop(ArrayRef<Value> acc, int64_t depth, Value m0, Value n0,
                              Fragment aFrag, Fragment bFrag) {
     Value r0 = add(m0, group), r1 = add(r0, idx(8)), bn = add(n0, group);
-    auto loop = scf::ForOp::create(
-        b, loc, idx(0), idx(depth), idx(16), acc,
-        [&](OpBuilder &, Location, Value k0, ValueRange c) {
-          Value ka = add(k0, mul(quad, idx(2))), ka8 = add(ka, idx(8));
-          SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
-          SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
-          scf::YieldOp::create(b, loc, mma(c, aRegs, bRegs));
-        });
-    return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+    Value lane2 = mul(quad, idx(2));
+    SmallVector<Value> c(acc.begin(), acc.end());
+    for (int64_t k0 = 0; k0 < depth; k0 += 16) {
+      Value ka = add(idx(k0), lane2), ka8 = add(ka, idx(8));
+      SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
+      SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
+      c = mma(c, aRegs, bRegs);
+    }
+    return c;
   }
 
   SmallVector<Value> mma(ValueRange c, ArrayRef<Value> aRegs, ArrayRef<Value> bRegs) {

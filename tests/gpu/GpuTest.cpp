@@ -166,6 +166,67 @@ TEST(GpuRuntime, LaunchesCaptureIntoACudaGraph) {
   sym("cuStreamDestroy_v2")(stream);
 }
 
+TEST(GpuRuntime, ChunkedLayerWithACallerWorkspaceCapturesOnFirstLaunch) {
+  SKIP_WITHOUT_GPU();
+  using Fn = int (*)(...);
+  auto sym = [](const char *n) { return reinterpret_cast<Fn>(driver().symbol(n)); };
+  std::unique_ptr<Kernel> kernel;
+  Status s = Kernel::loadFiles(artifactsDir() + "/chunked_gated_deltanet", kernel);
+  ASSERT_TRUE(s.isOk()) << s.message;
+  ASSERT_TRUE(kernel->metadata().needsWorkspace());
+  std::unique_ptr<DeviceLayer> p;
+  ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), 2, 77, 21, p).isOk());
+  size_t bytes = kernel->workspaceBytes(p->launch);
+  ASSERT_GT(bytes, 0u);
+
+  void *stream = nullptr, *graph = nullptr, *exec = nullptr;
+  ASSERT_EQ(sym("cuStreamCreate")(&stream, 1u), 0);
+  // The kernel's own workspace cannot be allocated while capturing: a clear error.
+  ASSERT_EQ(sym("cuStreamBeginCapture_v2")(stream, 0), 0);
+  s = kernel->launch(p->launch, stream);
+  EXPECT_NE(s.message.find("needs a workspace of " + std::to_string(bytes) +
+                           " bytes while the stream is capturing"),
+            std::string::npos)
+      << s.message;
+  ASSERT_EQ(sym("cuStreamEndCapture")(stream, &graph), 0);
+  if (graph)
+    sym("cuGraphDestroy")(graph);
+
+  // With the caller's workspace, the first launch can be captured.
+  void *workspace = nullptr;
+  ASSERT_TRUE(driver().malloc(&workspace, bytes).isOk());
+  LayerLaunch launch = p->launch;
+  launch.workspace = workspace;
+  launch.workspaceBytes = bytes;
+  ASSERT_EQ(sym("cuStreamBeginCapture_v2")(stream, 0), 0);
+  s = kernel->launch(launch, stream);
+  ASSERT_TRUE(s.isOk()) << s.message;
+  ASSERT_EQ(sym("cuStreamEndCapture")(stream, &graph), 0);
+  ASSERT_EQ(sym("cuGraphInstantiateWithFlags")(&exec, graph, 0ull), 0);
+  ASSERT_EQ(sym("cuGraphLaunch")(exec, stream), 0);
+  ASSERT_EQ(sym("cuStreamSynchronize")(stream), 0);
+  std::vector<float> replayed, eager;
+  ASSERT_TRUE(p->downloadOutput(replayed).isOk());
+  // The same launch with the kernel's own workspace (eager) gives the same bits.
+  ASSERT_TRUE(p->clearOutputs().isOk());
+  ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
+  ASSERT_TRUE(driver().synchronize().isOk());
+  ASSERT_TRUE(p->downloadOutput(eager).isOk());
+  EXPECT_EQ(replayed, eager);
+  LayerResult want = p->reference();
+  ErrorStats es = compare(eager.data(), want.o.data(), want.o.size());
+  EXPECT_LE(es.maxRel, 2e-2);
+  // Too small a workspace is refused before anything is launched.
+  launch.workspaceBytes = bytes - 16;
+  EXPECT_EQ(kernel->launch(launch, stream).message,
+            "'workspace' has " + std::to_string(bytes - 16) + " bytes, the launch needs " +
+                std::to_string(bytes));
+  sym("cuGraphExecDestroy")(exec);
+  sym("cuGraphDestroy")(graph);
+  sym("cuStreamDestroy_v2")(stream);
+  ASSERT_TRUE(driver().free(workspace).isOk());
+}
+
 TEST(GpuRuntime, InPlaceStateUpdate) {
   SKIP_WITHOUT_GPU();
   std::unique_ptr<Kernel> kernel;

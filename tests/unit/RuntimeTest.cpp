@@ -65,6 +65,67 @@ TEST(KernelMetadata, RoundTripsThroughItsTextForm) {
   EXPECT_TRUE(parsed.hasArg("cu_seqlens"));
 }
 
+// A chunked layer: a prep kernel, a workspace, and the N argument.
+KernelMetadata chunkedGatedDeltaNet() {
+  KernelMetadata m = gatedDeltaNet();
+  m.kernelName = "layer_chunked";
+  m.kind = "chunked";
+  m.blockSize = 256;
+  m.vTile = 32;
+  m.chunkSize = 32;
+  m.prepKernelName = "layer_chunked_prep";
+  m.prepBlockSize = 256;
+  m.prepSharedMemoryBytes = 22272;
+  m.workspaceTokenBytes = 1000;
+  m.args = {"q", "k", "v", "g", "beta", "initial_state", "o", "final_state", "workspace", "T", "N"};
+  return m;
+}
+
+TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
+  KernelMetadata m = chunkedGatedDeltaNet(), parsed;
+  ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
+  EXPECT_EQ(parsed.serialize(), m.serialize());
+  EXPECT_EQ(parsed.prepKernelName, "layer_chunked_prep");
+  EXPECT_EQ(parsed.workspaceBytes(2, 10), 20000u);
+  EXPECT_EQ(gatedDeltaNet().workspaceBytes(2, 10), 0u);
+
+  std::string text = m.serialize();
+  text.replace(text.find(" workspace T N"), 14, " T");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata with workspace_token_bytes needs a prep_kernel and the arguments "
+            "'workspace' and 'N' (and only then)");
+  text = m.serialize();
+  text.replace(text.find("prep_block_size: 256"), 20, "prep_block_size: 0");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata prep_block_size 0 must be in 1..1024");
+  text = m.serialize();
+  text.replace(text.find("workspace_token_bytes: 1000"), 27, "workspace_token_bytes: -1");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata workspace_token_bytes and prep_shared_memory_bytes must not be negative");
+}
+
+TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
+  KernelMetadata m = chunkedGatedDeltaNet();
+  LayerLaunch l = goodLaunch(2, 10);
+  EXPECT_TRUE(validateLaunch(m, l).isOk()) << "no workspace: the kernel's own is used";
+  l.workspace = const_cast<void *>(at(0x10000));
+  l.workspaceBytes = 20000;
+  EXPECT_TRUE(validateLaunch(m, l).isOk());
+  l.workspaceBytes = 19999;
+  EXPECT_EQ(validateLaunch(m, l).message, "'workspace' has 19999 bytes, the launch needs 20000");
+  l.workspaceBytes = 20000;
+  l.workspace = const_cast<void *>(at(0x10008));
+  EXPECT_EQ(validateLaunch(m, l).message, "'workspace' must be 16-byte aligned");
+  l = goodLaunch(2, 10);
+  l.k.data = at(0x2002);
+  EXPECT_EQ(validateLaunch(m, l).message, "'k' must be 16-byte aligned for a chunked kernel");
+  l = goodLaunch(2, 10);
+  l.workspace = const_cast<void *>(at(0x10000));
+  l.workspaceBytes = 64;
+  EXPECT_EQ(validateLaunch(gatedDeltaNet(), l).message,
+            "'workspace' was given, but kernel 'layer_recurrent' needs none");
+}
+
 TEST(KernelMetadata, VTileDefaultsToTheBlockSize) {
   std::string text = gatedDeltaNet().serialize();
   text.erase(text.find("v_tile: 64\n"), 11);
@@ -224,6 +285,9 @@ TEST(CApi, RejectsNullsAndBadMetadata) {
   EXPECT_STREQ(gdn_last_error(), "metadata line 2: 'H' needs an integer, got 'x'");
   EXPECT_EQ(gdn_kernel_launch(nullptr, nullptr, nullptr), GDN_ERROR_INVALID_ARGUMENT);
   EXPECT_STREQ(gdn_last_error(), "gdn_kernel_launch: kernel is NULL");
+  size_t bytes = 1;
+  EXPECT_EQ(gdn_kernel_workspace_size(nullptr, nullptr, &bytes), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "gdn_kernel_workspace_size: kernel and bytes must not be NULL");
   EXPECT_EQ(gdn_kernel_load("/nonexistent/kernel", &k), GDN_ERROR_IO);
   EXPECT_STREQ(gdn_last_error(), "cannot open /nonexistent/kernel.meta");
   EXPECT_EQ(k, nullptr);
