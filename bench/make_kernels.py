@@ -15,15 +15,21 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu"))
 from make_artifacts import layer_source  # noqa: E402
 
-# name: (H, HV, K, V, varlen, decode)
+# name: (H, HV, K, V, varlen, decode, v_tile). The chunked kernels use chunk size 32 and 8
+# warps; the V tile is chosen per shape bucket from sweeps on the H100
+# (bench/results/sweep-chunked-h100-2026-11-27.txt): 16 columns when few (sequence, head)
+# streams must fill 132 SMs, 32 otherwise (smaller tiles repeat the chunk's loads per tile).
 VARIANTS = {
-    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False),
-    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False),
-    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False),
-    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False),
-    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False),
-    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False),
-    "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True),
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, 32),
+    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, 16),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, 32),
+    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, 16),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, 32),
+    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, 16),
+    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, 16),
+    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, 16),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, 32),
+    "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
 }
 
 
@@ -36,13 +42,13 @@ def main():
     p.add_argument("--warps", type=int)
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
     args = p.parse_args()
-    tiling = []
-    for flag, value in (("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile),
-                        ("--warps", args.warps)):
-        if value is not None:
-            tiling += [flag, str(value)]
     os.makedirs(args.out, exist_ok=True)
-    for name, (H, HV, K, V, varlen, decode) in VARIANTS.items():
+    for name, (H, HV, K, V, varlen, decode, v_tile) in VARIANTS.items():
+        tiling = []
+        for flag, value in (("--chunk-size", args.chunk_size or 32),
+                            ("--v-tile", args.v_tile or v_tile), ("--warps", args.warps or 8)):
+            if value is not None:
+                tiling += [flag, str(value)]
         if decode and args.prefill_only:
             continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64

@@ -95,12 +95,12 @@ struct PrepLayout {
   }
 };
 
-/// The state kernel's shared memory: two stages of the chunk's tiles, S^T and Vnew^T.
+/// The state kernel's shared memory: two stages of the chunk's tiles, two of S^T, Vnew^T.
 struct StateLayout {
   struct Stage {
     int64_t qs, ks, ws, us, qk, rf;
   } stage[2];
-  int64_t st, vn, vs, total;
+  int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
   StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta) {
     Arena m;
     for (Stage &s : stage) {
@@ -111,7 +111,8 @@ struct StateLayout {
       s.qk = m.take(C * (C + kPad) * 2);
       s.rf = m.take(C * kRowFactors * 4);
     }
-    st = m.take(Vt * (K + kPad) * 2);
+    st[0] = m.take(Vt * (K + kPad) * 2);
+    st[1] = m.take(Vt * (K + kPad) * 2);
     vn = m.take(Vt * (C + kPad) * 2);
     vs = m.take(Vt * (C + kPad) * 2);
     total = m.at;
@@ -262,14 +263,23 @@ protected:
                              Fragment aFrag, Fragment bFrag) {
     Value r0 = add(m0, group), r1 = add(r0, idx(8)), bn = add(n0, group);
     Value lane2 = mul(quad, idx(2));
-    SmallVector<Value> c(acc.begin(), acc.end());
-    for (int64_t k0 = 0; k0 < depth; k0 += 16) {
-      Value ka = add(idx(k0), lane2), ka8 = add(ka, idx(8));
+    // Long chains alternate between two accumulators (summed at the end), halving the
+    // dependent mma chain.
+    int64_t steps = depth / 16, chains = steps >= 4 ? 2 : 1;
+    SmallVector<SmallVector<Value>> c = {SmallVector<Value>(acc.begin(), acc.end())};
+    if (chains == 2)
+      c.push_back(SmallVector<Value>(4, f32c(0.0f)));
+    for (int64_t step = 0; step < steps; ++step) {
+      Value ka = add(idx(16 * step), lane2), ka8 = add(ka, idx(8));
       SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
       SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
-      c = mma(c, aRegs, bRegs);
+      SmallVector<Value> &chain = c[step % chains];
+      chain = mma(chain, aRegs, bRegs);
     }
-    return c;
+    if (chains == 2)
+      for (int64_t e = 0; e < 4; ++e)
+        c[0][e] = fadd(c[0][e], c[1][e]);
+    return c[0];
   }
 
   SmallVector<Value> mma(ValueRange c, ArrayRef<Value> aRegs, ArrayRef<Value> bRegs) {
@@ -431,27 +441,32 @@ private:
       Value r = remu(tid, C);
       Value factor = f32c(1.0f);
       if (s.qkL2norm) {
+        // Unrolled over the row with four partial sums: the loads issue back to back.
         Value base = select(isQ, idx(L.qs), idx(L.ks));
-        auto sum = scf::ForOp::create(
-            b, loc, idx(0), idx(K), idx(2), ValueRange{f32c(0.0f)},
-            [&](OpBuilder &, Location, Value c, ValueRange acc) {
-              Value x = toF32(halfAt(base, r, ldK, c));
-              Value y = toF32(halfAt(base, r, ldK, add(c, idx(1))));
-              scf::YieldOp::create(b, loc, ValueRange{fma(y, y, fma(x, x, acc[0]))});
-            });
-        factor = arith::DivFOp::create(b, loc, f32c(1.0f),
-                                       sqrt(fadd(sum.getResult(0), f32c(1e-6f))));
+        Value rowStart = halfIndex(base, r, ldK, idx(0));
+        SmallVector<Value> part(4, f32c(0.0f));
+        for (int64_t c = 0; c < K; ++c) {
+          Value x = toF32(memref::LoadOp::create(b, loc, smemHalf, ValueRange{add(rowStart, idx(c))}));
+          part[c % 4] = fma(x, x, part[c % 4]);
+        }
+        Value sum = fadd(fadd(part[0], part[1]), fadd(part[2], part[3]));
+        factor = arith::DivFOp::create(b, loc, f32c(1.0f), sqrt(fadd(sum, f32c(1e-6f))));
       }
       Value at = add(select(isQ, idx(L.qf / 4), idx(L.kf / 4)), r);
       memref::StoreOp::create(b, loc, factor, smemF32, ValueRange{at});
     });
     if (args.g)
-      ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
-        scf::ForOp::create(b, loc, idx(1), idx(C), idx(1), ValueRange{},
-                           [&](OpBuilder &, Location, Value r, ValueRange) {
-                             storeF32(L.gates, r, fadd(gateAt(sub(r, idx(1))), gateAt(r)));
-                             scf::YieldOp::create(b, loc);
-                           });
+      // The last warp (idle in the norm pass when 2C < threads) forms the cumulative gates
+      // in registers: C independent loads, a running sum, C stores.
+      ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(kThreads - 1)), [&] {
+        SmallVector<Value> gates;
+        for (int64_t r = 0; r < C; ++r)
+          gates.push_back(gateAt(idx(r)));
+        Value run = gates[0];
+        for (int64_t r = 1; r < C; ++r) {
+          run = fadd(run, gates[r]);
+          storeF32(L.gates, idx(r), run);
+        }
       });
     barrier();
 
@@ -549,18 +564,19 @@ private:
         // Forward substitution: x_i -= sum_{j<i} A[i, j] x_j (A rows broadcast, 4 at a time;
         // entries at or right of the diagonal are zero).
         auto vec4 = VectorType::get({4}, f32);
+        // One partial sum per vector lane keeps the dependent FMA chain of row i at i / 4.
         for (int64_t i = 1; i < C; ++i) {
-          Value acc = x[i];
+          SmallVector<Value> part(4, f32c(0.0f));
           for (int64_t j = 0; j < i; j += 4) {
             Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
                                                ValueRange{idx(L.a / 4 + i * C + j)},
                                                /*nontemporal=*/false, llvm::MaybeAlign(16));
             for (int64_t u = 0; u < 4 && j + u < C; ++u) {
               Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
-              acc = fma(arith::NegFOp::create(b, loc, a), x[j + u], acc);
+              part[u] = fma(a, x[j + u], part[u]);
             }
           }
-          x[i] = acc;
+          x[i] = fsub(x[i], fadd(fadd(part[0], part[1]), fadd(part[2], part[3])));
         }
       } else {
         x = loadColumn(false);
@@ -642,26 +658,31 @@ public:
     auto loop = scf::ForOp::create(
         b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
+          // Two barriers per chunk. The first also ends every read of the previous chunk,
+          // so the next chunk's copies may then overwrite the stage it used; S^T alternates
+          // between two buffers because nothing separates its reads in the previous chunk
+          // from its writes here.
           SmallVector<Value> S(carried.begin(), carried.end());
-          Value next = add(chunk, idx(1));
-          ifThen(lt(next, numChunks), [&] { issue(bos, eos, next, remu(next, 2)); });
-          commitAsync();
-          waitAsync(1);
-          // S^T as 16-bit operands.
+          Value which = remu(chunk, 2);
+          Value st = select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.st[0]), idx(L.st[1]));
+          waitAsync(0);
           for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
             for (int64_t e = 0; e < 4; ++e) {
               auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
-              storeHalf(idx(L.st), c, K + kPad, r, S[ti * 4 + e]);
+              storeHalf(st, c, K + kPad, r, S[ti * 4 + e]);
             }
           barrier();
+          Value next = add(chunk, idx(1));
+          ifThen(lt(next, numChunks), [&] {
+            issue(bos, eos, next, remu(next, 2));
+            commitAsync();
+          });
           Value t0 = add(bos, mul(chunk, idx(C)));
           Value rows = minu(sub(eos, t0), idx(C));
-          SmallVector<Value> out = step(remu(chunk, 2), t0, rows, stateTiles, S);
-          barrier();
-          scf::YieldOp::create(b, loc, out);
+          scf::YieldOp::create(b, loc, step(which, st, t0, rows, stateTiles, S));
         });
 
-    waitAsync(0); // nothing may be in flight at exit (an empty sequence issues one group)
+    waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
     if (args.finalState)
       for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
         for (int64_t e = 0; e < 4; ++e) {
@@ -702,7 +723,7 @@ private:
               kRowFactors, stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
   }
 
-  SmallVector<Value> step(Value which, Value t0, Value rows,
+  SmallVector<Value> step(Value which, Value st, Value t0, Value rows,
                           ArrayRef<std::pair<Value, Value>> stateTiles, ArrayRef<Value> S) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile, ldK = K + kPad, ldC = C + kPad;
     Value qs = stageOffset(which, &StateLayout::Stage::qs);
@@ -715,7 +736,7 @@ private:
       return memref::LoadOp::create(b, loc, smemF32,
                                     ValueRange{add(rf, add(mul(r, idx(kRowFactors)), idx(i)))});
     };
-    Value st = idx(L.st), vn = idx(L.vn), vs = idx(L.vs);
+    Value vn = idx(L.vn), vs = idx(L.vs);
     auto stPair = [&](Value kk, Value c) { return pairAt(st, c, ldK, kk); }; // B = S
     SmallVector<Value> zero(4, f32c(0.0f));
 

@@ -6,9 +6,9 @@
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
 
-// Gated DeltaNet. Prep: K K^T and Q K^T; then a forward substitution over 64 rows with A
-// rows read 4 at a time. State pass (K = 128, v-tile 32, 8 warps: 4 state tiles per warp):
-// W S, Q S, QKg Vnew, and K^T Vnew once per state tile.
+// Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K), then a forward
+// substitution over 64 rows with A rows read 4 at a time. State pass: each chunk waits for
+// its copies (issued during the previous chunk), then W S, Q S, QKg Vnew and K^T Vnew.
 // KERNEL-LABEL: gpu.func @gated_deltanet_chunked_prep
 // KERNEL-SAME: gdn.block = 256
 // KERNEL-SAME: gdn.chunk_size = 64
@@ -16,7 +16,7 @@
 // KERNEL-SAME: gdn.prep
 // KERNEL: gpu.dynamic_shared_memory
 // KERNEL: nvgpu.device_async_copy
-// KERNEL-COUNT-2: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
 // KERNEL: vector.load {{.*}} vector<4xf32>
 // KERNEL: gpu.return
 // KERNEL-LABEL: gpu.func @gated_deltanet_chunked(
@@ -29,9 +29,8 @@
 // KERNEL-SAME: gdn.workspace_token_bytes = 20992
 // KERNEL: nvgpu.device_async_copy
 // KERNEL: nvvm.cp.async.commit.group
-// KERNEL: nvvm.cp.async.wait.group 1
-// KERNEL-COUNT-7: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
-// KERNEL-NOT: nvvm.mma.sync
+// KERNEL: nvvm.cp.async.wait.group 0
+// KERNEL: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
 // KERNEL: gpu.return
 // PTX: .entry gated_deltanet_chunked_prep
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
@@ -51,16 +50,16 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 
 // -----
 
-// The additive rule has no solve and no W S: prep has only Q K^T; the state pass has Q S,
-// QKg Vnew and K^T Vnew (K = 64, v-tile 32: 2 state tiles per warp). f16 inputs give f16
-// operands.
+// The additive rule has no solve and no W S: prep has only Q K^T (K = 64: 4 mma steps per
+// tile); the state pass has Q S, QKg Vnew and K^T Vnew. f16 inputs give f16 operands.
 // KERNEL-LABEL: gpu.func @mamba2_chunked_prep
-// KERNEL-COUNT-1: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// KERNEL-COUNT-4: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// KERNEL-NOT: nvvm.mma.sync
 // KERNEL-NOT: vector.load
 // KERNEL: gpu.return
 // KERNEL-LABEL: gpu.func @mamba2_chunked(
-// KERNEL-COUNT-4: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
-// KERNEL-NOT: nvvm.mma.sync
+// KERNEL: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
+// KERNEL-NOT: bf16
 // PTX: .entry mamba2_chunked
 // PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // VTILE: v-tile must be 16, 32 or 64
