@@ -79,7 +79,7 @@ struct Arena {
 
 /// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
 struct PrepLayout {
-  int64_t ks, qs, a, gates, beta, kf, qf, wRow, total;
+  int64_t ks, qs, a, gates, beta, kf, qf, expG, expTail, total;
   PrepLayout(int64_t C, int64_t K) {
     Arena m;
     ks = m.take(C * (K + kPad) * 2);
@@ -89,7 +89,8 @@ struct PrepLayout {
     beta = m.take(C * 4);
     kf = m.take(C * 4);
     qf = m.take(C * 4);
-    wRow = m.take(C * 4); // beta_i exp(G_i) kf_i: W's right-hand side is wRow .* K
+    expG = m.take(C * 4);
+    expTail = m.take(C * 4);
     total = m.at;
   }
 };
@@ -476,7 +477,8 @@ private:
       Value eg = gated ? exp(gateAt(r)) : f32c(1.0f);
       Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
       Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
-      storeF32(L.wRow, r, fmul(fmul(betaAt(r), eg), f32At(L.kf, r)));
+      storeF32(L.expG, r, eg);
+      storeF32(L.expTail, r, tail);
       ifThen(lt(r, rows), [&] {
         Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
         Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
@@ -537,7 +539,7 @@ private:
           Value r = idx(i);
           if (w) {
             Value kv = toF32(halfAt(idx(L.ks), r, ldK, col));
-            x.push_back(fmul(kv, f32At(L.wRow, r)));
+            x.push_back(fmul(kv, fmul(fmul(betaAt(r), f32At(L.expG, r)), f32At(L.kf, r))));
           } else {
             Value c = s.delta() ? sub(col, idx(K)) : col;
             Value ok = lt(r, rows);
