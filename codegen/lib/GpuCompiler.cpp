@@ -26,6 +26,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <mutex>
 
 using namespace mlir;
@@ -134,6 +135,39 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
                                                    options.vTile, options.warps);
 }
 
+/// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
+/// and "Used R registers" lines for X.
+static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {
+  std::istringstream in(log);
+  std::string line, kernel, spills;
+  while (std::getline(in, line)) {
+    size_t at = line.find("Compiling entry function '");
+    if (at != std::string::npos) {
+      size_t start = at + 26, end = line.find('\'', start);
+      kernel = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      spills.clear();
+      continue;
+    }
+    at = line.find(" bytes spill stores");
+    if (at != std::string::npos && !kernel.empty()) {
+      size_t start = line.rfind(',', at);
+      start = start == std::string::npos ? line.find_first_of("0123456789") : start + 1;
+      spills = line.substr(start, at - start);
+      spills.erase(0, spills.find_first_not_of(' '));
+      if (spills != "0")
+        artifact.spillingKernels.push_back(kernel + " (" + spills + " bytes)");
+      continue;
+    }
+    at = line.find("Used ");
+    if (at != std::string::npos && !kernel.empty() && line.find(" registers") != std::string::npos) {
+      size_t end = line.find(" registers", at);
+      artifact.ptxasResources.push_back(kernel + ": " + line.substr(at + 5, end - at - 5) +
+                                        " registers, " + (spills.empty() ? "0" : spills) +
+                                        " bytes spill stores");
+    }
+  }
+}
+
 bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
                         const GpuCompileOptions &options, GpuArtifact &artifact,
                         std::string &error) {
@@ -211,6 +245,8 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
 
   artifact.cubin.clear();
   artifact.ptxasCommand.clear();
+  artifact.ptxasResources.clear();
+  artifact.spillingKernels.clear();
   std::string ptxas = options.cubin ? findPtxas(options.ptxasPath) : "";
   if (!ptxas.empty()) {
     llvm::SmallString<128> ptxFile, cubinFile;
@@ -221,7 +257,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
       f << artifact.ptx;
     }
     std::string arch = "-arch=" + options.chip;
-    SmallVector<StringRef> argv = {ptxas, arch, "-O3", ptxFile, "-o", cubinFile};
+    SmallVector<StringRef> argv = {ptxas, arch, "-O3", "-v", ptxFile, "-o", cubinFile};
     for (StringRef a : argv)
       artifact.ptxasCommand += (artifact.ptxasCommand.empty() ? "" : " ") + a.str();
     std::string message;
@@ -237,6 +273,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
       log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     llvm::sys::fs::remove(logFile);
+    parsePtxasResources(log, artifact);
     if (rc != 0) {
       error = "ptxas failed (" + std::to_string(rc) + "): " + artifact.ptxasCommand +
               (message.empty() ? "" : ": " + message) + (log.empty() ? "" : "\n" + log);

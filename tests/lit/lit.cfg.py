@@ -20,3 +20,8 @@ llvm_config.add_tool_substitutions(
      ToolSubst("gdn-compile", unresolved="fatal"), ToolSubst("gdn-bench", unresolved="fatal"),
      ToolSubst("gdn-tune", unresolved="fatal")],
     [config.gdn_tools_dir])
+
+# ptxas (CUDA toolkit) for tests that assemble cubins and read its resource report.
+import shutil
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas") or os.environ.get("GDN_PTXAS"):
+    config.available_features.add("ptxas")

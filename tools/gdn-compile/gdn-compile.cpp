@@ -79,6 +79,10 @@ int main(int argc, char **argv) {
     return 1;
   if (!artifact.cubin.empty()) {
     std::cerr << "gdn-compile: " << artifact.ptxasCommand << "\n";
+    for (const std::string &r : artifact.ptxasResources)
+      std::cerr << "gdn-compile: ptxas: " << r << "\n";
+    for (const std::string &k : artifact.spillingKernels)
+      std::cerr << "gdn-compile: warning: " << k << " spills registers to local memory\n";
     if (!write(".cubin", artifact.cubin.data(), artifact.cubin.size()))
       return 1;
   } else if (options.cubin) {

@@ -33,6 +33,9 @@ struct GpuArtifact {
   std::string ptx;
   std::vector<char> cubin;    ///< empty when no ptxas (the driver JIT-compiles the PTX)
   std::string ptxasCommand;   ///< what was run, for the record
+  /// ptxas's resource report per entry point ("name: N registers, S bytes spill stores"),
+  /// and the entry points that spill registers to local memory (a performance bug).
+  std::vector<std::string> ptxasResources, spillingKernels;
 };
 
 /// Compiles the one layer op in `source`. On failure returns false with diagnostics (with
