@@ -41,6 +41,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <functional>
+
 namespace mlir::gdn {
 #define GEN_PASS_DEF_GDNCHUNKEDGPUKERNELS
 #include "gdn/Codegen/Passes.h.inc"
@@ -53,6 +55,7 @@ namespace {
 
 struct ChunkedSpec : LayerFacts {
   int64_t C, vTile, warps;
+  bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   bool delta() const { return rule == UpdateRule::Delta; }
 };
 
@@ -161,6 +164,21 @@ protected:
     warp = arith::DivUIOp::create(b, loc, tid, idx(32));
     group = arith::DivUIOp::create(b, loc, lane, idx(4));
     quad = arith::RemUIOp::create(b, loc, lane, idx(4));
+    if (s.ldmatrix) {
+      // An LLVM pointer to the dynamic shared memory, and each lane's row and column in an
+      // ldmatrix block.
+      sharedPtrType = LLVM::LLVMPointerType::get(b.getContext(), 3);
+      Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
+      sharedBase = LLVM::IntToPtrOp::create(
+          b, loc, sharedPtrType, Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), address)));
+      Value lane8 = remu(lane, 8), sel = remu(divu(lane, 8), 2), half16 = divu(lane, 16);
+      laneRowA = add(lane8, mul(sel, idx(8)));
+      laneColA = mul(half16, idx(8));
+      laneColAT = add(lane8, mul(half16, idx(8)));
+      laneRowAT = mul(sel, idx(8));
+      laneRowB = lane8;
+      laneColB = mul(sel, idx(8));
+    }
     hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
     tokens = s.varlen ? args.T : mul(args.T, args.N);
@@ -282,6 +300,76 @@ protected:
     return c[0];
   }
 
+  /// A 16-bit tile in shared memory: byte offset of element (0, 0), row stride in elements
+  /// (rows 16-byte aligned).
+  struct Tile {
+    Value byteBase;
+    int64_t ld;
+  };
+
+  /// acc += A B over `depth` for the 16 x 8 output tile at (m0, n0). A is stored row-major
+  /// (A[m, k] at row m, column k) or, with `aTransposed`, as A^T (row k, column m); B is
+  /// stored by columns (B[k, n] at row n, column k); `negateA` flips A's sign. Operands come
+  /// from 32-bit shared loads (pairs along a row; an A^T pair is two 16-bit loads), or from
+  /// ldmatrix (.x4 for A, .trans for A^T, .x2 for B) when the spec asks for it.
+  SmallVector<Value> tileProduct(ArrayRef<Value> acc, int64_t depth, Value m0, Value n0, Tile a,
+                                 bool aTransposed, Tile bt, bool negateA = false) {
+    auto sign = [&](Value x) { return negateA ? negatePair(x) : x; };
+    if (!s.ldmatrix) {
+      auto aFrag = [&](Value r, Value k) {
+        return sign(aTransposed ? columnPairAt(a.byteBase, k, a.ld, r)
+                                : pairAt(a.byteBase, r, a.ld, k));
+      };
+      auto bFrag = [&](Value k, Value c) { return pairAt(bt.byteBase, c, bt.ld, k); };
+      return mmaLoop(acc, depth, m0, n0, aFrag, bFrag);
+    }
+    int64_t steps = depth / 16, chains = steps >= 4 ? 2 : 1;
+    SmallVector<SmallVector<Value>> c = {SmallVector<Value>(acc.begin(), acc.end())};
+    if (chains == 2)
+      c.push_back(SmallVector<Value>(4, f32c(0.0f)));
+    for (int64_t step = 0; step < steps; ++step) {
+      Value k0 = idx(16 * step);
+      // A: lane l addresses row (l % 8) + 8 ((l / 8) % 2), column 8 (l / 16) of the 16 x 16
+      // block; transposed, the memory row is k0 + (l % 8) + 8 (l / 16), column m0 + 8 ((l / 8) % 2).
+      Value aPtr = aTransposed ? tileAddress(a, add(k0, laneColAT), add(m0, laneRowAT))
+                               : tileAddress(a, add(m0, laneRowA), add(k0, laneColA));
+      SmallVector<Value> aRegs = ldmatrix(aPtr, 4, aTransposed);
+      for (Value &x : aRegs)
+        x = sign(x);
+      // B: lane l addresses row n0 + (l % 8), column k0 + 8 ((l / 8) % 2).
+      SmallVector<Value> bRegs =
+          ldmatrix(tileAddress(bt, add(n0, laneRowB), add(k0, laneColB)), 2, false);
+      SmallVector<Value> &chain = c[step % chains];
+      chain = mma(chain, aRegs, bRegs);
+    }
+    if (chains == 2)
+      for (int64_t e = 0; e < 4; ++e)
+        c[0][e] = fadd(c[0][e], c[1][e]);
+    return c[0];
+  }
+
+  /// Shared-memory pointer to element (row, col) of `t`.
+  Value tileAddress(Tile t, Value row, Value col) {
+    Value bytes = add(t.byteBase, mul(add(mul(row, idx(t.ld)), col), idx(2)));
+    Value offset = arith::IndexCastOp::create(b, loc, b.getI64Type(), bytes);
+    return LLVM::GEPOp::create(b, loc, sharedPtrType, b.getI8Type(), sharedBase, ValueRange{offset});
+  }
+
+  /// `num` 8 x 8 16-bit matrices, one register each per lane.
+  SmallVector<Value> ldmatrix(Value ptr, int32_t num, bool transpose) {
+    Type result = LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(num, i32));
+    Value x = NVVM::LdMatrixOp::create(
+        b, loc, result, ptr, b.getI32IntegerAttr(num),
+        NVVM::MMALayoutAttr::get(b.getContext(),
+                                 transpose ? NVVM::MMALayout::col : NVVM::MMALayout::row),
+        NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+        NVVM::LdStMatrixEltTypeAttr::get(b.getContext(), NVVM::LdStMatrixEltType::B16));
+    SmallVector<Value> regs;
+    for (int64_t i = 0; i < num; ++i)
+      regs.push_back(LLVM::ExtractValueOp::create(b, loc, x, ArrayRef<int64_t>{i}));
+    return regs;
+  }
+
   SmallVector<Value> mma(ValueRange c, ArrayRef<Value> aRegs, ArrayRef<Value> bRegs) {
     bool f16 = s.inputType.isF16();
     auto operand = [&](Value word) -> Value {
@@ -359,6 +447,8 @@ protected:
   KernelArguments args;
   Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK;
   Value tid, lane, warp, group, quad, hv, h, tokens;
+  Type sharedPtrType;
+  Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
 };
 
 //===----------------------------------------------------------------------===//
@@ -491,9 +581,7 @@ private:
     barrier();
 
     // 4. A (delta) and QKg on tensor cores; decays as differences, masked first.
-    auto kPair = [&](Value r, Value c) { return pairAt(idx(L.ks), r, ldK, c); };
-    auto qPair = [&](Value r, Value c) { return pairAt(idx(L.qs), r, ldK, c); };
-    auto kT = [&](Value kk, Value j) { return pairAt(idx(L.ks), j, ldK, kk); }; // B[k, j] = K[j, k]
+    Tile kTile{idx(L.ks), ldK}, qTile{idx(L.qs), ldK}; // B = K^T: B[k, j] = K[j, k]
     auto gam = [&](Value i, Value j, Value mask) -> Value {
       if (s.gate == GateKind::None)
         return f32c(1.0f);
@@ -502,7 +590,7 @@ private:
     SmallVector<Value> zero(4, f32c(0.0f));
     if (s.delta())
       forTiles(C, C, [&](Value m0, Value n0) {
-        SmallVector<Value> acc = mmaLoop(zero, K, m0, n0, kPair, kT);
+        SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
         for (int64_t e = 0; e < 4; ++e) {
           auto [i, j] = accPosition(m0, n0, e);
           Value mask = cmp(arith::CmpIPredicate::ugt, i, j);
@@ -512,7 +600,7 @@ private:
         }
       });
     forTiles(C, C, [&](Value m0, Value n0) {
-      SmallVector<Value> acc = mmaLoop(zero, K, m0, n0, qPair, kT);
+      SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
       for (int64_t e = 0; e < 4; ++e) {
         auto pos = accPosition(m0, n0, e);
         Value i = pos.first, j = pos.second;
@@ -737,7 +825,7 @@ private:
                                     ValueRange{add(rf, add(mul(r, idx(kRowFactors)), idx(i)))});
     };
     Value vn = idx(L.vn), vs = idx(L.vs);
-    auto stPair = [&](Value kk, Value c) { return pairAt(st, c, ldK, kk); }; // B = S
+    Tile sTile{st, ldK}; // B = S, stored as S^T
     SmallVector<Value> zero(4, f32c(0.0f));
 
     // Vnew = U - W S; keep Vnew^T and (krow Vnew)^T as 16-bit operands.
@@ -748,8 +836,7 @@ private:
         acc.push_back(toF32(halfAt(us, r, Vt + kPad, c)));
       }
       if (s.delta())
-        acc = mmaLoop(acc, K, m0, n0,
-                      [&](Value r, Value c) { return negatePair(pairAt(ws, r, ldK, c)); }, stPair);
+        acc = tileProduct(acc, K, m0, n0, {ws, ldK}, false, sTile, /*negateA=*/true);
       for (int64_t e = 0; e < 4; ++e) {
         auto [r, c] = accPosition(m0, n0, e);
         storeHalf(vn, c, ldC, r, acc[e]);
@@ -761,11 +848,10 @@ private:
     // o = diag(qrow) Q S + QKg Vnew, from the accumulators to global memory.
     forTiles(C, Vt, [&](Value m0, Value n0) {
       SmallVector<Value> acc =
-          mmaLoop(zero, K, m0, n0, [&](Value r, Value c) { return pairAt(qs, r, ldK, c); }, stPair);
+          tileProduct(zero, K, m0, n0, {qs, ldK}, false, sTile);
       for (int64_t e = 0; e < 4; ++e)
         acc[e] = fmul(acc[e], rowFactor(accPosition(m0, n0, e).first, 0));
-      acc = mmaLoop(acc, C, m0, n0, [&](Value r, Value c) { return pairAt(qk, r, ldC, c); },
-                    [&](Value j, Value c) { return pairAt(vn, c, ldC, j); });
+      acc = tileProduct(acc, C, m0, n0, {qk, ldC}, false, {vn, ldC});
       for (int64_t e = 0; e < 4; ++e) {
         auto pos = accPosition(m0, n0, e);
         Value r = pos.first, c = pos.second;
@@ -783,9 +869,8 @@ private:
       SmallVector<Value> acc;
       for (int64_t e = 0; e < 4; ++e)
         acc.push_back(fmul(S[ti * 4 + e], decay));
-      acc = mmaLoop(acc, C, tileAt.first, tileAt.second,
-                    [&](Value kc, Value t) { return columnPairAt(ks, t, ldK, kc); },
-                    [&](Value t, Value c) { return pairAt(vs, c, ldC, t); });
+      acc = tileProduct(acc, C, tileAt.first, tileAt.second, {ks, ldK}, /*aTransposed=*/true,
+                        {vs, ldC});
       out.append(acc);
     }
     return out;
@@ -821,6 +906,7 @@ struct GdnChunkedGpuKernelsPass
       spec.C = chunkSize;
       spec.vTile = vTile;
       spec.warps = warps;
+      spec.ldmatrix = ldmatrix;
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));

@@ -196,7 +196,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   PassManager first(&context);
   if (chunked)
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{
-        options.chunkSize, options.vTile, options.warps}));
+        options.chunkSize, options.vTile, options.warps, options.ldmatrix}));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));

@@ -41,6 +41,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.chunkSize = options.chunkSize;
     chunked.vTile = options.vTile;
     chunked.warps = options.warps;
+    chunked.ldmatrix = options.ldmatrix;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

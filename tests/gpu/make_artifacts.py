@@ -62,6 +62,9 @@ CHUNKED_CASES = [
     ("chunked_f16_additive", ["--chunk-size", "64", "--v-tile", "64", "--warps", "4"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 150),
     ("chunked_k256", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 100),
     ("chunked_k128_v256_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 128, 256, True, True, True, None, True, False, 3, 120),
+    # Operands by ldmatrix (.trans for K^T): bf16 and f16, short last chunk, varlen, V tile 16.
+    ("chunked_ldmatrix", ["--chunk-size", "32", "--ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_ldmatrix_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--ldmatrix"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, True, False, 3, 150),
 ]
 
 

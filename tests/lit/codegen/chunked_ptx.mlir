@@ -5,6 +5,7 @@
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels | FileCheck %s --check-prefix=KERNEL
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
+// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 ldmatrix=1" | FileCheck %s --check-prefix=LDMATRIX
 
 // Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K), then a forward
 // substitution over 64 rows with A rows read 4 at a time. State pass: each chunk waits for
@@ -39,6 +40,12 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX-NOT: __nv_
 // VTILE: v-tile must be 16, 32 or 64
+// With ldmatrix=1 the operands come from ldmatrix: .x4 for A, .x2 for B, .trans for K^T.
+// LDMATRIX: .entry gated_deltanet_chunked_prep
+// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x2.shared.b16
+// LDMATRIX-SAME: .entry gated_deltanet_chunked
+// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
                           %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
   %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)

@@ -48,7 +48,10 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "Tokens per chunk: 16, 32 or 64">,
     Option<"vTile", "v-tile", "int64_t", /*default=*/"32",
            "Value columns per block: 16, 32 or 64 (more blocks, more repeated chunk work)">,
-    Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">
+    Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">,
+    Option<"ldmatrix", "ldmatrix", "bool", /*default=*/"false",
+           "Load tensor-core operands with ldmatrix (.trans for K^T) instead of 32-bit "
+           "shared loads">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

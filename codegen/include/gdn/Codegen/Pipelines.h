@@ -37,6 +37,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                         llvm::cl::init(32)};
   Option<int64_t> warps{*this, "warps", llvm::cl::desc("Warps per block of the chunked kernel"),
                         llvm::cl::init(8)};
+  Option<bool> ldmatrix{*this, "ldmatrix",
+                        llvm::cl::desc("Chunked kernel: tensor-core operands by ldmatrix"),
+                        llvm::cl::init(false)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
