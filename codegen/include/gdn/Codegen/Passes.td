@@ -29,19 +29,28 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
 }
 
 def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
-  let summary = "Build one chunkwise tensor-core GPU kernel per gdn.recurrence";
+  let summary = "Build the chunkwise tensor-core GPU kernels (prep + state pass) of each gdn.recurrence";
   let description = [{
-    The chunked form (DESIGN.md §2) as one fused kernel per (sequence, value head, V tile of
-    `v-tile` columns): `warps` warps walk the chunks in order with the K x 64 f32 state in shared memory; the
-    chunk's products (K K^T, Q K^T, the UT-transform products W and U, W S, Q S, QKg Vnew and
-    K^T Vnew) run on tensor cores (mma.sync m16n8k16, bf16 operands, f32 accumulation); the
-    unit-lower-triangular inverse is a forward substitution in shared memory.
+    The chunked form (DESIGN.md §2) as two kernels per layer in `gpu.module @gdn`:
 
-    Supports gate none or scalar, either rule, bf16 or f16 inputs (the operands of the
-    products take that type), V a multiple of the V tile, and K up to what the shared-memory
-    plan fits (K = 256 at chunk size 32 or less);
-    other layers are reported as errors (gdn-recurrent-gpu-kernels handles every layer). The
-    launch contract is attached as `gdn.*` attributes, with the dynamic shared memory size.
+    - `<layer>_chunked_prep`, chunk-parallel (one block of 256 threads per chunk and value
+      head): K K^T and Q K^T on tensor cores, then A, the row factors, and the triangular
+      solve [W | U] = (I + A)^-1 [beta exp(G) K | beta V] column by column (one column per
+      thread, rows substituted in registers). W, U, QKg and per-row factors go to a
+      workspace, in the input type.
+    - `<layer>_chunked`, one block per (sequence, value head, V tile of `v-tile` columns):
+      `warps` warps walk the chunks in order with the K x v-tile f32 state in mma
+      accumulators; each chunk's q, k, W, U, QKg tiles arrive by cp.async, double buffered;
+      Vnew = U - W S, o = diag(q factors) Q S + QKg Vnew and S <- exp(G_n) S + K^T (k factors
+      .* Vnew) run on tensor cores (mma.sync m16n8k16, bf16 or f16 operands by input type,
+      f32 accumulation). Operands come from 16-bit tiles by 32-bit shared loads, or by
+      ldmatrix with `ldmatrix`.
+
+    Supports gate none or scalar, either rule, bf16 or f16 inputs, V a multiple of the V tile,
+    K a multiple of 16 and what the shared-memory plans fit; other layers are reported as
+    errors (gdn-recurrent-gpu-kernels handles every layer). The launch contract is attached
+    as `gdn.*` attributes: block, grid, dynamic shared memory of both kernels, the prep
+    kernel's name and the workspace bytes per token.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
