@@ -272,25 +272,20 @@ protected:
   }
 
   // --- tensor cores ---------------------------------------------------------------
-  using Fragment = function_ref<Value(Value, Value)>; // (row, k) or (k, col) -> i32 pair
+  /// The operands of one k16 step: 4 A registers, 2 B registers.
+  using StepOperands = std::function<std::pair<SmallVector<Value>, SmallVector<Value>>(int64_t)>;
 
-  /// acc (4 f32) += A[m0:m0+16, 0:depth] B[0:depth, n0:n0+8] with mma.sync m16n8k16.
-  /// aFrag(row, k) gives A[row, k..k+1]; bFrag(k, col) gives B[k..k+1, col]. Unrolled: all
-  /// fragment loads are independent of the mma chain, so they issue ahead of it.
-  SmallVector<Value> mmaLoop(ArrayRef<Value> acc, int64_t depth, Value m0, Value n0,
-                             Fragment aFrag, Fragment bFrag) {
-    Value r0 = add(m0, group), r1 = add(r0, idx(8)), bn = add(n0, group);
-    Value lane2 = mul(quad, idx(2));
-    // Long chains alternate between two accumulators (summed at the end), halving the
-    // dependent mma chain.
+  /// acc (4 f32) += sum over the depth/16 steps of A_step B_step (mma.sync m16n8k16),
+  /// unrolled: the operand loads are independent of the mma chain and issue ahead of it.
+  /// Long chains alternate between two accumulators (summed at the end), halving the
+  /// dependent mma chain.
+  SmallVector<Value> mmaChain(ArrayRef<Value> acc, int64_t depth, const StepOperands &operands) {
     int64_t steps = depth / 16, chains = steps >= 4 ? 2 : 1;
     SmallVector<SmallVector<Value>> c = {SmallVector<Value>(acc.begin(), acc.end())};
     if (chains == 2)
       c.push_back(SmallVector<Value>(4, f32c(0.0f)));
     for (int64_t step = 0; step < steps; ++step) {
-      Value ka = add(idx(16 * step), lane2), ka8 = add(ka, idx(8));
-      SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
-      SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
+      auto [aRegs, bRegs] = operands(step);
       SmallVector<Value> &chain = c[step % chains];
       chain = mma(chain, aRegs, bRegs);
     }
@@ -316,18 +311,22 @@ protected:
                                  bool aTransposed, Tile bt, bool negateA = false) {
     auto sign = [&](Value x) { return negateA ? negatePair(x) : x; };
     if (!s.ldmatrix) {
+      // Lane (group, quad) holds rows group and group + 8, columns 2 quad (+1) and + 8.
+      Value r0 = add(m0, group), r1 = add(r0, idx(8)), bn = add(n0, group);
+      Value lane2 = mul(quad, idx(2));
       auto aFrag = [&](Value r, Value k) {
         return sign(aTransposed ? columnPairAt(a.byteBase, k, a.ld, r)
                                 : pairAt(a.byteBase, r, a.ld, k));
       };
       auto bFrag = [&](Value k, Value c) { return pairAt(bt.byteBase, c, bt.ld, k); };
-      return mmaLoop(acc, depth, m0, n0, aFrag, bFrag);
+      return mmaChain(acc, depth, [&](int64_t step) {
+        Value ka = add(idx(16 * step), lane2), ka8 = add(ka, idx(8));
+        SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
+        SmallVector<Value> bRegs = {bFrag(ka, bn), bFrag(ka8, bn)};
+        return std::make_pair(aRegs, bRegs);
+      });
     }
-    int64_t steps = depth / 16, chains = steps >= 4 ? 2 : 1;
-    SmallVector<SmallVector<Value>> c = {SmallVector<Value>(acc.begin(), acc.end())};
-    if (chains == 2)
-      c.push_back(SmallVector<Value>(4, f32c(0.0f)));
-    for (int64_t step = 0; step < steps; ++step) {
+    return mmaChain(acc, depth, [&](int64_t step) {
       Value k0 = idx(16 * step);
       // A: lane l addresses row (l % 8) + 8 ((l / 8) % 2), column 8 (l / 16) of the 16 x 16
       // block; transposed, the memory row is k0 + (l % 8) + 8 (l / 16), column m0 + 8 ((l / 8) % 2).
@@ -339,13 +338,8 @@ protected:
       // B: lane l addresses row n0 + (l % 8), column k0 + 8 ((l / 8) % 2).
       SmallVector<Value> bRegs =
           ldmatrix(tileAddress(bt, add(n0, laneRowB), add(k0, laneColB)), 2, false);
-      SmallVector<Value> &chain = c[step % chains];
-      chain = mma(chain, aRegs, bRegs);
-    }
-    if (chains == 2)
-      for (int64_t e = 0; e < 4; ++e)
-        c[0][e] = fadd(c[0][e], c[1][e]);
-    return c[0];
+      return std::make_pair(aRegs, bRegs);
+    });
   }
 
   /// Shared-memory pointer to element (row, col) of `t`.
