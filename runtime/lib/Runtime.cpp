@@ -589,9 +589,9 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
 
 Kernel::~Kernel() {
   Driver *driver = nullptr;
-  if ((module || workspace) && Driver::get(driver).isOk()) {
-    if (workspace)
-      driver->api->cuMemFree(reinterpret_cast<CUdeviceptr>(workspace));
+  if ((module || !workspaces.empty()) && Driver::get(driver).isOk()) {
+    for (auto &[stream, w] : workspaces)
+      driver->api->cuMemFree(reinterpret_cast<CUdeviceptr>(w.data));
     if (module)
       driver->api->cuModuleUnload(module);
   }
@@ -605,7 +605,8 @@ size_t Kernel::workspaceBytes(const LayerLaunch &l) const {
 
 Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
   std::lock_guard<std::mutex> lock(workspaceMutex);
-  if (workspaceCapacity < bytes) {
+  Workspace &w = workspaces[stream];
+  if (w.bytes < bytes) {
     Driver *driver = nullptr;
     if (Status s = Driver::get(driver); !s)
       return s;
@@ -620,18 +621,17 @@ Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
                      std::to_string(bytes) +
                      " bytes while the stream is capturing: pass one (LayerLaunch::workspace), "
                      "or launch once with this shape before capturing");
-    if (workspace) {
+    if (w.data) {
       // cuMemFree waits for the kernels that still use the old buffer.
-      if (Status s = driver->free(workspace); !s)
+      if (Status s = driver->free(w.data); !s)
         return s;
-      workspace = nullptr;
-      workspaceCapacity = 0;
+      w = Workspace();
     }
-    if (Status s = driver->malloc(&workspace, bytes); !s)
+    if (Status s = driver->malloc(&w.data, bytes); !s)
       return s;
-    workspaceCapacity = bytes;
+    w.bytes = bytes;
   }
-  out = workspace;
+  out = w.data;
   return Status::ok();
 }
 

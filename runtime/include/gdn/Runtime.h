@@ -16,6 +16,7 @@
 #include "gdn/Reference.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -88,8 +89,9 @@ struct LayerLaunch {
   /// monotone, end T. Never read from the device on the launch path.
   const int64_t *cuSeqlensHost = nullptr;
   /// Device scratch for layers that need it (KernelMetadata::workspaceBytes, 16-byte
-  /// aligned). Null: the kernel uses one it owns, grown on an eager launch — pass your own
-  /// to capture a first launch into a CUDA graph or to launch on several streams at once.
+  /// aligned). Null: the kernel uses one it owns for the launch's stream (one per stream, so
+  /// launches on different streams never share one), grown on an eager launch; pass your own
+  /// to capture a first launch into a CUDA graph.
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
 };
@@ -143,16 +145,20 @@ public:
   size_t workspaceBytes(const LayerLaunch &launch) const;
 
 private:
-  /// The kernel's own workspace, at least `bytes` long (not while `stream` is capturing).
+  /// The kernel's own workspace for `stream`, at least `bytes` long (it cannot grow while
+  /// `stream` is capturing).
   Status ownWorkspace(size_t bytes, void *stream, void *&out) const;
 
   KernelMetadata meta;
   void *module = nullptr;
   void *function = nullptr;
   void *prepFunction = nullptr;
+  struct Workspace {
+    void *data = nullptr;
+    size_t bytes = 0;
+  };
   mutable std::mutex workspaceMutex;
-  mutable void *workspace = nullptr;
-  mutable size_t workspaceCapacity = 0;
+  mutable std::map<void *, Workspace> workspaces; ///< by stream
 };
 
 } // namespace gdn

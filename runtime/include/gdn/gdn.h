@@ -50,8 +50,8 @@ typedef struct gdn_layer_args {
   gdn_tensor q, k, v, g, beta, initial_state, cu_seqlens, o, final_state;
   const int64_t *cu_seqlens_host;
   /* Device scratch for kernels that need one (gdn_kernel_workspace_size; 16-byte aligned).
-   * NULL: the kernel uses one it owns, grown on an eager launch. Pass your own to capture a
-   * first launch into a CUDA graph, or to launch one kernel on several streams at once. */
+   * NULL: the kernel uses one it owns per stream, grown on an eager launch. Pass your own to
+   * capture a first launch into a CUDA graph. */
   void *workspace;
   size_t workspace_bytes;
 } gdn_layer_args;
