@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "gdn/Codegen/SourceHash.h" // GDN_CODEGEN_SOURCE_HASH, generated at build time
+
 #ifndef GDN_COMPILER_REVISION
 #define GDN_COMPILER_REVISION "dev"
 #endif
@@ -193,7 +195,11 @@ Status artifactFor(const std::string &source, const Options &options,
 
 } // namespace
 
-std::string compilerRevision() { return GDN_COMPILER_REVISION; }
+/// The git revision at configure time and a hash of the kernel compiler's sources at build
+/// time: uncommitted edits to a kernel builder change it too.
+std::string compilerRevision() {
+  return std::string(GDN_COMPILER_REVISION) + "+" + GDN_CODEGEN_SOURCE_HASH;
+}
 
 std::string cacheDirectory(const Options &options) {
   return options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir;
@@ -202,7 +208,7 @@ std::string cacheDirectory(const Options &options) {
 std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
   const GpuCompileOptions &c = options.compile;
-  os << "gdn-jit/2|" << GDN_COMPILER_REVISION << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
+  os << "gdn-jit/2|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
      << "|" << c.features << "|" << c.blockSize << "|" << c.kernel << "|" << c.chunkSize << "|"
      << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.cubin << "|" << layerSource;
   return hashHex(os.str());
