@@ -19,7 +19,8 @@
 //      o    = diag(scale qf exp(G)) Q S + QKg Vnew
 //      S    = exp(G_n) S + K^T diag(kf exp(G_n - G)) Vnew
 //    Operands are 16-bit tiles in shared memory read as 32-bit pairs (rows padded by 8
-//    elements so a fragment load touches 32 distinct banks).
+//    elements so a fragment load touches 32 distinct banks), or with ldmatrix when the
+//    `ldmatrix` option is on.
 //
 // The workspace holds W, U, QKg and the row factors for every token and value head; the
 // runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
