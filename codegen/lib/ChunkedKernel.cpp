@@ -469,23 +469,33 @@ public:
     Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value t0, eos;
     if (s.varlen) {
-      // Slots number the chunks of all sequences in order; scan the offsets.
-      auto scan = scf::ForOp::create(
-          b, loc, idx(0), args.N, idx(1), ValueRange{idx(0), idx(0), idx(0)},
-          [&](OpBuilder &, Location, Value m, ValueRange st) {
-            Value bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{m}));
-            Value end = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens,
-                                                       ValueRange{add(m, idx(1))}));
-            Value chunks = arith::CeilDivUIOp::create(b, loc, sub(end, bos), idx(s.C));
-            Value first = st[0], next = add(first, chunks);
-            Value mine = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::uge, slot, first),
-                                               lt(slot, next));
-            Value start = add(bos, mul(sub(slot, first), idx(s.C)));
-            scf::YieldOp::create(b, loc, ValueRange{next, select(mine, start, st[1]),
-                                                    select(mine, end, st[2])});
+      // Sequence m owns slots [floor(cu[m] / C) + m, floor(cu[m + 1] / C) + m + 1): at least
+      // ceil(len / C) of them, found by bisection on cu (log N loads, not a scan of N);
+      // slots past a sequence's last chunk return at once.
+      auto firstSlot = [&](Value m) {
+        Value offset = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{m}));
+        return add(divu(offset, s.C), m);
+      };
+      auto bisect = scf::ForOp::create(
+          b, loc, idx(0), idx(32), idx(1), ValueRange{idx(0), args.N},
+          [&](OpBuilder &, Location, Value, ValueRange range) {
+            Value lo = range[0], hi = range[1];
+            Value open = cmp(arith::CmpIPredicate::ugt, sub(hi, lo), idx(1));
+            Value mid = divu(add(lo, hi), 2);
+            Value below = cmp(arith::CmpIPredicate::ule, firstSlot(mid), slot);
+            Value raise = arith::AndIOp::create(b, loc, open, below);
+            Value lower = arith::AndIOp::create(
+                b, loc, open, arith::XOrIOp::create(b, loc, below, arith::ConstantOp::create(
+                                                                       b, loc, b.getBoolAttr(true))));
+            scf::YieldOp::create(b, loc, ValueRange{select(raise, mid, lo), select(lower, mid, hi)});
           });
-      t0 = scan.getResult(1);
-      eos = scan.getResult(2);
+      Value m = bisect.getResult(0);
+      Value bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{m}));
+      Value end = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{add(m, idx(1))}));
+      Value j = sub(slot, add(divu(bos, s.C), m));
+      Value mine = lt(j, arith::CeilDivUIOp::create(b, loc, sub(end, bos), idx(s.C)));
+      eos = end;
+      t0 = select(mine, add(bos, mul(j, idx(s.C))), end);
     } else {
       Value perSequence = arith::CeilDivUIOp::create(b, loc, args.T, idx(s.C));
       Value n = arith::DivUIOp::create(b, loc, slot, perSequence);
