@@ -57,6 +57,10 @@ namespace {
 struct ChunkedSpec : LayerFacts {
   int64_t C, vTile, warps;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
+  /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
+  /// substituting all K + V columns of [W | U].
+  bool prepInverse = false;
+  bool inverse() const { return prepInverse && delta(); }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
 
@@ -84,10 +88,16 @@ struct Arena {
 /// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
 struct PrepLayout {
   int64_t ks, qs, a, gates, beta, kf, qf, expG, expTail, total;
-  PrepLayout(int64_t C, int64_t K) {
+  int64_t vs = 0, tmW = 0, tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
+  PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse) {
     Arena m;
     ks = m.take(C * (K + kPad) * 2);
     qs = m.take(C * (K + kPad) * 2);
+    if (inverse) {
+      vs = m.take(C * (V + kPad) * 2);
+      tmW = m.take(C * (C + kPad) * 2);
+      tmU = m.take(C * (C + kPad) * 2);
+    }
     a = m.take(C * C * 4);
     gates = m.take(C * 4);
     beta = m.take(C * 4);
@@ -309,7 +319,8 @@ protected:
   /// from 32-bit shared loads (pairs along a row; an A^T pair is two 16-bit loads), or from
   /// ldmatrix (.x4 for A, .trans for A^T, .x2 for B) when the spec asks for it.
   SmallVector<Value> tileProduct(ArrayRef<Value> acc, int64_t depth, Value m0, Value n0, Tile a,
-                                 bool aTransposed, Tile bt, bool negateA = false) {
+                                 bool aTransposed, Tile bt, bool negateA = false,
+                                 bool bByRows = false) {
     auto sign = [&](Value x) { return negateA ? negatePair(x) : x; };
     if (!s.ldmatrix) {
       // Lane (group, quad) holds rows group and group + 8, columns 2 quad (+1) and + 8.
@@ -319,7 +330,9 @@ protected:
         return sign(aTransposed ? columnPairAt(a.byteBase, k, a.ld, r)
                                 : pairAt(a.byteBase, r, a.ld, k));
       };
-      auto bFrag = [&](Value k, Value c) { return pairAt(bt.byteBase, c, bt.ld, k); };
+      auto bFrag = [&](Value k, Value c) {
+        return bByRows ? columnPairAt(bt.byteBase, k, bt.ld, c) : pairAt(bt.byteBase, c, bt.ld, k);
+      };
       return mmaChain(acc, depth, [&](int64_t step) {
         Value ka = add(idx(16 * step), lane2), ka8 = add(ka, idx(8));
         SmallVector<Value> aRegs = {aFrag(r0, ka), aFrag(r1, ka), aFrag(r0, ka8), aFrag(r1, ka8)};
@@ -336,9 +349,11 @@ protected:
       SmallVector<Value> aRegs = ldmatrix(aPtr, 4, aTransposed);
       for (Value &x : aRegs)
         x = sign(x);
-      // B: lane l addresses row n0 + (l % 8), column k0 + 8 ((l / 8) % 2).
+      // B: lane l addresses row n0 + (l % 8), column k0 + 8 ((l / 8) % 2); stored by rows
+      // (B[k, n] at row k), row k0 + (l % 8) + 8 ((l / 8) % 2), column n0, transposed.
       SmallVector<Value> bRegs =
-          ldmatrix(tileAddress(bt, add(n0, laneRowB), add(k0, laneColB)), 2, false);
+          bByRows ? ldmatrix(tileAddress(bt, add(k0, laneRowA), n0), 2, true)
+                  : ldmatrix(tileAddress(bt, add(n0, laneRowB), add(k0, laneColB)), 2, false);
       return std::make_pair(aRegs, bRegs);
     });
   }
@@ -453,7 +468,7 @@ protected:
 class PrepKernelBuilder : ChunkedBuilderBase {
 public:
   PrepKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, kPrepThreads), L(s.C, s.K) {}
+      : ChunkedBuilderBase(b, loc, s, kPrepThreads), L(s.C, s.K, s.V, s.inverse()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -518,6 +533,9 @@ private:
     // 1. K and Q rows (zero past the end), gates and betas.
     asyncRows(args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
     asyncRows(args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
+    if (s.inverse())
+      asyncRows(args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V,
+                idx(L.vs), s.V + kPad, rows, false);
     commitAsync();
     forStrided(C, [&](Value r) {
       Value ok = lt(r, rows);
@@ -621,6 +639,10 @@ private:
     });
     barrier();
 
+    if (s.inverse()) {
+      inverseAndProducts(t0, rows);
+      return;
+    }
     // 5. [W | U] = (I + A)^-1 [beta exp(G) kf K | beta V], one column per thread.
     int64_t columns = (s.delta() ? K : 0) + s.V;
     forStrided(columns, [&](Value col) {
@@ -654,23 +676,7 @@ private:
           scf::YieldOp::create(b, loc, loadColumn(false));
         }
         x.assign(branch.getResults().begin(), branch.getResults().end());
-        // Forward substitution: x_i -= sum_{j<i} A[i, j] x_j (A rows broadcast, 4 at a time;
-        // entries at or right of the diagonal are zero).
-        auto vec4 = VectorType::get({4}, f32);
-        // One partial sum per vector lane keeps the dependent FMA chain of row i at i / 4.
-        for (int64_t i = 1; i < C; ++i) {
-          SmallVector<Value> part(4, f32c(0.0f));
-          for (int64_t j = 0; j < i; j += 4) {
-            Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
-                                               ValueRange{idx(L.a / 4 + i * C + j)},
-                                               /*nontemporal=*/false, llvm::MaybeAlign(16));
-            for (int64_t u = 0; u < 4 && j + u < C; ++u) {
-              Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
-              part[u] = fma(a, x[j + u], part[u]);
-            }
-          }
-          x[i] = fsub(x[i], fadd(fadd(part[0], part[1]), fadd(part[2], part[3])));
-        }
+        substitute(x);
       } else {
         x = loadColumn(false);
       }
@@ -691,6 +697,66 @@ private:
         });
       }
     });
+  }
+
+  /// Forward substitution in registers: x_i -= sum_{j<i} A[i, j] x_j. A rows are broadcast
+  /// loads, 4 at a time (entries at or right of the diagonal are zero); one partial sum per
+  /// vector lane keeps the dependent FMA chain of row i at i / 4.
+  void substitute(SmallVectorImpl<Value> &x) {
+    const int64_t C = s.C;
+    auto vec4 = VectorType::get({4}, f32);
+    for (int64_t i = 1; i < C; ++i) {
+      SmallVector<Value> part(4, f32c(0.0f));
+      for (int64_t j = 0; j < i; j += 4) {
+        Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
+                                           ValueRange{idx(L.a / 4 + i * C + j)},
+                                           /*nontemporal=*/false, llvm::MaybeAlign(16));
+        for (int64_t u = 0; u < 4 && j + u < C; ++u) {
+          Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
+          part[u] = fma(a, x[j + u], part[u]);
+        }
+      }
+      x[i] = fsub(x[i], fadd(fadd(part[0], part[1]), fadd(part[2], part[3])));
+    }
+  }
+
+  /// 5'. Tm = (I + A)^-1 by substitution of the C unit columns (threads 0..C-1), kept as two
+  /// column-scaled 16-bit tiles, Tm diag(beta exp(G) kf) and Tm diag(beta); then
+  /// W = (Tm diag(beta exp(G) kf)) K and U = (Tm diag(beta)) V on tensor cores.
+  void inverseAndProducts(Value t0, Value rows) {
+    const int64_t C = s.C, K = s.K, V = s.V, ldC = C + kPad;
+    ifThen(lt(tid, idx(C)), [&] {
+      Value j = tid;
+      SmallVector<Value> x;
+      for (int64_t i = 0; i < C; ++i)
+        x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), j), f32c(1.0f), f32c(0.0f)));
+      substitute(x);
+      Value wScale = fmul(fmul(betaAt(j), f32At(L.expG, j)), f32At(L.kf, j));
+      Value uScale = betaAt(j);
+      for (int64_t i = 0; i < C; ++i) {
+        storeHalf(idx(L.tmW), idx(i), ldC, j, fmul(x[i], wScale));
+        storeHalf(idx(L.tmU), idx(i), ldC, j, fmul(x[i], uScale));
+      }
+    });
+    barrier();
+    SmallVector<Value> zero(4, f32c(0.0f));
+    auto product = [&](int64_t tmTile, int64_t rhs, int64_t width, Value region) {
+      forTiles(C, width, [&](Value m0, Value n0) {
+        SmallVector<Value> acc = tileProduct(zero, C, m0, n0, {idx(tmTile), ldC}, false,
+                                             {idx(rhs), width + kPad}, /*negateA=*/false,
+                                             /*bByRows=*/true);
+        for (int64_t e = 0; e < 4; ++e) {
+          auto pos = accPosition(m0, n0, e);
+          Value r = pos.first, c = pos.second;
+          ifThen(lt(r, rows), [&] {
+            Value at = add(add(region, mul(headRow(add(t0, r)), idx(width))), c);
+            memref::StoreOp::create(b, loc, toHalf(acc[e]), wsHalf, ValueRange{at});
+          });
+        }
+      });
+    };
+    product(L.tmW, L.ks, K, wsW);
+    product(L.tmU, L.vs, V, wsU);
   }
 
   PrepLayout L;
@@ -895,7 +961,7 @@ struct GdnChunkedGpuKernelsPass
     if (layers.empty())
       return;
     for (Operation *op : layers) {
-      std::string reason = chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps);
+      std::string reason = chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse);
       if (!reason.empty()) {
         op->emitError() << "gdn-chunked-gpu-kernels: " << reason
                         << " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -912,12 +978,13 @@ struct GdnChunkedGpuKernelsPass
       spec.vTile = vTile;
       spec.warps = warps;
       spec.ldmatrix = ldmatrix;
+      spec.prepInverse = prepInverse;
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
       kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(kPrepThreads));
       kernel->setAttr("gdn.prep_shared_memory_bytes",
-                      b.getI64IntegerAttr(PrepLayout(spec.C, spec.K).total));
+                      b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
       finishKernel(b, kernel, op, spec, hosts);
     }
@@ -929,7 +996,8 @@ struct GdnChunkedGpuKernelsPass
 } // namespace
 
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize,
-                                                     int64_t vTile, int64_t warps) {
+                                                     int64_t vTile, int64_t warps,
+                                                     bool prepInverse) {
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
@@ -956,7 +1024,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
   if (stateTiles / warps > 16)
     return "the state takes more than 64 registers per thread; use more warps or a smaller v-tile";
   bool delta = r.getRule() == UpdateRule::Delta;
-  int64_t prep = PrepLayout(chunkSize, K).total;
+  int64_t prep = PrepLayout(chunkSize, K, V, delta && prepInverse).total;
   int64_t state = StateLayout(chunkSize, K, vTile, delta).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)

@@ -132,7 +132,8 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
   if (!parsed.parse(source, "<layer>", error))
     return error;
   return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, options.chunkSize,
-                                                   options.vTile, options.warps);
+                                                   options.vTile, options.warps,
+                                                   options.prepInverse);
 }
 
 /// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
@@ -191,12 +192,13 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   bool chunked = options.kernel == "chunked" ||
                  (options.kernel == "auto" &&
                   mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), options.chunkSize,
-                                                            options.vTile, options.warps)
+                                                            options.vTile, options.warps,
+                                                            options.prepInverse)
                       .empty());
   PassManager first(&context);
   if (chunked)
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{
-        options.chunkSize, options.vTile, options.warps, options.ldmatrix}));
+        options.chunkSize, options.vTile, options.warps, options.ldmatrix, options.prepInverse}));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));

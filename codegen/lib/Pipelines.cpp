@@ -42,6 +42,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.vTile = options.vTile;
     chunked.warps = options.warps;
     chunked.ldmatrix = options.ldmatrix;
+    chunked.prepInverse = options.prepInverse;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -64,6 +64,10 @@ CHUNKED_CASES = [
     ("chunked_k128_v256_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 128, 256, True, True, True, None, True, False, 3, 120),
     # Operands by ldmatrix (.trans for K^T): bf16 and f16, short last chunk, varlen, V tile 16.
     ("chunked_ldmatrix", ["--chunk-size", "32", "--ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    # Prep with the explicit inverse and tensor-core W, U: bf16 (+ ldmatrix), f16 varlen at C = 64.
+    ("chunked_prep_inverse", ["--chunk-size", "32", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_prep_inverse_ldmatrix", ["--chunk-size", "16", "--prep-inverse", "--ldmatrix"], "deltanet", "none", "delta", "bf16", 2, 4, 64, 128, True, True, True, None, False, False, 2, 75),
+    ("chunked_prep_inverse_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 128, 64, True, True, True, None, True, False, 3, 200),
     ("chunked_ldmatrix_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--ldmatrix"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, True, False, 3, 150),
 ]
 

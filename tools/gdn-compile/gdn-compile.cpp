@@ -37,6 +37,8 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({16, 32, 64}));
   app.add_flag("--ldmatrix", options.ldmatrix,
                "Chunked kernel: load tensor-core operands with ldmatrix");
+  app.add_flag("--prep-inverse", options.prepInverse,
+               "Chunked kernel: solve for (I + A)^-1 and form W, U on tensor cores in the prep");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");

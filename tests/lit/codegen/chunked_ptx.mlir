@@ -6,6 +6,7 @@
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 ldmatrix=1" | FileCheck %s --check-prefix=LDMATRIX
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 prep-inverse=1" | FileCheck %s --check-prefix=INVERSE
 
 // Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K), then a forward
 // substitution over 64 rows with A rows read 4 at a time. State pass: each chunk waits for
@@ -46,6 +47,15 @@
 // LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x2.shared.b16
 // LDMATRIX-SAME: .entry gated_deltanet_chunked
 // LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// With prep-inverse=1 the prep copies V rows too, and after K K^T (8 steps over K = 128) and
+// Q K^T (8) forms W = (Tm diag(w)) K and U = (Tm diag(beta)) V on tensor cores (2 steps over
+// C = 32 per tile); the column-per-thread substitution of [W | U] is gone (32 unit columns).
+// INVERSE-LABEL: gpu.func @gated_deltanet_chunked_prep
+// INVERSE-COUNT-3: nvgpu.device_async_copy
+// INVERSE-COUNT-16: nvvm.mma.sync
+// INVERSE: vector.load {{.*}} vector<4xf32>
+// INVERSE-COUNT-4: nvvm.mma.sync
+// INVERSE: gpu.return
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
                           %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
   %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)

@@ -25,6 +25,7 @@ struct GpuCompileOptions {
   int64_t vTile = 32;             ///< value columns per block of the chunked kernel
   int64_t warps = 8;              ///< warps per block of the chunked kernel
   bool ldmatrix = false;          ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
+  bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

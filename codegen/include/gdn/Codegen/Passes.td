@@ -60,7 +60,10 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">,
     Option<"ldmatrix", "ldmatrix", "bool", /*default=*/"false",
            "Load tensor-core operands with ldmatrix (.trans for K^T) instead of 32-bit "
-           "shared loads">
+           "shared loads">,
+    Option<"prepInverse", "prep-inverse", "bool", /*default=*/"false",
+           "Prep (delta rule): solve for (I + A)^-1 once per chunk and form W and U on tensor "
+           "cores, instead of substituting every column of [W | U]">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

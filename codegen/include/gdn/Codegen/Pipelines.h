@@ -40,6 +40,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<bool> ldmatrix{*this, "ldmatrix",
                         llvm::cl::desc("Chunked kernel: tensor-core operands by ldmatrix"),
                         llvm::cl::init(false)};
+  Option<bool> prepInverse{*this, "prep-inverse",
+                           llvm::cl::desc("Chunked kernel: explicit (I + A)^-1 in the prep"),
+                           llvm::cl::init(false)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
