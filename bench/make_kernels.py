@@ -2,6 +2,7 @@
 """Compiles the kernels of the side-by-side benchmark (bench/gdn_vs_fla.py) with gdn-compile.
 
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
+                                           [--ldmatrix] [--prep-inverse]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -41,6 +42,9 @@ def main():
     p.add_argument("--v-tile", type=int)
     p.add_argument("--warps", type=int)
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
+    p.add_argument("--ldmatrix", action="store_true", help="chunked kernels: ldmatrix operands")
+    p.add_argument("--prep-inverse", action="store_true",
+                   help="chunked kernels: explicit (I + A)^-1 and tensor-core W, U in the prep")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, v_tile) in VARIANTS.items():
@@ -49,6 +53,8 @@ def main():
                             ("--v-tile", args.v_tile or v_tile), ("--warps", args.warps or 8)):
             if value is not None:
                 tiling += [flag, str(value)]
+        tiling += ["--ldmatrix"] if args.ldmatrix else []
+        tiling += ["--prep-inverse"] if args.prep_inverse else []
         if decode and args.prefill_only:
             continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64
