@@ -416,6 +416,13 @@ Status checkTensor(const std::string &name, const TensorArg &t, const std::strin
 
 } // namespace
 
+/// Blocks of the prep kernel along x: every chunk of every sequence (packed batches: at most
+/// floor(T / C) + N slots, see ChunkedKernel.cpp; blocks past a sequence's chunks return).
+static int64_t prepSlots(const KernelMetadata &m, int64_t T, int64_t N) {
+  int64_t C = m.chunkSize;
+  return m.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
+}
+
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
   if (q.shape.size() != 4)
@@ -504,6 +511,9 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   }
   if (!m.needsWorkspace() && l.workspace)
     return invalid("'workspace' was given, but kernel '" + m.kernelName + "' needs none");
+  if (!m.prepKernelName.empty() && prepSlots(m, T, N) > 2147483647)
+    return invalid("grid too large: " + std::to_string(prepSlots(m, T, N)) +
+                   " chunks for the prep kernel");
   if (N > 2147483647 || m.HV > 65535)
     return invalid("grid too large: N = " + std::to_string(N) + ", HV = " + std::to_string(m.HV));
   return Status::ok();
@@ -703,12 +713,7 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
   }
   Driver::Api &api = *driver->api;
   if (prepFunction) {
-    // One block per chunk slot: every chunk of every sequence (packed batches: at most
-    // ceil(T / C) + N chunks; blocks past the last chunk return at once).
-    int64_t C = meta.chunkSize;
-    int64_t slots = meta.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
-    if (slots > 2147483647)
-      return invalid("grid too large: " + std::to_string(slots) + " chunks");
+    int64_t slots = prepSlots(meta, T, N);
     if (Status s = api.check(
             api.cuLaunchKernel(prepFunction, static_cast<unsigned>(slots),
                                static_cast<unsigned>(meta.HV), 1,

@@ -124,6 +124,11 @@ TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
   l.workspaceBytes = 64;
   EXPECT_EQ(validateLaunch(gatedDeltaNet(), l).message,
             "'workspace' was given, but kernel 'layer_recurrent' needs none");
+  // More chunks than a grid dimension holds: B x ceil(T / 32) > 2^31 - 1.
+  int64_t T = int64_t(1) << 36;
+  l = goodLaunch(2, T);
+  EXPECT_EQ(validateLaunch(m, l).message,
+            "grid too large: " + std::to_string(2 * (T / 32)) + " chunks for the prep kernel");
 }
 
 TEST(KernelMetadata, VTileDefaultsToTheBlockSize) {
