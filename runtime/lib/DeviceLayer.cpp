@@ -2,7 +2,10 @@
 #include "gdn/DeviceLayer.h"
 #include "gdn/Numeric.h"
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 namespace gdn {
 
@@ -10,17 +13,36 @@ size_t elementBytes(const std::string &t) {
   return t == "bf16" || t == "f16" ? 2 : t == "i64" ? 8 : 4;
 }
 
+namespace {
+/// body(begin, end) over [0, count), split across the hardware's threads when large.
+template <typename Body> void inParallel(size_t count, const Body &body) {
+  size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                    count / (size_t(1) << 20) + 1);
+  if (workers <= 1)
+    return body(size_t(0), count);
+  std::vector<std::thread> pool;
+  size_t per = (count + workers - 1) / workers;
+  for (size_t w = 0; w < workers; ++w)
+    pool.emplace_back([&, w] { body(std::min(count, w * per), std::min(count, (w + 1) * per)); });
+  for (std::thread &t : pool)
+    t.join();
+}
+} // namespace
+
 std::vector<unsigned char> encodeElements(const std::vector<float> &values,
                                           const std::string &type) {
   std::vector<unsigned char> out(values.size() * elementBytes(type));
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (type == "bf16" || type == "f16") {
-      uint16_t h = type == "bf16" ? toBf16Bits(values[i]) : toF16Bits(values[i]);
-      std::memcpy(out.data() + 2 * i, &h, 2);
-    } else {
-      std::memcpy(out.data() + 4 * i, &values[i], 4);
+  bool bf16 = type == "bf16", half = bf16 || type == "f16";
+  inParallel(values.size(), [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      if (half) {
+        uint16_t h = bf16 ? toBf16Bits(values[i]) : toF16Bits(values[i]);
+        std::memcpy(out.data() + 2 * i, &h, 2);
+      } else {
+        std::memcpy(out.data() + 4 * i, &values[i], 4);
+      }
     }
-  }
+  });
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace gdn {
 
@@ -445,6 +447,35 @@ Rng streamFor(uint64_t seed, uint64_t tensor) {
   return Rng(mix.next());
 }
 
+/// Runs body(begin, end, block) over [0, count) in blocks of `block` items, on up to the
+/// hardware's threads. Each block draws from its own stream (block 0 from the tensor's
+/// original one), so the values do not depend on the thread count, and inputs of one block
+/// (every test's) are the same as a sequential fill's.
+template <typename Body>
+void forBlocks(int64_t count, int64_t block, const Body &body) {
+  int64_t blocks = (count + block - 1) / block;
+  if (blocks <= 1) {
+    body(int64_t(0), count, int64_t(0));
+    return;
+  }
+  int64_t workers = std::min<int64_t>(blocks, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int64_t w = 0; w < workers; ++w)
+    pool.emplace_back([&, w] {
+      for (int64_t b = w; b < blocks; b += workers)
+        body(b * block, std::min(count, (b + 1) * block), b);
+    });
+  for (std::thread &t : pool)
+    t.join();
+}
+
+/// The stream of block `block` of tensor `tensor`.
+Rng blockStream(uint64_t seed, uint64_t tensor, int64_t block) {
+  return streamFor(seed, tensor + (static_cast<uint64_t>(block) << 32));
+}
+
+constexpr int64_t kBlockItems = int64_t(1) << 20;
+
 double logSigmoid(double z) {
   return z >= 0 ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z));
 }
@@ -464,13 +495,14 @@ RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B,
   RandomLayerInputs in;
   auto fill = [&](std::vector<float> &out, int64_t count, uint64_t tensor,
                   double scale, bool round) {
-    Rng rng = streamFor(seed, tensor);
     out.resize(static_cast<size_t>(count));
-    for (float &x : out) {
-      x = static_cast<float>(scale * rng.normal());
-      if (round)
-        x = roundTo(inputType, x);
-    }
+    forBlocks(count, kBlockItems, [&](int64_t begin, int64_t end, int64_t block) {
+      Rng rng = blockStream(seed, tensor, block);
+      for (int64_t i = begin; i < end; ++i) {
+        float x = static_cast<float>(scale * rng.normal());
+        out[i] = round ? roundTo(inputType, x) : x;
+      }
+    });
   };
 
   fill(in.q, B * T * H * K, 1, 1.0, true);
@@ -480,35 +512,42 @@ RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B,
   } else {
     // Normalise in double, then round: the stored row is unit-norm up to the
     // input type's rounding, which is what a real caller would hand over.
-    Rng rng = streamFor(seed, 2);
     in.k.resize(static_cast<size_t>(B * T * H * K));
-    std::vector<double> row(static_cast<size_t>(K));
-    for (int64_t r = 0; r < B * T * H; ++r) {
-      double sumSq = 0.0;
-      for (double &x : row) {
-        x = rng.normal();
-        sumSq += x * x;
-      }
-      double inv = sumSq > 0 ? 1.0 / std::sqrt(sumSq) : 0.0;
-      for (int64_t c = 0; c < K; ++c)
-        in.k[r * K + c] = roundTo(inputType, static_cast<float>(row[c] * inv));
-    }
+    forBlocks(B * T * H, std::max<int64_t>(1, kBlockItems / std::max<int64_t>(K, 1)),
+              [&](int64_t begin, int64_t end, int64_t block) {
+                Rng rng = blockStream(seed, 2, block);
+                std::vector<double> row(static_cast<size_t>(K));
+                for (int64_t r = begin; r < end; ++r) {
+                  double sumSq = 0.0;
+                  for (double &x : row) {
+                    x = rng.normal();
+                    sumSq += x * x;
+                  }
+                  double inv = sumSq > 0 ? 1.0 / std::sqrt(sumSq) : 0.0;
+                  for (int64_t c = 0; c < K; ++c)
+                    in.k[r * K + c] = roundTo(inputType, static_cast<float>(row[c] * inv));
+                }
+              });
   }
 
   if (gate != GateKind::None) {
-    Rng rng = streamFor(seed, 4);
     int64_t count = B * T * HV * (gate == GateKind::Channel ? K : 1);
     in.g.resize(static_cast<size_t>(count));
-    for (float &x : in.g)
-      x = static_cast<float>(logSigmoid(rng.normal()));
+    forBlocks(count, kBlockItems, [&](int64_t begin, int64_t end, int64_t block) {
+      Rng rng = blockStream(seed, 4, block);
+      for (int64_t i = begin; i < end; ++i)
+        in.g[i] = static_cast<float>(logSigmoid(rng.normal()));
+    });
   }
 
   {
-    Rng rng = streamFor(seed, 5);
     in.beta.resize(static_cast<size_t>(B * T * HV));
     double betaScale = allowNegEigval ? 2.0 : 1.0;
-    for (float &x : in.beta)
-      x = static_cast<float>(betaScale * sigmoid(rng.normal()));
+    forBlocks(B * T * HV, kBlockItems, [&](int64_t begin, int64_t end, int64_t block) {
+      Rng rng = blockStream(seed, 5, block);
+      for (int64_t i = begin; i < end; ++i)
+        in.beta[i] = static_cast<float>(betaScale * sigmoid(rng.normal()));
+    });
   }
 
   if (withInitialState)

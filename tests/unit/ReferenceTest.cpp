@@ -774,3 +774,37 @@ TEST(Numeric, BitPatternsRoundTrip) {
 }
 
 } // namespace
+
+// Large tensors are filled in parallel blocks, each from its own stream: the values are the
+// same on every call (whatever the thread count) and still standard normal.
+TEST(ReferenceRandom, LargeTensorsAreDeterministicAcrossParallelBlocks) {
+  auto make = [] {
+    return makeRandomInputs(GateKind::Scalar, UpdateRule::Delta, 1, 9000, 2, 2, 128, 128,
+                            false, false, false, ElementType::F32, 11);
+  };
+  RandomLayerInputs a = make(), b = make();
+  ASSERT_EQ(a.q.size(), size_t(9000 * 2 * 128)); // > 2 blocks of 2^20
+  EXPECT_EQ(a.q, b.q);
+  EXPECT_EQ(a.k, b.k);
+  EXPECT_EQ(a.v, b.v);
+  EXPECT_EQ(a.g, b.g);
+  double sum = 0, sumSq = 0;
+  for (float x : a.q) {
+    sum += x;
+    sumSq += double(x) * x;
+  }
+  double n = double(a.q.size()), mean = sum / n;
+  EXPECT_NEAR(mean, 0.0, 0.01);
+  EXPECT_NEAR(sumSq / n - mean * mean, 1.0, 0.01);
+  // Blocks differ from one another (no repeated stream).
+  size_t block = size_t(1) << 20;
+  EXPECT_NE(std::vector<float>(a.q.begin(), a.q.begin() + 64),
+            std::vector<float>(a.q.begin() + block, a.q.begin() + block + 64));
+  // Unit-norm key rows (no qk_l2norm) across a block boundary.
+  for (size_t r : {size_t(0), block / 128, size_t(9000 * 2 - 1)}) {
+    double norm = 0;
+    for (size_t c = 0; c < 128; ++c)
+      norm += double(a.k[r * 128 + c]) * a.k[r * 128 + c];
+    EXPECT_NEAR(norm, 1.0, 1e-5) << "row " << r;
+  }
+}
