@@ -956,22 +956,11 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<Operation *> layers = layerOps(module);
-    if (layers.empty())
-      return;
-    for (Operation *op : layers) {
+    auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse);
-      if (!reason.empty()) {
-        op->emitError() << "gdn-chunked-gpu-kernels: " << reason
-                        << " (gdn-recurrent-gpu-kernels handles every layer)";
-        return signalPassFailure();
-      }
-    }
-    OpBuilder b(module.getBodyRegion());
-    createKernelModule(b, module);
-    SmallVector<Operation *> hosts;
-    for (Operation *op : layers) {
+      return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
+    };
+    auto build = [&](OpBuilder &b, Operation *op) {
       ChunkedSpec spec;
       static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
       spec.C = chunkSize;
@@ -986,10 +975,11 @@ struct GdnChunkedGpuKernelsPass
       kernel->setAttr("gdn.prep_shared_memory_bytes",
                       b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
-      finishKernel(b, kernel, op, spec, hosts);
-    }
-    for (Operation *host : hosts)
-      host->erase();
+      return kernel;
+    };
+    if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked",
+                                 unsupported, build)))
+      signalPassFailure();
   }
 };
 

@@ -105,6 +105,28 @@ inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer,
   hostsToErase.push_back(fn ? fn.getOperation() : layer);
 }
 
+/// What both kernel passes do: check every layer op first (`unsupported` gives "" or why,
+/// reported on the op as "<pass>: <why>"), then let `build` add each layer's kernels to
+/// `gpu.module @gdn` and return the main one, and remove the host functions.
+inline LogicalResult buildLayerKernels(ModuleOp module, StringRef pass, StringRef suffix,
+                                       function_ref<std::string(Operation *)> unsupported,
+                                       function_ref<gpu::GPUFuncOp(OpBuilder &, Operation *)> build) {
+  SmallVector<Operation *> layers = layerOps(module);
+  if (layers.empty())
+    return success();
+  for (Operation *op : layers)
+    if (std::string why = unsupported(op); !why.empty())
+      return op->emitError() << pass << ": " << why;
+  OpBuilder b(module.getBodyRegion());
+  createKernelModule(b, module);
+  SmallVector<Operation *> hosts;
+  for (Operation *op : layers)
+    finishKernel(b, build(b, op), op, layerFacts(op, suffix), hosts);
+  for (Operation *host : hosts)
+    host->erase();
+  return success();
+}
+
 /// The layer facts a kernel's signature depends on.
 struct KernelOperands {
   Type input, gate, beta, cuSeqlens; // null when absent

@@ -168,30 +168,22 @@ struct GdnRecurrentGpuKernelsPass
   using GdnRecurrentGpuKernelsBase::GdnRecurrentGpuKernelsBase;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<Operation *> layers = layerOps(module);
-    if (layers.empty())
-      return;
-    for (Operation *op : layers) {
+    auto unsupported = [&](Operation *op) -> std::string {
       int64_t V = cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3);
-      if (blockSize <= 0 || blockSize > 1024 || V % blockSize != 0) {
-        op->emitError() << "gdn-recurrent-gpu-kernels: block-size "
-                        << static_cast<int64_t>(blockSize) << " must divide V = " << V;
-        return signalPassFailure();
-      }
-    }
-    OpBuilder b(module.getBodyRegion());
-    createKernelModule(b, module);
-    SmallVector<Operation *> hosts;
-    for (Operation *op : layers) {
+      if (blockSize <= 0 || blockSize > 1024 || V % blockSize != 0)
+        return "block-size " + std::to_string(static_cast<int64_t>(blockSize)) +
+               " must divide V = " + std::to_string(V);
+      return "";
+    };
+    auto build = [&](OpBuilder &b, Operation *op) {
       KernelSpec spec;
       static_cast<LayerFacts &>(spec) = layerFacts(op, "_recurrent");
       spec.blockSize = blockSize;
-      auto kernel = RecurrentKernelBuilder(b, op->getLoc(), spec).build();
-      finishKernel(b, kernel, op, spec, hosts);
-    }
-    for (Operation *host : hosts)
-      host->erase();
+      return RecurrentKernelBuilder(b, op->getLoc(), spec).build();
+    };
+    if (failed(buildLayerKernels(getOperation(), "gdn-recurrent-gpu-kernels", "_recurrent",
+                                 unsupported, build)))
+      signalPassFailure();
   }
 };
 
