@@ -102,6 +102,15 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   text.replace(text.find("workspace_token_bytes: 1000"), 27, "workspace_token_bytes: -1");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
             "metadata workspace_token_bytes and prep_shared_memory_bytes must not be negative");
+  text = m.serialize();
+  text.replace(text.find("chunk_size: 32"), 14, "chunk_size: 0");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata with a prep_kernel needs chunk_size > 0");
+  text.replace(text.find("chunk_size: 0"), 13, "chunk_size: -4");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata chunk_size must not be negative");
+  text = m.serialize();
+  text.replace(text.find(" T N"), 4, " N");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata args must include T");
 }
 
 TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
