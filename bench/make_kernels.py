@@ -2,7 +2,7 @@
 """Compiles the kernels of the side-by-side benchmark (bench/gdn_vs_fla.py) with gdn-compile.
 
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
-                                           [--ldmatrix] [--prep-inverse]
+                                           [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -42,9 +42,13 @@ def main():
     p.add_argument("--v-tile", type=int)
     p.add_argument("--warps", type=int)
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
-    p.add_argument("--ldmatrix", action="store_true", help="chunked kernels: ldmatrix operands")
+    # gdn-compile's chunked-kernel options, for A/B runs (scripts/bench-variants).
+    p.add_argument("--no-ldmatrix", action="store_true",
+                   help="chunked kernels: 32-bit shared loads instead of ldmatrix")
+    p.add_argument("--no-state-wy", action="store_true",
+                   help="chunked kernels: W and U in the workspace (the prep applies (I + A)^-1)")
     p.add_argument("--prep-inverse", action="store_true",
-                   help="chunked kernels: explicit (I + A)^-1 and tensor-core W, U in the prep")
+                   help="with --no-state-wy: explicit (I + A)^-1 and tensor-core W, U in the prep")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, v_tile) in VARIANTS.items():
@@ -53,7 +57,8 @@ def main():
                             ("--v-tile", args.v_tile or v_tile), ("--warps", args.warps or 8)):
             if value is not None:
                 tiling += [flag, str(value)]
-        tiling += ["--ldmatrix"] if args.ldmatrix else []
+        tiling += ["--no-ldmatrix"] if args.no_ldmatrix else []
+        tiling += ["--no-state-wy"] if args.no_state_wy else []
         tiling += ["--prep-inverse"] if args.prep_inverse else []
         if decode and args.prefill_only:
             continue

@@ -60,7 +60,11 @@ struct ChunkedSpec : LayerFacts {
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
   bool prepInverse = false;
-  bool inverse() const { return prepInverse && delta(); }
+  /// The state pass applies (I + A)^-1 itself: the workspace holds Tm diag(beta) and the
+  /// state pass forms Vnew = Tm diag(beta) (V - diag(exp(G) kf) K S); no W, no U.
+  bool stateWy = false;
+  bool wyInState() const { return stateWy && delta(); }
+  bool inverse() const { return prepInverse && delta() && !wyInState(); }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
 
@@ -70,7 +74,8 @@ constexpr int64_t kMaxSharedBytes = 227 * 1024;
 constexpr int64_t kPrepThreads = 256;
 /// 16-bit tile rows are padded by this many elements (16 bytes): conflict-free fragments.
 constexpr int64_t kPad = 8;
-/// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), 0.
+/// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), and
+/// exp(G) kf with state-wy (else 0).
 constexpr int64_t kRowFactors = 4;
 
 int64_t alignUp(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
@@ -112,31 +117,44 @@ struct PrepLayout {
 /// The state kernel's shared memory: two stages of the chunk's tiles, two of S^T, Vnew^T.
 struct StateLayout {
   struct Stage {
-    int64_t qs, ks, ws, us, qk, rf;
+    int64_t qs, ks, ws, us, qk, rf, tm = 0; ///< us: U, or V's slice with state-wy
   } stage[2];
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
-  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta) {
+  int64_t rs = 0;               ///< state-wy: R^T = (V - diag(exp(G) kf) K S)^T, 16-bit
+  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta, bool wyInState) {
     Arena m;
     for (Stage &s : stage) {
       s.qs = m.take(C * (K + kPad) * 2);
       s.ks = m.take(C * (K + kPad) * 2);
-      s.ws = delta ? m.take(C * (K + kPad) * 2) : 0;
+      s.ws = delta && !wyInState ? m.take(C * (K + kPad) * 2) : 0;
       s.us = m.take(C * (Vt + kPad) * 2);
       s.qk = m.take(C * (C + kPad) * 2);
       s.rf = m.take(C * kRowFactors * 4);
+      if (wyInState)
+        s.tm = m.take(C * (C + kPad) * 2);
     }
     st[0] = m.take(Vt * (K + kPad) * 2);
     st[1] = m.take(Vt * (K + kPad) * 2);
     vn = m.take(Vt * (C + kPad) * 2);
     vs = m.take(Vt * (C + kPad) * 2);
+    if (wyInState)
+      rs = m.take(Vt * (C + kPad) * 2);
     total = m.at;
   }
 };
 
-/// Workspace bytes per token (all value heads): W (delta only), U, QKg in the input type,
-/// then the f32 row factors. Regions follow one another, each `tokens` rows long.
+/// 16-bit workspace elements per token and value head: W (delta rule), U, QKg; with
+/// state-wy, QKg and Tm diag(beta) instead.
+int64_t workspaceHeadElems(const ChunkedSpec &s) {
+  if (s.wyInState())
+    return 2 * s.C;
+  return (s.delta() ? s.K : 0) + s.V + s.C;
+}
+
+/// Workspace bytes per token (all value heads): the 16-bit regions in the input type, then
+/// the f32 row factors. Regions follow one another, each `tokens` rows long.
 int64_t workspaceTokenBytes(const ChunkedSpec &s) {
-  return s.HV * (2 * ((s.delta() ? s.K : 0) + s.V + s.C) + 4 * kRowFactors);
+  return s.HV * (2 * workspaceHeadElems(s) + 4 * kRowFactors);
 }
 
 /// What both kernels share: indices, shared-memory views, tensor-core fragments, cp.async.
@@ -196,7 +214,7 @@ protected:
 
     // Workspace regions (element offsets into typed views of the byte buffer).
     Value ws = args.workspace;
-    int64_t headElems = (s.delta() ? s.K : 0) + s.V + s.C;
+    int64_t headElems = workspaceHeadElems(s);
     Value halfCount = mul(tokens, idx(s.HV * headElems));
     wsHalf = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, half), ws,
                                     idx(0), ValueRange{halfCount});
@@ -204,8 +222,14 @@ protected:
     wsF32 = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws,
                                    rfByte, ValueRange{mul(tokens, idx(s.HV * kRowFactors))});
     wsW = idx(0);
-    wsU = s.delta() ? mul(tokens, idx(s.HV * s.K)) : idx(0);
-    wsQK = add(wsU, mul(tokens, idx(s.HV * s.V)));
+    if (s.wyInState()) {
+      wsU = idx(0); // unused: the state pass reads V itself
+      wsQK = idx(0);
+      wsTM = mul(tokens, idx(s.HV * s.C));
+    } else {
+      wsU = s.delta() ? mul(tokens, idx(s.HV * s.K)) : idx(0);
+      wsQK = add(wsU, mul(tokens, idx(s.HV * s.V)));
+    }
     return fn;
   }
 
@@ -455,7 +479,7 @@ protected:
   Type half, i32;
   SmallVector<std::string> argNames;
   KernelArguments args;
-  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK;
+  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM;
   Value tid, lane, warp, group, quad, hv, h, tokens;
   Type sharedPtrType;
   Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
@@ -596,7 +620,8 @@ private:
         Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
         Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
         Value krow = fmul(f32At(L.kf, r), tail);
-        Value values[kRowFactors] = {qrow, krow, decay, f32c(0.0f)};
+        Value wyRow = s.wyInState() ? fmul(eg, f32At(L.kf, r)) : f32c(0.0f);
+        Value values[kRowFactors] = {qrow, krow, decay, wyRow};
         for (int64_t i = 0; i < kRowFactors; ++i)
           memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
       });
@@ -639,6 +664,10 @@ private:
     });
     barrier();
 
+    if (s.wyInState()) {
+      inverseToWorkspace(t0, rows);
+      return;
+    }
     if (s.inverse()) {
       inverseAndProducts(t0, rows);
       return;
@@ -720,6 +749,28 @@ private:
     }
   }
 
+  /// 5''. state-wy: Tm = (I + A)^-1 by substitution of the C unit columns (threads 0..C-1,
+  /// column j in thread j's registers), stored as Tm diag(beta) straight to the workspace
+  /// (a row's C columns are C consecutive threads: coalesced).
+  void inverseToWorkspace(Value t0, Value rows) {
+    const int64_t C = s.C;
+    ifThen(lt(tid, idx(C)), [&] {
+      Value j = tid;
+      SmallVector<Value> x;
+      for (int64_t i = 0; i < C; ++i)
+        x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), j), f32c(1.0f), f32c(0.0f)));
+      substitute(x);
+      Value beta = betaAt(j);
+      for (int64_t i = 0; i < C; ++i) {
+        Value r = idx(i);
+        ifThen(lt(r, rows), [&] {
+          Value at = add(add(wsTM, mul(headRow(add(t0, r)), idx(C))), j);
+          memref::StoreOp::create(b, loc, toHalf(fmul(x[i], beta)), wsHalf, ValueRange{at});
+        });
+      }
+    });
+  }
+
   /// 5'. Tm = (I + A)^-1 by substitution of the C unit columns (threads 0..C-1), kept as two
   /// column-scaled 16-bit tiles, Tm diag(beta exp(G) kf) and Tm diag(beta); then
   /// W = (Tm diag(beta exp(G) kf)) K and U = (Tm diag(beta)) V on tensor cores.
@@ -769,7 +820,8 @@ private:
 class StateKernelBuilder : ChunkedBuilderBase {
 public:
   StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, 32 * s.warps), L(s.C, s.K, s.vTile, s.delta()) {}
+      : ChunkedBuilderBase(b, loc, s, 32 * s.warps),
+        L(s.C, s.K, s.vTile, s.delta(), s.wyInState()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -870,12 +922,19 @@ private:
               stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
     asyncRows(args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
               stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
-    if (s.delta())
-      asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); }, C,
-                K, stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
-    asyncRows(wsHalf,
-              [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
-              C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+    if (s.wyInState()) {
+      asyncRows(args.v, [&](Value r) { return add(mul(headRow(tokenRow(r)), idx(s.V)), col0); },
+                C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+      asyncRows(wsHalf, [&](Value r) { return add(wsTM, mul(headRow(tokenRow(r)), idx(C))); },
+                C, C, stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false);
+    } else {
+      if (s.delta())
+        asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); },
+                  C, K, stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
+      asyncRows(
+          wsHalf, [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
+          C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+    }
     asyncRows(wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C,
               C, stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
     asyncRows(wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C,
@@ -887,7 +946,7 @@ private:
     const int64_t C = s.C, K = s.K, Vt = s.vTile, ldK = K + kPad, ldC = C + kPad;
     Value qs = stageOffset(which, &StateLayout::Stage::qs);
     Value ks = stageOffset(which, &StateLayout::Stage::ks);
-    Value ws = s.delta() ? stageOffset(which, &StateLayout::Stage::ws) : Value();
+    Value ws = s.delta() && !s.wyInState() ? stageOffset(which, &StateLayout::Stage::ws) : Value();
     Value us = stageOffset(which, &StateLayout::Stage::us);
     Value qk = stageOffset(which, &StateLayout::Stage::qk);
     Value rf = divu(stageOffset(which, &StateLayout::Stage::rf), 4); // f32 index
@@ -899,21 +958,42 @@ private:
     Tile sTile{st, ldK}; // B = S, stored as S^T
     SmallVector<Value> zero(4, f32c(0.0f));
 
-    // Vnew = U - W S; keep Vnew^T and (krow Vnew)^T as 16-bit operands.
-    forTiles(C, Vt, [&](Value m0, Value n0) {
-      SmallVector<Value> acc;
-      for (int64_t e = 0; e < 4; ++e) {
-        auto [r, c] = accPosition(m0, n0, e);
-        acc.push_back(toF32(halfAt(us, r, Vt + kPad, c)));
-      }
-      if (s.delta())
-        acc = tileProduct(acc, K, m0, n0, {ws, ldK}, false, sTile, /*negateA=*/true);
+    // Vnew^T and (krow Vnew)^T are kept as 16-bit operands.
+    auto storeVnew = [&](Value m0, Value n0, ArrayRef<Value> acc) {
       for (int64_t e = 0; e < 4; ++e) {
         auto [r, c] = accPosition(m0, n0, e);
         storeHalf(vn, c, ldC, r, acc[e]);
         storeHalf(vs, c, ldC, r, fmul(acc[e], rowFactor(r, 1)));
       }
-    });
+    };
+    if (s.wyInState()) {
+      // R = V - diag(exp(G) kf) K S (R^T to shared memory), then Vnew = Tm diag(beta) R.
+      Value rs = idx(L.rs), tm = stageOffset(which, &StateLayout::Stage::tm);
+      forTiles(C, Vt, [&](Value m0, Value n0) {
+        SmallVector<Value> ksProduct = tileProduct(zero, K, m0, n0, {ks, ldK}, false, sTile);
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = accPosition(m0, n0, e);
+          Value v = toF32(halfAt(us, r, Vt + kPad, c));
+          storeHalf(rs, c, ldC, r, fsub(v, fmul(rowFactor(r, 3), ksProduct[e])));
+        }
+      });
+      barrier();
+      forTiles(C, Vt, [&](Value m0, Value n0) {
+        storeVnew(m0, n0, tileProduct(zero, C, m0, n0, {tm, ldC}, false, {rs, ldC}));
+      });
+    } else {
+      // Vnew = U - W S.
+      forTiles(C, Vt, [&](Value m0, Value n0) {
+        SmallVector<Value> acc;
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = accPosition(m0, n0, e);
+          acc.push_back(toF32(halfAt(us, r, Vt + kPad, c)));
+        }
+        if (s.delta())
+          acc = tileProduct(acc, K, m0, n0, {ws, ldK}, false, sTile, /*negateA=*/true);
+        storeVnew(m0, n0, acc);
+      });
+    }
     barrier();
 
     // o = diag(qrow) Q S + QKg Vnew, from the accumulators to global memory.
@@ -957,7 +1037,8 @@ struct GdnChunkedGpuKernelsPass
 
   void runOnOperation() override {
     auto unsupported = [&](Operation *op) {
-      std::string reason = chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse);
+      std::string reason =
+          chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse, stateWy);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
     };
     auto build = [&](OpBuilder &b, Operation *op) {
@@ -968,6 +1049,7 @@ struct GdnChunkedGpuKernelsPass
       spec.warps = warps;
       spec.ldmatrix = ldmatrix;
       spec.prepInverse = prepInverse;
+      spec.stateWy = stateWy;
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
@@ -987,7 +1069,7 @@ struct GdnChunkedGpuKernelsPass
 
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize,
                                                      int64_t vTile, int64_t warps,
-                                                     bool prepInverse) {
+                                                     bool prepInverse, bool stateWy) {
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
@@ -1014,8 +1096,9 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
   if (stateTiles / warps > 16)
     return "the state takes more than 64 registers per thread; use more warps or a smaller v-tile";
   bool delta = r.getRule() == UpdateRule::Delta;
-  int64_t prep = PrepLayout(chunkSize, K, V, delta && prepInverse).total;
-  int64_t state = StateLayout(chunkSize, K, vTile, delta).total;
+  bool wy = delta && stateWy;
+  int64_t prep = PrepLayout(chunkSize, K, V, delta && prepInverse && !wy).total;
+  int64_t state = StateLayout(chunkSize, K, vTile, delta, wy).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)
       return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +

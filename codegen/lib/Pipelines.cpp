@@ -43,6 +43,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.warps = options.warps;
     chunked.ldmatrix = options.ldmatrix;
     chunked.prepInverse = options.prepInverse;
+    chunked.stateWy = options.stateWy;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -62,13 +62,23 @@ CHUNKED_CASES = [
     ("chunked_f16_additive", ["--chunk-size", "64", "--v-tile", "64", "--warps", "4"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 150),
     ("chunked_k256", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 100),
     ("chunked_k128_v256_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 128, 256, True, True, True, None, True, False, 3, 120),
-    # Operands by ldmatrix (.trans for K^T): bf16 and f16, short last chunk, varlen, V tile 16.
-    ("chunked_ldmatrix", ["--chunk-size", "32", "--ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    # Prep with the explicit inverse and tensor-core W, U: bf16 (+ ldmatrix), f16 varlen at C = 64.
-    ("chunked_prep_inverse", ["--chunk-size", "32", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_prep_inverse_ldmatrix", ["--chunk-size", "16", "--prep-inverse", "--ldmatrix"], "deltanet", "none", "delta", "bf16", 2, 4, 64, 128, True, True, True, None, False, False, 2, 75),
-    ("chunked_prep_inverse_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 128, 64, True, True, True, None, True, False, 3, 200),
-    ("chunked_ldmatrix_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--ldmatrix"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, True, False, 3, 150),
+    # Since the defaults are ldmatrix and state-wy, the cases above run those; these keep the
+    # other paths covered. 32-bit shared loads instead of ldmatrix:
+    ("chunked_shared_loads", ["--chunk-size", "32", "--no-ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_shared_loads_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--no-ldmatrix"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, True, False, 3, 150),
+    # W and U in the workspace (--no-state-wy): column-per-thread solve, or the explicit
+    # inverse with tensor-core W, U (--prep-inverse): bf16, ungated, f16 varlen at C = 64.
+    ("chunked_w_u_workspace", ["--chunk-size", "32", "--no-state-wy"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_prep_inverse", ["--chunk-size", "32", "--no-state-wy", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_prep_inverse_shared_loads", ["--chunk-size", "16", "--no-state-wy", "--prep-inverse", "--no-ldmatrix"], "deltanet", "none", "delta", "bf16", 2, 4, 64, 128, True, True, True, None, False, False, 2, 75),
+    ("chunked_prep_inverse_f16_varlen", ["--chunk-size", "64", "--v-tile", "16", "--no-state-wy", "--prep-inverse"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 128, 64, True, True, True, None, True, False, 3, 200),
+    # The state pass applies (I + A)^-1 (the default): bf16 C = 32 varlen, ungated f16 varlen
+    # at C = 64, K != V at C = 16, shared loads, additive layers (unaffected).
+    ("chunked_state_wy_varlen", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
+    ("chunked_state_wy_f16_varlen", ["--chunk-size", "64", "--v-tile", "16"], "deltanet", "none", "delta", "f16", 2, 4, 128, 64, True, True, True, None, True, False, 3, 200),
+    ("chunked_state_wy_k64_v128_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 128, False, True, True, None, False, False, 2, 75),
+    ("chunked_state_wy_shared_loads", ["--chunk-size", "32", "--no-ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_state_wy_additive", ["--chunk-size", "32"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
 ]
 
 

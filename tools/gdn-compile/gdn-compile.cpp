@@ -35,10 +35,14 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({16, 32, 64}));
   app.add_option("--v-tile", options.vTile, "Value columns per block of the chunked kernel")
       ->check(CLI::IsMember({16, 32, 64}));
-  app.add_flag("--ldmatrix", options.ldmatrix,
-               "Chunked kernel: load tensor-core operands with ldmatrix");
+  app.add_flag("--ldmatrix,!--no-ldmatrix", options.ldmatrix,
+               "Chunked kernel: load tensor-core operands with ldmatrix (default on)");
   app.add_flag("--prep-inverse", options.prepInverse,
-               "Chunked kernel: solve for (I + A)^-1 and form W, U on tensor cores in the prep");
+               "Chunked kernel with --no-state-wy: solve for (I + A)^-1 and form W, U on tensor "
+               "cores in the prep");
+  app.add_flag("--state-wy,!--no-state-wy", options.stateWy,
+               "Chunked kernel (delta rule): the state pass applies (I + A)^-1; the workspace "
+               "holds it instead of W and U (default on; off: W and U in the workspace)");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");

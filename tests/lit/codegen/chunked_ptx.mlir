@@ -1,16 +1,22 @@
-// The chunked kernels: a chunk-parallel prep kernel (A and QKg on tensor cores, the
-// triangular solve for W and U) and the sequential state pass (cp.async double buffering,
-// W S, Q S, QKg Vnew and K^T Vnew on tensor cores, the state in mma accumulators); bf16 or
-// f16 operands by input type, f32 accumulators; no libdevice calls; dynamic shared memory.
+// The chunked kernels: a chunk-parallel prep kernel (A and QKg on tensor cores, then the
+// triangular solve) and the sequential state pass (cp.async double buffering, the products
+// with the state on tensor cores, the state in mma accumulators); bf16 or f16 operands by
+// input type, f32 accumulators; no libdevice calls; dynamic shared memory. By default
+// (state-wy) the prep solves for Tm = (I + A)^-1 and the state pass forms
+// Vnew = Tm diag(beta) (V - diag(exp(G) kf) K S) itself; state-wy=0 puts W and U in the
+// workspace instead. Operands come by ldmatrix unless ldmatrix=0.
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels | FileCheck %s --check-prefix=KERNEL
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32" | FileCheck %s --check-prefix=PTX
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=v-tile=48 2>&1 | FileCheck %s --check-prefix=VTILE
-// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 ldmatrix=1" | FileCheck %s --check-prefix=LDMATRIX
-// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 prep-inverse=1" | FileCheck %s --check-prefix=INVERSE
+// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 ldmatrix=0" | FileCheck %s --check-prefix=SHARED
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 state-wy=0" | FileCheck %s --check-prefix=WU
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 state-wy=0 prep-inverse=1" | FileCheck %s --check-prefix=INVERSE
 
-// Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K), then a forward
-// substitution over 64 rows with A rows read 4 at a time. State pass: each chunk waits for
-// its copies (issued during the previous chunk), then W S, Q S, QKg Vnew and K^T Vnew.
+// Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K = 128: 8 steps each),
+// then the substitution of Tm's 64 unit columns with A rows read 4 at a time, and no more
+// products. State pass: each chunk waits for its copies (issued during the previous chunk),
+// then K S, Tm R, Q S, QKg Vnew and K^T Vnew. Workspace per token: 32 heads x (QKg and Tm
+// rows, 2 x 64 x 2 bytes, + 4 f32 row factors).
 // KERNEL-LABEL: gpu.func @gated_deltanet_chunked_prep
 // KERNEL-SAME: gdn.block = 256
 // KERNEL-SAME: gdn.chunk_size = 64
@@ -18,8 +24,10 @@
 // KERNEL-SAME: gdn.prep
 // KERNEL: gpu.dynamic_shared_memory
 // KERNEL: nvgpu.device_async_copy
-// KERNEL-COUNT-8: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL-COUNT-16: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
+// KERNEL-NOT: nvvm.mma.sync
 // KERNEL: vector.load {{.*}} vector<4xf32>
+// KERNEL-NOT: nvvm.mma.sync
 // KERNEL: gpu.return
 // KERNEL-LABEL: gpu.func @gated_deltanet_chunked(
 // KERNEL-SAME: gdn.block = 256
@@ -28,28 +36,39 @@
 // KERNEL-SAME: gdn.prep_block = 256
 // KERNEL-SAME: gdn.prep_kernel = "gated_deltanet_chunked_prep"
 // KERNEL-SAME: gdn.v_tile = 32
-// KERNEL-SAME: gdn.workspace_token_bytes = 20992
+// KERNEL-SAME: gdn.workspace_token_bytes = 8704
 // KERNEL: nvgpu.device_async_copy
 // KERNEL: nvvm.cp.async.commit.group
 // KERNEL: nvvm.cp.async.wait.group 0
+// KERNEL: nvvm.ldmatrix
 // KERNEL: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
 // KERNEL: gpu.return
 // PTX: .entry gated_deltanet_chunked_prep
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry gated_deltanet_chunked
 // PTX: cp.async.cg.shared.global
+// PTX: ldmatrix.sync.aligned.m8n8.x2.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX-NOT: __nv_
 // VTILE: v-tile must be 16, 32 or 64
-// With ldmatrix=1 the operands come from ldmatrix: .x4 for A, .x2 for B, .trans for K^T.
-// LDMATRIX: .entry gated_deltanet_chunked_prep
-// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
-// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x2.shared.b16
-// LDMATRIX-SAME: .entry gated_deltanet_chunked
-// LDMATRIX-SAME: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
-// With prep-inverse=1 the prep copies V rows too, and after K K^T (8 steps over K = 128) and
-// Q K^T (8) forms W = (Tm diag(w)) K and U = (Tm diag(beta)) V on tensor cores (2 steps over
-// C = 32 per tile); the column-per-thread substitution of [W | U] is gone (32 unit columns).
+// With ldmatrix=0 the operands are 32-bit shared loads.
+// SHARED: .entry gated_deltanet_chunked_prep
+// SHARED-NOT: ldmatrix
+// SHARED: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// With state-wy=0 the prep substitutes every column of [W | U] (K + V = 256 columns, one per
+// thread) and writes both to the workspace: 32 x (2 x (128 + 128 + 32) + 16) bytes per token.
+// WU-LABEL: gpu.func @gated_deltanet_chunked_prep
+// WU-COUNT-16: nvvm.mma.sync
+// WU-NOT: nvvm.mma.sync
+// WU: vector.load {{.*}} vector<4xf32>
+// WU-LABEL: gpu.func @gated_deltanet_chunked(
+// WU-SAME: gdn.workspace_token_bytes = 18944
+// With prep-inverse=1 (and state-wy=0) the prep copies V rows too, and after K K^T (8 steps
+// over K = 128) and Q K^T (8) forms W = (Tm diag(w)) K and U = (Tm diag(beta)) V on tensor
+// cores (2 steps over C = 32 per tile); the column-per-thread substitution of [W | U] is gone
+// (32 unit columns).
 // INVERSE-LABEL: gpu.func @gated_deltanet_chunked_prep
 // INVERSE-COUNT-3: nvgpu.device_async_copy
 // INVERSE-COUNT-16: nvvm.mma.sync
@@ -78,7 +97,7 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 // KERNEL: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // KERNEL-NOT: bf16
 // PTX: .entry mamba2_chunked
-// PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // VTILE: v-tile must be 16, 32 or 64
 func.func @mamba2(%q: tensor<?x?x2x64xf16>, %v: tensor<?x?x4x64xf16>, %g: tensor<?x?x4xf32>) {
   %o = gdn.recurrence <scalar, additive> q(%q : tensor<?x?x2x64xf16>) k(%q : tensor<?x?x2x64xf16>)

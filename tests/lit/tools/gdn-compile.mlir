@@ -24,7 +24,7 @@
 // META: prep_kernel: layer_chunked_prep
 // META: prep_block_size: 256
 // META: prep_shared_memory_bytes: {{[1-9][0-9]*}}
-// META: workspace_token_bytes: 672
+// META: workspace_token_bytes: 288
 // META: args: q k v g beta initial_state o final_state workspace T N
 // RMETA: kernel: layer_recurrent
 // RMETA: kind: recurrent

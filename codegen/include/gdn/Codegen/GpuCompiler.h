@@ -24,8 +24,9 @@ struct GpuCompileOptions {
   int64_t chunkSize = 32;         ///< chunk size of the chunked kernel (16, 32, 64)
   int64_t vTile = 32;             ///< value columns per block of the chunked kernel
   int64_t warps = 8;              ///< warps per block of the chunked kernel
-  bool ldmatrix = false;          ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
+  bool ldmatrix = true;           ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
   bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
+  bool stateWy = true;            ///< chunked kernel: (I + A)^-1 applied in the state pass
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -23,7 +23,8 @@ namespace mlir::gdn {
 /// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with this tiling,
 /// or "" when it can.
 std::string chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize, int64_t vTile,
-                                           int64_t warps, bool prepInverse = false);
+                                           int64_t warps, bool prepInverse = false,
+                                           bool stateWy = false);
 
 } // namespace mlir::gdn
 

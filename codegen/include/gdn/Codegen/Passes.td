@@ -58,12 +58,16 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"vTile", "v-tile", "int64_t", /*default=*/"32",
            "Value columns per block: 16, 32 or 64 (more blocks, more repeated chunk work)">,
     Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">,
-    Option<"ldmatrix", "ldmatrix", "bool", /*default=*/"false",
+    Option<"ldmatrix", "ldmatrix", "bool", /*default=*/"true",
            "Load tensor-core operands with ldmatrix (.trans for K^T) instead of 32-bit "
            "shared loads">,
     Option<"prepInverse", "prep-inverse", "bool", /*default=*/"false",
            "Prep (delta rule): solve for (I + A)^-1 once per chunk and form W and U on tensor "
-           "cores, instead of substituting every column of [W | U]">
+           "cores, instead of substituting every column of [W | U]">,
+    Option<"stateWy", "state-wy", "bool", /*default=*/"true",
+           "Delta rule: the state pass applies (I + A)^-1 itself (Vnew = (I + A)^-1 "
+           "diag(beta) (V - diag(exp(G) kf) K S)); the workspace holds (I + A)^-1 diag(beta) "
+           "instead of W and U">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

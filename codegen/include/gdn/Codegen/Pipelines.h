@@ -39,10 +39,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                         llvm::cl::init(8)};
   Option<bool> ldmatrix{*this, "ldmatrix",
                         llvm::cl::desc("Chunked kernel: tensor-core operands by ldmatrix"),
-                        llvm::cl::init(false)};
+                        llvm::cl::init(true)};
   Option<bool> prepInverse{*this, "prep-inverse",
                            llvm::cl::desc("Chunked kernel: explicit (I + A)^-1 in the prep"),
                            llvm::cl::init(false)};
+  Option<bool> stateWy{*this, "state-wy",
+                       llvm::cl::desc("Chunked kernel: (I + A)^-1 applied in the state pass; "
+                                      "no W, U in the workspace"),
+                       llvm::cl::init(true)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
