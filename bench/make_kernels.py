@@ -3,6 +3,7 @@
 
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
+                                           [--qs-early]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -16,20 +17,23 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu"))
 from make_artifacts import layer_source  # noqa: E402
 
-# name: (H, HV, K, V, varlen, decode, v_tile). The chunked kernels use chunk size 32 and 8
-# warps; the V tile is chosen per shape bucket from sweeps on the H100
-# (bench/results/sweep-chunked-h100-2026-11-27.txt): 16 columns when few (sequence, head)
-# streams must fill 132 SMs, 32 otherwise (smaller tiles repeat the chunk's loads per tile).
+# name: (H, HV, K, V, varlen, decode, tiling). The chunked kernels' tiling per shape bucket
+# (gdn-compile flags; 8 warps) is the fastest of the gdn-bench sweeps on the H100
+# (bench/results/sweep-chunked-h100-2026-11-27.txt, run E): V tile 64 where many (sequence,
+# head) streams fill the SMs, 16 with Q S beside K S (--qs-early) where few must, chunk 64 for
+# the smallest case.
+WIDE = ["--chunk-size", "32", "--v-tile", "64"]
+NARROW = ["--chunk-size", "32", "--v-tile", "16", "--qs-early"]
 VARIANTS = {
-    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, 32),
-    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, 16),
-    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, 32),
-    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, 16),
-    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, 32),
-    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, 16),
-    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, 16),
-    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, 16),
-    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, 32),
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, WIDE),
+    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, NARROW),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, WIDE),
+    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, NARROW),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, WIDE),
+    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, NARROW),
+    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, WIDE),
+    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, ["--chunk-size", "64", "--v-tile", "16"]),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, ["--chunk-size", "32", "--v-tile", "32"]),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
 }
 
@@ -49,17 +53,31 @@ def main():
                    help="chunked kernels: W and U in the workspace (the prep applies (I + A)^-1)")
     p.add_argument("--prep-inverse", action="store_true",
                    help="with --no-state-wy: explicit (I + A)^-1 and tensor-core W, U in the prep")
+    p.add_argument("--qs-early", action="store_true",
+                   help="chunked kernels: Q S beside K S in every bucket")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for name, (H, HV, K, V, varlen, decode, v_tile) in VARIANTS.items():
-        tiling = []
-        for flag, value in (("--chunk-size", args.chunk_size or 32),
-                            ("--v-tile", args.v_tile or v_tile), ("--warps", args.warps or 8)):
+    for name, (H, HV, K, V, varlen, decode, bucket) in VARIANTS.items():
+        # The bucket's tiling, with --chunk-size / --v-tile / --warps from the command line
+        # taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
+        # bucket's only when the V tile is the bucket's).
+        options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
+        for token in it:
+            if token in ("--chunk-size", "--v-tile", "--warps"):
+                options[token] = next(it)
+            else:
+                flags.append(token)
+        for flag, value in (("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile),
+                            ("--warps", args.warps)):
             if value is not None:
-                tiling += [flag, str(value)]
+                if flag == "--v-tile" and str(value) != options.get(flag):
+                    flags = [f for f in flags if f != "--qs-early"]
+                options[flag] = str(value)
+        tiling = [x for kv in options.items() for x in kv] + flags
         tiling += ["--no-ldmatrix"] if args.no_ldmatrix else []
         tiling += ["--no-state-wy"] if args.no_state_wy else []
         tiling += ["--prep-inverse"] if args.prep_inverse else []
+        tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         if decode and args.prefill_only:
             continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64

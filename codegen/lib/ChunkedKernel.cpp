@@ -64,6 +64,10 @@ struct ChunkedSpec : LayerFacts {
   /// state pass forms Vnew = Tm diag(beta) (V - diag(exp(G) kf) K S); no W, no U.
   bool stateWy = false;
   bool wyInState() const { return stateWy && delta(); }
+  /// With state-wy: Q S in the same phase as K S (every warp busy at small V tiles; the
+  /// output phase keeps only QKg Vnew), at the cost of registers.
+  bool qsEarly = false;
+  bool earlyQs() const { return qsEarly && wyInState(); }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
@@ -121,7 +125,8 @@ struct StateLayout {
   } stage[2];
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
   int64_t rs = 0;               ///< state-wy: R^T = (V - diag(exp(G) kf) K S)^T, 16-bit
-  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta, bool wyInState) {
+  int64_t qsAcc = 0;            ///< qs-early: diag(qrow) Q S, f32, C x Vt
+  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta, bool wyInState, bool earlyQs) {
     Arena m;
     for (Stage &s : stage) {
       s.qs = m.take(C * (K + kPad) * 2);
@@ -139,6 +144,8 @@ struct StateLayout {
     vs = m.take(Vt * (C + kPad) * 2);
     if (wyInState)
       rs = m.take(Vt * (C + kPad) * 2);
+    if (earlyQs)
+      qsAcc = m.take(C * Vt * 4);
     total = m.at;
   }
 };
@@ -821,7 +828,7 @@ class StateKernelBuilder : ChunkedBuilderBase {
 public:
   StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
       : ChunkedBuilderBase(b, loc, s, 32 * s.warps),
-        L(s.C, s.K, s.vTile, s.delta(), s.wyInState()) {}
+        L(s.C, s.K, s.vTile, s.delta(), s.wyInState(), s.earlyQs()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -832,8 +839,21 @@ public:
     setLaunchAttributes(b, fn, argNames, kThreads, Vt, s.V);
     setCommonAttributes(fn, L.total);
 
-    Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    // The grid is N x HV x V/Vt, but blocks are renumbered so that the V tiles of one
+    // (sequence, head) are consecutive: they start together and walk the chunks at the same
+    // pace, so each chunk's q, k, QKg and Tm rows come from DRAM once and from L2 for the
+    // other tiles (in grid order they would start a wave apart and each read DRAM).
+    int64_t tiles = s.V / Vt;
+    auto blockId = [&](gpu::Dimension d) { return gpu::BlockIdOp::create(b, loc, d); };
+    Value linear = add(blockId(gpu::Dimension::x),
+                       mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
+                           add(blockId(gpu::Dimension::y),
+                               mul(idx(s.HV), blockId(gpu::Dimension::z)))));
+    Value tile = remu(linear, tiles);
+    Value head = divu(linear, tiles);
+    hv = remu(head, s.HV);
+    h = divu(hv, s.HV / s.H);
+    Value n = divu(head, s.HV);
     col0 = mul(tile, idx(Vt));
     Value bos, eos;
     if (s.varlen) {
@@ -869,7 +889,7 @@ public:
     auto loop = scf::ForOp::create(
         b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
-          // Two barriers per chunk. The first also ends every read of the previous chunk,
+          // Two barriers per chunk (three with state-wy: R before Tm R). The first also ends every read of the previous chunk,
           // so the next chunk's copies may then overwrite the stage it used; S^T alternates
           // between two buffers because nothing separates its reads in the previous chunk
           // from its writes here.
@@ -958,6 +978,16 @@ private:
     Tile sTile{st, ldK}; // B = S, stored as S^T
     SmallVector<Value> zero(4, f32c(0.0f));
 
+    Value rs = s.wyInState() ? idx(L.rs) : Value();
+    Value tm = s.wyInState() ? stageOffset(which, &StateLayout::Stage::tm) : Value();
+    // R^T = (V - diag(exp(G) kf) K S)^T as a 16-bit operand, from the K S accumulators.
+    auto storeR = [&](Value m0, Value n0, ArrayRef<Value> ksProduct) {
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [r, c] = accPosition(m0, n0, e);
+        Value v = toF32(halfAt(us, r, Vt + kPad, c));
+        storeHalf(rs, c, ldC, r, fsub(v, fmul(rowFactor(r, 3), ksProduct[e])));
+      }
+    };
     // Vnew^T and (krow Vnew)^T are kept as 16-bit operands.
     auto storeVnew = [&](Value m0, Value n0, ArrayRef<Value> acc) {
       for (int64_t e = 0; e < 4; ++e) {
@@ -966,17 +996,33 @@ private:
         storeHalf(vs, c, ldC, r, fmul(acc[e], rowFactor(r, 1)));
       }
     };
-    if (s.wyInState()) {
-      // R = V - diag(exp(G) kf) K S (R^T to shared memory), then Vnew = Tm diag(beta) R.
-      Value rs = idx(L.rs), tm = stageOffset(which, &StateLayout::Stage::tm);
-      forTiles(C, Vt, [&](Value m0, Value n0) {
-        SmallVector<Value> ksProduct = tileProduct(zero, K, m0, n0, {ks, ldK}, false, sTile);
+    if (s.earlyQs()) {
+      // Both products with the state at once, K S and Q S (2 (C/16)(Vt/8) tiles, so every
+      // warp has work even at small V tiles and the output phase keeps only QKg Vnew):
+      // R = V - diag(exp(G) kf) K S (R^T to shared memory), diag(qrow) Q S (f32, shared);
+      // then Vnew = Tm diag(beta) R.
+      forTiles(2 * C, Vt, [&](Value m0, Value n0) {
+        Value isK = lt(m0, idx(C));
+        Value row0 = select(isK, m0, sub(m0, idx(C)));
+        SmallVector<Value> product =
+            tileProduct(zero, K, row0, n0, {select(isK, ks, qs), ldK}, false, sTile);
+        auto branch = scf::IfOp::create(b, loc, isK, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(branch.thenBlock());
+        storeR(row0, n0, product);
+        b.setInsertionPointToStart(branch.elseBlock());
         for (int64_t e = 0; e < 4; ++e) {
-          auto [r, c] = accPosition(m0, n0, e);
-          Value v = toF32(halfAt(us, r, Vt + kPad, c));
-          storeHalf(rs, c, ldC, r, fsub(v, fmul(rowFactor(r, 3), ksProduct[e])));
+          auto [r, c] = accPosition(row0, n0, e);
+          storeF32(L.qsAcc, add(mul(r, idx(Vt)), c), fmul(product[e], rowFactor(r, 0)));
         }
       });
+    } else if (s.wyInState()) {
+      // R = V - diag(exp(G) kf) K S (R^T to shared memory), then Vnew = Tm diag(beta) R.
+      forTiles(C, Vt, [&](Value m0, Value n0) {
+        storeR(m0, n0, tileProduct(zero, K, m0, n0, {ks, ldK}, false, sTile));
+      });
+    }
+    if (s.wyInState()) {
       barrier();
       forTiles(C, Vt, [&](Value m0, Value n0) {
         storeVnew(m0, n0, tileProduct(zero, C, m0, n0, {tm, ldC}, false, {rs, ldC}));
@@ -998,10 +1044,17 @@ private:
 
     // o = diag(qrow) Q S + QKg Vnew, from the accumulators to global memory.
     forTiles(C, Vt, [&](Value m0, Value n0) {
-      SmallVector<Value> acc =
-          tileProduct(zero, K, m0, n0, {qs, ldK}, false, sTile);
-      for (int64_t e = 0; e < 4; ++e)
-        acc[e] = fmul(acc[e], rowFactor(accPosition(m0, n0, e).first, 0));
+      SmallVector<Value> acc;
+      if (s.earlyQs()) {
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = accPosition(m0, n0, e);
+          acc.push_back(f32At(L.qsAcc, add(mul(r, idx(Vt)), c)));
+        }
+      } else {
+        acc = tileProduct(zero, K, m0, n0, {qs, ldK}, false, sTile);
+        for (int64_t e = 0; e < 4; ++e)
+          acc[e] = fmul(acc[e], rowFactor(accPosition(m0, n0, e).first, 0));
+      }
       acc = tileProduct(acc, C, m0, n0, {qk, ldC}, false, {vn, ldC});
       for (int64_t e = 0; e < 4; ++e) {
         auto pos = accPosition(m0, n0, e);
@@ -1038,7 +1091,7 @@ struct GdnChunkedGpuKernelsPass
   void runOnOperation() override {
     auto unsupported = [&](Operation *op) {
       std::string reason =
-          chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse, stateWy);
+          chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse, stateWy, qsEarly);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
     };
     auto build = [&](OpBuilder &b, Operation *op) {
@@ -1050,6 +1103,7 @@ struct GdnChunkedGpuKernelsPass
       spec.ldmatrix = ldmatrix;
       spec.prepInverse = prepInverse;
       spec.stateWy = stateWy;
+      spec.qsEarly = qsEarly;
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
@@ -1069,7 +1123,8 @@ struct GdnChunkedGpuKernelsPass
 
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize,
                                                      int64_t vTile, int64_t warps,
-                                                     bool prepInverse, bool stateWy) {
+                                                     bool prepInverse, bool stateWy,
+                                                     bool qsEarly) {
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
@@ -1098,7 +1153,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
   bool delta = r.getRule() == UpdateRule::Delta;
   bool wy = delta && stateWy;
   int64_t prep = PrepLayout(chunkSize, K, V, delta && prepInverse && !wy).total;
-  int64_t state = StateLayout(chunkSize, K, vTile, delta, wy).total;
+  int64_t state = StateLayout(chunkSize, K, vTile, delta, wy, wy && qsEarly).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)
       return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +

@@ -133,7 +133,8 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
     return error;
   return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, options.chunkSize,
                                                    options.vTile, options.warps,
-                                                   options.prepInverse, options.stateWy);
+                                                   options.prepInverse, options.stateWy,
+                                                   options.qsEarly);
 }
 
 /// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
@@ -193,13 +194,14 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
                  (options.kernel == "auto" &&
                   mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), options.chunkSize,
                                                             options.vTile, options.warps,
-                                                            options.prepInverse, options.stateWy)
+                                                            options.prepInverse, options.stateWy,
+                                                            options.qsEarly)
                       .empty());
   PassManager first(&context);
   if (chunked)
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{
         options.chunkSize, options.vTile, options.warps, options.ldmatrix, options.prepInverse,
-        options.stateWy}));
+        options.stateWy, options.qsEarly}));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));

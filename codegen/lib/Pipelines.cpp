@@ -44,6 +44,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.ldmatrix = options.ldmatrix;
     chunked.prepInverse = options.prepInverse;
     chunked.stateWy = options.stateWy;
+    chunked.qsEarly = options.qsEarly;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -78,6 +78,9 @@ CHUNKED_CASES = [
     ("chunked_state_wy_f16_varlen", ["--chunk-size", "64", "--v-tile", "16"], "deltanet", "none", "delta", "f16", 2, 4, 128, 64, True, True, True, None, True, False, 3, 200),
     ("chunked_state_wy_k64_v128_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 128, False, True, True, None, False, False, 2, 75),
     ("chunked_state_wy_shared_loads", ["--chunk-size", "32", "--no-ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    # Q S beside K S (qs-early): bf16 V tile 16 varlen, f16 C = 64 with K != V.
+    ("chunked_qs_early_varlen", ["--chunk-size", "32", "--v-tile", "16", "--qs-early"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
+    ("chunked_qs_early_f16_c64", ["--chunk-size", "64", "--v-tile", "32", "--qs-early"], "gated_deltanet", "scalar", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_state_wy_additive", ["--chunk-size", "32"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
 ]
 

@@ -43,6 +43,8 @@ int main(int argc, char **argv) {
   app.add_flag("--state-wy,!--no-state-wy", options.stateWy,
                "Chunked kernel (delta rule): the state pass applies (I + A)^-1; the workspace "
                "holds it instead of W and U (default on; off: W and U in the workspace)");
+  app.add_flag("--qs-early", options.qsEarly,
+               "Chunked kernel with state-wy: Q S beside K S (for few (sequence, head) streams)");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");

@@ -27,6 +27,7 @@ struct GpuCompileOptions {
   bool ldmatrix = true;           ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
   bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
   bool stateWy = true;            ///< chunked kernel: (I + A)^-1 applied in the state pass
+  bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -24,7 +24,7 @@ namespace mlir::gdn {
 /// or "" when it can.
 std::string chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize, int64_t vTile,
                                            int64_t warps, bool prepInverse = false,
-                                           bool stateWy = false);
+                                           bool stateWy = false, bool qsEarly = false);
 
 } // namespace mlir::gdn
 

@@ -67,7 +67,10 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"stateWy", "state-wy", "bool", /*default=*/"true",
            "Delta rule: the state pass applies (I + A)^-1 itself (Vnew = (I + A)^-1 "
            "diag(beta) (V - diag(exp(G) kf) K S)); the workspace holds (I + A)^-1 diag(beta) "
-           "instead of W and U">
+           "instead of W and U">,
+    Option<"qsEarly", "qs-early", "bool", /*default=*/"false",
+           "With state-wy: Q S in the same phase as K S, so every warp has work at small V "
+           "tiles (faster for few (sequence, head) streams; more registers)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -47,6 +47,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                        llvm::cl::desc("Chunked kernel: (I + A)^-1 applied in the state pass; "
                                       "no W, U in the workspace"),
                        llvm::cl::init(true)};
+  Option<bool> qsEarly{*this, "qs-early",
+                       llvm::cl::desc("Chunked kernel: Q S in the same phase as K S"),
+                       llvm::cl::init(false)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
