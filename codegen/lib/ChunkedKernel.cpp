@@ -756,6 +756,15 @@ private:
     }
   }
 
+  /// Column j of Tm = (I + A)^-1, in registers: the substitution of unit column j.
+  SmallVector<Value> inverseColumn(Value j) {
+    SmallVector<Value> x;
+    for (int64_t i = 0; i < s.C; ++i)
+      x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), j), f32c(1.0f), f32c(0.0f)));
+    substitute(x);
+    return x;
+  }
+
   /// 5''. state-wy: Tm = (I + A)^-1 by substitution of the C unit columns (threads 0..C-1,
   /// column j in thread j's registers), stored as Tm diag(beta) straight to the workspace
   /// (a row's C columns are C consecutive threads: coalesced).
@@ -763,10 +772,7 @@ private:
     const int64_t C = s.C;
     ifThen(lt(tid, idx(C)), [&] {
       Value j = tid;
-      SmallVector<Value> x;
-      for (int64_t i = 0; i < C; ++i)
-        x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), j), f32c(1.0f), f32c(0.0f)));
-      substitute(x);
+      SmallVector<Value> x = inverseColumn(j);
       Value beta = betaAt(j);
       for (int64_t i = 0; i < C; ++i) {
         Value r = idx(i);
@@ -785,10 +791,7 @@ private:
     const int64_t C = s.C, K = s.K, V = s.V, ldC = C + kPad;
     ifThen(lt(tid, idx(C)), [&] {
       Value j = tid;
-      SmallVector<Value> x;
-      for (int64_t i = 0; i < C; ++i)
-        x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), j), f32c(1.0f), f32c(0.0f)));
-      substitute(x);
+      SmallVector<Value> x = inverseColumn(j);
       Value wScale = fmul(fmul(betaAt(j), f32At(L.expG, j)), f32At(L.kf, j));
       Value uScale = betaAt(j);
       for (int64_t i = 0; i < C; ++i) {
