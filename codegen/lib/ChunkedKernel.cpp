@@ -126,25 +126,26 @@ struct StateLayout {
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
   int64_t rs = 0;               ///< state-wy: R^T = (V - diag(exp(G) kf) K S)^T, 16-bit
   int64_t qsAcc = 0;            ///< qs-early: diag(qrow) Q S, f32, C x Vt
-  StateLayout(int64_t C, int64_t K, int64_t Vt, bool delta, bool wyInState, bool earlyQs) {
+  explicit StateLayout(const ChunkedSpec &spec) {
+    const int64_t C = spec.C, K = spec.K, Vt = spec.vTile;
     Arena m;
     for (Stage &s : stage) {
       s.qs = m.take(C * (K + kPad) * 2);
       s.ks = m.take(C * (K + kPad) * 2);
-      s.ws = delta && !wyInState ? m.take(C * (K + kPad) * 2) : 0;
+      s.ws = spec.delta() && !spec.wyInState() ? m.take(C * (K + kPad) * 2) : 0;
       s.us = m.take(C * (Vt + kPad) * 2);
       s.qk = m.take(C * (C + kPad) * 2);
       s.rf = m.take(C * kRowFactors * 4);
-      if (wyInState)
+      if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
     }
     st[0] = m.take(Vt * (K + kPad) * 2);
     st[1] = m.take(Vt * (K + kPad) * 2);
     vn = m.take(Vt * (C + kPad) * 2);
     vs = m.take(Vt * (C + kPad) * 2);
-    if (wyInState)
+    if (spec.wyInState())
       rs = m.take(Vt * (C + kPad) * 2);
-    if (earlyQs)
+    if (spec.earlyQs())
       qsAcc = m.take(C * Vt * 4);
     total = m.at;
   }
@@ -831,7 +832,7 @@ class StateKernelBuilder : ChunkedBuilderBase {
 public:
   StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
       : ChunkedBuilderBase(b, loc, s, 32 * s.warps),
-        L(s.C, s.K, s.vTile, s.delta(), s.wyInState(), s.earlyQs()) {}
+        L(s) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -1153,10 +1154,17 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
     return "the K x v-tile state must split evenly into 16 x 8 tiles per warp";
   if (stateTiles / warps > 16)
     return "the state takes more than 64 registers per thread; use more warps or a smaller v-tile";
-  bool delta = r.getRule() == UpdateRule::Delta;
-  bool wy = delta && stateWy;
-  int64_t prep = PrepLayout(chunkSize, K, V, delta && prepInverse && !wy).total;
-  int64_t state = StateLayout(chunkSize, K, vTile, delta, wy, wy && qsEarly).total;
+  // The shared-memory plans of the kernels these options would build.
+  ChunkedSpec spec;
+  spec.rule = r.getRule();
+  spec.K = K;
+  spec.C = chunkSize;
+  spec.vTile = vTile;
+  spec.prepInverse = prepInverse;
+  spec.stateWy = stateWy;
+  spec.qsEarly = qsEarly;
+  int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse()).total;
+  int64_t state = StateLayout(spec).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)
       return "the shared-memory plan needs " + std::to_string(bytes) + " bytes (more than " +
