@@ -3,7 +3,7 @@
 
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
-                                           [--qs-early]
+                                           [--qs-early] [--sliced-state]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -55,6 +55,9 @@ def main():
                    help="with --no-state-wy: explicit (I + A)^-1 and tensor-core W, U in the prep")
     p.add_argument("--qs-early", action="store_true",
                    help="chunked kernels: Q S beside K S in every bucket")
+    p.add_argument("--sliced-state", action="store_true",
+                   help="chunked kernels with K <= 128: S^T in registers, 16 value columns per "
+                        "warp (V tile / 16 warps); K = 256 buckets keep their tiling")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, bucket) in VARIANTS.items():
@@ -67,8 +70,11 @@ def main():
                 options[token] = next(it)
             else:
                 flags.append(token)
+        sliced = args.sliced_state and K <= 128
         for flag, value in (("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile),
                             ("--warps", args.warps)):
+            if args.sliced_state and not sliced:
+                break  # the bucket's own tiling: sliced state needs K <= 128
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):
                     flags = [f for f in flags if f != "--qs-early"]
@@ -78,6 +84,7 @@ def main():
         tiling += ["--no-state-wy"] if args.no_state_wy else []
         tiling += ["--prep-inverse"] if args.prep_inverse else []
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
+        tiling += ["--sliced-state"] if sliced else []
         if decode and args.prefill_only:
             continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64

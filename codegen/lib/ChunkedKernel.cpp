@@ -43,6 +43,8 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <functional>
+#include <map>
+#include <tuple>
 
 namespace mlir::gdn {
 #define GEN_PASS_DEF_GDNCHUNKEDGPUKERNELS
@@ -55,7 +57,12 @@ using namespace mlir::gdn;
 namespace {
 
 struct ChunkedSpec : LayerFacts {
-  int64_t C, vTile, warps;
+  ChunkedSpec() = default;
+  explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
+      : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
+        prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
+        slicedState(o.slicedState) {}
+  int64_t C = 32, vTile = 32, warps = 8;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -67,7 +74,13 @@ struct ChunkedSpec : LayerFacts {
   /// With state-wy: Q S in the same phase as K S (every warp busy at small V tiles; the
   /// output phase keeps only QKg Vnew), at the cost of registers.
   bool qsEarly = false;
-  bool earlyQs() const { return qsEarly && wyInState(); }
+  bool earlyQs() const { return qsEarly && wyInState() && !sliced(); }
+  /// The state pass keeps S^T in registers, 16 value columns per warp (see
+  /// StateKernelBuilder::slicedStep); the delta rule then always applies Tm in the state pass.
+  bool slicedState = false;
+  bool sliced() const { return slicedState && (wyInState() || !delta()); }
+  /// Warps of the state pass.
+  int64_t stateWarps() const { return sliced() ? vTile / 16 : warps; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
@@ -138,6 +151,12 @@ struct StateLayout {
       s.rf = m.take(C * kRowFactors * 4);
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
+    }
+    if (spec.sliced()) {
+      // Nothing else: S, R and Vnew stay in the warps' registers.
+      st[0] = st[1] = vn = vs = 0;
+      total = m.at;
+      return;
     }
     st[0] = m.take(Vt * (K + kPad) * 2);
     st[1] = m.take(Vt * (K + kPad) * 2);
@@ -831,8 +850,7 @@ private:
 class StateKernelBuilder : ChunkedBuilderBase {
 public:
   StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, 32 * s.warps),
-        L(s) {}
+      : ChunkedBuilderBase(b, loc, s, 32 * s.stateWarps()), L(s) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -871,17 +889,29 @@ public:
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(K)); // (n*HV + hv)*K
     auto stateIndex = [&](Value r, Value c) { return add(mul(add(stateBase, r), idx(s.V)), add(col0, c)); };
 
-    // The state: this warp's 16 x 8 tiles of the K x Vt block, as mma accumulators.
-    int64_t tilesN = Vt / 8, perWarp = (K / 16) * tilesN / kWarps;
+    // The state: this warp's 16 x 8 tiles of the K x Vt block, as mma accumulators; sliced,
+    // the K / 8 tiles of S^T's rows 16 warp .. 16 warp + 15 (this warp's value columns).
+    const bool sliced = s.sliced();
     SmallVector<std::pair<Value, Value>> stateTiles;
-    for (int64_t i = 0; i < perWarp; ++i) {
-      Value t = add(warp, idx(i * kWarps));
-      stateTiles.push_back({mul(divu(t, tilesN), idx(16)), mul(remu(t, tilesN), idx(8))});
+    if (sliced) {
+      for (int64_t j = 0; j < K / 8; ++j)
+        stateTiles.push_back({mul(warp, idx(16)), idx(8 * j)});
+    } else {
+      int64_t tilesN = Vt / 8, perWarp = (K / 16) * tilesN / kWarps;
+      for (int64_t i = 0; i < perWarp; ++i) {
+        Value t = add(warp, idx(i * kWarps));
+        stateTiles.push_back({mul(divu(t, tilesN), idx(16)), mul(remu(t, tilesN), idx(8))});
+      }
     }
+    // (row of S, column of the V tile) of accumulator element e of a state tile.
+    auto statePosition = [&](std::pair<Value, Value> tileAt, int64_t e) {
+      auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
+      return sliced ? std::make_pair(c, r) : std::make_pair(r, c);
+    };
     SmallVector<Value> state;
-    for (auto [m0, n0] : stateTiles)
+    for (auto tileAt : stateTiles)
       for (int64_t e = 0; e < 4; ++e) {
-        auto [r, c] = accPosition(m0, n0, e);
+        auto [r, c] = statePosition(tileAt, e);
         state.push_back(args.initialState
                             ? Value(memref::LoadOp::create(b, loc, args.initialState,
                                                            ValueRange{stateIndex(r, c)}))
@@ -899,6 +929,21 @@ public:
           // from its writes here.
           SmallVector<Value> S(carried.begin(), carried.end());
           Value which = remu(chunk, 2);
+          Value next = add(chunk, idx(1));
+          Value t0 = add(bos, mul(chunk, idx(C)));
+          Value rows = minu(sub(eos, t0), idx(C));
+          if (sliced) {
+            // One barrier: this chunk's copies are visible to every warp, and every warp is
+            // done with the stage the next chunk's copies overwrite.
+            waitAsync(0);
+            barrier();
+            ifThen(lt(next, numChunks), [&] {
+              issue(bos, eos, next, remu(next, 2));
+              commitAsync();
+            });
+            scf::YieldOp::create(b, loc, slicedStep(which, t0, rows, S));
+            return;
+          }
           Value st = select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.st[0]), idx(L.st[1]));
           waitAsync(0);
           for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
@@ -907,13 +952,10 @@ public:
               storeHalf(st, c, K + kPad, r, S[ti * 4 + e]);
             }
           barrier();
-          Value next = add(chunk, idx(1));
           ifThen(lt(next, numChunks), [&] {
             issue(bos, eos, next, remu(next, 2));
             commitAsync();
           });
-          Value t0 = add(bos, mul(chunk, idx(C)));
-          Value rows = minu(sub(eos, t0), idx(C));
           scf::YieldOp::create(b, loc, step(which, st, t0, rows, stateTiles, S));
         });
 
@@ -921,7 +963,7 @@ public:
     if (args.finalState)
       for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
         for (int64_t e = 0; e < 4; ++e) {
-          auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
+          auto [r, c] = statePosition(tileAt, e);
           memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), args.finalState,
                                   ValueRange{stateIndex(r, c)});
         }
@@ -1084,6 +1126,168 @@ private:
     return out;
   }
 
+  /// Two f32 values as one 16-bit-pair operand register (x in the low half).
+  Value pack(Value x, Value y) {
+    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
+                                                ValueRange{toHalf(x), toHalf(y)});
+    Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
+    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  }
+  /// The two 16-bit halves of an operand register, as f32 (low half first).
+  std::pair<Value, Value> unpack(Value word) {
+    Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32), ValueRange{word});
+    Value pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, half), vec);
+    return {toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{0})),
+            toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{1}))};
+  }
+
+  /// One chunk with the state sliced by value columns (`sliced-state`). This warp holds
+  /// S^T (16 value columns x K, f32) as K / 8 accumulator tiles; with V^T, R^T, Vnew^T and O^T
+  /// likewise 16 x C per warp, every product has its left operand in registers (an m16n8
+  /// accumulator pair is an m16k16 A fragment) and its right operand is a chunk tile read
+  /// by ldmatrix, two n-blocks per instruction:
+  ///   (K S)^T = S^T K^T,  (Q S)^T = S^T Q^T                      (B: k, q rows)
+  ///   R^T    = V^T - (K S)^T diag(kf exp(G))                      (V^T by ldmatrix.trans)
+  ///   Vnew^T = R^T (Tm diag(beta))^T                              (B: Tm rows)
+  ///   O^T    = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T       (B: QKg rows)
+  ///   S^T    = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K     (B: k rows, .trans)
+  /// Additive rule: Vnew^T = U^T (beta V, from the workspace). No shared-memory writes and
+  /// no barriers: the warps share only the chunk's input tiles.
+  SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S) {
+    const int64_t C = s.C, K = s.K, Vt = s.vTile;
+    const int64_t ldK = K + kPad, ldC = C + kPad, ldV = Vt + kPad;
+    const int64_t tokenTiles = C / 8, tokenSteps = C / 16, kSteps = K / 16;
+    Value qs = stageOffset(which, &StateLayout::Stage::qs);
+    Value ks = stageOffset(which, &StateLayout::Stage::ks);
+    Value us = stageOffset(which, &StateLayout::Stage::us);
+    Value qk = stageOffset(which, &StateLayout::Stage::qk);
+    Value tm = s.wyInState() ? stageOffset(which, &StateLayout::Stage::tm) : Value();
+    Value rf = divu(stageOffset(which, &StateLayout::Stage::rf), 4); // f32 index
+    Value v0 = mul(warp, idx(16)); // this warp's first column of the V tile
+
+    // Accumulator element e of token tile j covers token 8 j + 2 quad + e % 2; its row
+    // factors are loaded once per chunk.
+    std::map<std::tuple<int64_t, int64_t, int64_t>, Value> factors;
+    auto factor = [&](int64_t j, int64_t e, int64_t field) {
+      Value &f = factors[{j, e % 2, field}];
+      if (!f) {
+        Value token = add(idx(8 * j + e % 2), mul(quad, idx(2)));
+        f = memref::LoadOp::create(
+            b, loc, smemF32, ValueRange{add(rf, add(mul(token, idx(kRowFactors)), idx(field)))});
+      }
+      return f;
+    };
+    // B fragments of token tiles n0/8 and n0/8 + 1 at depth k0 .. k0 + 15, from a tile stored
+    // by columns (B[k, n] at row n, column k): {b0, b1} of the first, {b0, b1} of the second.
+    auto bByColumns = [&](Value base, int64_t ld, int64_t n0, int64_t k0) {
+      return ldmatrix(tileAddress({base, ld}, add(idx(n0), laneColAT), add(idx(k0), laneRowAT)),
+                      4, false);
+    };
+    // The same from a tile stored by rows (B[k, n] at row k, column n).
+    auto bByRows = [&](Value base, int64_t ld, int64_t k0, int64_t n0) {
+      return ldmatrix(tileAddress({base, ld}, add(idx(k0), laneRowA), add(idx(n0), laneColA)), 4,
+                      true);
+    };
+    // acc tiles j and j + 1 += a b (b from bByColumns / bByRows).
+    auto mmaPair = [&](SmallVector<Value> &acc, int64_t j, ArrayRef<Value> a,
+                       ArrayRef<Value> bRegs) {
+      for (int64_t h = 0; h < 2; ++h) {
+        SmallVector<Value> out = mma(ValueRange(acc).slice(4 * (j + h), 4), a,
+                                     {bRegs[2 * h], bRegs[2 * h + 1]});
+        std::copy(out.begin(), out.end(), acc.begin() + 4 * (j + h));
+      }
+    };
+    // The A fragment of k-step t from accumulator tiles 2t and 2t + 1 (scaled per token).
+    auto aFromAcc = [&](ArrayRef<Value> acc, int64_t t, int64_t scaleBy = -1) {
+      SmallVector<Value> a;
+      for (int64_t q = 0; q < 4; ++q) {
+        int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
+        Value x = acc[4 * j + e], y = acc[4 * j + e + 1];
+        if (scaleBy >= 0) {
+          x = fmul(x, factor(j, e, scaleBy));
+          y = fmul(y, factor(j, e + 1, scaleBy));
+        }
+        a.push_back(pack(x, y));
+      }
+      return a;
+    };
+    // V^T (or U^T) columns 16 t .. 16 t + 15 as an A fragment: the tile holds V by token rows.
+    auto vTransposed = [&](int64_t t) {
+      return ldmatrix(tileAddress({us, ldV}, add(idx(16 * t), laneColAT), add(v0, laneRowAT)), 4,
+                      true);
+    };
+
+    // (K S)^T and (Q S)^T, 16 x C each: the state is the A operand, packed per k-step.
+    SmallVector<Value> ksT(4 * tokenTiles, f32c(0.0f)), qsT(4 * tokenTiles, f32c(0.0f));
+    for (int64_t t = 0; t < kSteps; ++t) {
+      SmallVector<Value> a = aFromAcc(S, t);
+      for (int64_t j = 0; j < tokenTiles; j += 2) {
+        if (s.delta())
+          mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, 16 * t));
+        mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, 16 * t));
+      }
+    }
+
+    // Vnew^T, 16 x C: f32 accumulators and 16-bit A fragments.
+    SmallVector<Value> vnT(4 * tokenTiles, f32c(0.0f));
+    SmallVector<SmallVector<Value>> vnA;
+    if (s.delta()) {
+      SmallVector<SmallVector<Value>> rA;
+      for (int64_t t = 0; t < tokenSteps; ++t) {
+        SmallVector<Value> v = vTransposed(t), r;
+        for (int64_t q = 0; q < 4; ++q) {
+          int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
+          auto [x, y] = unpack(v[q]);
+          r.push_back(pack(fsub(x, fmul(factor(j, e, 3), ksT[4 * j + e])),
+                           fsub(y, fmul(factor(j, e + 1, 3), ksT[4 * j + e + 1]))));
+        }
+        rA.push_back(r);
+      }
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        for (int64_t j = 0; j < tokenTiles; j += 2)
+          mmaPair(vnT, j, rA[t], bByColumns(tm, ldC, 8 * j, 16 * t));
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        vnA.push_back(aFromAcc(vnT, t));
+    } else {
+      for (int64_t t = 0; t < tokenSteps; ++t) {
+        vnA.push_back(vTransposed(t));
+        for (int64_t q = 0; q < 4; ++q) {
+          int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
+          std::tie(vnT[4 * j + e], vnT[4 * j + e + 1]) = unpack(vnA.back()[q]);
+        }
+      }
+    }
+
+    // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory.
+    SmallVector<Value> oT;
+    for (int64_t j = 0; j < tokenTiles; ++j)
+      for (int64_t e = 0; e < 4; ++e)
+        oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
+    for (int64_t t = 0; t < tokenSteps; ++t)
+      for (int64_t j = 0; j < tokenTiles; j += 2)
+        mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, 16 * t));
+    for (int64_t j = 0; j < tokenTiles; ++j)
+      for (int64_t e = 0; e < 4; ++e) {
+        auto [v, token] = accPosition(v0, idx(8 * j), e);
+        ifThen(lt(token, rows), [&] {
+          Value at = add(mul(headRow(add(t0, token)), idx(s.V)), add(col0, v));
+          memref::StoreOp::create(b, loc, toHalf(oT[4 * j + e]), args.o, ValueRange{at});
+        });
+      }
+
+    // S^T = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K.
+    Value decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
+    SmallVector<Value> out;
+    for (Value x : S)
+      out.push_back(fmul(x, decay));
+    for (int64_t t = 0; t < tokenSteps; ++t) {
+      SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
+      for (int64_t j = 0; j < K / 8; j += 2)
+        mmaPair(out, j, a, bByRows(ks, ldK, 16 * t, 8 * j));
+    }
+    return out;
+  }
+
   StateLayout L;
   Value col0;
 };
@@ -1093,21 +1297,15 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
+    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,   ldmatrix,
+                                        prepInverse, stateWy, qsEarly, slicedState};
     auto unsupported = [&](Operation *op) {
-      std::string reason =
-          chunkedKernelUnsupportedReason(op, chunkSize, vTile, warps, prepInverse, stateWy, qsEarly);
+      std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
     };
     auto build = [&](OpBuilder &b, Operation *op) {
-      ChunkedSpec spec;
+      ChunkedSpec spec(options);
       static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
-      spec.C = chunkSize;
-      spec.vTile = vTile;
-      spec.warps = warps;
-      spec.ldmatrix = ldmatrix;
-      spec.prepInverse = prepInverse;
-      spec.stateWy = stateWy;
-      spec.qsEarly = qsEarly;
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
@@ -1125,10 +1323,9 @@ struct GdnChunkedGpuKernelsPass
 
 } // namespace
 
-std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize,
-                                                     int64_t vTile, int64_t warps,
-                                                     bool prepInverse, bool stateWy,
-                                                     bool qsEarly) {
+std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
+                                                     const GdnChunkedGpuKernelsOptions &options) {
+  const int64_t chunkSize = options.chunkSize, vTile = options.vTile, warps = options.warps;
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
@@ -1141,28 +1338,35 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op, int64_t chu
     return "only bf16 and f16 inputs are supported";
   if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
     return "chunk-size must be 16, 32 or 64";
-  if (vTile != 16 && vTile != 32 && vTile != 64)
-    return "v-tile must be 16, 32 or 64";
+  if (vTile != 16 && vTile != 32 && vTile != 64 && !(options.slicedState && vTile == 128))
+    return options.slicedState ? "v-tile must be 16, 32, 64 or 128"
+                               : "v-tile must be 16, 32 or 64 (128 with sliced-state)";
   if (V % vTile != 0)
     return "v-tile must divide V";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
-  if (warps != 4 && warps != 8)
-    return "warps must be 4 or 8";
-  int64_t stateTiles = (K / 16) * (vTile / 8);
-  if (stateTiles % warps != 0)
-    return "the K x v-tile state must split evenly into 16 x 8 tiles per warp";
-  if (stateTiles / warps > 16)
-    return "the state takes more than 64 registers per thread; use more warps or a smaller v-tile";
-  // The shared-memory plans of the kernels these options would build.
-  ChunkedSpec spec;
+  ChunkedSpec spec(options);
   spec.rule = r.getRule();
   spec.K = K;
-  spec.C = chunkSize;
-  spec.vTile = vTile;
-  spec.prepInverse = prepInverse;
-  spec.stateWy = stateWy;
-  spec.qsEarly = qsEarly;
+  if (options.slicedState) {
+    // Each warp keeps 16 x K of S^T in registers: K / 2 per thread.
+    if (K > 128)
+      return "sliced-state keeps K / 2 state registers per thread and needs K <= 128";
+    if (!options.ldmatrix)
+      return "sliced-state needs ldmatrix";
+    if (spec.delta() && !options.stateWy)
+      return "sliced-state needs state-wy for the delta rule";
+  } else {
+    if (warps != 4 && warps != 8)
+      return "warps must be 4 or 8";
+    int64_t stateTiles = (K / 16) * (vTile / 8);
+    if (stateTiles % warps != 0)
+      return "the K x v-tile state must split evenly into 16 x 8 tiles per warp";
+    if (stateTiles / warps > 16)
+      return "the state takes more than 64 registers per thread; use more warps or a smaller "
+             "v-tile";
+  }
+  // The shared-memory plans of the kernels these options would build.
   int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse()).total;
   int64_t state = StateLayout(spec).total;
   for (int64_t bytes : {prep, state})

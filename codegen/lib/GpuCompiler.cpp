@@ -125,16 +125,27 @@ struct ParsedLayer {
 
 } // namespace
 
+/// The chunked-kernel pass's options from the compile options.
+static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompileOptions &o) {
+  mlir::gdn::GdnChunkedGpuKernelsOptions c;
+  c.chunkSize = o.chunkSize;
+  c.vTile = o.vTile;
+  c.warps = o.warps;
+  c.ldmatrix = o.ldmatrix;
+  c.prepInverse = o.prepInverse;
+  c.stateWy = o.stateWy;
+  c.qsEarly = o.qsEarly;
+  c.slicedState = o.slicedState;
+  return c;
+}
+
 std::string chunkedKernelUnsupportedReason(const std::string &source,
                                            const GpuCompileOptions &options) {
   ParsedLayer parsed;
   std::string error;
   if (!parsed.parse(source, "<layer>", error))
     return error;
-  return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, options.chunkSize,
-                                                   options.vTile, options.warps,
-                                                   options.prepInverse, options.stateWy,
-                                                   options.qsEarly);
+  return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, chunkedPassOptions(options));
 }
 
 /// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
@@ -192,16 +203,12 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   }
   bool chunked = options.kernel == "chunked" ||
                  (options.kernel == "auto" &&
-                  mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), options.chunkSize,
-                                                            options.vTile, options.warps,
-                                                            options.prepInverse, options.stateWy,
-                                                            options.qsEarly)
+                  mlir::gdn::chunkedKernelUnsupportedReason(layers.front(),
+                                                            chunkedPassOptions(options))
                       .empty());
   PassManager first(&context);
   if (chunked)
-    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(mlir::gdn::GdnChunkedGpuKernelsOptions{
-        options.chunkSize, options.vTile, options.warps, options.ldmatrix, options.prepInverse,
-        options.stateWy, options.qsEarly}));
+    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(chunkedPassOptions(options)));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));

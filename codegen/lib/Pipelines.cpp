@@ -45,6 +45,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.prepInverse = options.prepInverse;
     chunked.stateWy = options.stateWy;
     chunked.qsEarly = options.qsEarly;
+    chunked.slicedState = options.slicedState;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -577,10 +577,12 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
       return s;
     kernel->prepFunction = prep;
   }
-  // Above 48 KiB of dynamic shared memory a kernel must opt in.
+  // Above 48 KiB of shared memory a kernel must opt in. The limit counts static shared
+  // memory too (the NVVM lowering of dynamic shared memory leaves a byte or so), so a kernel
+  // that asks for exactly 48 KiB dynamic already needs it: opt in for every dynamic size.
   constexpr int kMaxDynamicSharedSizeBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
   auto optIn = [&](CUfunction f, int64_t bytes, const std::string &name) -> Status {
-    if (bytes <= 48 * 1024)
+    if (bytes <= 0)
       return Status::ok();
     return api.check(api.cuFuncSetAttribute(f, kMaxDynamicSharedSizeBytes, static_cast<int>(bytes)),
                      "cuFuncSetAttribute(max dynamic shared memory " + std::to_string(bytes) +

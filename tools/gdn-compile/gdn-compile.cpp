@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
   app.add_option("--chunk-size", options.chunkSize, "Chunk size of the chunked kernel")
       ->check(CLI::IsMember({16, 32, 64}));
   app.add_option("--v-tile", options.vTile, "Value columns per block of the chunked kernel")
-      ->check(CLI::IsMember({16, 32, 64}));
+      ->check(CLI::IsMember({16, 32, 64, 128}));
   app.add_flag("--ldmatrix,!--no-ldmatrix", options.ldmatrix,
                "Chunked kernel: load tensor-core operands with ldmatrix (default on)");
   app.add_flag("--prep-inverse", options.prepInverse,
@@ -45,6 +45,9 @@ int main(int argc, char **argv) {
                "holds it instead of W and U (default on; off: W and U in the workspace)");
   app.add_flag("--qs-early", options.qsEarly,
                "Chunked kernel with state-wy: Q S beside K S (for few (sequence, head) streams)");
+  app.add_flag("--sliced-state,!--no-sliced-state", options.slicedState,
+               "Chunked kernel: S^T in registers, 16 value columns per warp (v-tile / 16 "
+               "warps; K <= 128)");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");

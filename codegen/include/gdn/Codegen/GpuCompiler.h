@@ -28,6 +28,8 @@ struct GpuCompileOptions {
   bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
   bool stateWy = true;            ///< chunked kernel: (I + A)^-1 applied in the state pass
   bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
+  /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
+  bool slicedState = false;
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

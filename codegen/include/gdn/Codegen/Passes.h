@@ -20,11 +20,10 @@ namespace mlir::gdn {
 #define GEN_PASS_REGISTRATION
 #include "gdn/Codegen/Passes.h.inc"
 
-/// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with this tiling,
-/// or "" when it can.
-std::string chunkedKernelUnsupportedReason(Operation *op, int64_t chunkSize, int64_t vTile,
-                                           int64_t warps, bool prepInverse = false,
-                                           bool stateWy = false, bool qsEarly = false);
+/// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with these options
+/// (tiling and code path), or "" when it can.
+std::string chunkedKernelUnsupportedReason(Operation *op,
+                                           const GdnChunkedGpuKernelsOptions &options);
 
 } // namespace mlir::gdn
 

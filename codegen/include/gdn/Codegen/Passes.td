@@ -70,7 +70,12 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "instead of W and U">,
     Option<"qsEarly", "qs-early", "bool", /*default=*/"false",
            "With state-wy: Q S in the same phase as K S, so every warp has work at small V "
-           "tiles (faster for few (sequence, head) streams; more registers)">
+           "tiles (faster for few (sequence, head) streams; more registers)">,
+    Option<"slicedState", "sliced-state", "bool", /*default=*/"false",
+           "State pass with the state transposed in registers: each warp owns 16 value "
+           "columns of S over all K, so K S, Q S and the state update take S (and R, Vnew) "
+           "straight from registers, with one barrier per chunk; the block has v-tile/16 "
+           "warps (`warps` is ignored); K <= 128, ldmatrix, state-wy for the delta rule">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -50,6 +50,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<bool> qsEarly{*this, "qs-early",
                        llvm::cl::desc("Chunked kernel: Q S in the same phase as K S"),
                        llvm::cl::init(false)};
+  Option<bool> slicedState{
+      *this, "sliced-state",
+      llvm::cl::desc("Chunked kernel: S^T in registers, 16 value columns per warp"),
+      llvm::cl::init(false)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
