@@ -18,22 +18,26 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu")
 from make_artifacts import layer_source  # noqa: E402
 
 # name: (H, HV, K, V, varlen, decode, tiling). The chunked kernels' tiling per shape bucket
-# (gdn-compile flags; 8 warps) is the fastest of the gdn-bench sweeps on the H100
-# (bench/results/sweep-chunked-h100-2026-11-27.txt, run E): V tile 64 where many (sequence,
-# head) streams fill the SMs, 16 with Q S beside K S (--qs-early) where few must, chunk 64 for
-# the smallest case.
-WIDE = ["--chunk-size", "32", "--v-tile", "64"]
-NARROW = ["--chunk-size", "32", "--v-tile", "16", "--qs-early"]
+# is the fastest of the gdn-bench sweeps on the H100 (bench/results/sweep-chunked-h100-*.txt,
+# run F): the sliced state pass (the default) with V tile 128 where many (sequence, head)
+# streams fill the SMs and 64 where fewer must; the tiled pass (--no-sliced-state) with V
+# tile 16 and Q S beside K S for the fewest streams, chunk 64 for the smallest case; K = 256
+# (no sliced pass) with V tile 64.
+SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128"]
+SLICED = ["--chunk-size", "32", "--v-tile", "64"]
+TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
+TILED_NARROW = ["--chunk-size", "32", "--v-tile", "16", "--qs-early", "--no-sliced-state"]
 VARIANTS = {
-    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, WIDE),
-    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, NARROW),
-    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, WIDE),
-    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, NARROW),
-    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, WIDE),
-    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, NARROW),
-    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, WIDE),
-    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, ["--chunk-size", "64", "--v-tile", "16"]),
-    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, ["--chunk-size", "32", "--v-tile", "32"]),
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, TILED_NARROW),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, SLICED),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, SLICED),
+    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, TILED_WIDE),
+    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False,
+                        ["--chunk-size", "64", "--v-tile", "16", "--no-sliced-state"]),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
 }
 
@@ -56,8 +60,10 @@ def main():
     p.add_argument("--qs-early", action="store_true",
                    help="chunked kernels: Q S beside K S in every bucket")
     p.add_argument("--sliced-state", action="store_true",
-                   help="chunked kernels with K <= 128: S^T in registers, 16 value columns per "
-                        "warp (V tile / 16 warps); K = 256 buckets keep their tiling")
+                   help="chunked kernels with K <= 128: the sliced state pass in every bucket "
+                        "(V tile / 16 warps); K = 256 buckets keep their tiling")
+    p.add_argument("--no-sliced-state", action="store_true",
+                   help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, bucket) in VARIANTS.items():
@@ -84,7 +90,10 @@ def main():
         tiling += ["--no-state-wy"] if args.no_state_wy else []
         tiling += ["--prep-inverse"] if args.prep_inverse else []
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
-        tiling += ["--sliced-state"] if sliced else []
+        if sliced:
+            tiling = [f for f in tiling if f != "--no-sliced-state"]
+        if args.no_sliced_state and "--no-sliced-state" not in tiling:
+            tiling += ["--no-sliced-state"]
         if decode and args.prefill_only:
             continue
         # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64

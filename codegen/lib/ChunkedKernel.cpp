@@ -76,9 +76,15 @@ struct ChunkedSpec : LayerFacts {
   bool qsEarly = false;
   bool earlyQs() const { return qsEarly && wyInState() && !sliced(); }
   /// The state pass keeps S^T in registers, 16 value columns per warp (see
-  /// StateKernelBuilder::slicedStep); the delta rule then always applies Tm in the state pass.
+  /// StateKernelBuilder::slicedStep), where it can: ldmatrix, state-wy for the delta rule,
+  /// and registers: K / 2 for the state and about 2 C for the chunk's 16 x C products per
+  /// thread, so K <= 128 and K C <= 128 x 32 (K = 128 at C = 64 spills). Elsewhere the
+  /// option is a no-op and the tiled state pass is built.
   bool slicedState = false;
-  bool sliced() const { return slicedState && (wyInState() || !delta()); }
+  bool sliced() const {
+    return slicedState && K <= 128 && K * C <= 128 * 32 && ldmatrix &&
+           (wyInState() || !delta());
+  }
   /// Warps of the state pass.
   int64_t stateWarps() const { return sliced() ? vTile / 16 : warps; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
@@ -1323,6 +1329,16 @@ struct GdnChunkedGpuKernelsPass
 
 } // namespace
 
+bool mlir::gdn::chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options) {
+  auto r = dyn_cast<RecurrenceOp>(op);
+  if (!r)
+    return false;
+  ChunkedSpec spec(options);
+  spec.rule = r.getRule();
+  spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
+  return spec.sliced();
+}
+
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
                                                      const GdnChunkedGpuKernelsOptions &options) {
   const int64_t chunkSize = options.chunkSize, vTile = options.vTile, warps = options.warps;
@@ -1338,25 +1354,17 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "only bf16 and f16 inputs are supported";
   if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
     return "chunk-size must be 16, 32 or 64";
-  if (vTile != 16 && vTile != 32 && vTile != 64 && !(options.slicedState && vTile == 128))
-    return options.slicedState ? "v-tile must be 16, 32, 64 or 128"
-                               : "v-tile must be 16, 32 or 64 (128 with sliced-state)";
-  if (V % vTile != 0)
-    return "v-tile must divide V";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
   ChunkedSpec spec(options);
   spec.rule = r.getRule();
   spec.K = K;
-  if (options.slicedState) {
-    // Each warp keeps 16 x K of S^T in registers: K / 2 per thread.
-    if (K > 128)
-      return "sliced-state keeps K / 2 state registers per thread and needs K <= 128";
-    if (!options.ldmatrix)
-      return "sliced-state needs ldmatrix";
-    if (spec.delta() && !options.stateWy)
-      return "sliced-state needs state-wy for the delta rule";
-  } else {
+  if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
+    return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: K <= 128, "
+           "K x chunk-size <= 4096)";
+  if (V % vTile != 0)
+    return "v-tile must divide V";
+  if (!spec.sliced()) {
     if (warps != 4 && warps != 8)
       return "warps must be 4 or 8";
     int64_t stateTiles = (K / 16) * (vTile / 8);

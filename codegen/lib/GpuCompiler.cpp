@@ -148,6 +148,13 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
   return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, chunkedPassOptions(options));
 }
 
+bool slicedStateApplies(const std::string &source, const GpuCompileOptions &options) {
+  ParsedLayer parsed;
+  std::string error;
+  return parsed.parse(source, "<layer>", error) &&
+         mlir::gdn::chunkedStateIsSliced(parsed.layer, chunkedPassOptions(options));
+}
+
 /// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
 /// and "Used R registers" lines for X.
 static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {

@@ -24,13 +24,16 @@ int64_t roundUpPow2(int64_t x) {
 /// Tuning entries are keyed by layer text, chip, PTX features and compiler revision, not by
 /// tiling (that is what is being chosen), and by shape bucket.
 std::string layerKey(const std::string &source, const Options &options) {
-  return detail::hashHex("gdn-tune/1|" + compilerRevision() + "|" + options.compile.chip + "|" +
+  return detail::hashHex("gdn-tune/2|" + compilerRevision() + "|" + options.compile.chip + "|" +
                          options.compile.features + "|" + source);
 }
 
 std::string describe(const GpuCompileOptions &o) {
   if (o.kernel == "recurrent")
     return "recurrent, block " + std::to_string(o.blockSize);
+  if (o.slicedState)
+    return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
+           std::to_string(o.vTile) + ", sliced state";
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
          std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps";
 }
@@ -105,12 +108,15 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
     std::istringstream fields(line);
     std::string key, bucket;
     TuningEntry e;
+    std::string state;
     if (!(fields >> key >> bucket >> e.options.kernel >> e.options.chunkSize >> e.options.vTile >>
-          e.options.warps >> e.options.blockSize >> e.ms) ||
-        (e.options.kernel != "recurrent" && e.options.kernel != "chunked") || !(e.ms > 0)) {
+          e.options.warps >> state >> e.options.blockSize >> e.ms) ||
+        (e.options.kernel != "recurrent" && e.options.kernel != "chunked") ||
+        (state != "sliced" && state != "tiles") || !(e.ms > 0)) {
       ++bad;
       continue;
     }
+    e.options.slicedState = state == "sliced";
     entries[key + " " + bucket] = e;
   }
   if (malformed)
@@ -120,10 +126,12 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
 
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
   std::ostringstream os;
-  os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <block> <ms>\n";
+  os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
+        "<block> <ms>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
-       << " " << e.options.warps << " " << e.options.blockSize << " " << e.ms << "\n";
+       << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
+       << e.options.blockSize << " " << e.ms << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
@@ -135,22 +143,40 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
   GpuCompileOptions recurrent = options.compile;
   recurrent.kernel = "recurrent";
   candidates.push_back(recurrent);
-  for (int64_t chunk : {16, 32, 64})
+  // Both state-pass designs: sliced (v-tile / 16 warps; a no-op where the layer does not
+  // allow it, so those candidates repeat the tiled ones and are left out) and tiled.
+  auto consider = [&](GpuCompileOptions c) {
+    std::string reason = chunkedKernelUnsupportedReason(layerSource, c);
+    if (reason.find("error:") != std::string::npos) {
+      error = reason; // the layer does not parse or verify
+      return false;
+    }
+    if (reason.empty())
+      candidates.push_back(c);
+    return true;
+  };
+  for (int64_t chunk : {16, 32, 64}) {
+    GpuCompileOptions c = options.compile;
+    c.kernel = "chunked";
+    c.chunkSize = chunk;
+    if (slicedStateApplies(layerSource, c)) {
+      c.slicedState = true;
+      for (int64_t vTile : {16, 32, 64, 128}) {
+        c.vTile = vTile;
+        c.warps = vTile / 16;
+        if (!consider(c))
+          return {};
+      }
+    }
+    c.slicedState = false;
     for (int64_t vTile : {16, 32, 64})
       for (int64_t warps : {4, 8}) {
-        GpuCompileOptions c = options.compile;
-        c.kernel = "chunked";
-        c.chunkSize = chunk;
         c.vTile = vTile;
         c.warps = warps;
-        std::string reason = chunkedKernelUnsupportedReason(layerSource, c);
-        if (reason.empty())
-          candidates.push_back(c);
-        else if (reason.find("error:") != std::string::npos) {
-          error = reason; // the layer does not parse or verify
+        if (!consider(c))
           return {};
-        }
       }
+  }
   return candidates;
 }
 
@@ -240,6 +266,7 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
     o.chunkSize = it->second.options.chunkSize;
     o.vTile = it->second.options.vTile;
     o.warps = it->second.options.warps;
+    o.slicedState = it->second.options.slicedState;
     o.blockSize = it->second.options.blockSize;
   }
   return o;

@@ -82,15 +82,17 @@ CHUNKED_CASES = [
     ("chunked_qs_early_varlen", ["--chunk-size", "32", "--v-tile", "16", "--qs-early"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
     ("chunked_qs_early_f16_c64", ["--chunk-size", "64", "--v-tile", "32", "--qs-early"], "gated_deltanet", "scalar", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_state_wy_additive", ["--chunk-size", "32"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
-    # S^T in registers, 16 value columns per warp (sliced-state): each V tile (1, 2, 4 and 8
-    # warps), each chunk size, varlen, f16, K != V, ungated, additive, no states.
+    # S^T in registers, 16 value columns per warp (sliced-state, the default where it
+    # applies): each V tile (1, 2, 4 and 8 warps), each chunk size, varlen, f16, K != V,
+    # ungated, additive, no states. The cases above with K = 128 at C = 64 or K = 256 run the
+    # tiled state pass, which the option falls back to there.
     ("chunked_sliced_vt128", ["--sliced-state", "--chunk-size", "32", "--v-tile", "128"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_sliced_vt64_c64", ["--sliced-state", "--chunk-size", "64", "--v-tile", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
+    ("chunked_sliced_k64_vt64_c64", ["--sliced-state", "--chunk-size", "64", "--v-tile", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 128, True, True, True, None, False, False, 2, 200),
     ("chunked_sliced_vt16_varlen", ["--sliced-state", "--chunk-size", "32", "--v-tile", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
     ("chunked_sliced_f16_c16", ["--sliced-state", "--chunk-size", "16", "--v-tile", "32"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 75),
-    ("chunked_sliced_k128_v64_varlen", ["--sliced-state", "--chunk-size", "64", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 64, False, True, True, None, True, False, 3, 200),
+    ("chunked_sliced_k128_v64_varlen", ["--sliced-state", "--chunk-size", "32", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 64, False, True, True, None, True, False, 3, 200),
     ("chunked_sliced_additive", ["--sliced-state", "--chunk-size", "32", "--v-tile", "64"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
-    ("chunked_sliced_linear_attention_no_states", ["--sliced-state", "--chunk-size", "64", "--v-tile", "128"], "linear_attention", "none", "additive", "f16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 130),
+    ("chunked_sliced_linear_attention_no_states", ["--sliced-state", "--chunk-size", "16", "--v-tile", "128"], "linear_attention", "none", "additive", "f16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 130),
 ]
 
 

@@ -11,6 +11,8 @@
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 ldmatrix=0" | FileCheck %s --check-prefix=SHARED
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 state-wy=0" | FileCheck %s --check-prefix=WU
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 state-wy=0 prep-inverse=1" | FileCheck %s --check-prefix=INVERSE
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64" | FileCheck %s --check-prefix=SLICED
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=128 sliced-state=0" 2>&1 | FileCheck %s --check-prefix=TILED128
 
 // Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K = 128: 8 steps each),
 // then the substitution of Tm's 64 unit columns with A rows read 4 at a time, and no more
@@ -46,9 +48,11 @@
 // PTX: .entry gated_deltanet_chunked_prep
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// The pipeline's defaults (V tile 64) at C = 32 build the sliced state pass: B operands two
+// n-blocks per ldmatrix.x4, V^T and K by ldmatrix.x4.trans.
 // PTX: .entry gated_deltanet_chunked
 // PTX: cp.async.cg.shared.global
-// PTX: ldmatrix.sync.aligned.m8n8.x2.shared.b16
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX-NOT: __nv_
@@ -75,6 +79,23 @@
 // INVERSE: vector.load {{.*}} vector<4xf32>
 // INVERSE-COUNT-4: nvvm.mma.sync
 // INVERSE: gpu.return
+// Sliced state (C = 32, V tile 64: 4 warps of 16 value columns): one barrier per chunk, and
+// per chunk and warp 8 k-steps x 4 token tiles for K S and Q S (64 mma), Tm R and QKg Vnew
+// (8 each), and the update over K = 128 (2 token steps x 16 tiles, 32): 112 mma, unrolled.
+// The tiled state pass has no V tile of 128.
+// SLICED-LABEL: gpu.func @gated_deltanet_chunked(
+// SLICED-SAME: gdn.block = 128
+// SLICED-SAME: gdn.grid = "N,HV,2"
+// SLICED-SAME: gdn.v_tile = 64
+// SLICED: scf.for
+// SLICED: nvvm.cp.async.wait.group 0
+// SLICED-NEXT: gpu.barrier
+// SLICED-NOT: gpu.barrier
+// SLICED-COUNT-112: nvvm.mma.sync
+// SLICED-NOT: nvvm.mma.sync
+// SLICED-NOT: gpu.barrier
+// SLICED: gpu.return
+// TILED128: v-tile must be 16, 32 or 64 (or 128 with sliced-state
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
                           %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
   %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)

@@ -6,6 +6,8 @@
 // RUN: gdn-compile %gdn_src_root/examples/gated_deltanet.mlir -o %t/c32 --chunk-size 32 --v-tile 32 2>&1 | FileCheck %s --check-prefix=C32 --implicit-check-not=warning
 // RUN: gdn-compile %gdn_src_root/examples/gated_deltanet.mlir -o %t/c32v16 --chunk-size 32 --v-tile 16 2>&1 | FileCheck %s --check-prefix=C32 --implicit-check-not=warning
 // RUN: gdn-compile %gdn_src_root/examples/gated_deltanet.mlir -o %t/c64 --chunk-size 64 --v-tile 16 2>&1 | FileCheck %s --check-prefix=C32 --implicit-check-not=warning
+// RUN: gdn-compile %gdn_src_root/examples/gated_deltanet.mlir -o %t/c32v128 --chunk-size 32 --v-tile 128 2>&1 | FileCheck %s --check-prefix=C32 --implicit-check-not=warning
+// RUN: gdn-compile %gdn_src_root/examples/gated_deltanet.mlir -o %t/tiled --chunk-size 32 --v-tile 64 --no-sliced-state 2>&1 | FileCheck %s --check-prefix=C32 --implicit-check-not=warning
 // RUN: sed 's/128/256/g' %gdn_src_root/examples/gated_deltanet.mlir > %t/k256.mlir
 // RUN: gdn-compile %t/k256.mlir -o %t/k256 --chunk-size 32 --v-tile 16 2>&1 | FileCheck %s --check-prefix=K256 --implicit-check-not=warning
 // RUN: gdn-compile %t/k256.mlir -o %t/rec --kernel recurrent 2>&1 | FileCheck %s --check-prefix=REC

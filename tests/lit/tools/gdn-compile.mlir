@@ -17,8 +17,8 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // META: kernel: layer_chunked
 // META: kind: chunked
-// META: block_size: 256
-// META: v_tile: 32
+// META: block_size: 128
+// META: v_tile: 64
 // META: shared_memory_bytes: {{[1-9][0-9]*}}
 // META: chunk_size: 32
 // META: prep_kernel: layer_chunked_prep

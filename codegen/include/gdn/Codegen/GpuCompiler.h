@@ -22,14 +22,14 @@ struct GpuCompileOptions {
   std::string kernel = "auto";    ///< auto | recurrent | chunked
   /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.
   int64_t chunkSize = 32;         ///< chunk size of the chunked kernel (16, 32, 64)
-  int64_t vTile = 32;             ///< value columns per block of the chunked kernel
+  int64_t vTile = 64;             ///< value columns per block of the chunked kernel
   int64_t warps = 8;              ///< warps per block of the chunked kernel
   bool ldmatrix = true;           ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
   bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
   bool stateWy = true;            ///< chunked kernel: (I + A)^-1 applied in the state pass
   bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
   /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
-  bool slicedState = false;
+  bool slicedState = true;
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };
@@ -54,6 +54,10 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
 /// or "" when it can (parse errors are reported as the reason).
 std::string chunkedKernelUnsupportedReason(const std::string &source,
                                            const GpuCompileOptions &options);
+
+/// Whether `options` build the sliced-state pass for the layer in `source` (false when it
+/// does not parse).
+bool slicedStateApplies(const std::string &source, const GpuCompileOptions &options);
 
 /// Locates ptxas as described in GpuCompileOptions::ptxasPath; "" when there is none.
 std::string findPtxas(const std::string &explicitPath);

@@ -25,6 +25,10 @@ namespace mlir::gdn {
 std::string chunkedKernelUnsupportedReason(Operation *op,
                                            const GdnChunkedGpuKernelsOptions &options);
 
+/// Whether these options build the sliced-state pass for this layer op (sliced-state is on
+/// and the layer allows it), rather than the tiled one.
+bool chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options);
+
 } // namespace mlir::gdn
 
 #endif // GDN_CODEGEN_PASSES_H

@@ -71,11 +71,12 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"qsEarly", "qs-early", "bool", /*default=*/"false",
            "With state-wy: Q S in the same phase as K S, so every warp has work at small V "
            "tiles (faster for few (sequence, head) streams; more registers)">,
-    Option<"slicedState", "sliced-state", "bool", /*default=*/"false",
+    Option<"slicedState", "sliced-state", "bool", /*default=*/"true",
            "State pass with the state transposed in registers: each warp owns 16 value "
            "columns of S over all K, so K S, Q S and the state update take S (and R, Vnew) "
            "straight from registers, with one barrier per chunk; the block has v-tile/16 "
-           "warps (`warps` is ignored); K <= 128, ldmatrix, state-wy for the delta rule">
+           "warps (`warps` is ignored) and v-tile may be 128. Applies where K <= 128 with "
+           "ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

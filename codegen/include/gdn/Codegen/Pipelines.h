@@ -34,7 +34,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                             llvm::cl::desc("Chunk size of the chunked kernel"), llvm::cl::init(32)};
   Option<int64_t> vTile{*this, "v-tile",
                         llvm::cl::desc("Value columns per block of the chunked kernel"),
-                        llvm::cl::init(32)};
+                        llvm::cl::init(64)};
   Option<int64_t> warps{*this, "warps", llvm::cl::desc("Warps per block of the chunked kernel"),
                         llvm::cl::init(8)};
   Option<bool> ldmatrix{*this, "ldmatrix",
@@ -53,7 +53,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<bool> slicedState{
       *this, "sliced-state",
       llvm::cl::desc("Chunked kernel: S^T in registers, 16 value columns per warp"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
