@@ -17,23 +17,22 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu"))
 from make_artifacts import layer_source  # noqa: E402
 
-# name: (H, HV, K, V, varlen, decode, tiling). The chunked kernels' tiling per shape bucket
+# name: (H, HV, K, V, varlen, decode, tiling); `_few` kernels serve the cases with few
+# (sequence, head) streams (B = 1). The chunked kernels' tiling per shape bucket
 # is the fastest of the gdn-bench sweeps on the H100 (bench/results/sweep-chunked-h100-*.txt,
-# run F): the sliced state pass (the default) with V tile 128 where many (sequence, head)
-# streams fill the SMs and 64 where fewer must; the tiled pass (--no-sliced-state) with V
-# tile 16 and Q S beside K S for the fewest streams, chunk 64 for the smallest case; K = 256
-# (no sliced pass) with V tile 64.
+# runs F, G): the sliced state pass (the default) with V tile 128 where many (sequence, head)
+# streams fill the SMs and 64 where fewer must; the tiled pass (--no-sliced-state) at chunk 64
+# and V tile 16 for the smallest case (8 streams); K = 256 (no sliced pass) with V tile 64.
 SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128"]
 SLICED = ["--chunk-size", "32", "--v-tile", "64"]
 TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
-TILED_NARROW = ["--chunk-size", "32", "--v-tile", "16", "--qs-early", "--no-sliced-state"]
 VARIANTS = {
     "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE),
-    "gdn_h16_hv16_k128_vt16": (16, 16, 128, 128, False, False, TILED_NARROW),
+    "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED),
     "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE),
-    "gdn_h32_hv32_k128_vt16": (32, 32, 128, 128, False, False, SLICED),
+    "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED),
     "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE),
-    "gdn_h16_hv32_k128_vt16": (16, 32, 128, 128, False, False, SLICED),
+    "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED),
     "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, TILED_WIDE),
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False,
                         ["--chunk-size", "64", "--v-tile", "16", "--no-sliced-state"]),

@@ -487,16 +487,31 @@ protected:
     int64_t perCopy = isF32 ? 4 : 8, pieces = rowElems / perCopy;
     Value dst = isF32 ? smemF32 : smemHalf;
     Value dstBase = isF32 ? divu(dstByte, 4) : divu(dstByte, 2);
-    forStrided(rows * pieces, [&](Value p) {
-      Value r = divu(p, pieces);
-      Value c = mul(remu(p, pieces), idx(perCopy));
+    auto copy = [&](Value r, Value c) {
       Value ok = lt(r, valid);
       Value from = add(srcRow(select(ok, r, idx(0))), c);
       Value to = add(dstBase, add(mul(r, idx(ld)), c));
       nvgpu::DeviceAsyncCopyOp::create(b, loc, dst, ValueRange{to}, src, ValueRange{from},
                                        b.getIndexAttr(perCopy), select(ok, idx(perCopy), idx(0)),
                                        b.getUnitAttr());
-    });
+    };
+    if (kThreads % pieces == 0) {
+      // Each thread copies one fixed piece of every (threads / pieces)-th row: its row and
+      // column are computed once and the unrolled copies differ by constants (a strided loop
+      // spent more instructions on index arithmetic than on copies in narrow blocks).
+      int64_t step = kThreads / pieces;
+      Value r0 = divu(tid, pieces), c = mul(remu(tid, pieces), idx(perCopy));
+      for (int64_t i = 0; i * step < rows; ++i) {
+        Value r = add(r0, idx(i * step));
+        if ((i + 1) * step > rows)
+          ifThen(lt(r, idx(rows)), [&] { copy(r, c); });
+        else
+          copy(r, c);
+      }
+      return;
+    }
+    forStrided(rows * pieces,
+               [&](Value p) { copy(divu(p, pieces), mul(remu(p, pieces), idx(perCopy))); });
   }
   void commitAsync() { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
   void waitAsync(int32_t pending) {
