@@ -22,6 +22,11 @@
 //    elements so a fragment load touches 32 distinct banks), or with ldmatrix when the
 //    `ldmatrix` option is on.
 //
+// With `sliced-state` (the default where it applies) the state pass instead keeps S^T in
+// registers, 16 value columns per warp over all K, and takes the left operand of every product
+// from registers (StateKernelBuilder::slicedStep): one barrier per chunk, no shared-memory
+// traffic but the chunk's input tiles.
+//
 // The workspace holds W, U, QKg and the row factors for every token and value head; the
 // runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
 // on the same stream.
