@@ -193,12 +193,25 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   chunked.chunkSize = 16;
   chunked.vTile = 64;
   chunked.warps = 4;
+  chunked.slicedState = false;
   entries["abc b1t8192"] = {chunked, 1.5};
+  GpuCompileOptions sliced = chunked;
+  sliced.slicedState = true;
+  sliced.vTile = 128;
+  entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
-  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 1 1\n";
+  // Garbage, a bad number, an unknown state-pass design, and a line of the format before the
+  // design field: all dropped.
+  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 1 1\n"
+                                     << "abc b2t4 chunked 32 64 4 other 64 1\n"
+                                     << "abc b2t8 chunked 32 64 4 64 1\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 2u);
+  EXPECT_EQ(malformed, 4u);
+  ASSERT_EQ(read.count("abc b4t4096"), 1u);
+  EXPECT_TRUE(read["abc b4t4096"].options.slicedState);
+  EXPECT_EQ(read["abc b4t4096"].options.vTile, 128);
+  EXPECT_FALSE(read["abc b1t8192"].options.slicedState);
   ASSERT_EQ(read.count("abc b1t8192"), 1u);
   EXPECT_EQ(read["abc b1t8192"].options.chunkSize, 16);
   EXPECT_EQ(read["abc b1t8192"].options.vTile, 64);
@@ -215,8 +228,17 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   ASSERT_FALSE(candidates.empty()) << error;
   EXPECT_EQ(candidates.front().kernel, "recurrent");
   EXPECT_GT(candidates.size(), 10u); // chunk x v-tile x warps that fit shared memory
-  for (size_t i = 1; i < candidates.size(); ++i)
+  size_t slicedCount = 0;
+  for (size_t i = 1; i < candidates.size(); ++i) {
     EXPECT_EQ(candidates[i].kernel, "chunked");
+    if (candidates[i].slicedState) {
+      ++slicedCount;
+      EXPECT_EQ(candidates[i].warps, candidates[i].vTile / 16); // the sliced block's warps
+    }
+  }
+  // Both state-pass designs, the sliced one at V tile 16..128 where K x C allows it.
+  EXPECT_GT(slicedCount, 0u);
+  EXPECT_LT(slicedCount, candidates.size() - 1);
 
   jit::LayerDescription kda = gated;
   kda.gate = GateKind::Channel;
