@@ -76,10 +76,10 @@ def main():
             else:
                 flags.append(token)
         sliced = args.sliced_state and K <= 128
-        for flag, value in (("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile),
-                            ("--warps", args.warps)):
-            if args.sliced_state and not sliced:
-                break  # the bucket's own tiling: sliced state needs K <= 128
+        # With --sliced-state, K = 256 buckets keep their own tiling (no sliced pass there).
+        overrides = [] if args.sliced_state and not sliced else [
+            ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps)]
+        for flag, value in overrides:
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):
                     flags = [f for f in flags if f != "--qs-early"]

@@ -332,11 +332,28 @@ protected:
   }
   /// Elements (row, col) and (row + 1, col) as one operand register (a column pair).
   Value columnPairAt(Value byteBase, Value row, int64_t ld, Value col) {
+    // Loads in row order (call arguments would be evaluated in no fixed order).
     Value x = halfAt(byteBase, row, ld, col);
     Value y = halfAt(byteBase, add(row, idx(1)), ld, col);
+    return packPair(x, y);
+  }
+  /// Two 16-bit values as one operand register (x in the low half).
+  Value packPair(Value x, Value y) {
     Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half), ValueRange{x, y});
     Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
     return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  }
+  /// Two f32 values rounded into one operand register.
+  Value pack(Value x, Value y) {
+    Value hx = toHalf(x);
+    return packPair(hx, toHalf(y));
+  }
+  /// The two 16-bit halves of an operand register, as f32 (low half first).
+  std::pair<Value, Value> unpack(Value word) {
+    Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32), ValueRange{word});
+    Value pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, half), vec);
+    return {toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{0})),
+            toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{1}))};
   }
   /// Flips the sign of both halves of an operand register.
   Value negatePair(Value word) {
@@ -1152,21 +1169,6 @@ private:
     return out;
   }
 
-  /// Two f32 values as one 16-bit-pair operand register (x in the low half).
-  Value pack(Value x, Value y) {
-    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
-                                                ValueRange{toHalf(x), toHalf(y)});
-    Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
-    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-  }
-  /// The two 16-bit halves of an operand register, as f32 (low half first).
-  std::pair<Value, Value> unpack(Value word) {
-    Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32), ValueRange{word});
-    Value pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, half), vec);
-    return {toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{0})),
-            toF32(vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{1}))};
-  }
-
   /// One chunk with the state sliced by value columns (`sliced-state`). This warp holds
   /// S^T (16 value columns x K, f32) as K / 8 accumulator tiles; with V^T, R^T, Vnew^T and O^T
   /// likewise 16 x C per warp, every product has its left operand in registers (an m16n8
@@ -1244,7 +1246,8 @@ private:
     };
 
     // (K S)^T and (Q S)^T, 16 x C each: the state is the A operand, packed per k-step.
-    SmallVector<Value> ksT(4 * tokenTiles, f32c(0.0f)), qsT(4 * tokenTiles, f32c(0.0f));
+    SmallVector<Value> ksT(s.delta() ? 4 * tokenTiles : 0, f32c(0.0f)),
+        qsT(4 * tokenTiles, f32c(0.0f));
     for (int64_t t = 0; t < kSteps; ++t) {
       SmallVector<Value> a = aFromAcc(S, t);
       for (int64_t j = 0; j < tokenTiles; j += 2) {
@@ -1349,14 +1352,20 @@ struct GdnChunkedGpuKernelsPass
 
 } // namespace
 
-bool mlir::gdn::chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options) {
-  auto r = dyn_cast<RecurrenceOp>(op);
-  if (!r)
-    return false;
+namespace {
+/// The facts of `r` that decide which code path `options` build (rule and K), without the
+/// rest of layerFacts: enough for the support queries below.
+ChunkedSpec pathSpec(RecurrenceOp r, const GdnChunkedGpuKernelsOptions &options) {
   ChunkedSpec spec(options);
   spec.rule = r.getRule();
   spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
-  return spec.sliced();
+  return spec;
+}
+} // namespace
+
+bool mlir::gdn::chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options) {
+  auto r = dyn_cast<RecurrenceOp>(op);
+  return r && pathSpec(r, options).sliced();
 }
 
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
@@ -1376,9 +1385,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "chunk-size must be 16, 32 or 64";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
-  ChunkedSpec spec(options);
-  spec.rule = r.getRule();
-  spec.K = K;
+  ChunkedSpec spec = pathSpec(r, options);
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
     return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: K <= 128, "
            "K x chunk-size <= 4096)";
