@@ -208,11 +208,12 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     error = "unknown kernel '" + options.kernel + "' (expected auto, recurrent or chunked)";
     return false;
   }
+  artifact.recurrentBecause.clear();
+  if (options.kernel == "auto")
+    artifact.recurrentBecause =
+        mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), chunkedPassOptions(options));
   bool chunked = options.kernel == "chunked" ||
-                 (options.kernel == "auto" &&
-                  mlir::gdn::chunkedKernelUnsupportedReason(layers.front(),
-                                                            chunkedPassOptions(options))
-                      .empty());
+                 (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
   if (chunked)
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(chunkedPassOptions(options)));

@@ -69,6 +69,10 @@ int main(int argc, char **argv) {
     std::cerr << "gdn-compile: error: " << error << "\n";
     return 1;
   }
+  if (!artifact.recurrentBecause.empty())
+    std::cerr << "gdn-compile: note: the recurrent kernel, since the chunked one cannot take "
+                 "this layer with these options: "
+              << artifact.recurrentBecause << "\n";
   if (printPtx)
     std::cout << artifact.ptx;
   if (outPrefix.empty())

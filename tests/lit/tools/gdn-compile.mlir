@@ -5,7 +5,10 @@
 // RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
 // RUN: sed 's/<scalar, delta>/<channel, delta>/; s/g(%%g : tensor<?x?x2xf32>)/g(%%gc : tensor<?x?x2x64xf32>)/' %s > %t/channel.mlir
 // RUN: not gdn-compile %t/channel.mlir -o %t/c --kernel chunked 2>&1 | FileCheck %s --check-prefix=CHANNEL
-// RUN: gdn-compile %t/channel.mlir -o %t/c --no-cubin && FileCheck %s --check-prefix=CMETA < %t/c.meta
+// RUN: gdn-compile %t/channel.mlir -o %t/c --no-cubin 2>&1 | FileCheck %s --check-prefix=CNOTE
+// RUN: FileCheck %s --check-prefix=CMETA < %t/c.meta
+// A tiling no chunked design takes (V tile 128 without the sliced pass) falls back with a note.
+// RUN: gdn-compile %s -o %t/t --no-cubin --v-tile 128 --no-sliced-state 2>&1 | FileCheck %s --check-prefix=TNOTE
 // RUN: sed 's/1x64xbf16/1x96xbf16/g' %s > %t/bad.mlir
 // RUN: not gdn-compile %t/bad.mlir -o %t/b 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -31,6 +34,8 @@
 // RMETA: block_size: 64
 // USAGE: gdn-compile: error: give -o PREFIX or --print-ptx
 // CHANNEL: error: gdn-chunked-gpu-kernels: channel gates are not supported yet
+// CNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: channel gates are not supported yet
+// TNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: v-tile must be 16, 32 or 64
 // CMETA: kind: recurrent
 // CMETA: gate: channel
 // BAD: bad.mlir:{{[0-9]+}}:{{[0-9]+}}: error: 'gdn.recurrence' op head dim K = 96 is not supported (expected 64, 128 or 256)

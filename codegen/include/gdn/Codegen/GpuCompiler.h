@@ -42,6 +42,9 @@ struct GpuArtifact {
   /// ptxas's resource report per entry point ("name: N registers, S bytes spill stores"),
   /// and the entry points that spill registers to local memory (a performance bug).
   std::vector<std::string> ptxasResources, spillingKernels;
+  /// With kernel = auto: why the chunked kernel did not take the layer with these options
+  /// (the recurrent one was built instead); "" when it did, or when a kernel was named.
+  std::string recurrentBecause;
 };
 
 /// Compiles the one layer op in `source`. On failure returns false with diagnostics (with
