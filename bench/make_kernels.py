@@ -3,7 +3,7 @@
 
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
-                                           [--qs-early] [--sliced-state]
+                                           [--qs-early] [--sliced-state] [--prep-warps W]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -61,6 +61,8 @@ def main():
     p.add_argument("--sliced-state", action="store_true",
                    help="chunked kernels with K <= 128: the sliced state pass in every bucket "
                         "(V tile / 16 warps); K = 256 buckets keep their tiling")
+    p.add_argument("--prep-warps", type=int, choices=(2, 4, 8),
+                   help="chunked kernels: warps per block of the prep kernel")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -88,6 +90,7 @@ def main():
         tiling += ["--no-ldmatrix"] if args.no_ldmatrix else []
         tiling += ["--no-state-wy"] if args.no_state_wy else []
         tiling += ["--prep-inverse"] if args.prep_inverse else []
+        tiling += ["--prep-warps", str(args.prep_warps)] if args.prep_warps else []
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]

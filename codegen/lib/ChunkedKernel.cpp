@@ -2,8 +2,8 @@
 //
 // The chunked form of DESIGN.md §2 as two kernels per layer, in one gpu.module:
 //
-// 1. `<layer>_chunked_prep`, chunk-parallel (grid: chunk slots x HV, 256 threads). Every
-//    product that does not depend on the state, for one chunk of one value head:
+// 1. `<layer>_chunked_prep`, chunk-parallel (grid: chunk slots x HV; `prep-warps` warps,
+//    4 by default: small blocks keep more chunks in flight per SM). Every product that does not depend on the state, for one chunk of one value head:
 //      A    = strictly_lower(diag(beta) (K K^T) .* Gam)       (tensor cores)
 //      QKg  = scale lower(Q K^T .* Gam)                       (tensor cores) -> workspace
 //      W    = (I + A)^-1 (beta exp(G) K),  U = (I + A)^-1 (beta V)  -> workspace
@@ -47,6 +47,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -66,8 +67,9 @@ struct ChunkedSpec : LayerFacts {
   explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
-        slicedState(o.slicedState) {}
+        slicedState(o.slicedState), prepWarps(o.prepWarps) {}
   int64_t C = 32, vTile = 32, warps = 8;
+  int64_t prepWarps = 4; ///< warps of the prep kernel's block
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -98,8 +100,6 @@ struct ChunkedSpec : LayerFacts {
 
 /// Dynamic shared memory a Hopper block may opt into.
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
-/// Threads of the prep kernel (one column of [W | U] per thread and pass).
-constexpr int64_t kPrepThreads = 256;
 /// 16-bit tile rows are padded by this many elements (16 bytes): conflict-free fragments.
 constexpr int64_t kPad = 8;
 /// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), and
@@ -120,7 +120,12 @@ struct Arena {
 
 /// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
 struct PrepLayout {
-  int64_t ks, qs, a, gates, beta, kf, qf, expG, expTail, total;
+  int64_t ks, qs, a, gates, beta, kf, qf, expG, total;
+  int64_t rowA, rowQ; ///< the epilogues' row factors: beta kf (for A) and scale qf (for QKg)
+  /// Row stride of A in f32: 8 past C puts the 8 row groups of an mma accumulator's 64-bit
+  /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
+  /// keeps rows 16-byte aligned for the substitution's vector loads.
+  int64_t ldA;
   int64_t vs = 0, tmW = 0, tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
   PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse) {
     Arena m;
@@ -131,13 +136,15 @@ struct PrepLayout {
       tmW = m.take(C * (C + kPad) * 2);
       tmU = m.take(C * (C + kPad) * 2);
     }
-    a = m.take(C * C * 4);
+    ldA = C + 8;
+    a = m.take(C * ldA * 4);
     gates = m.take(C * 4);
     beta = m.take(C * 4);
     kf = m.take(C * 4);
     qf = m.take(C * 4);
     expG = m.take(C * 4);
-    expTail = m.take(C * 4);
+    rowA = m.take(C * 4);
+    rowQ = m.take(C * 4);
     total = m.at;
   }
 };
@@ -562,7 +569,7 @@ protected:
 class PrepKernelBuilder : ChunkedBuilderBase {
 public:
   PrepKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, kPrepThreads), L(s.C, s.K, s.V, s.inverse()) {}
+      : ChunkedBuilderBase(b, loc, s, 32 * s.prepWarps), L(s.C, s.K, s.V, s.inverse()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -642,29 +649,51 @@ private:
     waitAsync(0);
     barrier();
 
-    // 2. L2-norm factors of K rows (threads 0..C-1) and Q rows (C..2C-1); cumulative gates.
-    ifThen(lt(tid, idx(2 * C)), [&] {
-      Value isQ = cmp(arith::CmpIPredicate::uge, tid, idx(C));
-      Value r = remu(tid, C);
-      Value factor = f32c(1.0f);
-      if (s.qkL2norm) {
-        // Unrolled over the row with four partial sums: the loads issue back to back.
-        Value base = select(isQ, idx(L.qs), idx(L.ks));
-        Value rowStart = halfIndex(base, r, ldK, idx(0));
-        SmallVector<Value> part(4, f32c(0.0f));
-        for (int64_t c = 0; c < K; ++c) {
-          Value x = toF32(memref::LoadOp::create(b, loc, smemHalf, ValueRange{add(rowStart, idx(c))}));
-          part[c % 4] = fma(x, x, part[c % 4]);
-        }
-        Value sum = fadd(fadd(part[0], part[1]), fadd(part[2], part[3]));
-        factor = arith::DivFOp::create(b, loc, f32c(1.0f), sqrt(fadd(sum, f32c(1e-6f))));
-      }
-      Value at = add(select(isQ, idx(L.qf / 4), idx(L.kf / 4)), r);
+    // 2. L2-norm factors of the C K rows and C Q rows (row C + r is Q's row r); cumulative
+    // gates.
+    auto storeFactor = [&](Value row, Value factor) {
+      Value isQ = cmp(arith::CmpIPredicate::uge, row, idx(C));
+      Value at = add(select(isQ, idx(L.qf / 4), idx(L.kf / 4)), remu(row, C));
       memref::StoreOp::create(b, loc, factor, smemF32, ValueRange{at});
-    });
+    };
+    if (s.qkL2norm) {
+      // Every row at once where the block has the threads: `lanes` consecutive lanes share a
+      // row, lane p summing the squares of its 16-byte groups p, p + lanes, ... (a row's lanes
+      // read contiguous bytes), then a shuffle butterfly over the lanes. With fewer threads
+      // than rows (lanes = 1) a thread loops over rows. (A warp per row serialised a 5-shuffle
+      // chain per row; a thread per row, element by element, had 4-way bank conflicts.)
+      const int64_t groups = K / 8, lanes = std::clamp<int64_t>(kThreads / (2 * C), 1, groups);
+      auto piece = VectorType::get({8}, half);
+      forStrided(2 * C * lanes, [&](Value slot) {
+        Value row = divu(slot, lanes), part = remu(slot, lanes);
+        Value isQ = cmp(arith::CmpIPredicate::uge, row, idx(C));
+        Value base = select(isQ, idx(L.qs), idx(L.ks));
+        SmallVector<Value> sums(4, f32c(0.0f));
+        for (int64_t g = 0; g < groups / lanes; ++g) {
+          Value col = mul(add(mul(idx(g), idx(lanes)), part), idx(8));
+          Value at = halfIndex(base, remu(row, C), ldK, col);
+          Value x = vector::LoadOp::create(b, loc, piece, smemHalf, ValueRange{at},
+                                           /*nontemporal=*/false, llvm::MaybeAlign(16));
+          for (int64_t e = 0; e < 8; ++e) {
+            Value xe = toF32(vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e}));
+            sums[e % 4] = fma(xe, xe, sums[e % 4]);
+          }
+        }
+        Value sum = fadd(fadd(sums[0], sums[1]), fadd(sums[2], sums[3]));
+        // 2C x lanes is the block size whenever lanes > 1: every lane takes part.
+        for (int32_t offset = 1; offset < lanes; offset *= 2)
+          sum = fadd(sum, gpu::ShuffleOp::create(b, loc, sum, offset, 32, gpu::ShuffleMode::XOR)
+                              .getShuffleResult());
+        ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)), [&] {
+          storeFactor(row, arith::DivFOp::create(b, loc, f32c(1.0f), sqrt(fadd(sum, f32c(1e-6f)))));
+        });
+      });
+    } else {
+      forStrided(2 * C, [&](Value row) { storeFactor(row, f32c(1.0f)); });
+    }
     if (args.g)
-      // The last warp (idle in the norm pass when 2C < threads) forms the cumulative gates
-      // in registers: C independent loads, a running sum, C stores.
+      // The last thread forms the cumulative gates in registers: C independent loads, a
+      // running sum, C stores.
       ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(kThreads - 1)), [&] {
         SmallVector<Value> gates;
         for (int64_t r = 0; r < C; ++r)
@@ -685,7 +714,8 @@ private:
       Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
       Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
       storeF32(L.expG, r, eg);
-      storeF32(L.expTail, r, tail);
+      storeF32(L.rowA, r, fmul(betaAt(r), f32At(L.kf, r)));
+      storeF32(L.rowQ, r, fmul(f32c(s.scale), f32At(L.qf, r)));
       ifThen(lt(r, rows), [&] {
         Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
         Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
@@ -698,39 +728,46 @@ private:
     });
     barrier();
 
-    // 4. A (delta) and QKg on tensor cores; decays as differences, masked first.
+    // 4. A (delta) and QKg on tensor cores; decays as differences, masked first. Tiles right
+    // of the diagonal 16-row block are all zero: no product (A's are never read; QKg's are
+    // stored as zeros). Accumulator elements 2h and 2h + 1 are columns j, j + 1 of one row:
+    // stored as a pair (one 64-bit shared store for A, one 32-bit global store for QKg).
     Tile kTile{idx(L.ks), ldK}, qTile{idx(L.qs), ldK}; // B = K^T: B[k, j] = K[j, k]
-    auto gam = [&](Value i, Value j, Value mask) -> Value {
-      if (s.gate == GateKind::None)
-        return f32c(1.0f);
-      return exp(select(mask, fsub(gateAt(i), gateAt(j)), f32c(0.0f)));
-    };
     SmallVector<Value> zero(4, f32c(0.0f));
     if (s.delta())
       forTiles(C, C, [&](Value m0, Value n0) {
-        SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
-        for (int64_t e = 0; e < 4; ++e) {
-          auto [i, j] = accPosition(m0, n0, e);
-          Value mask = cmp(arith::CmpIPredicate::ugt, i, j);
-          Value x = fmul(fmul(acc[e], gam(i, j, mask)),
-                         fmul(betaAt(i), fmul(f32At(L.kf, i), f32At(L.kf, j))));
-          storeF32(L.a, add(mul(i, idx(C)), j), select(mask, x, f32c(0.0f)));
-        }
-      });
-    forTiles(C, C, [&](Value m0, Value n0) {
-      SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
-      for (int64_t e = 0; e < 4; ++e) {
-        auto pos = accPosition(m0, n0, e);
-        Value i = pos.first, j = pos.second;
-        Value mask = cmp(arith::CmpIPredicate::uge, i, j);
-        Value x = fmul(fmul(acc[e], gam(i, j, mask)),
-                       fmul(f32c(s.scale), fmul(f32At(L.qf, i), f32At(L.kf, j))));
-        ifThen(lt(i, rows), [&] {
-          Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
-          memref::StoreOp::create(b, loc, toHalf(select(mask, x, f32c(0.0f))), wsHalf,
-                                  ValueRange{at});
+        ifThen(lt(n0, add(m0, idx(16))), [&] {
+          SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
+          decayedTile(acc, m0, n0, L.rowA, /*strict=*/true, [&](Value i, Value j, Value x, Value y) {
+            Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32), ValueRange{x, y});
+            vector::StoreOp::create(b, loc, v, smemF32,
+                                    ValueRange{add(idx(L.a / 4), add(mul(i, idx(L.ldA)), j))},
+                                    /*nontemporal=*/false, llvm::MaybeAlign(8));
+          });
         });
-      }
+      });
+    auto storeQK = [&](Value i, Value j, Value x, Value y) {
+      ifThen(lt(i, rows), [&] {
+        Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
+        Value v = packPair(toHalf(x), toHalf(y));
+        Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32), ValueRange{v});
+        Value pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, half), vec);
+        vector::StoreOp::create(b, loc, pair, wsHalf, ValueRange{at}, /*nontemporal=*/false,
+                                llvm::MaybeAlign(4));
+      });
+    };
+    forTiles(C, C, [&](Value m0, Value n0) {
+      Value live = lt(n0, add(m0, idx(16)));
+      ifThen(live, [&] {
+        SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
+        decayedTile(acc, m0, n0, L.rowQ, /*strict=*/false, storeQK);
+      });
+      ifThen(arith::XOrIOp::create(b, loc, live, arith::ConstantOp::create(b, loc, b.getBoolAttr(true))),
+             [&] {
+               Value c = add(n0, mul(quad, idx(2)));
+               for (int64_t h = 0; h < 2; ++h)
+                 storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
+             });
     });
     barrier();
 
@@ -798,6 +835,44 @@ private:
     });
   }
 
+  /// The lane's elements of the 16 x 8 tile at (m0, n0) of a chunk's C x C product, decayed
+  /// and scaled: acc[i, j] exp(G_i - G_j) rowFactor[i] kf[j] where i > j (strict) or i >= j,
+  /// else 0 (the difference masked before the exp). Calls store(i, j, x[i, j], x[i, j + 1])
+  /// for the lane's two rows. Row values load once per row, column values as pairs.
+  void decayedTile(ArrayRef<Value> acc, Value m0, Value n0, int64_t rowFactor, bool strict,
+                   function_ref<void(Value, Value, Value, Value)> store) {
+    bool gated = s.gate != GateKind::None;
+    auto vec2 = VectorType::get({2}, f32);
+    auto pairAtCol = [&](int64_t base, Value c) {
+      Value v = vector::LoadOp::create(b, loc, vec2, smemF32, ValueRange{add(idx(base / 4), c)},
+                                       /*nontemporal=*/false, llvm::MaybeAlign(8));
+      return std::make_pair(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{0}).getResult(),
+                            vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{1}).getResult());
+    };
+    Value c0 = add(n0, mul(quad, idx(2)));
+    auto [kf0, kf1] = pairAtCol(L.kf, c0);
+    Value colKf[2] = {kf0, kf1}, colG[2];
+    if (gated) {
+      auto [g0, g1] = pairAtCol(L.gates, c0);
+      colG[0] = g0, colG[1] = g1;
+    }
+    for (int64_t h = 0; h < 2; ++h) {
+      Value r = add(m0, add(group, idx(8 * h)));
+      Value rowG = gated ? gateAt(r) : Value();
+      Value rowF = f32At(rowFactor, r);
+      Value x[2];
+      for (int64_t e = 0; e < 2; ++e) {
+        Value c = e == 0 ? c0 : add(c0, idx(1));
+        Value mask = cmp(strict ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::uge, r, c);
+        Value v = fmul(acc[2 * h + e], fmul(rowF, colKf[e]));
+        if (gated)
+          v = fmul(v, exp(select(mask, fsub(rowG, colG[e]), f32c(0.0f))));
+        x[e] = select(mask, v, f32c(0.0f));
+      }
+      store(r, c0, x[0], x[1]);
+    }
+  }
+
   /// Forward substitution in registers: x_i -= sum_{j<i} A[i, j] x_j. A rows are broadcast
   /// loads, 4 at a time (entries at or right of the diagonal are zero); one partial sum per
   /// vector lane keeps the dependent FMA chain of row i at i / 4.
@@ -808,7 +883,7 @@ private:
       SmallVector<Value> part(4, f32c(0.0f));
       for (int64_t j = 0; j < i; j += 4) {
         Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
-                                           ValueRange{idx(L.a / 4 + i * C + j)},
+                                           ValueRange{idx(L.a / 4 + i * L.ldA + j)},
                                            /*nontemporal=*/false, llvm::MaybeAlign(16));
         for (int64_t u = 0; u < 4 && j + u < C; ++u) {
           Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
@@ -1326,8 +1401,8 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,   ldmatrix,
-                                        prepInverse, stateWy, qsEarly, slicedState};
+    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,       ldmatrix, prepInverse,
+                                        stateWy,   qsEarly, slicedState, prepWarps};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -1338,7 +1413,7 @@ struct GdnChunkedGpuKernelsPass
       PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
-      kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(kPrepThreads));
+      kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * spec.prepWarps));
       kernel->setAttr("gdn.prep_shared_memory_bytes",
                       b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
@@ -1385,6 +1460,8 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "chunk-size must be 16, 32 or 64";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
+  if (options.prepWarps != 2 && options.prepWarps != 4 && options.prepWarps != 8)
+    return "prep-warps must be 2, 4 or 8";
   ChunkedSpec spec = pathSpec(r, options);
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
     return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: K <= 128, "

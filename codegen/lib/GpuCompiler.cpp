@@ -136,6 +136,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.stateWy = o.stateWy;
   c.qsEarly = o.qsEarly;
   c.slicedState = o.slicedState;
+  c.prepWarps = o.prepWarps;
   return c;
 }
 

@@ -46,6 +46,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.stateWy = options.stateWy;
     chunked.qsEarly = options.qsEarly;
     chunked.slicedState = options.slicedState;
+    chunked.prepWarps = options.prepWarps;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -93,6 +93,10 @@ CHUNKED_CASES = [
     ("chunked_sliced_k128_v64_varlen", ["--sliced-state", "--chunk-size", "32", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 64, False, True, True, None, True, False, 3, 200),
     ("chunked_sliced_additive", ["--sliced-state", "--chunk-size", "32", "--v-tile", "64"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
     ("chunked_sliced_linear_attention_no_states", ["--sliced-state", "--chunk-size", "16", "--v-tile", "128"], "linear_attention", "none", "additive", "f16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 130),
+    # Smaller prep blocks (the prep kernel's warps loop over more rows, tiles and columns):
+    ("chunked_prep_w2", ["--chunk-size", "32", "--v-tile", "128", "--prep-warps", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
+    ("chunked_prep_w2_k256_no_norm", ["--chunk-size", "32", "--prep-warps", "2"], "deltanet", "none", "delta", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 70),
 ]
 
 

@@ -50,6 +50,9 @@ int main(int argc, char **argv) {
                "warps; K <= 128)");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
+  app.add_option("--prep-warps", options.prepWarps,
+                 "Warps per block of the chunked kernel's prep (chunk-parallel) kernel")
+      ->check(CLI::IsMember({2, 4, 8}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

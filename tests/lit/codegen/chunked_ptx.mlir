@@ -20,7 +20,7 @@
 // then K S, Tm R, Q S, QKg Vnew and K^T Vnew. Workspace per token: 32 heads x (QKg and Tm
 // rows, 2 x 64 x 2 bytes, + 4 f32 row factors).
 // KERNEL-LABEL: gpu.func @gated_deltanet_chunked_prep
-// KERNEL-SAME: gdn.block = 256
+// KERNEL-SAME: gdn.block = 128
 // KERNEL-SAME: gdn.chunk_size = 64
 // KERNEL-SAME: gdn.grid = "N*ceil(T/C),HV,1"
 // KERNEL-SAME: gdn.prep
@@ -35,7 +35,7 @@
 // KERNEL-SAME: gdn.block = 256
 // KERNEL-SAME: gdn.chunk_size = 64
 // KERNEL-SAME: gdn.grid = "N,HV,4"
-// KERNEL-SAME: gdn.prep_block = 256
+// KERNEL-SAME: gdn.prep_block = 128
 // KERNEL-SAME: gdn.prep_kernel = "gated_deltanet_chunked_prep"
 // KERNEL-SAME: gdn.v_tile = 32
 // KERNEL-SAME: gdn.workspace_token_bytes = 8704
@@ -112,7 +112,7 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 // KERNEL-LABEL: gpu.func @mamba2_chunked_prep
 // KERNEL-COUNT-4: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // KERNEL-NOT: nvvm.mma.sync
-// KERNEL-NOT: vector.load
+// KERNEL-NOT: vector.load {{.*}}vector<4xf32>
 // KERNEL: gpu.return
 // KERNEL-LABEL: gpu.func @mamba2_chunked(
 // KERNEL: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)

@@ -25,7 +25,7 @@
 // META: shared_memory_bytes: {{[1-9][0-9]*}}
 // META: chunk_size: 32
 // META: prep_kernel: layer_chunked_prep
-// META: prep_block_size: 256
+// META: prep_block_size: 128
 // META: prep_shared_memory_bytes: {{[1-9][0-9]*}}
 // META: workspace_token_bytes: 288
 // META: args: q k v g beta initial_state o final_state workspace T N

@@ -30,6 +30,7 @@ struct GpuCompileOptions {
   bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
   /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
   bool slicedState = true;
+  int64_t prepWarps = 4;      ///< warps per block of the chunked prep kernel (2, 4, 8)
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -33,7 +33,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
   let description = [{
     The chunked form (DESIGN.md §2) as two kernels per layer in `gpu.module @gdn`:
 
-    - `<layer>_chunked_prep`, chunk-parallel (one block of 256 threads per chunk and value
+    - `<layer>_chunked_prep`, chunk-parallel (one block of `prep-warps` warps per chunk and value
       head): K K^T and Q K^T on tensor cores, then A, the row factors, and the triangular
       solve [W | U] = (I + A)^-1 [beta exp(G) K | beta V] column by column (one column per
       thread, rows substituted in registers). W, U, QKg and per-row factors go to a
@@ -76,7 +76,10 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "columns of S over all K, so K S, Q S and the state update take S (and R, Vnew) "
            "straight from registers, with one barrier per chunk; the block has v-tile/16 "
            "warps (`warps` is ignored) and v-tile may be 128. Applies where K <= 128 with "
-           "ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">
+           "ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">,
+    Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
+           "Warps per block of the prep kernel: 2, 4 or 8 (smaller blocks keep more chunks "
+           "in flight per SM)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -54,6 +54,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "sliced-state",
       llvm::cl::desc("Chunked kernel: S^T in registers, 16 value columns per warp"),
       llvm::cl::init(true)};
+  Option<int64_t> prepWarps{*this, "prep-warps",
+                            llvm::cl::desc("Warps per block of the chunked prep kernel"),
+                            llvm::cl::init(4)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
