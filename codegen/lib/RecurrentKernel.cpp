@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -120,11 +121,14 @@ private:
         S[c] = fmul(S[c], exp(loadF32(g, add(channelBase, idx(c)))));
     }
 
-    // Pass 1: S.k, S.q, k.q, and the norms k.k, q.q.
+    // Pass 1: S.k, S.q, k.q, and the norms k.k, q.q. q and k arrive 16 bytes at a time (every
+    // lane reads the same row: one load instruction per 8 elements, not 8; scalar loads kept
+    // the load/store queue full in decode, where these rows are most of the instructions).
     Value sk = f32c(0.0f), sq = f32c(0.0f), kq = f32c(0.0f), kk = f32c(0.0f), qq = f32c(0.0f);
+    SmallVector<Value> kRow, qRow;
     for (int64_t c = 0; c < s.K; ++c) {
-      Value kc = loadF32(k, add(qkBase, idx(c)));
-      Value qc = loadF32(q, add(qkBase, idx(c)));
+      Value kc = rowElement(k, qkBase, c, kRow);
+      Value qc = rowElement(q, qkBase, c, qRow);
       sk = fadd(sk, fmul(S[c], kc));
       sq = fadd(sq, fmul(S[c], qc));
       kq = fadd(kq, fmul(kc, qc));
@@ -156,8 +160,28 @@ private:
 
     // Pass 2: S += k vnew.
     Value kv = fmul(vNew, kScale);
+    kRow.clear();
     for (int64_t c = 0; c < s.K; ++c)
-      S[c] = fadd(S[c], fmul(loadF32(k, add(qkBase, idx(c))), kv));
+      S[c] = fadd(S[c], fmul(rowElement(k, qkBase, c, kRow), kv));
+  }
+
+  /// Element c of the row at `base` of a q/k buffer, as f32: at every 16-byte boundary one
+  /// vector load fills `piece` (the runtime requires 16-byte aligned q and k; K is a multiple
+  /// of 8).
+  Value rowElement(Value buffer, Value base, int64_t c, SmallVectorImpl<Value> &piece) {
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    int64_t per = 16 / (element.getIntOrFloatBitWidth() / 8);
+    if (c % per == 0) {
+      Value x = vector::LoadOp::create(b, loc, VectorType::get({per}, element), buffer,
+                                       ValueRange{add(base, idx(c))}, /*nontemporal=*/false,
+                                       llvm::MaybeAlign(16));
+      piece.clear();
+      for (int64_t e = 0; e < per; ++e) {
+        Value xe = vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e});
+        piece.push_back(element.isF32() ? xe : Value(arith::ExtFOp::create(b, loc, f32, xe)));
+      }
+    }
+    return piece[c % per];
   }
 
   const KernelSpec &s;

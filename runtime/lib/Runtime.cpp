@@ -495,11 +495,15 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
       return invalid("cu_seqlens must end at T = " + std::to_string(T) + ", got " +
                      std::to_string(cu[N]));
   }
-  // The chunked kernels copy q and k rows 16 bytes at a time.
+  // Every kernel reads q and k rows 16 bytes at a time; the chunked kernels also copy v and
+  // store o in 16-byte pieces.
+  for (const TensorArg *t : {&l.q, &l.k})
+    if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
+      return invalid(std::string("'") + (t == &l.q ? "q" : "k") + "' must be 16-byte aligned");
   if (m.kind == "chunked")
-    for (const TensorArg *t : {&l.q, &l.k, &l.v, &l.o})
+    for (const TensorArg *t : {&l.v, &l.o})
       if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
-        return invalid(std::string("'") + (t == &l.q ? "q" : t == &l.k ? "k" : t == &l.v ? "v" : "o") +
+        return invalid(std::string("'") + (t == &l.v ? "v" : "o") +
                        "' must be 16-byte aligned for a chunked kernel");
   if (m.needsWorkspace() && l.workspace) {
     size_t need = m.workspaceBytes(B, T);

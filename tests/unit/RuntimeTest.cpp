@@ -127,7 +127,10 @@ TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
   EXPECT_EQ(validateLaunch(m, l).message, "'workspace' must be 16-byte aligned");
   l = goodLaunch(2, 10);
   l.k.data = at(0x2002);
-  EXPECT_EQ(validateLaunch(m, l).message, "'k' must be 16-byte aligned for a chunked kernel");
+  EXPECT_EQ(validateLaunch(m, l).message, "'k' must be 16-byte aligned");
+  l = goodLaunch(2, 10);
+  l.o.data = at(0x7008);
+  EXPECT_EQ(validateLaunch(m, l).message, "'o' must be 16-byte aligned for a chunked kernel");
   l = goodLaunch(2, 10);
   l.workspace = const_cast<void *>(at(0x10000));
   l.workspaceBytes = 64;
@@ -217,6 +220,13 @@ TEST(ValidateLaunch, RejectsEachBadArgument) {
   l = goodLaunch();
   l.v.data = at(0x3001);
   expectError(l, "'v' is misaligned: 12289 is not a multiple of 2 bytes");
+  // The recurrent kernel reads q and k rows 16 bytes at a time; v needs only its element size.
+  l = goodLaunch();
+  l.q.data = at(0x1008);
+  expectError(l, "'q' must be 16-byte aligned");
+  l = goodLaunch();
+  l.v.data = at(0x3008);
+  EXPECT_TRUE(validateLaunch(gatedDeltaNet(), l).isOk());
   l = goodLaunch();
   l.g.elementType = "bf16";
   expectError(l, "'g' has element type 'bf16', the kernel needs 'f32'");
