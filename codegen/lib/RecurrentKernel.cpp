@@ -1,7 +1,9 @@
 //===- RecurrentKernel.cpp - token-recurrent GPU kernel per layer ---------===//
 //
-// One thread block per (sequence n, value head hv, V tile); one thread per value column.
-// A thread's K-long column of the f32 state lives in registers for the whole
+// One thread block per (sequence n, value head hv, V tile of block-size columns). Where the
+// block is whole warps, a thread owns 4 adjacent value columns over a quarter of K (16-byte
+// state loads and stores; the dot products meet across the quarters by shuffles), else one
+// column over all K. Either way its K registers of the f32 state live there for the whole
 // sequence: read once from the initial state, written once to the final state. Per token:
 //   S[c] *= decay_c;  u = sum_c S[c] k[c];  vnew = beta (v - u)  (delta) | beta v  (additive)
 //   o = scale q.(S + k vnew);  S[c] += k[c] vnew
@@ -34,7 +36,7 @@ struct KernelSpec : LayerFacts {
 class RecurrentKernelBuilder : KernelBuilderBase {
 public:
   RecurrentKernelBuilder(OpBuilder &b, Location loc, const KernelSpec &s)
-      : KernelBuilderBase(b, loc), s(s) {}
+      : KernelBuilderBase(b, loc), s(s), P(s.blockSize % 32 == 0 ? 4 : 1), rows(s.K / P) {}
 
   gpu::GPUFuncOp build() {
     SmallVector<Type> args;
@@ -42,20 +44,28 @@ public:
     kernelArguments(b, kernelOperands(s), args, names);
 
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
-    // One thread per value column: the V tile is the block.
+    // The block covers blockSize value columns (P columns x K / P rows per thread).
     setLaunchAttributes(b, fn, names, s.blockSize, s.blockSize, s.V);
 
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&entry);
     KernelArguments a = unpackArguments(entry, kernelOperands(s));
-    Value q = a.q, k = a.k, v = a.v, g = a.g, beta = a.beta, o = a.o;
     Value h0 = a.initialState, cu = a.cuSeqlens, fs = a.finalState, T = a.T;
 
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
-    Value col = add(mul(tile, idx(s.blockSize)), gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    // Lane l of warp w: K slice l / (32 / P), columns 32 w + P (l % (32 / P)) + 0..P-1.
+    // (P = 1: one column per thread, all K.)
+    Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+    Value warpBase = mul(arith::DivUIOp::create(b, loc, tid, idx(32)), idx(32));
+    Value slice = arith::DivUIOp::create(b, loc, lane, idx(32 / P));
+    Value col = add(mul(tile, idx(s.blockSize)),
+                    add(warpBase, mul(arith::RemUIOp::create(b, loc, lane, idx(32 / P)), idx(P))));
+    firstRow = mul(slice, idx(rows));
+    isFirstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, slice, idx(0));
     Value h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
 
     // Token range [bos, eos) of sequence n in the flattened [B*T] token axis.
@@ -68,27 +78,33 @@ public:
       eos = add(bos, T);
     }
 
-    // The state column S[c] = state[n, hv, c, col] lives in K registers (the loops over c
-    // are unrolled here, so no array goes to local memory): K independent coalesced loads,
-    // K stores at the end.
+    // The thread's K / P x P block of the state lives in K registers (the loops are unrolled
+    // here, so no array goes to local memory): read once (P = 4: 16-byte loads; a warp's
+    // load covers P rows of 32 columns), written once at the end.
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(s.K)); // (n*HV + hv)*K
     SmallVector<Value> state;
-    for (int64_t c = 0; c < s.K; ++c)
-      state.push_back(h0 ? Value(memref::LoadOp::create(
-                               b, loc, h0, ValueRange{stateIndex(stateBase, idx(c), col)}))
-                         : f32c(0.0f));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value at = stateIndex(stateBase, add(firstRow, idx(r)), col);
+      SmallVector<Value> row =
+          h0 ? loadVector(h0, at, P, 4 * P) : SmallVector<Value>(P, f32c(0.0f));
+      state.append(row.begin(), row.end());
+    }
 
     auto tokens = scf::ForOp::create(
         b, loc, bos, eos, idx(1), state, [&](OpBuilder &, Location, Value t, ValueRange carried) {
           SmallVector<Value> next(carried.begin(), carried.end());
-          tokenStep(t, h, hv, col, q, k, v, g, beta, o, next);
+          tokenStep(t, h, hv, col, a, next);
           scf::YieldOp::create(b, loc, next);
         });
 
     if (fs)
-      for (int64_t c = 0; c < s.K; ++c)
-        memref::StoreOp::create(b, loc, tokens.getResult(c), fs,
-                                ValueRange{stateIndex(stateBase, idx(c), col)});
+      for (int64_t r = 0; r < rows; ++r) {
+        Value at = stateIndex(stateBase, add(firstRow, idx(r)), col);
+        SmallVector<Value> row;
+        for (int64_t j = 0; j < P; ++j)
+          row.push_back(tokens.getResult(r * P + j));
+        storeVector(fs, at, row, 4 * P);
+      }
     gpu::ReturnOp::create(b, loc);
     return fn;
   }
@@ -98,43 +114,94 @@ private:
     return add(mul(add(base, c), idx(s.V)), col); // ((n*HV + hv)*K + c)*V + col
   }
 
+  /// `count` consecutive elements at `at`, as f32: one load (count 1) or a vector load.
+  SmallVector<Value> loadVector(Value buffer, Value at, int64_t count, int64_t align) {
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    auto asF32 = [&](Value x) {
+      return element.isF32() ? x : Value(arith::ExtFOp::create(b, loc, f32, x));
+    };
+    if (count == 1)
+      return {asF32(memref::LoadOp::create(b, loc, buffer, ValueRange{at}))};
+    Value x = vector::LoadOp::create(b, loc, VectorType::get({count}, element), buffer,
+                                     ValueRange{at}, /*nontemporal=*/false, llvm::MaybeAlign(align));
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < count; ++e)
+      out.push_back(asF32(vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e})));
+    return out;
+  }
+  void storeVector(Value buffer, Value at, ArrayRef<Value> values, int64_t align) {
+    if (values.size() == 1) {
+      memref::StoreOp::create(b, loc, values[0], buffer, ValueRange{at});
+      return;
+    }
+    Value v = vector::FromElementsOp::create(
+        b, loc, VectorType::get({static_cast<int64_t>(values.size())}, values[0].getType()), values);
+    vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(align));
+  }
 
-  /// One token: decay, update and output for this thread's column; `S` is updated in place.
-  /// Registers hold S and a few sums, not the q and k rows: one pass reads q and k for every
-  /// dot product (with q.(S + k vnew) = q.S + vnew q.k, the output needs the old S only),
-  /// o is stored, then a second pass reads k again to update S. The store in between keeps
-  /// the compiler from holding the first pass's k loads live across.
-  void tokenStep(Value t, Value h, Value hv, Value col, Value q, Value k, Value v, Value g,
-                 Value beta, Value o, SmallVectorImpl<Value> &S) {
-    Value qkBase = mul(add(mul(t, idx(s.H)), h), idx(s.K)); // (t*H + h)*K
-    Value headRow = add(mul(t, idx(s.HV)), hv);             // t*HV + hv
-    Value vIndex = add(mul(headRow, idx(s.V)), col);        // (t*HV + hv)*V + col
+  /// The sum over the P K slices of the warp (lanes 32 / P apart), in every lane.
+  Value sumSlices(Value x) {
+    for (int32_t offset = 32 / P; offset < 32; offset *= 2)
+      x = fadd(x, gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR)
+                      .getShuffleResult());
+    return x;
+  }
+
+  /// One token: decay, update and output for this thread's columns; `S` (row r, column j at
+  /// r P + j) is updated in place. Registers hold S and a few sums, not the q and k rows: one
+  /// pass reads the thread's q and k slices for every dot product (with q.(S + k vnew) =
+  /// q.S + vnew q.k, the output needs the old S only), the partial sums meet across the K
+  /// slices by shuffles, o is stored, then a second pass reads k again to update S. The store
+  /// in between keeps the compiler from holding the first pass's k loads live across.
+  void tokenStep(Value t, Value h, Value hv, Value col, const KernelArguments &a,
+                 SmallVectorImpl<Value> &S) {
+    Value qkBase = add(mul(add(mul(t, idx(s.H)), h), idx(s.K)), firstRow); // (t*H + h)*K + row0
+    Value headRow = add(mul(t, idx(s.HV)), hv);                            // t*HV + hv
+    Value vIndex = add(mul(headRow, idx(s.V)), col);                       // (t*HV + hv)*V + col
 
     // Decay.
     if (s.gate == GateKind::Scalar) {
-      Value decay = exp(loadF32(g, headRow));
+      Value decay = exp(loadF32(a.g, headRow));
       for (Value &x : S)
         x = fmul(x, decay);
     } else if (s.gate == GateKind::Channel) {
-      Value channelBase = mul(headRow, idx(s.K)); // (t*HV + hv)*K
-      for (int64_t c = 0; c < s.K; ++c)
-        S[c] = fmul(S[c], exp(loadF32(g, add(channelBase, idx(c)))));
+      Value channelBase = add(mul(headRow, idx(s.K)), firstRow); // (t*HV + hv)*K + row0
+      for (int64_t r = 0; r < rows; ++r) {
+        Value decay = exp(loadF32(a.g, add(channelBase, idx(r))));
+        for (int64_t j = 0; j < P; ++j)
+          S[r * P + j] = fmul(S[r * P + j], decay);
+      }
     }
 
-    // Pass 1: S.k, S.q, k.q, and the norms k.k, q.q. q and k arrive 16 bytes at a time (every
-    // lane reads the same row: one load instruction per 8 elements, not 8; scalar loads kept
-    // the load/store queue full in decode, where these rows are most of the instructions).
-    Value sk = f32c(0.0f), sq = f32c(0.0f), kq = f32c(0.0f), kk = f32c(0.0f), qq = f32c(0.0f);
+    // Pass 1: S.k, S.q per column, k.q, and the norms k.k, q.q, over the thread's K slice;
+    // q and k arrive 16 bytes at a time (scalar loads kept the load/store queue full in
+    // decode, where these rows are most of the instructions).
+    SmallVector<Value> sk(P, f32c(0.0f)), sq(P, f32c(0.0f));
+    Value kq = f32c(0.0f), kk = f32c(0.0f), qq = f32c(0.0f);
     SmallVector<Value> kRow, qRow;
-    for (int64_t c = 0; c < s.K; ++c) {
-      Value kc = rowElement(k, qkBase, c, kRow);
-      Value qc = rowElement(q, qkBase, c, qRow);
-      sk = fadd(sk, fmul(S[c], kc));
-      sq = fadd(sq, fmul(S[c], qc));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value kc = rowElement(a.k, qkBase, r, kRow);
+      Value qc = rowElement(a.q, qkBase, r, qRow);
+      for (int64_t j = 0; j < P; ++j) {
+        sk[j] = fadd(sk[j], fmul(S[r * P + j], kc));
+        sq[j] = fadd(sq[j], fmul(S[r * P + j], qc));
+      }
       kq = fadd(kq, fmul(kc, qc));
       if (s.qkL2norm) {
         kk = fadd(kk, fmul(kc, kc));
         qq = fadd(qq, fmul(qc, qc));
+      }
+    }
+    if (P > 1) {
+      for (int64_t j = 0; j < P; ++j) {
+        sk[j] = sumSlices(sk[j]);
+        sq[j] = sumSlices(sq[j]);
+      }
+      kq = sumSlices(kq);
+      if (s.qkL2norm) {
+        kk = sumSlices(kk);
+        qq = sumSlices(qq);
       }
     }
     auto inverseNorm = [&](Value sumSquares) -> Value {
@@ -144,47 +211,60 @@ private:
     };
     Value kScale = inverseNorm(kk);
     Value qScale = fmul(inverseNorm(qq), f32c(s.scale));
+    Value betaT = a.beta ? loadF32(a.beta, headRow) : Value();
 
-    // vnew = beta (v - S^T k) (delta) or beta v (additive), k normalised.
-    Value vNew = loadF32(v, vIndex);
-    if (s.rule == UpdateRule::Delta)
-      vNew = fsub(vNew, fmul(sk, kScale));
-    if (beta)
-      vNew = fmul(vNew, loadF32(beta, headRow));
-
-    // o = scale q.(S + k vnew) = scale (q.S + vnew kScale q.k).
-    Value out = fmul(fadd(sq, fmul(vNew, fmul(kScale, kq))), qScale);
-    if (!s.inputType.isF32())
-      out = arith::TruncFOp::create(b, loc, s.inputType, out);
-    memref::StoreOp::create(b, loc, out, o, ValueRange{vIndex});
+    // vnew = beta (v - S^T k) (delta) or beta v (additive), k normalised;
+    // o = scale q.(S + k vnew) = scale (q.S + vnew kScale q.k), stored by the first K slice.
+    SmallVector<Value> vNew, out;
+    for (int64_t j = 0; j < P; ++j) {
+      Value vj = loadF32(a.v, add(vIndex, idx(j)));
+      if (s.rule == UpdateRule::Delta)
+        vj = fsub(vj, fmul(sk[j], kScale));
+      if (betaT)
+        vj = fmul(vj, betaT);
+      vNew.push_back(vj);
+      Value oj = fmul(fadd(sq[j], fmul(vj, fmul(kScale, kq))), qScale);
+      out.push_back(s.inputType.isF32() ? oj : Value(arith::TruncFOp::create(b, loc, s.inputType, oj)));
+    }
+    auto store = [&] {
+      for (int64_t j = 0; j < P; ++j)
+        memref::StoreOp::create(b, loc, out[j], a.o, ValueRange{add(vIndex, idx(j))});
+    };
+    if (P == 1) {
+      store();
+    } else {
+      auto first = scf::IfOp::create(b, loc, isFirstSlice, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(first.thenBlock());
+      store();
+    }
 
     // Pass 2: S += k vnew.
-    Value kv = fmul(vNew, kScale);
     kRow.clear();
-    for (int64_t c = 0; c < s.K; ++c)
-      S[c] = fadd(S[c], fmul(rowElement(k, qkBase, c, kRow), kv));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value kc = fmul(rowElement(a.k, qkBase, r, kRow), kScale);
+      for (int64_t j = 0; j < P; ++j)
+        S[r * P + j] = fadd(S[r * P + j], fmul(kc, vNew[j]));
+    }
   }
 
-  /// Element c of the row at `base` of a q/k buffer, as f32: at every 16-byte boundary one
-  /// vector load fills `piece` (the runtime requires 16-byte aligned q and k; K is a multiple
-  /// of 8).
-  Value rowElement(Value buffer, Value base, int64_t c, SmallVectorImpl<Value> &piece) {
+  /// Element r of the thread's slice of the q/k row at `base`, as f32: at every 16-byte
+  /// boundary one vector load fills `piece` (the runtime requires 16-byte aligned q and k;
+  /// K / P is a multiple of 8).
+  Value rowElement(Value buffer, Value base, int64_t r, SmallVectorImpl<Value> &piece) {
     Type element = cast<MemRefType>(buffer.getType()).getElementType();
     int64_t per = 16 / (element.getIntOrFloatBitWidth() / 8);
-    if (c % per == 0) {
-      Value x = vector::LoadOp::create(b, loc, VectorType::get({per}, element), buffer,
-                                       ValueRange{add(base, idx(c))}, /*nontemporal=*/false,
-                                       llvm::MaybeAlign(16));
-      piece.clear();
-      for (int64_t e = 0; e < per; ++e) {
-        Value xe = vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e});
-        piece.push_back(element.isF32() ? xe : Value(arith::ExtFOp::create(b, loc, f32, xe)));
-      }
+    if (r % per == 0) {
+      SmallVector<Value> x = loadVector(buffer, add(base, idx(r)), per, 16);
+      piece.assign(x.begin(), x.end());
     }
-    return piece[c % per];
+    return piece[r % per];
   }
 
   const KernelSpec &s;
+  /// Columns per thread, and K rows per thread (K / P): P = 4 where the block is whole warps.
+  const int64_t P, rows;
+  Value firstRow, isFirstSlice;
 };
 
 struct GdnRecurrentGpuKernelsPass

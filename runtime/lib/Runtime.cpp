@@ -495,11 +495,14 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
       return invalid("cu_seqlens must end at T = " + std::to_string(T) + ", got " +
                      std::to_string(cu[N]));
   }
-  // Every kernel reads q and k rows 16 bytes at a time; the chunked kernels also copy v and
-  // store o in 16-byte pieces.
-  for (const TensorArg *t : {&l.q, &l.k})
-    if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
-      return invalid(std::string("'") + (t == &l.q ? "q" : "k") + "' must be 16-byte aligned");
+  // Every kernel reads q and k rows, and the recurrent kernel its states, 16 bytes at a time;
+  // the chunked kernels also copy v and store o in 16-byte pieces.
+  for (const TensorArg *t : {&l.q, &l.k, &l.initialState, &l.finalState})
+    if (t->data && reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
+      return invalid(std::string("'") +
+                     (t == &l.q ? "q" : t == &l.k ? "k" : t == &l.initialState ? "initial_state"
+                                                                              : "final_state") +
+                     "' must be 16-byte aligned");
   if (m.kind == "chunked")
     for (const TensorArg *t : {&l.v, &l.o})
       if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)

@@ -98,6 +98,14 @@ CHUNKED_CASES = [
     ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
     ("chunked_prep_w2_k256_no_norm", ["--chunk-size", "32", "--prep-warps", "2"], "deltanet", "none", "delta", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 70),
 ]
+# The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
+# CASES): whole warps give each thread 4 columns over a quarter of K (the default block of
+# 64 does too); other sizes one column over all K.
+RECURRENT_BLOCK_CASES = [
+    ("recurrent_block16_kda", ["--block-size", "16"], "kda", "channel", "delta", "bf16", 2, 4, 64, 64, True, True, True, None, False, False, 2, 20),
+    ("recurrent_block32_decode_f16", ["--block-size", "32"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 256, 128, True, True, True, None, False, True, 5, 1),
+    ("recurrent_block128_varlen_f32", ["--block-size", "128"], "deltanet", "none", "delta", "f32", 2, 2, 64, 128, False, True, True, None, True, False, 3, 40),
+]
 
 
 def layer_source(case):
@@ -147,6 +155,7 @@ def main():
     lines = []
     jobs = [(case[0], case, ["--kernel", "recurrent"]) for case in CASES]
     jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "chunked"] + c[1]) for c in CHUNKED_CASES]
+    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "recurrent"] + c[1]) for c in RECURRENT_BLOCK_CASES]
     for name, case, kernel_args in jobs:
         B, T = case[14], case[15]
         path = os.path.join(args.outdir, name + ".mlir")

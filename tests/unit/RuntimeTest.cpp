@@ -225,6 +225,9 @@ TEST(ValidateLaunch, RejectsEachBadArgument) {
   l.q.data = at(0x1008);
   expectError(l, "'q' must be 16-byte aligned");
   l = goodLaunch();
+  l.finalState.data = at(0x8004);
+  expectError(l, "'final_state' must be 16-byte aligned");
+  l = goodLaunch();
   l.v.data = at(0x3008);
   EXPECT_TRUE(validateLaunch(gatedDeltaNet(), l).isOk());
   l = goodLaunch();
