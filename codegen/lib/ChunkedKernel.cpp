@@ -613,9 +613,17 @@ public:
       eos = end;
       t0 = select(mine, add(bos, mul(j, idx(s.C))), end);
     } else {
-      Value perSequence = arith::CeilDivUIOp::create(b, loc, args.T, idx(s.C));
-      Value n = arith::DivUIOp::create(b, loc, slot, perSequence);
-      Value j = arith::RemUIOp::create(b, loc, slot, perSequence);
+      // In 32 bits (grid dimensions are): a 64-bit division is a long software sequence.
+      auto i32Of = [&](Value x) {
+        return arith::IndexCastUIOp::create(b, loc, i32, x).getResult();
+      };
+      auto indexOf = [&](Value x) {
+        return arith::IndexCastUIOp::create(b, loc, idxType, x).getResult();
+      };
+      Value perSequence = i32Of(arith::CeilDivUIOp::create(b, loc, args.T, idx(s.C)));
+      Value slot32 = i32Of(slot);
+      Value n = indexOf(arith::DivUIOp::create(b, loc, slot32, perSequence));
+      Value j = indexOf(arith::RemUIOp::create(b, loc, slot32, perSequence));
       t0 = add(mul(n, args.T), mul(j, idx(s.C)));
       eos = add(mul(n, args.T), args.T);
     }
@@ -685,7 +693,7 @@ private:
           sum = fadd(sum, gpu::ShuffleOp::create(b, loc, sum, offset, 32, gpu::ShuffleMode::XOR)
                               .getShuffleResult());
         ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)), [&] {
-          storeFactor(row, arith::DivFOp::create(b, loc, f32c(1.0f), sqrt(fadd(sum, f32c(1e-6f)))));
+          storeFactor(row, rsqrtApprox(fadd(sum, f32c(1e-6f))));
         });
       });
     } else {
