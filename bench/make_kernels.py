@@ -20,23 +20,27 @@ from make_artifacts import layer_source  # noqa: E402
 # name: (H, HV, K, V, varlen, decode, tiling); `_few` kernels serve the cases with few
 # (sequence, head) streams (B = 1). The chunked kernels' tiling per shape bucket
 # is the fastest of the gdn-bench sweeps on the H100 (bench/results/sweep-chunked-h100-*.txt,
-# runs F, G): the sliced state pass (the default) with V tile 128 where many (sequence, head)
-# streams fill the SMs and 64 where fewer must; the tiled pass (--no-sliced-state) at chunk 64
-# and V tile 16 for the smallest case (8 streams); K = 256 (no sliced pass) with V tile 64.
+# runs F, G, H): the sliced state pass (the default) with V tile 128 where many (sequence, head)
+# streams fill the SMs and 64 where fewer must; chunk 16 where there are 256 streams or a
+# packed batch (its smaller solve wins there), 32 elsewhere; the tiled pass (--no-sliced-state)
+# at chunk 64 and V tile 16 for the smallest case (8 streams); K = 256 (no sliced pass) with
+# V tile 64.
 SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128"]
+SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128"]
 SLICED = ["--chunk-size", "32", "--v-tile", "64"]
+SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
 TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
 VARIANTS = {
-    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED),
     "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE),
     "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED),
-    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED),
     "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, TILED_WIDE),
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False,
                         ["--chunk-size", "64", "--v-tile", "16", "--no-sliced-state"]),
-    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
 }
 
