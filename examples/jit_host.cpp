@@ -130,15 +130,15 @@ int main(int argc, char **argv) {
   if (tune) {
     jit::TuneResult tuned;
     s = jit::tune(source, {B, T}, options, tuned, /*force=*/false,
-                  [](const jit::TuneCandidate &c, size_t i, size_t n) {
+                  [&](const jit::TuneCandidate &c, size_t i, size_t n) {
                     std::printf("jit_host: tune [%zu/%zu] %-40s %s\n", i, n,
-                                jit::describeConfiguration(c.options).c_str(),
+                                jit::describeConfiguration(c.options, source).c_str(),
                                 c.error.empty() ? (std::to_string(c.ms) + " ms").c_str()
                                                 : c.error.c_str());
                   });
     if (s) {
       std::printf("jit_host: tuned for %s: %s, %.3f ms%s\n", jit::shapeBucket({B, T}).c_str(),
-                  jit::describeConfiguration(tuned.best).c_str(), tuned.bestMs,
+                  jit::describeConfiguration(tuned.best, source).c_str(), tuned.bestMs,
                   tuned.fromFile ? " (tuning file)" : "");
       GpuCompileOptions chosen;
       s = jit::compileTuned(source, {B, T}, options, kernel, &chosen);

@@ -180,6 +180,12 @@ Status artifactFor(const std::string &source, const Options &options,
     std::string error;
     if (!compileLayerForGpu(source, "<jit>", options.compile, compiled, error))
       return Status::error(Status::Code::InvalidArgument, "gdn-jit: " + error);
+    // kernel = auto fell back to the (much slower) recurrent kernel: say why, once per compile.
+    if (!compiled.recurrentBecause.empty())
+      std::fprintf(stderr,
+                   "gdn-jit: note: the recurrent kernel, since the chunked one cannot take this "
+                   "layer with these options: %s\n",
+                   compiled.recurrentBecause.c_str());
     artifact->metadata = compiled.metadata;
     artifact->ptx = compiled.ptx;
     artifact->cubin = compiled.cubin;

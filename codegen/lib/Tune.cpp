@@ -28,10 +28,10 @@ std::string layerKey(const std::string &source, const Options &options) {
                          options.compile.features + "|" + source);
 }
 
-std::string describe(const GpuCompileOptions &o) {
+std::string describe(const GpuCompileOptions &o, const std::string &layerSource = "") {
   if (o.kernel == "recurrent")
     return "recurrent, block " + std::to_string(o.blockSize);
-  if (o.slicedState)
+  if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o))
     return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
            std::to_string(o.vTile) + ", sliced state";
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
@@ -282,6 +282,9 @@ Status compileTuned(const std::string &layerSource, const TuneShape &shape,
   return compile(layerSource, o, kernel);
 }
 
-std::string describeConfiguration(const GpuCompileOptions &options) { return describe(options); }
+std::string describeConfiguration(const GpuCompileOptions &options,
+                                  const std::string &layerSource) {
+  return describe(options, layerSource);
+}
 
 } // namespace gdn::jit

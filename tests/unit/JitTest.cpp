@@ -119,6 +119,39 @@ TEST_F(JitTest, KeysSeparateLayersAndOptions) {
   EXPECT_EQ(jit::cacheKey(a.toMlir(), options), jit::cacheKey(a.toMlir(), options));
 }
 
+TEST_F(JitTest, RecurrentFallbackIsNoted) {
+  options.diskCache = false;
+  jit::LayerDescription kda;
+  kda.gate = GateKind::Channel;
+  testing::internal::CaptureStderr();
+  compileOnce(kda.toMlir());
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("gdn-jit: note: the recurrent kernel"), std::string::npos) << err;
+  EXPECT_NE(err.find("channel gates"), std::string::npos) << err;
+  // A layer the chunked kernel takes compiles without a note; a memory hit repeats none.
+  jit::LayerDescription gated;
+  testing::internal::CaptureStderr();
+  compileOnce(gated.toMlir());
+  compileOnce(kda.toMlir());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST_F(JitTest, DescriptionsNameTheStatePassTheLayerGets) {
+  GpuCompileOptions o;
+  o.kernel = "chunked";
+  o.chunkSize = 32;
+  o.vTile = 64;
+  o.warps = 8;
+  o.slicedState = true;
+  jit::LayerDescription k128, k256;
+  k256.K = k256.V = 256;
+  EXPECT_EQ(jit::describeConfiguration(o), "chunked, chunk 32, v-tile 64, sliced state");
+  EXPECT_EQ(jit::describeConfiguration(o, k128.toMlir()),
+            "chunked, chunk 32, v-tile 64, sliced state");
+  // K = 256 has no sliced pass: the tiled one is built, with `warps` warps.
+  EXPECT_EQ(jit::describeConfiguration(o, k256.toMlir()), "chunked, chunk 32, v-tile 64, 8 warps");
+}
+
 TEST_F(JitTest, EveryDescribedFamilyCompiles) {
   options.diskCache = false;
   for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})

@@ -38,22 +38,22 @@ int main(int argc, char **argv) {
   std::stringstream source;
   source << in.rdbuf();
   jit::TuneResult result;
-  Status s = jit::tune(source.str(), shape, options, result, force,
-                       [](const jit::TuneCandidate &c, size_t i, size_t n) {
-                         if (c.error.empty())
-                           std::fprintf(stderr, "gdn-tune: [%zu/%zu] %-40s %10.3f ms\n", i, n,
-                                        jit::describeConfiguration(c.options).c_str(), c.ms);
-                         else
-                           std::fprintf(stderr, "gdn-tune: [%zu/%zu] %-40s failed: %s\n", i, n,
-                                        jit::describeConfiguration(c.options).c_str(),
-                                        c.error.c_str());
-                       });
+  const std::string layer = source.str();
+  Status s = jit::tune(
+      layer, shape, options, result, force, [&](const jit::TuneCandidate &c, size_t i, size_t n) {
+        if (c.error.empty())
+          std::fprintf(stderr, "gdn-tune: [%zu/%zu] %-40s %10.3f ms\n", i, n,
+                       jit::describeConfiguration(c.options, layer).c_str(), c.ms);
+        else
+          std::fprintf(stderr, "gdn-tune: [%zu/%zu] %-40s failed: %s\n", i, n,
+                       jit::describeConfiguration(c.options, layer).c_str(), c.error.c_str());
+      });
   if (!s) {
     std::fprintf(stderr, "gdn-tune: error: %s\n", s.message.c_str());
     return 1;
   }
   std::printf("%s, %s: %s, %.3f ms%s\n", layerPath.c_str(), jit::shapeBucket(shape).c_str(),
-              jit::describeConfiguration(result.best).c_str(), result.bestMs,
+              jit::describeConfiguration(result.best, layer).c_str(), result.bestMs,
               result.fromFile ? " (from the tuning file; --force re-times)" : "");
   std::printf("tuning file: %s\n", jit::tuningFilePath(options).c_str());
   return 0;

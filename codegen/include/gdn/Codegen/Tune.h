@@ -71,8 +71,12 @@ Status compileTuned(const std::string &layerSource, const TuneShape &shape,
                     const Options &options, std::shared_ptr<Kernel> &kernel,
                     GpuCompileOptions *chosen = nullptr);
 
-/// "chunked, chunk 32, v-tile 32, 8 warps" / "recurrent, block 64".
-std::string describeConfiguration(const GpuCompileOptions &options);
+/// "chunked, chunk 32, v-tile 32, 8 warps" / "chunked, chunk 32, v-tile 128, sliced state" /
+/// "recurrent, block 64". With the layer's source, the state pass it names is the one these
+/// options build for that layer (sliced-state falls back to the tiled pass where it does not
+/// apply, e.g. K = 256); without, the one the options ask for.
+std::string describeConfiguration(const GpuCompileOptions &options,
+                                  const std::string &layerSource = "");
 
 /// The tuning file's entries (for tests and tools); malformed lines are counted, not kept.
 struct TuningEntry {
