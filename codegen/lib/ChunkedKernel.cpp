@@ -3,7 +3,8 @@
 // The chunked form of DESIGN.md §2 as two kernels per layer, in one gpu.module:
 //
 // 1. `<layer>_chunked_prep`, chunk-parallel (grid: chunk slots x HV; `prep-warps` warps,
-//    4 by default: small blocks keep more chunks in flight per SM). Every product that does not depend on the state, for one chunk of one value head:
+//    4 by default: small blocks keep more chunks in flight per SM). Every product that does
+//    not depend on the state, for one chunk of one value head:
 //      A    = strictly_lower(diag(beta) (K K^T) .* Gam)       (tensor cores)
 //      QKg  = scale lower(Q K^T .* Gam)                       (tensor cores) -> workspace
 //      W    = (I + A)^-1 (beta exp(G) K),  U = (I + A)^-1 (beta V)  -> workspace
@@ -692,9 +693,8 @@ private:
         for (int32_t offset = 1; offset < lanes; offset *= 2)
           sum = fadd(sum, gpu::ShuffleOp::create(b, loc, sum, offset, 32, gpu::ShuffleMode::XOR)
                               .getShuffleResult());
-        ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)), [&] {
-          storeFactor(row, rsqrtApprox(fadd(sum, f32c(1e-6f))));
-        });
+        ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)),
+               [&] { storeFactor(row, rsqrtApprox(fadd(sum, f32c(1e-6f)))); });
       });
     } else {
       forStrided(2 * C, [&](Value row) { storeFactor(row, f32c(1.0f)); });
@@ -746,20 +746,21 @@ private:
       forTiles(C, C, [&](Value m0, Value n0) {
         ifThen(lt(n0, add(m0, idx(16))), [&] {
           SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
-          decayedTile(acc, m0, n0, L.rowA, /*strict=*/true, [&](Value i, Value j, Value x, Value y) {
-            Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32), ValueRange{x, y});
-            vector::StoreOp::create(b, loc, v, smemF32,
-                                    ValueRange{add(idx(L.a / 4), add(mul(i, idx(L.ldA)), j))},
-                                    /*nontemporal=*/false, llvm::MaybeAlign(8));
-          });
+          decayedTile(
+              acc, m0, n0, L.rowA, /*strict=*/true, [&](Value i, Value j, Value x, Value y) {
+                Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
+                                                         ValueRange{x, y});
+                vector::StoreOp::create(b, loc, v, smemF32,
+                                        ValueRange{add(idx(L.a / 4), add(mul(i, idx(L.ldA)), j))},
+                                        /*nontemporal=*/false, llvm::MaybeAlign(8));
+              });
         });
       });
     auto storeQK = [&](Value i, Value j, Value x, Value y) {
       ifThen(lt(i, rows), [&] {
         Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
-        Value v = packPair(toHalf(x), toHalf(y));
-        Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32), ValueRange{v});
-        Value pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, half), vec);
+        Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
+                                                    ValueRange{toHalf(x), toHalf(y)});
         vector::StoreOp::create(b, loc, pair, wsHalf, ValueRange{at}, /*nontemporal=*/false,
                                 llvm::MaybeAlign(4));
       });
@@ -770,12 +771,11 @@ private:
         SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
         decayedTile(acc, m0, n0, L.rowQ, /*strict=*/false, storeQK);
       });
-      ifThen(arith::XOrIOp::create(b, loc, live, arith::ConstantOp::create(b, loc, b.getBoolAttr(true))),
-             [&] {
-               Value c = add(n0, mul(quad, idx(2)));
-               for (int64_t h = 0; h < 2; ++h)
-                 storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
-             });
+      ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
+        Value c = add(n0, mul(quad, idx(2)));
+        for (int64_t h = 0; h < 2; ++h)
+          storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
+      });
     });
     barrier();
 
@@ -890,9 +890,9 @@ private:
     for (int64_t i = 1; i < C; ++i) {
       SmallVector<Value> part(4, f32c(0.0f));
       for (int64_t j = 0; j < i; j += 4) {
-        Value row = vector::LoadOp::create(b, loc, vec4, smemF32,
-                                           ValueRange{idx(L.a / 4 + i * L.ldA + j)},
-                                           /*nontemporal=*/false, llvm::MaybeAlign(16));
+        Value row =
+            vector::LoadOp::create(b, loc, vec4, smemF32, ValueRange{idx(L.a / 4 + i * L.ldA + j)},
+                                   /*nontemporal=*/false, llvm::MaybeAlign(16));
         for (int64_t u = 0; u < 4 && j + u < C; ++u) {
           Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
           part[u] = fma(a, x[j + u], part[u]);

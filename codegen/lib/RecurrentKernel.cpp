@@ -122,8 +122,9 @@ private:
     };
     if (count == 1)
       return {asF32(memref::LoadOp::create(b, loc, buffer, ValueRange{at}))};
-    Value x = vector::LoadOp::create(b, loc, VectorType::get({count}, element), buffer,
-                                     ValueRange{at}, /*nontemporal=*/false, llvm::MaybeAlign(align));
+    Value x =
+        vector::LoadOp::create(b, loc, VectorType::get({count}, element), buffer, ValueRange{at},
+                               /*nontemporal=*/false, llvm::MaybeAlign(align));
     SmallVector<Value> out;
     for (int64_t e = 0; e < count; ++e)
       out.push_back(asF32(vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e})));
@@ -135,7 +136,8 @@ private:
       return;
     }
     Value v = vector::FromElementsOp::create(
-        b, loc, VectorType::get({static_cast<int64_t>(values.size())}, values[0].getType()), values);
+        b, loc, VectorType::get({static_cast<int64_t>(values.size())}, values[0].getType()),
+        values);
     vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
                             llvm::MaybeAlign(align));
   }
@@ -143,8 +145,9 @@ private:
   /// The sum over the P K slices of the warp (lanes 32 / P apart), in every lane.
   Value sumSlices(Value x) {
     for (int32_t offset = 32 / P; offset < 32; offset *= 2)
-      x = fadd(x, gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR)
-                      .getShuffleResult());
+      x = fadd(
+          x,
+          gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR).getShuffleResult());
     return x;
   }
 
@@ -224,7 +227,8 @@ private:
         vj = fmul(vj, betaT);
       vNew.push_back(vj);
       Value oj = fmul(fadd(sq[j], fmul(vj, fmul(kScale, kq))), qScale);
-      out.push_back(s.inputType.isF32() ? oj : Value(arith::TruncFOp::create(b, loc, s.inputType, oj)));
+      out.push_back(s.inputType.isF32() ? oj
+                                        : Value(arith::TruncFOp::create(b, loc, s.inputType, oj)));
     }
     auto store = [&] {
       for (int64_t j = 0; j < P; ++j)

@@ -500,8 +500,10 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   for (const TensorArg *t : {&l.q, &l.k, &l.initialState, &l.finalState})
     if (t->data && reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
       return invalid(std::string("'") +
-                     (t == &l.q ? "q" : t == &l.k ? "k" : t == &l.initialState ? "initial_state"
-                                                                              : "final_state") +
+                     (t == &l.q              ? "q"
+                      : t == &l.k            ? "k"
+                      : t == &l.initialState ? "initial_state"
+                                             : "final_state") +
                      "' must be 16-byte aligned");
   if (m.kind == "chunked")
     for (const TensorArg *t : {&l.v, &l.o})
