@@ -13,6 +13,8 @@
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 state-wy=0 prep-inverse=1" | FileCheck %s --check-prefix=INVERSE
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64" | FileCheck %s --check-prefix=SLICED
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=128 sliced-state=0" 2>&1 | FileCheck %s --check-prefix=TILED128
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 prep-warps=2" | FileCheck %s --check-prefix=PREPW2
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="prep-warps=3" 2>&1 | FileCheck %s --check-prefix=PREPW3
 
 // Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K = 128: 8 steps each),
 // then the substitution of Tm's 64 unit columns with A rows read 4 at a time, and no more
@@ -96,6 +98,13 @@
 // SLICED-NOT: gpu.barrier
 // SLICED: gpu.return
 // TILED128: v-tile must be 16, 32 or 64 (or 128 with sliced-state
+// prep-warps sets the prep block (2 x 32 threads here; 4 warps by default) and its
+// contract in the state kernel's attributes; other counts are rejected with the reason.
+// PREPW2-LABEL: gpu.func @gated_deltanet_chunked_prep
+// PREPW2-SAME: gdn.block = 64
+// PREPW2-LABEL: gpu.func @gated_deltanet_chunked(
+// PREPW2-SAME: gdn.prep_block = 64
+// PREPW3: prep-warps must be 2, 4 or 8
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
                           %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
   %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)

@@ -6,6 +6,7 @@
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx | FileCheck %s --check-prefix=PTX
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80
 // RUN: not gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=block-size=48 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=block-size=16 | FileCheck %s --check-prefix=BLOCK16
 
 // KERNEL-LABEL: gpu.module @gdn
 // KERNEL: gpu.func @gated_deltanet_recurrent(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index)
@@ -16,9 +17,14 @@
 // KERNEL-SAME: gdn.grid = "N,HV,2"
 // KERNEL: gpu.block_id x
 // KERNEL: gpu.thread_id x
-// The state column is K registers carried by the token loop (no private array).
+// A thread's 4 columns over a quarter of K: its K state registers arrive by 16-byte loads and
+// are carried by the token loop (no private array); q and k slices come 16 bytes at a time,
+// and the partial dot products meet across the quarters by shuffles.
+// KERNEL: vector.load {{.*}} vector<4xf32>
 // KERNEL: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32
 // KERNEL: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// KERNEL: vector.load {{.*}} vector<8xbf16>
+// KERNEL: gpu.shuffle xor
 // KERNEL: llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"
 // KERNEL: arith.truncf %{{.*}} : f32 to bf16
 // NVVM-LABEL: gpu.module @gdn
@@ -35,6 +41,12 @@
 // PTX-SAME: cvt.rn.bf16.f32
 // SM80: .target sm_80
 // BLOCK: block-size 48 must divide V = 128
+// A block that is not whole warps: one column over all K per thread, no shuffles.
+// BLOCK16-LABEL: gpu.func @gated_deltanet_recurrent
+// BLOCK16-SAME: gdn.block = 16
+// BLOCK16-SAME: gdn.v_tile = 16
+// BLOCK16-NOT: gpu.shuffle
+// BLOCK16: gpu.return
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf16>,
                           %v: tensor<?x?x32x128xbf16>, %g: tensor<?x?x32xf32>,
                           %beta: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
