@@ -8,10 +8,13 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   let summary = "Build one token-recurrent GPU kernel per layer op (gpu.module + gpu.func)";
   let description = [{
     For every `gdn.recurrence` / `gdn.decode` op, builds a `gpu.func` in `gpu.module @gdn`:
-    one thread block per (sequence, value head, V tile), one thread per value column. Each
-    thread keeps its K-long column of the f32 state on chip and walks the sequence token by
-    token (decay, delta or additive update, output), reading the state once and writing it
-    once. This is the decode kernel, and the correctness baseline for prefill.
+    one thread block per (sequence, value head, V tile of `block-size` columns). Where the
+    block is whole warps each thread owns 4 adjacent value columns over a quarter of K (state
+    and q/k slices moved 16 bytes at a time, the dot products summed across the quarters by
+    shuffles), else one column over all K. Each thread keeps its part of the f32 state on chip
+    and walks the sequence token by token (decay, delta or additive update, output), reading
+    the state once and writing it once. This is the decode kernel, and the correctness
+    baseline for prefill.
 
     The kernel's launch contract is attached as `gdn.*` attributes on the `gpu.func`: grid
     (`N x HV x V/block`), block size, and the argument order. Every argument is a flat 1-D
@@ -20,7 +23,7 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
-           "Threads per block = value columns per block (32, 64 or 128; divides V)">
+           "Threads per block = value columns per block (divides V; 64 by default)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
