@@ -122,7 +122,6 @@ struct Arena {
 /// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
 struct PrepLayout {
   int64_t ks, qs, a, gates, beta, kf, qf, expG, total;
-  int64_t rowA, rowQ; ///< the epilogues' row factors: beta kf (for A) and scale qf (for QKg)
   /// Row stride of A in f32: 8 past C puts the 8 row groups of an mma accumulator's 64-bit
   /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
   /// keeps rows 16-byte aligned for the substitution's vector loads.
@@ -144,8 +143,6 @@ struct PrepLayout {
     kf = m.take(C * 4);
     qf = m.take(C * 4);
     expG = m.take(C * 4);
-    rowA = m.take(C * 4);
-    rowQ = m.take(C * 4);
     total = m.at;
   }
 };
@@ -714,7 +711,9 @@ private:
       });
     barrier();
 
-    // 3. Row exponentials and the row factors the state pass needs.
+    // 3. Row exponentials and the row factors the state pass needs. No barrier after: step 4
+    // reads none of it (its factors come from the norms and betas), so one warp's exps and
+    // stores overlap the other warps' tiles.
     Value last = idx(C - 1); // padded rows carry g = 0, so G_{C-1} = G_n
     forStrided(C, [&](Value r) {
       bool gated = s.gate != GateKind::None;
@@ -722,8 +721,6 @@ private:
       Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
       Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
       storeF32(L.expG, r, eg);
-      storeF32(L.rowA, r, fmul(betaAt(r), f32At(L.kf, r)));
-      storeF32(L.rowQ, r, fmul(f32c(s.scale), f32At(L.qf, r)));
       ifThen(lt(r, rows), [&] {
         Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
         Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
@@ -734,7 +731,6 @@ private:
           memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
       });
     });
-    barrier();
 
     // 4. A (delta) and QKg on tensor cores; decays as differences, masked first. Tiles right
     // of the diagonal 16-row block are all zero: no product (A's are never read; QKg's are
@@ -747,7 +743,9 @@ private:
         ifThen(lt(n0, add(m0, idx(16))), [&] {
           SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
           decayedTile(
-              acc, m0, n0, L.rowA, /*strict=*/true, [&](Value i, Value j, Value x, Value y) {
+              acc, m0, n0, [&](Value r) { return fmul(betaAt(r), f32At(L.kf, r)); },
+              /*strict=*/true,
+              [&](Value i, Value j, Value x, Value y) {
                 Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
                                                          ValueRange{x, y});
                 vector::StoreOp::create(b, loc, v, smemF32,
@@ -769,7 +767,9 @@ private:
       Value live = lt(n0, add(m0, idx(16)));
       ifThen(live, [&] {
         SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
-        decayedTile(acc, m0, n0, L.rowQ, /*strict=*/false, storeQK);
+        decayedTile(
+            acc, m0, n0, [&](Value r) { return fmul(f32c(s.scale), f32At(L.qf, r)); },
+            /*strict=*/false, storeQK);
       });
       ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
         Value c = add(n0, mul(quad, idx(2)));
@@ -847,8 +847,8 @@ private:
   /// and scaled: acc[i, j] exp(G_i - G_j) rowFactor[i] kf[j] where i > j (strict) or i >= j,
   /// else 0 (the difference masked before the exp). Calls store(i, j, x[i, j], x[i, j + 1])
   /// for the lane's two rows. Row values load once per row, column values as pairs.
-  void decayedTile(ArrayRef<Value> acc, Value m0, Value n0, int64_t rowFactor, bool strict,
-                   function_ref<void(Value, Value, Value, Value)> store) {
+  void decayedTile(ArrayRef<Value> acc, Value m0, Value n0, function_ref<Value(Value)> rowFactor,
+                   bool strict, function_ref<void(Value, Value, Value, Value)> store) {
     bool gated = s.gate != GateKind::None;
     auto vec2 = VectorType::get({2}, f32);
     auto pairAtCol = [&](int64_t base, Value c) {
@@ -867,7 +867,7 @@ private:
     for (int64_t h = 0; h < 2; ++h) {
       Value r = add(m0, add(group, idx(8 * h)));
       Value rowG = gated ? gateAt(r) : Value();
-      Value rowF = f32At(rowFactor, r);
+      Value rowF = rowFactor(r);
       Value x[2];
       for (int64_t e = 0; e < 2; ++e) {
         Value c = e == 0 ? c0 : add(c0, idx(1));
