@@ -669,7 +669,6 @@ private:
       // than rows (lanes = 1) a thread loops over rows. (A warp per row serialised a 5-shuffle
       // chain per row; a thread per row, element by element, had 4-way bank conflicts.)
       const int64_t groups = K / 8, lanes = std::clamp<int64_t>(kThreads / (2 * C), 1, groups);
-      auto piece = VectorType::get({8}, half);
       forStrided(2 * C * lanes, [&](Value slot) {
         Value row = divu(slot, lanes), part = remu(slot, lanes);
         Value isQ = cmp(arith::CmpIPredicate::uge, row, idx(C));
@@ -678,18 +677,15 @@ private:
         for (int64_t g = 0; g < groups / lanes; ++g) {
           Value col = mul(add(mul(idx(g), idx(lanes)), part), idx(8));
           Value at = halfIndex(base, remu(row, C), ldK, col);
-          Value x = vector::LoadOp::create(b, loc, piece, smemHalf, ValueRange{at},
-                                           /*nontemporal=*/false, llvm::MaybeAlign(16));
+          SmallVector<Value> x = loadElements(smemHalf, at, 8, 16);
           for (int64_t e = 0; e < 8; ++e) {
-            Value xe = toF32(vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e}));
+            Value xe = toF32(x[e]);
             sums[e % 4] = fma(xe, xe, sums[e % 4]);
           }
         }
         Value sum = fadd(fadd(sums[0], sums[1]), fadd(sums[2], sums[3]));
         // 2C x lanes is the block size whenever lanes > 1: every lane takes part.
-        for (int32_t offset = 1; offset < lanes; offset *= 2)
-          sum = fadd(sum, gpu::ShuffleOp::create(b, loc, sum, offset, 32, gpu::ShuffleMode::XOR)
-                              .getShuffleResult());
+        sum = xorLaneSum(sum, 1, lanes);
         ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)),
                [&] { storeFactor(row, rsqrtApprox(fadd(sum, f32c(1e-6f)))); });
       });
@@ -850,20 +846,13 @@ private:
   void decayedTile(ArrayRef<Value> acc, Value m0, Value n0, function_ref<Value(Value)> rowFactor,
                    bool strict, function_ref<void(Value, Value, Value, Value)> store) {
     bool gated = s.gate != GateKind::None;
-    auto vec2 = VectorType::get({2}, f32);
-    auto pairAtCol = [&](int64_t base, Value c) {
-      Value v = vector::LoadOp::create(b, loc, vec2, smemF32, ValueRange{add(idx(base / 4), c)},
-                                       /*nontemporal=*/false, llvm::MaybeAlign(8));
-      return std::make_pair(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{0}).getResult(),
-                            vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{1}).getResult());
-    };
     Value c0 = add(n0, mul(quad, idx(2)));
-    auto [kf0, kf1] = pairAtCol(L.kf, c0);
-    Value colKf[2] = {kf0, kf1}, colG[2];
-    if (gated) {
-      auto [g0, g1] = pairAtCol(L.gates, c0);
-      colG[0] = g0, colG[1] = g1;
-    }
+    auto pairAtCol = [&](int64_t base) {
+      return loadElements(smemF32, add(idx(base / 4), c0), 2, 8);
+    };
+    SmallVector<Value> colKf = pairAtCol(L.kf), colG;
+    if (gated)
+      colG = pairAtCol(L.gates);
     for (int64_t h = 0; h < 2; ++h) {
       Value r = add(m0, add(group, idx(8 * h)));
       Value rowG = gated ? gateAt(r) : Value();
@@ -886,17 +875,12 @@ private:
   /// vector lane keeps the dependent FMA chain of row i at i / 4.
   void substitute(SmallVectorImpl<Value> &x) {
     const int64_t C = s.C;
-    auto vec4 = VectorType::get({4}, f32);
     for (int64_t i = 1; i < C; ++i) {
       SmallVector<Value> part(4, f32c(0.0f));
       for (int64_t j = 0; j < i; j += 4) {
-        Value row =
-            vector::LoadOp::create(b, loc, vec4, smemF32, ValueRange{idx(L.a / 4 + i * L.ldA + j)},
-                                   /*nontemporal=*/false, llvm::MaybeAlign(16));
-        for (int64_t u = 0; u < 4 && j + u < C; ++u) {
-          Value a = vector::ExtractOp::create(b, loc, row, ArrayRef<int64_t>{u});
-          part[u] = fma(a, x[j + u], part[u]);
-        }
+        SmallVector<Value> row = loadElements(smemF32, idx(L.a / 4 + i * L.ldA + j), 4, 16);
+        for (int64_t u = 0; u < 4 && j + u < C; ++u)
+          part[u] = fma(row[u], x[j + u], part[u]);
       }
       x[i] = fsub(x[i], fadd(fadd(part[0], part[1]), fadd(part[2], part[3])));
     }

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -252,6 +253,27 @@ protected:
   Value exp(Value x) { return nvvmExp(b, loc, x); }
   Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
   Value rsqrtApprox(Value x) { return nvvmRsqrtApprox(b, loc, x); }
+  /// `count` consecutive elements of a flat buffer from element `at`, by one vector load
+  /// (`align` bytes), as scalars of the buffer's element type.
+  SmallVector<Value> loadElements(Value buffer, Value at, int64_t count, int64_t align) {
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    Value v =
+        vector::LoadOp::create(b, loc, VectorType::get({count}, element), buffer, ValueRange{at},
+                               /*nontemporal=*/false, llvm::MaybeAlign(align));
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < count; ++e)
+      out.push_back(vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{e}));
+    return out;
+  }
+  /// x summed over the lanes whose ids differ in the bits from `from` up to (not including)
+  /// `to`, by an xor butterfly; every lane of the warp must take part.
+  Value xorLaneSum(Value x, int32_t from, int32_t to) {
+    for (int32_t offset = from; offset < to; offset *= 2)
+      x = arith::AddFOp::create(
+          b, loc, x,
+          gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR).getShuffleResult());
+    return x;
+  }
   /// Element `i` of a flat buffer, as f32.
   Value loadF32(Value buffer, Value i) {
     Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{i});

@@ -122,12 +122,9 @@ private:
     };
     if (count == 1)
       return {asF32(memref::LoadOp::create(b, loc, buffer, ValueRange{at}))};
-    Value x =
-        vector::LoadOp::create(b, loc, VectorType::get({count}, element), buffer, ValueRange{at},
-                               /*nontemporal=*/false, llvm::MaybeAlign(align));
-    SmallVector<Value> out;
-    for (int64_t e = 0; e < count; ++e)
-      out.push_back(asF32(vector::ExtractOp::create(b, loc, x, ArrayRef<int64_t>{e})));
+    SmallVector<Value> out = loadElements(buffer, at, count, align);
+    for (Value &x : out)
+      x = asF32(x);
     return out;
   }
   void storeVector(Value buffer, Value at, ArrayRef<Value> values, int64_t align) {
@@ -143,13 +140,7 @@ private:
   }
 
   /// The sum over the P K slices of the warp (lanes 32 / P apart), in every lane.
-  Value sumSlices(Value x) {
-    for (int32_t offset = 32 / P; offset < 32; offset *= 2)
-      x = fadd(
-          x,
-          gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR).getShuffleResult());
-    return x;
-  }
+  Value sumSlices(Value x) { return xorLaneSum(x, 32 / P, 32); }
 
   /// One token: decay, update and output for this thread's columns; `S` (row r, column j at
   /// r P + j) is updated in place. Registers hold S and a few sums, not the q and k rows: one
