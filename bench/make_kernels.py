@@ -4,6 +4,7 @@
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
+                                           [--segments P] [--stages S]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -18,28 +19,28 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gpu")
 from make_artifacts import layer_source  # noqa: E402
 
 # name: (H, HV, K, V, varlen, decode, tiling); `_few` kernels serve the cases with few
-# (sequence, head) streams (B = 1). The chunked kernels' tiling per shape bucket
-# is the fastest of the gdn-bench sweeps on the H100 (bench/results/sweep-chunked-h100-*.txt,
-# runs F, G, H): the sliced state pass (the default) with V tile 128 where many (sequence, head)
-# streams fill the SMs and 64 where fewer must; chunk 16 where there are 256 streams or a
-# packed batch (its smaller solve wins there), 32 elsewhere; the tiled pass (--no-sliced-state)
-# at chunk 64 and V tile 16 for the smallest case (8 streams); K = 256 (no sliced pass) with
-# V tile 64.
-SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128"]
-SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128"]
-SLICED = ["--chunk-size", "32", "--v-tile", "64"]
+# (sequence, head) streams (B = 1). The chunked kernels' tiling per shape bucket is the fastest
+# of the gdn-bench sweeps on the H100 (bench/results/sweep-chunked-h100-*.txt, runs F to K):
+# the sliced state pass (the default) with V tile 128 where many (sequence, head) streams fill
+# the SMs and 64 where fewer must; chunk 16 where there are 256 streams or a packed batch
+# (its smaller solve wins there), 32 elsewhere; three shared-memory stages (copies two chunks
+# ahead) for the fixed-length buckets; the segmented state pass for B = 1 (4 segments for 8
+# and 16 streams, 2 for 32); K = 256 (no sliced pass) the tiled pass with V tile 64.
+SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"]
+SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
+SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
+SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"]
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
 TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
 VARIANTS = {
     "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16),
-    "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED),
+    "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED_SEG4),
     "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE),
-    "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED),
+    "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16),
-    "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED),
+    "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, TILED_WIDE),
-    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False,
-                        ["--chunk-size", "64", "--v-tile", "16", "--no-sliced-state"]),
+    "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
 }
@@ -67,24 +68,30 @@ def main():
                         "(V tile / 16 warps); K = 256 buckets keep their tiling")
     p.add_argument("--prep-warps", type=int, choices=(2, 4, 8),
                    help="chunked kernels: warps per block of the prep kernel")
+    p.add_argument("--segments", type=int,
+                   help="chunked kernels: segments per sequence for the segmented state pass "
+                        "(where it applies: sliced, fixed-length)")
+    p.add_argument("--stages", type=int, choices=(2, 3, 4),
+                   help="chunked kernels (sliced): shared-memory stages of the chunk tiles")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, bucket) in VARIANTS.items():
-        # The bucket's tiling, with --chunk-size / --v-tile / --warps from the command line
-        # taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
+        # The bucket's tiling, with --chunk-size / --v-tile / --warps / --stages / --segments
+        # from the command line taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
         # bucket's only when the V tile is the bucket's).
         options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
         for token in it:
-            if token in ("--chunk-size", "--v-tile", "--warps"):
+            if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments"):
                 options[token] = next(it)
             else:
                 flags.append(token)
         sliced = args.sliced_state and K <= 128
         # With --sliced-state, K = 256 buckets keep their own tiling (no sliced pass there).
         overrides = [] if args.sliced_state and not sliced else [
-            ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps)]
+            ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps),
+            ("--stages", args.stages), ("--segments", args.segments)]
         for flag, value in overrides:
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):

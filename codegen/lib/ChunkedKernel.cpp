@@ -68,9 +68,12 @@ struct ChunkedSpec : LayerFacts {
   explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
-        slicedState(o.slicedState), prepWarps(o.prepWarps) {}
+        slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages) {
+  }
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
+  int64_t segments = 1;  ///< segments per sequence whose state passes run at once
+  int64_t stages = 2;    ///< sliced state pass: chunks whose tiles are in shared memory at once
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -93,6 +96,11 @@ struct ChunkedSpec : LayerFacts {
     return slicedState && K <= 128 && K * C <= 128 * 32 && ldmatrix &&
            (wyInState() || !delta());
   }
+  /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass on fixed-length
+  /// batches, with V tiles that also tile K (the transition blocks own K columns).
+  bool segmented() const { return segments > 1 && sliced() && !varlen && K % vTile == 0; }
+  /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
+  int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
   int64_t stateWarps() const { return sliced() ? vTile / 16 : warps; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
@@ -147,18 +155,22 @@ struct PrepLayout {
   }
 };
 
-/// The state kernel's shared memory: two stages of the chunk's tiles, two of S^T, Vnew^T.
+/// The state kernel's shared memory: stages of the chunk's tiles (2, or `stages` sliced; all
+/// the same size, `stageBytes` apart), two of S^T, Vnew^T.
 struct StateLayout {
   struct Stage {
     int64_t qs, ks, ws, us, qk, rf, tm = 0; ///< us: U, or V's slice with state-wy
-  } stage[2];
+  } stage[4];
+  int64_t stageCount, stageBytes;
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
   int64_t rs = 0;               ///< state-wy: R^T = (V - diag(exp(G) kf) K S)^T, 16-bit
   int64_t qsAcc = 0;            ///< qs-early: diag(qrow) Q S, f32, C x Vt
   explicit StateLayout(const ChunkedSpec &spec) {
     const int64_t C = spec.C, K = spec.K, Vt = spec.vTile;
     Arena m;
-    for (Stage &s : stage) {
+    stageCount = spec.pipelineStages();
+    for (int64_t j = 0; j < stageCount; ++j) {
+      Stage &s = stage[j];
       s.qs = m.take(C * (K + kPad) * 2);
       s.ks = m.take(C * (K + kPad) * 2);
       s.ws = spec.delta() && !spec.wyInState() ? m.take(C * (K + kPad) * 2) : 0;
@@ -167,6 +179,8 @@ struct StateLayout {
       s.rf = m.take(C * kRowFactors * 4);
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
+      if (j == 0)
+        stageBytes = m.at;
     }
     if (spec.sliced()) {
       // Nothing else: S, R and Vnew stay in the warps' registers.
@@ -199,6 +213,27 @@ int64_t workspaceHeadElems(const ChunkedSpec &s) {
 int64_t workspaceTokenBytes(const ChunkedSpec &s) {
   return s.HV * (2 * workspaceHeadElems(s) + 4 * kRowFactors);
 }
+
+/// The segmented state pass (`segments` = P > 1). A sequence's chunks are split into P
+/// segments of ceil(chunks / P) chunks. The chunk step is affine in the state,
+/// S' = M_c S + H_c, so over segment p: S_{p+1} = M_p S_p + E_p, where E_p is the segment's
+/// end state from S = 0 and M_p (K x K) the product of its chunks' M_c:
+///   1. `<layer>_chunked_segments`: E_p for p = 0 .. P-2 (p = 0 from the initial state, so
+///      E_0 = S_1) and M_p for p = 1 .. P-2 (the same sliced step run on the identity's
+///      columns with V = 0), all at once, without outputs;
+///   2. `<layer>_chunked_combine`: S_p = M_{p-1} S_{p-1} + E_{p-1} for p = 2 .. P-1 in f32,
+///      each written over E_{p-1};
+///   3. `<layer>_chunked`: every segment from its true state S_p (slot p - 1), with outputs;
+///      the last writes the final state.
+/// Empty segments (short sequences) have E = 0 and M = I, which the chain passes through.
+/// Workspace per sequence after the per-token regions: E slots [HV][P-1][K][V], then M
+/// slots [HV][P-2] stored transposed (M^T[k][r]: the combine's reads are coalesced), f32.
+struct SegmentPlan {
+  int64_t P, K, V, HV;
+  explicit SegmentPlan(const ChunkedSpec &s) : P(s.segments), K(s.K), V(s.V), HV(s.HV) {}
+  int64_t sequenceElems() const { return HV * ((P - 1) * K * V + (P - 2) * K * K); }
+  int64_t sequenceBytes() const { return 4 * sequenceElems(); }
+};
 
 /// What both kernels share: indices, shared-memory views, tensor-core fragments, cp.async.
 class ChunkedBuilderBase : protected KernelBuilderBase {
@@ -264,6 +299,13 @@ protected:
     Value rfByte = mul(halfCount, idx(2));
     wsF32 = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws,
                                    rfByte, ValueRange{mul(tokens, idx(s.HV * kRowFactors))});
+    if (s.segmented()) {
+      // The segment states after the per-token regions (SegmentPlan), f32.
+      Value seqByte = mul(tokens, idx(workspaceTokenBytes(s)));
+      wsSeq =
+          memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws, seqByte,
+                                 ValueRange{mul(args.N, idx(SegmentPlan(s).sequenceElems()))});
+    }
     wsW = idx(0);
     if (s.wyInState()) {
       wsU = idx(0); // unused: the state pass reads V itself
@@ -279,6 +321,19 @@ protected:
   void setCommonAttributes(gpu::GPUFuncOp fn, int64_t sharedBytes) {
     fn->setAttr("gdn.chunk_size", b.getI64IntegerAttr(s.C));
     fn->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(sharedBytes));
+  }
+
+  /// First f32 element (of wsSeq) of segment slot j of (sequence n, value head hv): E slots
+  /// hold K x V states, M slots K x K transitions, transposed (SegmentPlan).
+  Value eSlot(Value n, Value hv, Value j) {
+    SegmentPlan plan(s);
+    return mul(add(mul(add(mul(n, idx(s.HV)), hv), idx(plan.P - 1)), j), idx(s.K * s.V));
+  }
+  Value mSlot(Value n, Value hv, Value j) {
+    SegmentPlan plan(s);
+    Value eRegion = mul(args.N, idx(s.HV * (plan.P - 1) * s.K * s.V));
+    return add(eRegion,
+               mul(add(mul(add(mul(n, idx(s.HV)), hv), idx(plan.P - 2)), j), idx(s.K * s.K)));
   }
 
   // --- scalar helpers -------------------------------------------------------
@@ -554,7 +609,7 @@ protected:
   Type half, i32;
   SmallVector<std::string> argNames;
   KernelArguments args;
-  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM;
+  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM, wsSeq;
   Value tid, lane, warp, group, quad, hv, h, tokens;
   Type sharedPtrType;
   Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
@@ -959,10 +1014,24 @@ private:
 
 class StateKernelBuilder : ChunkedBuilderBase {
 public:
-  StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, 32 * s.stateWarps()), L(s) {}
+  /// `segmentStates`: the segmented pass's first kernel (SegmentPlan): segment end states
+  /// and transitions, no outputs.
+  StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s, bool segmentStates = false)
+      : ChunkedBuilderBase(b, loc, s, 32 * s.stateWarps()), L(s), segmentStates(segmentStates) {}
 
   int64_t sharedBytes() const { return L.total; }
+
+  /// Blocks per (sequence, value head): V tiles, times segments when segmented; the
+  /// segment-state kernel has V tiles for segments 0 .. P-2 and K tiles (transitions) for
+  /// segments 1 .. P-2.
+  static int64_t blocksPerHead(const ChunkedSpec &s, bool segmentStates) {
+    int64_t tilesV = s.V / s.vTile;
+    if (!s.segmented())
+      return tilesV;
+    if (!segmentStates)
+      return tilesV * s.segments;
+    return tilesV * (s.segments - 1) + (s.K / s.vTile) * (s.segments - 2);
+  }
 
   gpu::GPUFuncOp build(const std::string &name) {
     OpBuilder::InsertionGuard guard(b);
@@ -970,12 +1039,20 @@ public:
     auto fn = begin(name, L.total);
     setLaunchAttributes(b, fn, argNames, kThreads, Vt, s.V);
     setCommonAttributes(fn, L.total);
+    const bool segmented = s.segmented();
+    const int64_t P = segmented ? s.segments : 1;
+    if (segmented)
+      fn->setAttr("gdn.grid",
+                  b.getStringAttr("N,HV," + std::to_string(blocksPerHead(s, segmentStates))));
+    if (segmentStates)
+      fn->setAttr("gdn.auxiliary", b.getUnitAttr());
 
-    // The grid is N x HV x V/Vt, but blocks are renumbered so that the V tiles of one
-    // (sequence, head) are consecutive: they start together and walk the chunks at the same
-    // pace, so each chunk's q, k, QKg and Tm rows come from DRAM once and from L2 for the
-    // other tiles (in grid order they would start a wave apart and each read DRAM).
-    int64_t tiles = s.V / Vt;
+    // The grid is N x HV x (blocks per head), but blocks are renumbered so that the V tiles
+    // of one (sequence, head, segment) are consecutive: they start together and walk the
+    // chunks at the same pace, so each chunk's q, k, QKg and Tm rows come from DRAM once and
+    // from L2 for the other tiles (in grid order they would start a wave apart and each
+    // read DRAM).
+    int64_t tiles = blocksPerHead(s, segmentStates), tilesV = s.V / Vt;
     auto blockId = [&](gpu::Dimension d) { return gpu::BlockIdOp::create(b, loc, d); };
     Value linear = add(blockId(gpu::Dimension::x),
                        mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
@@ -983,10 +1060,25 @@ public:
                                mul(idx(s.HV), blockId(gpu::Dimension::z)))));
     Value tile = remu(linear, tiles);
     Value head = divu(linear, tiles);
+    Value segment = idx(0);
+    transition = Value();
+    if (segmentStates) {
+      // Segment 0: V tiles; segments 1 .. P-2: V tiles, then K tiles (transitions).
+      Value first = lt(tile, idx(tilesV));
+      Value rest = select(first, idx(0), sub(tile, idx(tilesV)));
+      segment = select(first, idx(0), add(idx(1), divu(rest, tilesV + K / Vt)));
+      tile = select(first, tile, remu(rest, tilesV + K / Vt));
+      transition = cmp(arith::CmpIPredicate::uge, tile, idx(tilesV));
+    } else if (segmented) {
+      segment = divu(tile, tilesV);
+      tile = remu(tile, tilesV);
+    }
     hv = remu(head, s.HV);
     h = divu(hv, s.HV / s.H);
     Value n = divu(head, s.HV);
-    col0 = mul(tile, idx(Vt));
+    // A transition block owns columns kCol0 .. kCol0 + Vt - 1 of M (its V copies are zeros).
+    Value kCol0 = transition ? mul(sub(tile, idx(tilesV)), idx(Vt)) : Value();
+    col0 = mul(transition ? select(transition, idx(0), tile) : tile, idx(Vt));
     Value bos, eos;
     if (s.varlen) {
       bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{n}));
@@ -994,6 +1086,15 @@ public:
     } else {
       bos = mul(n, args.T);
       eos = add(bos, args.T);
+    }
+    if (segmented) {
+      // This segment's whole chunks (possibly none).
+      Value perSegment = arith::CeilDivUIOp::create(
+          b, loc, arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C)), idx(P));
+      Value span = mul(perSegment, idx(C));
+      Value from = minu(add(bos, mul(segment, span)), eos);
+      eos = minu(add(from, span), eos);
+      bos = from;
     }
     Value numChunks = arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C));
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(K)); // (n*HV + hv)*K
@@ -1018,18 +1119,38 @@ public:
       auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
       return sliced ? std::make_pair(c, r) : std::make_pair(r, c);
     };
+    // Where a segment starts: segment 0 from the initial state; with segmentStates, later
+    // segments from 0 and transition blocks from the identity's columns; the state pass's
+    // later segments from their chained state (E slot p - 1, after the combine).
+    Value laterSegment = segmented ? cmp(arith::CmpIPredicate::ugt, segment, idx(0)) : Value();
     SmallVector<Value> state;
     for (auto tileAt : stateTiles)
       for (int64_t e = 0; e < 4; ++e) {
         auto [r, c] = statePosition(tileAt, e);
-        state.push_back(args.initialState
-                            ? Value(memref::LoadOp::create(b, loc, args.initialState,
-                                                           ValueRange{stateIndex(r, c)}))
-                            : f32c(0.0f));
+        Value x = args.initialState ? Value(memref::LoadOp::create(b, loc, args.initialState,
+                                                                   ValueRange{stateIndex(r, c)}))
+                                    : f32c(0.0f);
+        if (segmentStates) {
+          Value diagonal = cmp(arith::CmpIPredicate::eq, r, add(kCol0, c));
+          x = select(transition, select(diagonal, f32c(1.0f), f32c(0.0f)),
+                     select(laterSegment, f32c(0.0f), x));
+        } else if (segmented) {
+          Value slot = select(laterSegment, sub(segment, idx(1)), idx(0));
+          Value at = add(eSlot(n, hv, slot), add(mul(r, idx(s.V)), add(col0, c)));
+          x = select(laterSegment, memref::LoadOp::create(b, loc, wsSeq, ValueRange{at}), x);
+        }
+        state.push_back(x);
       }
 
+    // Copies run `stages` - 1 chunks ahead, one commit group per chunk (empty past the last
+    // chunk, so waiting for all but the newest `stages` - 2 groups always means this chunk's).
+    const int64_t stages = L.stageCount;
     issue(bos, eos, idx(0), idx(0));
     commitAsync();
+    for (int64_t j = 1; j + 1 < stages; ++j) {
+      ifThen(lt(idx(j), numChunks), [&] { issue(bos, eos, idx(j), idx(j)); });
+      commitAsync();
+    }
     auto loop = scf::ForOp::create(
         b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
@@ -1044,14 +1165,14 @@ public:
           Value rows = minu(sub(eos, t0), idx(C));
           if (sliced) {
             // One barrier: this chunk's copies are visible to every warp, and every warp is
-            // done with the stage the next chunk's copies overwrite.
-            waitAsync(0);
+            // done with the stage (the previous chunk's) that chunk + stages - 1 overwrites.
+            Value ahead = add(chunk, idx(stages - 1));
+            Value stage = remu(chunk, stages);
+            waitAsync(stages - 2);
             barrier();
-            ifThen(lt(next, numChunks), [&] {
-              issue(bos, eos, next, remu(next, 2));
-              commitAsync();
-            });
-            scf::YieldOp::create(b, loc, slicedStep(which, t0, rows, S));
+            ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
+            commitAsync();
+            scf::YieldOp::create(b, loc, slicedStep(stage, t0, rows, S));
             return;
           }
           Value st = select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.st[0]), idx(L.st[1]));
@@ -1070,13 +1191,27 @@ public:
         });
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
-    if (args.finalState)
+    auto storeState = [&](Value buffer, function_ref<Value(Value, Value)> at) {
       for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
         for (int64_t e = 0; e < 4; ++e) {
           auto [r, c] = statePosition(tileAt, e);
-          memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), args.finalState,
-                                  ValueRange{stateIndex(r, c)});
+          memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), buffer, ValueRange{at(r, c)});
         }
+    };
+    if (segmentStates) {
+      // E_p to slot p, M_p to M slot p - 1 (transposed).
+      Value mAt = mSlot(n, hv, sub(segment, idx(1))), eAt = eSlot(n, hv, segment);
+      storeState(wsSeq, [&](Value r, Value c) {
+        return select(transition, add(mAt, add(mul(add(kCol0, c), idx(K)), r)),
+                      add(eAt, add(mul(r, idx(s.V)), add(col0, c))));
+      });
+    } else if (args.finalState) {
+      if (segmented)
+        ifThen(cmp(arith::CmpIPredicate::eq, segment, idx(P - 1)),
+               [&] { storeState(args.finalState, stateIndex); });
+      else
+        storeState(args.finalState, stateIndex);
+    }
     gpu::ReturnOp::create(b, loc);
     return fn;
   }
@@ -1084,8 +1219,7 @@ public:
 private:
   /// Byte offset of stage `which` (0 or 1) of buffer `field`.
   Value stageOffset(Value which, int64_t StateLayout::Stage::*field) {
-    return select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.stage[0].*field),
-                  idx(L.stage[1].*field));
+    return add(idx(L.stage[0].*field), mul(which, idx(L.stageBytes)));
   }
 
   /// Starts the copies of chunk `chunk`'s tiles into stage `which`.
@@ -1094,13 +1228,18 @@ private:
     Value t0 = add(bos, mul(chunk, idx(C)));
     Value rows = minu(sub(eos, t0), idx(C));
     auto tokenRow = [&](Value r) { return add(t0, r); };
-    asyncRows(args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
-              stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
+    // Segment states need no q or QKg (no outputs); transition blocks take V = 0.
+    Value vRows = transition ? select(transition, idx(0), rows) : rows;
+    if (!segmentStates)
+      asyncRows(
+          args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
+          stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
     asyncRows(args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
               stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
     if (s.wyInState()) {
-      asyncRows(args.v, [&](Value r) { return add(mul(headRow(tokenRow(r)), idx(s.V)), col0); },
-                C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+      asyncRows(
+          args.v, [&](Value r) { return add(mul(headRow(tokenRow(r)), idx(s.V)), col0); }, C, Vt,
+          stageOffset(which, &StateLayout::Stage::us), Vt + kPad, vRows, false);
       asyncRows(wsHalf, [&](Value r) { return add(wsTM, mul(headRow(tokenRow(r)), idx(C))); },
                 C, C, stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false);
     } else {
@@ -1109,10 +1248,12 @@ private:
                   C, K, stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
       asyncRows(
           wsHalf, [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
-          C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, rows, false);
+          C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, vRows, false);
     }
-    asyncRows(wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C,
-              C, stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
+    if (!segmentStates)
+      asyncRows(
+          wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
+          stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
     asyncRows(wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C,
               kRowFactors, stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
   }
@@ -1313,14 +1454,17 @@ private:
     };
 
     // (K S)^T and (Q S)^T, 16 x C each: the state is the A operand, packed per k-step.
+    // Segment states produce no outputs: no Q S, no O.
+    const bool outputs = !segmentStates;
     SmallVector<Value> ksT(s.delta() ? 4 * tokenTiles : 0, f32c(0.0f)),
-        qsT(4 * tokenTiles, f32c(0.0f));
+        qsT(outputs ? 4 * tokenTiles : 0, f32c(0.0f));
     for (int64_t t = 0; t < kSteps; ++t) {
       SmallVector<Value> a = aFromAcc(S, t);
       for (int64_t j = 0; j < tokenTiles; j += 2) {
         if (s.delta())
           mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, 16 * t));
-        mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, 16 * t));
+        if (outputs)
+          mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, 16 * t));
       }
     }
 
@@ -1356,13 +1500,13 @@ private:
 
     // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory.
     SmallVector<Value> oT;
-    for (int64_t j = 0; j < tokenTiles; ++j)
+    for (int64_t j = 0; j < (outputs ? tokenTiles : 0); ++j)
       for (int64_t e = 0; e < 4; ++e)
         oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
-    for (int64_t t = 0; t < tokenSteps; ++t)
+    for (int64_t t = 0; t < (outputs ? tokenSteps : 0); ++t)
       for (int64_t j = 0; j < tokenTiles; j += 2)
         mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, 16 * t));
-    for (int64_t j = 0; j < tokenTiles; ++j)
+    for (int64_t j = 0; j < (outputs ? tokenTiles : 0); ++j)
       for (int64_t e = 0; e < 4; ++e) {
         auto [v, token] = accPosition(v0, idx(8 * j), e);
         ifThen(lt(token, rows), [&] {
@@ -1385,7 +1529,80 @@ private:
   }
 
   StateLayout L;
+  const bool segmentStates;
   Value col0;
+  Value transition; ///< segmentStates: this block computes K columns of M (i1); else null
+};
+
+/// The segmented pass's chain (SegmentPlan, step 2): S_p = M_{p-1} S_{p-1} + E_{p-1} for
+/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8, K threads: thread
+/// r owns row r of 8 value columns; S_{p-1}'s 8 columns wait in shared memory (K x 8 f32) and
+/// M's rows are read as M^T's columns, coalesced. About K^2 V (P - 2) FMAs per head.
+class CombineKernelBuilder : ChunkedBuilderBase {
+public:
+  static constexpr int64_t kColumns = 8, kUnroll = 16;
+  CombineKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
+      : ChunkedBuilderBase(b, loc, s, s.K) {}
+  static int64_t sharedBytes(const ChunkedSpec &s) { return s.K * kColumns * 4; }
+
+  gpu::GPUFuncOp build(const std::string &name) {
+    OpBuilder::InsertionGuard guard(b);
+    const int64_t K = s.K, V = s.V, P = s.segments;
+    auto fn = begin(name, sharedBytes(s));
+    setLaunchAttributes(b, fn, argNames, kThreads, kColumns, V);
+    setCommonAttributes(fn, sharedBytes(s));
+    fn->setAttr("gdn.auxiliary", b.getUnitAttr());
+
+    Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value c0 = mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z), idx(kColumns));
+    Value r = tid;
+    // Row r, columns c0 .. c0 + 7 of E slot j, as two 16-byte pieces.
+    auto rowAt = [&](Value j) { return add(eSlot(n, hv, j), add(mul(r, idx(V)), c0)); };
+    auto loadRow = [&](Value at) {
+      SmallVector<Value> x = loadElements(wsSeq, at, 4, 16);
+      x.append(loadElements(wsSeq, add(at, idx(4)), 4, 16));
+      return x;
+    };
+    auto share = [&](ArrayRef<Value> x) {
+      for (int64_t j = 0; j < kColumns; ++j)
+        storeF32(0, add(mul(r, idx(kColumns)), idx(j)), x[j]);
+    };
+    share(loadRow(rowAt(idx(0)))); // S_1 = E_0
+    scf::ForOp::create(
+        b, loc, idx(2), idx(P), idx(1), ValueRange{},
+        [&](OpBuilder &, Location, Value p, ValueRange) {
+          barrier(); // S_{p-1} complete in shared memory
+          Value at = rowAt(sub(p, idx(1)));
+          Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}
+          // acc = E_{p-1} + sum_k M[r, k] S_{p-1}[k, :], 16 k per iteration with their M
+          // loads issued first (the loop is bound by L2 latency, not by the FMAs).
+          auto loop = scf::ForOp::create(
+              b, loc, idx(0), idx(K), idx(kUnroll), loadRow(at),
+              [&](OpBuilder &, Location, Value k0, ValueRange carried) {
+                SmallVector<Value> acc(carried.begin(), carried.end()), mrks;
+                for (int64_t u = 0; u < kUnroll; ++u)
+                  mrks.push_back(memref::LoadOp::create(
+                      b, loc, wsSeq, ValueRange{add(m, add(mul(add(k0, idx(u)), idx(K)), r))}));
+                for (int64_t u = 0; u < kUnroll; ++u) {
+                  Value k = add(k0, idx(u)), mrk = mrks[u];
+                  Value row = mul(k, idx(kColumns));
+                  SmallVector<Value> sk = loadElements(smemF32, row, 4, 16);
+                  sk.append(loadElements(smemF32, add(row, idx(4)), 4, 16));
+                  for (int64_t j = 0; j < kColumns; ++j)
+                    acc[j] = fma(mrk, sk[j], acc[j]);
+                }
+                scf::YieldOp::create(b, loc, acc);
+              });
+          barrier(); // every thread is done reading S_{p-1}
+          SmallVector<Value> next(loop.getResults().begin(), loop.getResults().end());
+          share(next);
+          for (int64_t j = 0; j < kColumns; ++j)
+            memref::StoreOp::create(b, loc, next[j], wsSeq, ValueRange{add(at, idx(j))});
+          scf::YieldOp::create(b, loc);
+        });
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
 };
 
 struct GdnChunkedGpuKernelsPass
@@ -1393,8 +1610,9 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,       ldmatrix, prepInverse,
-                                        stateWy,   qsEarly, slicedState, prepWarps};
+    GdnChunkedGpuKernelsOptions options{chunkSize,   vTile,    warps,   ldmatrix,
+                                        prepInverse, stateWy,  qsEarly, slicedState,
+                                        prepWarps,   segments, stages};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -1409,6 +1627,21 @@ struct GdnChunkedGpuKernelsPass
       kernel->setAttr("gdn.prep_shared_memory_bytes",
                       b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
+      if (spec.segmented()) {
+        StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
+            .build(spec.name + "_segments");
+        CombineKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_combine");
+        kernel->setAttr("gdn.segments", b.getI64IntegerAttr(spec.segments));
+        kernel->setAttr("gdn.segment_kernel", b.getStringAttr(spec.name + "_segments"));
+        kernel->setAttr("gdn.segment_blocks", b.getI64IntegerAttr(StateKernelBuilder::blocksPerHead(
+                                                  spec, /*segmentStates=*/true)));
+        kernel->setAttr("gdn.combine_kernel", b.getStringAttr(spec.name + "_combine"));
+        kernel->setAttr("gdn.combine_block", b.getI64IntegerAttr(spec.K));
+        kernel->setAttr("gdn.combine_shared_memory_bytes",
+                        b.getI64IntegerAttr(CombineKernelBuilder::sharedBytes(spec)));
+        kernel->setAttr("gdn.workspace_sequence_bytes",
+                        b.getI64IntegerAttr(SegmentPlan(spec).sequenceBytes()));
+      }
       return kernel;
     };
     if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked",
@@ -1454,6 +1687,10 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "K must be a multiple of 16";
   if (options.prepWarps != 2 && options.prepWarps != 4 && options.prepWarps != 8)
     return "prep-warps must be 2, 4 or 8";
+  if (options.segments < 1 || options.segments > 64)
+    return "segments must be in 1..64";
+  if (options.stages < 2 || options.stages > 4)
+    return "stages must be 2, 3 or 4";
   ChunkedSpec spec = pathSpec(r, options);
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
     return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: K <= 128, "

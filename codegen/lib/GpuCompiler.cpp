@@ -137,6 +137,8 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.qsEarly = o.qsEarly;
   c.slicedState = o.slicedState;
   c.prepWarps = o.prepWarps;
+  c.segments = o.segments;
+  c.stages = o.stages;
   return c;
 }
 
@@ -225,9 +227,11 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     error = diagnostics;
     return false;
   }
-  gpu::GPUFuncOp kernel; // the main kernel; a chunked layer's prep kernel is marked gdn.prep
+  // The main kernel; a chunked layer's prep kernel is marked gdn.prep, the segmented pass's
+  // other kernels gdn.auxiliary.
+  gpu::GPUFuncOp kernel;
   module->walk([&](gpu::GPUFuncOp f) {
-    if (!f->hasAttr("gdn.prep"))
+    if (!f->hasAttr("gdn.prep") && !f->hasAttr("gdn.auxiliary"))
       kernel = f;
   });
   meta.kernelName = kernel.getName().str();
@@ -247,6 +251,15 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.prepBlockSize = intAttr("gdn.prep_block", 0);
   meta.prepSharedMemoryBytes = intAttr("gdn.prep_shared_memory_bytes", 0);
   meta.workspaceTokenBytes = intAttr("gdn.workspace_token_bytes", 0);
+  meta.segments = intAttr("gdn.segments", 1);
+  if (auto name = kernel->getAttrOfType<StringAttr>("gdn.segment_kernel"))
+    meta.segmentKernelName = name.str();
+  meta.segmentBlocks = intAttr("gdn.segment_blocks", 0);
+  if (auto name = kernel->getAttrOfType<StringAttr>("gdn.combine_kernel"))
+    meta.combineKernelName = name.str();
+  meta.combineBlockSize = intAttr("gdn.combine_block", 0);
+  meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
+  meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
 
   PassManager rest(&context);
   std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +

@@ -217,8 +217,8 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
   os << "gdn-jit/2|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
      << "|" << c.features << "|" << c.blockSize << "|" << c.kernel << "|" << c.chunkSize << "|"
      << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse << "|" << c.stateWy
-     << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|" << c.cubin << "|"
-     << layerSource;
+     << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|" << c.segments << "|"
+     << c.stages << "|" << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 

@@ -47,6 +47,8 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.qsEarly = options.qsEarly;
     chunked.slicedState = options.slicedState;
     chunked.prepWarps = options.prepWarps;
+    chunked.segments = options.segments;
+    chunked.stages = options.stages;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -202,6 +202,12 @@ std::string KernelMetadata::serialize() const {
        << "\nprep_shared_memory_bytes: " << prepSharedMemoryBytes;
   if (workspaceTokenBytes)
     os << "\nworkspace_token_bytes: " << workspaceTokenBytes;
+  if (segments > 1)
+    os << "\nsegments: " << segments << "\nsegment_kernel: " << segmentKernelName
+       << "\nsegment_blocks: " << segmentBlocks << "\ncombine_kernel: " << combineKernelName
+       << "\ncombine_block_size: " << combineBlockSize
+       << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes
+       << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
   os << "\nargs:";
   for (const std::string &a : args)
     os << " " << a;
@@ -308,6 +314,20 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.prepSharedMemoryBytes);
     } else if (key == "workspace_token_bytes") {
       s = number(out.workspaceTokenBytes);
+    } else if (key == "segments") {
+      s = number(out.segments);
+    } else if (key == "segment_kernel") {
+      out.segmentKernelName = value;
+    } else if (key == "segment_blocks") {
+      s = number(out.segmentBlocks);
+    } else if (key == "combine_kernel") {
+      out.combineKernelName = value;
+    } else if (key == "combine_block_size") {
+      s = number(out.combineBlockSize);
+    } else if (key == "combine_shared_memory_bytes") {
+      s = number(out.combineSharedMemoryBytes);
+    } else if (key == "workspace_sequence_bytes") {
+      s = number(out.workspaceSequenceBytes);
     } else if (key == "args") {
       std::istringstream words(value);
       std::string w;
@@ -356,6 +376,23 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
   if (!out.prepKernelName.empty() && out.chunkSize <= 0)
     return Status::error(Status::Code::InvalidArgument,
                          "metadata with a prep_kernel needs chunk_size > 0");
+  if (out.segments < 1 || out.segments > 64)
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata segments " + std::to_string(out.segments) + " must be in 1..64");
+  if (out.segments > 1 &&
+      (out.segmentKernelName.empty() || out.combineKernelName.empty() || out.segmentBlocks <= 0 ||
+       out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
+       out.combineSharedMemoryBytes < 0 || out.workspaceSequenceBytes <= 0 ||
+       !out.needsWorkspace() || out.isVarlen() || out.V % 8 != 0))
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, "
+                         "combine_kernel, combine_block_size in 1..1024, "
+                         "workspace_sequence_bytes > 0 and a workspace, and no cu_seqlens");
+  if (out.segments == 1 && (!out.segmentKernelName.empty() || !out.combineKernelName.empty() ||
+                            out.workspaceSequenceBytes != 0))
+    return Status::error(Status::Code::InvalidArgument,
+                         "metadata names segment kernels or workspace_sequence_bytes without "
+                         "segments > 1");
   return Status::ok();
 }
 
@@ -586,6 +623,17 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
       return s;
     kernel->prepFunction = prep;
   }
+  for (auto [name, slot] : {std::pair{&metadata.segmentKernelName, &kernel->segmentFunction},
+                            std::pair{&metadata.combineKernelName, &kernel->combineFunction}}) {
+    if (name->empty())
+      continue;
+    CUfunction f = nullptr;
+    if (Status s = api.check(api.cuModuleGetFunction(&f, module, name->c_str()),
+                             "cuModuleGetFunction('" + *name + "')");
+        !s)
+      return s;
+    *slot = f;
+  }
   // Above 48 KiB of shared memory a kernel must opt in. The limit counts static shared
   // memory too (the NVVM lowering of dynamic shared memory leaves a byte or so), so a kernel
   // that asks for exactly 48 KiB dynamic already needs it: opt in for every dynamic size.
@@ -602,6 +650,16 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
   if (kernel->prepFunction)
     if (Status s = optIn(kernel->prepFunction, metadata.prepSharedMemoryBytes,
                          metadata.prepKernelName);
+        !s)
+      return s;
+  if (kernel->segmentFunction)
+    if (Status s =
+            optIn(kernel->segmentFunction, metadata.sharedMemoryBytes, metadata.segmentKernelName);
+        !s)
+      return s;
+  if (kernel->combineFunction)
+    if (Status s = optIn(kernel->combineFunction, metadata.combineSharedMemoryBytes,
+                         metadata.combineKernelName);
         !s)
       return s;
   out = std::move(kernel);
@@ -736,15 +794,28 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
         !s)
       return s;
   }
-  return api.check(api.cuLaunchKernel(function, static_cast<unsigned>(N),
-                                      static_cast<unsigned>(meta.HV),
-                                      static_cast<unsigned>(meta.V / meta.vTile),
-                                      static_cast<unsigned>(meta.blockSize), 1, 1,
-                                      static_cast<unsigned>(meta.sharedMemoryBytes),
-                                      static_cast<CUstream>(stream), params, nullptr),
-                   "cuLaunchKernel('" + meta.kernelName + "', grid " + std::to_string(N) + "x" +
-                       std::to_string(meta.HV) + "x" + std::to_string(meta.V / meta.vTile) +
-                       ")");
+  auto launchOn = [&](void *f, const std::string &name, int64_t z, int64_t block, int64_t shared) {
+    return api.check(api.cuLaunchKernel(f, static_cast<unsigned>(N), static_cast<unsigned>(meta.HV),
+                                        static_cast<unsigned>(z), static_cast<unsigned>(block), 1,
+                                        1, static_cast<unsigned>(shared),
+                                        static_cast<CUstream>(stream), params, nullptr),
+                     "cuLaunchKernel('" + name + "', grid " + std::to_string(N) + "x" +
+                         std::to_string(meta.HV) + "x" + std::to_string(z) + ")");
+  };
+  if (meta.segments > 1) {
+    // Segment end states and transitions, then their chain (nothing to chain for 2).
+    if (Status s = launchOn(segmentFunction, meta.segmentKernelName, meta.segmentBlocks,
+                            meta.blockSize, meta.sharedMemoryBytes);
+        !s)
+      return s;
+    if (meta.segments > 2)
+      if (Status s = launchOn(combineFunction, meta.combineKernelName, meta.V / 8,
+                              meta.combineBlockSize, meta.combineSharedMemoryBytes);
+          !s)
+        return s;
+  }
+  return launchOn(function, meta.kernelName, meta.V / meta.vTile * meta.segments, meta.blockSize,
+                  meta.sharedMemoryBytes);
 }
 
 } // namespace gdn

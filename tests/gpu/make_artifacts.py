@@ -97,6 +97,18 @@ CHUNKED_CASES = [
     ("chunked_prep_w2", ["--chunk-size", "32", "--v-tile", "128", "--prep-warps", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
     ("chunked_prep_w2_k256_no_norm", ["--chunk-size", "32", "--prep-warps", "2"], "deltanet", "none", "delta", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 70),
+    # Segmented state pass (segment states and transitions, their chain, then every segment
+    # at once): a short last chunk and segment, empty segments (5 chunks in 8 segments), two
+    # segments (no chain), the additive rule, V tiles 16 to 128, no initial state.
+    ("chunked_segments4", ["--chunk-size", "32", "--v-tile", "64", "--segments", "4"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
+    ("chunked_segments8_empty_k64", ["--chunk-size", "16", "--v-tile", "64", "--segments", "8"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 70),
+    ("chunked_segments2_additive", ["--chunk-size", "32", "--v-tile", "128", "--segments", "2"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, False, True, False, 1.0, False, False, 2, 200),
+    ("chunked_segments3_vt16", ["--chunk-size", "32", "--v-tile", "16", "--segments", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 1, 333),
+    # Deeper copy pipelines in the sliced pass (copies 2 and 3 chunks ahead): more chunks than
+    # stages, fewer (3 chunks, 4 stages, one segment empty), a packed batch.
+    ("chunked_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_stages4_segments4_short", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 40),
+    ("chunked_stages3_varlen", ["--chunk-size", "32", "--v-tile", "32", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

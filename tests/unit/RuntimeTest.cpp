@@ -113,6 +113,43 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata args must include T");
 }
 
+// The segmented state pass: two more kernels and per-sequence workspace.
+TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
+  KernelMetadata m = chunkedGatedDeltaNet(), parsed;
+  m.segments = 4;
+  m.segmentKernelName = "layer_chunked_segments";
+  m.segmentBlocks = 10;
+  m.combineKernelName = "layer_chunked_combine";
+  m.combineBlockSize = 128;
+  m.combineSharedMemoryBytes = 4096;
+  m.workspaceSequenceBytes = 500;
+  ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
+  EXPECT_EQ(parsed.serialize(), m.serialize());
+  EXPECT_EQ(parsed.segmentKernelName, "layer_chunked_segments");
+  EXPECT_EQ(parsed.workspaceBytes(2, 10), 20000u + 2 * 500u) << "per token and per sequence";
+
+  std::string text = m.serialize();
+  text.replace(text.find("segments: 4"), 11, "segments: 65");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata segments 65 must be in 1..64");
+  const std::string needs =
+      "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, combine_kernel, "
+      "combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a workspace, and no "
+      "cu_seqlens";
+  text = m.serialize();
+  text.replace(text.find("segment_blocks: 10"), 18, "segment_blocks: 0");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
+  text = m.serialize();
+  text.replace(text.find("workspace_sequence_bytes: 500"), 29, "workspace_sequence_bytes: 0");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
+  text = m.serialize();
+  text.replace(text.find("cu_seqlens_type: "), 17, "cu_seqlens_type: i32");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
+  text = m.serialize();
+  text.replace(text.find("segments: 4"), 11, "segments: 1");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata names segment kernels or workspace_sequence_bytes without segments > 1");
+}
+
 TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
   KernelMetadata m = chunkedGatedDeltaNet();
   LayerLaunch l = goodLaunch(2, 10);

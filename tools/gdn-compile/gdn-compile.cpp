@@ -53,6 +53,14 @@ int main(int argc, char **argv) {
   app.add_option("--prep-warps", options.prepWarps,
                  "Warps per block of the chunked kernel's prep (chunk-parallel) kernel")
       ->check(CLI::IsMember({2, 4, 8}));
+  app.add_option("--segments", options.segments,
+                 "Chunked kernel: split each sequence into this many segments whose state "
+                 "passes run at once (for few (sequence, head) streams; 1: none)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--stages", options.stages,
+                 "Chunked kernel (sliced state pass): chunks whose tiles are in shared memory "
+                 "at once (copies run stages - 1 chunks ahead)")
+      ->check(CLI::Range(2, 4));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

@@ -60,13 +60,24 @@ struct KernelMetadata {
   std::string prepKernelName;
   int64_t prepBlockSize = 0, prepSharedMemoryBytes = 0;
   int64_t workspaceTokenBytes = 0; ///< workspace bytes per token (B x T tokens in all)
+  /// Segmented state pass (segments > 1, fixed-length batches only): after the prep,
+  /// `segmentKernelName` (block and shared memory as the main kernel; grid N x HV x
+  /// segmentBlocks) finds each segment's end state from zero and its transition,
+  /// `combineKernelName` (grid N x HV x V / 8) chains them, and the main kernel (grid
+  /// N x HV x (V / vTile) segments) runs every segment from its true state.
+  int64_t segments = 1;
+  std::string segmentKernelName, combineKernelName;
+  int64_t segmentBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
+  int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
 
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
   bool needsWorkspace() const { return workspaceTokenBytes > 0; }
   /// Workspace bytes a launch over B x T tokens needs (0 for single-kernel layers).
   size_t workspaceBytes(int64_t B, int64_t T) const {
-    return needsWorkspace() ? static_cast<size_t>(B * T * workspaceTokenBytes) : 0;
+    return needsWorkspace()
+               ? static_cast<size_t>(B * T * workspaceTokenBytes + B * workspaceSequenceBytes)
+               : 0;
   }
   /// "key: value" lines; parse() reports the line of the first problem.
   std::string serialize() const;
@@ -153,6 +164,7 @@ private:
   void *module = nullptr;
   void *function = nullptr;
   void *prepFunction = nullptr;
+  void *segmentFunction = nullptr, *combineFunction = nullptr;
   struct Workspace {
     void *data = nullptr;
     size_t bytes = 0;

@@ -53,7 +53,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     K a multiple of 16 and what the shared-memory plans fit; other layers are reported as
     errors (gdn-recurrent-gpu-kernels handles every layer). The launch contract is attached
     as `gdn.*` attributes: block, grid, dynamic shared memory of both kernels, the prep
-    kernel's name and the workspace bytes per token.
+    kernel's name and the workspace bytes per token (and, with `segments`, per sequence).
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -82,7 +82,19 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">,
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
            "Warps per block of the prep kernel: 2, 4 or 8 (smaller blocks keep more chunks "
-           "in flight per SM)">
+           "in flight per SM)">,
+    Option<"segments", "segments", "int64_t", /*default=*/"1",
+           "Split each sequence into this many segments of whole chunks (1 to 64) and run "
+           "the state pass on all of them at once: `<layer>_chunked_segments` finds each "
+           "segment's state from zero and its K x K transition, `<layer>_chunked_combine` "
+           "chains them, then the state pass starts every segment from its true state. "
+           "About three times the state-pass work, spread over segments times more blocks: "
+           "for few (sequence, head) streams. Applies with the sliced state pass on "
+           "fixed-length batches where the V tile divides K; elsewhere a no-op">,
+    Option<"stages", "stages", "int64_t", /*default=*/"2",
+           "Sliced state pass: chunks whose tiles are in shared memory at once, 2 to 4 (copies "
+           "run stages - 1 chunks ahead, hiding more of their latency behind the chunk steps; "
+           "more shared memory per block). The tiled pass keeps 2">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -57,6 +57,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> prepWarps{*this, "prep-warps",
                             llvm::cl::desc("Warps per block of the chunked prep kernel"),
                             llvm::cl::init(4)};
+  Option<int64_t> segments{*this, "segments",
+                           llvm::cl::desc("Chunked kernel: segments per sequence whose state "
+                                          "passes run at once (1: none)"),
+                           llvm::cl::init(1)};
+  Option<int64_t> stages{*this, "stages",
+                         llvm::cl::desc("Chunked kernel (sliced): shared-memory stages of the "
+                                        "chunk tiles (2 to 4)"),
+                         llvm::cl::init(2)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.

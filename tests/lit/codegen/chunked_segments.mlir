@@ -1,0 +1,90 @@
+// The segmented state pass (segments = P): `_segments` finds each segment's end state from
+// zero (V tiles, segments 0 .. P-2) and its K x K transition (K tiles, segments 1 .. P-2) with
+// the sliced step but no outputs; `_combine` chains them in f32; the main kernel then runs
+// every segment at once. The main kernel carries the whole launch contract.
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" | FileCheck %s
+// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 v-tile=64 segments=4" | FileCheck %s --check-prefix=PTX
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=1" | FileCheck %s --check-prefix=ONE
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="segments=65" 2>&1 | FileCheck %s --check-prefix=RANGE
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 stages=3" | FileCheck %s --check-prefix=STAGES
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="stages=5" 2>&1 | FileCheck %s --check-prefix=STAGES5
+
+// Main kernel: 2 V tiles x 4 segments per head, 112 mma per chunk as unsegmented; workspace
+// per sequence: 32 heads x (3 E slots of 128 x 128 + 2 M slots of 128 x 128) x 4 bytes.
+// CHECK-LABEL: gpu.func @gated_deltanet_chunked(
+// CHECK-SAME: gdn.combine_block = 128
+// CHECK-SAME: gdn.combine_kernel = "gated_deltanet_chunked_combine"
+// CHECK-SAME: gdn.combine_shared_memory_bytes = 4096
+// CHECK-SAME: gdn.grid = "N,HV,8"
+// CHECK-SAME: gdn.segment_blocks = 10
+// CHECK-SAME: gdn.segment_kernel = "gated_deltanet_chunked_segments"
+// CHECK-SAME: gdn.segments = 4
+// CHECK-SAME: gdn.workspace_sequence_bytes = 10485760
+// CHECK-COUNT-112: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+// Segment states: 2 V tiles for segment 0, then (2 V + 2 K tiles) for segments 1 and 2; per
+// chunk K S (32), Tm R (8) and the state update (32), no Q S or output products; no q copies.
+// CHECK-LABEL: gpu.func @gated_deltanet_chunked_segments(
+// CHECK-SAME: gdn.auxiliary
+// CHECK-SAME: gdn.grid = "N,HV,10"
+// CHECK-COUNT-72: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+// Combine: K threads, 8 value columns per block, f32 FMAs four k at a time.
+// CHECK-LABEL: gpu.func @gated_deltanet_chunked_combine(
+// CHECK-SAME: gdn.auxiliary
+// CHECK-SAME: gdn.block = 128
+// CHECK-SAME: gdn.grid = "N,HV,16"
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-32: llvm.intr.fma
+// CHECK: gpu.barrier
+// CHECK: gpu.return
+// PTX: .entry gated_deltanet_chunked(
+// PTX: .entry gated_deltanet_chunked_segments(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: .entry gated_deltanet_chunked_combine(
+// PTX: fma.rn.f32
+// ONE-NOT: gdn.segments
+// ONE-NOT: _segments
+// ONE-NOT: _combine
+// RANGE: segments must be in 1..64
+// stages=3: three 27 KB stages of chunk tiles; chunks 0 and 1 are issued before the loop (one
+// commit group each, the second possibly empty), and each chunk waits for all but the newest
+// group, then issues chunk + 2.
+// STAGES-LABEL: gpu.func @gated_deltanet_chunked(
+// STAGES-SAME: gdn.shared_memory_bytes = 82944
+// STAGES: nvvm.cp.async.commit.group
+// STAGES: nvvm.cp.async.commit.group
+// STAGES: scf.for
+// STAGES: nvvm.cp.async.wait.group 1
+// STAGES-NEXT: gpu.barrier
+// STAGES: nvvm.cp.async.commit.group
+// STAGES: nvvm.mma.sync
+// STAGES: nvvm.cp.async.wait.group 0
+// STAGES5: stages must be 2, 3 or 4
+func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
+                          %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
+  %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)
+      v(%v : tensor<?x?x32x128xbf16>) g(%g : tensor<?x?x32xf32>) beta(%g : tensor<?x?x32xf32>)
+      initial_state(%h0 : tensor<?x32x128x128xf32>) {qk_l2norm}
+      -> tensor<?x?x32x128xbf16>, tensor<?x32x128x128xf32>
+  return
+}
+
+// -----
+
+// A packed batch (cu_seqlens) has no segmented pass: the option is a no-op there.
+// CHECK-LABEL: gpu.func @packed_chunked(
+// CHECK-NOT: gdn.segments
+// CHECK: gpu.return
+// CHECK-NOT: gpu.func @packed_chunked_segments
+func.func @packed(%q: tensor<1x?x2x64xbf16>, %v: tensor<1x?x4x64xbf16>, %g: tensor<1x?x4xf32>,
+                  %cu: tensor<?xi32>) {
+  %o = gdn.recurrence <scalar, delta> q(%q : tensor<1x?x2x64xbf16>) k(%q : tensor<1x?x2x64xbf16>)
+      v(%v : tensor<1x?x4x64xbf16>) g(%g : tensor<1x?x4xf32>) beta(%g : tensor<1x?x4xf32>)
+      cu_seqlens(%cu : tensor<?xi32>) -> tensor<1x?x4x64xbf16>
+  return
+}
