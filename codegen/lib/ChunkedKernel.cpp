@@ -1668,6 +1668,14 @@ bool mlir::gdn::chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOp
   return r && pathSpec(r, options).sliced();
 }
 
+bool mlir::gdn::chunkedStateIsSegmented(Operation *op, const GdnChunkedGpuKernelsOptions &options) {
+  if (!isa<RecurrenceOp>(op))
+    return false;
+  ChunkedSpec spec(options);
+  static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
+  return spec.segmented();
+}
+
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
                                                      const GdnChunkedGpuKernelsOptions &options) {
   const int64_t chunkSize = options.chunkSize, vTile = options.vTile, warps = options.warps;

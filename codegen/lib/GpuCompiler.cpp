@@ -158,6 +158,27 @@ bool slicedStateApplies(const std::string &source, const GpuCompileOptions &opti
          mlir::gdn::chunkedStateIsSliced(parsed.layer, chunkedPassOptions(options));
 }
 
+bool layerValueShape(const std::string &source, int64_t &HV, int64_t &V) {
+  ParsedLayer parsed;
+  std::string error;
+  if (!parsed.parse(source, "<layer>", error))
+    return false;
+  auto r = dyn_cast<mlir::gdn::RecurrenceOp>(parsed.layer);
+  if (!r)
+    return false;
+  auto v = cast<RankedTensorType>(r.getV().getType());
+  HV = v.getDimSize(2);
+  V = v.getDimSize(3);
+  return true;
+}
+
+bool segmentedStateApplies(const std::string &source, const GpuCompileOptions &options) {
+  ParsedLayer parsed;
+  std::string error;
+  return parsed.parse(source, "<layer>", error) &&
+         mlir::gdn::chunkedStateIsSegmented(parsed.layer, chunkedPassOptions(options));
+}
+
 /// Reads ptxas -v's report: "Compiling entry function 'X'", then "N bytes spill stores"
 /// and "Used R registers" lines for X.
 static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {

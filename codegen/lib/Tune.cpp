@@ -31,9 +31,15 @@ std::string layerKey(const std::string &source, const Options &options) {
 std::string describe(const GpuCompileOptions &o, const std::string &layerSource = "") {
   if (o.kernel == "recurrent")
     return "recurrent, block " + std::to_string(o.blockSize);
-  if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o))
-    return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
-           std::to_string(o.vTile) + ", sliced state";
+  if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o)) {
+    std::string text = o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
+                       std::to_string(o.vTile) + ", sliced state";
+    if (o.stages != 2)
+      text += ", " + std::to_string(o.stages) + " stages";
+    if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
+      text += ", " + std::to_string(o.segments) + " segments";
+    return text;
+  }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
          std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps";
 }
@@ -110,9 +116,11 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
     TuningEntry e;
     std::string state;
     if (!(fields >> key >> bucket >> e.options.kernel >> e.options.chunkSize >> e.options.vTile >>
-          e.options.warps >> state >> e.options.blockSize >> e.ms) ||
+          e.options.warps >> state >> e.options.stages >> e.options.segments >>
+          e.options.blockSize >> e.ms) ||
         (e.options.kernel != "recurrent" && e.options.kernel != "chunked") ||
-        (state != "sliced" && state != "tiles") || !(e.ms > 0)) {
+        (state != "sliced" && state != "tiles") || e.options.stages < 2 || e.options.stages > 4 ||
+        e.options.segments < 1 || e.options.segments > 64 || !(e.ms > 0)) {
       ++bad;
       continue;
     }
@@ -127,18 +135,20 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
   std::ostringstream os;
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<block> <ms>\n";
+        "<stages> <segments> <block> <ms>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
        << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
-       << e.options.blockSize << " " << e.ms << "\n";
+       << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
+       << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
 }
 
 std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
-                                              const Options &options, std::string &error) {
+                                              const Options &options, std::string &error,
+                                              const TuneShape *shape) {
   std::vector<GpuCompileOptions> candidates;
   GpuCompileOptions recurrent = options.compile;
   recurrent.kernel = "recurrent";
@@ -155,6 +165,9 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
       candidates.push_back(c);
     return true;
   };
+  int64_t HV = 0, V = 0;
+  if (shape && !layerValueShape(layerSource, HV, V))
+    shape = nullptr; // no segment candidates (the layer's error is reported below)
   for (int64_t chunk : {16, 32, 64}) {
     GpuCompileOptions c = options.compile;
     c.kernel = "chunked";
@@ -164,9 +177,23 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
       for (int64_t vTile : {16, 32, 64, 128}) {
         c.vTile = vTile;
         c.warps = vTile / 16;
-        if (!consider(c))
-          return {};
+        c.segments = 1;
+        for (int64_t stages : {2, 3}) {
+          c.stages = stages;
+          if (!consider(c))
+            return {};
+        }
+        // Few streams: the segmented pass (sweep runs J-L: 2 or 4 segments at 3 stages).
+        if (shape && shape->batch * HV * (V / vTile) < kFewBlocks)
+          for (int64_t segments : {2, 4}) {
+            c.segments = segments;
+            c.stages = 3;
+            if (segmentedStateApplies(layerSource, c) && !consider(c))
+              return {};
+          }
       }
+      c.segments = 1;
+      c.stages = 2;
     }
     c.slicedState = false;
     for (int64_t vTile : {16, 32, 64})
@@ -197,7 +224,7 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
     }
   }
   std::string error;
-  std::vector<GpuCompileOptions> candidates = tuneCandidates(layerSource, options, error);
+  std::vector<GpuCompileOptions> candidates = tuneCandidates(layerSource, options, error, &shape);
   if (candidates.empty())
     return Status::error(Status::Code::InvalidArgument, "gdn-tune: " + error);
 

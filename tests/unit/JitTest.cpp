@@ -231,19 +231,25 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   GpuCompileOptions sliced = chunked;
   sliced.slicedState = true;
   sliced.vTile = 128;
+  sliced.stages = 3;
+  sliced.segments = 4;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
-  // Garbage, a bad number, an unknown state-pass design, and a line of the format before the
-  // design field: all dropped.
-  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 1 1\n"
-                                     << "abc b2t4 chunked 32 64 4 other 64 1\n"
-                                     << "abc b2t8 chunked 32 64 4 64 1\n";
+  // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
+  // design field and before stages and segments, and out-of-range stages: all dropped.
+  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
+                                     << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
+                                     << "abc b2t8 chunked 32 64 4 64 1\n"
+                                     << "abc b2t16 chunked 32 64 4 sliced 64 1\n"
+                                     << "abc b2t32 chunked 32 64 4 sliced 5 1 64 1\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 4u);
+  EXPECT_EQ(malformed, 6u);
   ASSERT_EQ(read.count("abc b4t4096"), 1u);
   EXPECT_TRUE(read["abc b4t4096"].options.slicedState);
   EXPECT_EQ(read["abc b4t4096"].options.vTile, 128);
+  EXPECT_EQ(read["abc b4t4096"].options.stages, 3);
+  EXPECT_EQ(read["abc b4t4096"].options.segments, 4);
   EXPECT_FALSE(read["abc b1t8192"].options.slicedState);
   ASSERT_EQ(read.count("abc b1t8192"), 1u);
   EXPECT_EQ(read["abc b1t8192"].options.chunkSize, 16);
@@ -272,6 +278,28 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   // Both state-pass designs, the sliced one at V tile 16..128 where K x C allows it.
   EXPECT_GT(slicedCount, 0u);
   EXPECT_LT(slicedCount, candidates.size() - 1);
+  auto segmented = [](const std::vector<GpuCompileOptions> &cs) {
+    size_t n = 0;
+    for (const GpuCompileOptions &c : cs)
+      n += c.segments > 1;
+    return n;
+  };
+  EXPECT_EQ(segmented(candidates), 0u) << "no shape: no segment candidates";
+  // Few streams (B 1 x HV 32: V tiles of 32 and up): segments 2 and 4 at 3 stages; many
+  // (B 64): none.
+  jit::TuneShape few{1, 8192}, many{64, 1024};
+  auto withFew = jit::tuneCandidates(gated.toMlir(), options, error, &few);
+  EXPECT_GT(segmented(withFew), 0u);
+  for (const GpuCompileOptions &c : withFew)
+    if (c.segments > 1)
+      EXPECT_TRUE(c.slicedState && c.stages == 3 && (c.segments == 2 || c.segments == 4));
+  EXPECT_EQ(segmented(jit::tuneCandidates(gated.toMlir(), options, error, &many)), 0u);
+  GpuCompileOptions described = options.compile;
+  described.kernel = "chunked";
+  described.stages = 3;
+  described.segments = 4;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments");
 
   jit::LayerDescription kda = gated;
   kda.gate = GateKind::Channel;

@@ -65,6 +65,10 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
 /// Whether `options` build the sliced-state pass for the layer in `source` (false when it
 /// does not parse).
 bool slicedStateApplies(const std::string &source, const GpuCompileOptions &options);
+/// The value heads HV and value dim V of the layer in `source` (false if it does not parse).
+bool layerValueShape(const std::string &source, int64_t &HV, int64_t &V);
+/// Whether options.segments > 1 builds the segmented state pass for the layer in `source`.
+bool segmentedStateApplies(const std::string &source, const GpuCompileOptions &options);
 
 /// Locates ptxas as described in GpuCompileOptions::ptxasPath; "" when there is none.
 std::string findPtxas(const std::string &explicitPath);

@@ -28,6 +28,9 @@ std::string chunkedKernelUnsupportedReason(Operation *op,
 /// Whether these options build the sliced-state pass for this layer op (sliced-state is on
 /// and the layer allows it), rather than the tiled one.
 bool chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options);
+/// Whether `segments` > 1 builds the segmented state pass for this layer (sliced pass,
+/// fixed-length batch, V tile dividing K); elsewhere the option is a no-op.
+bool chunkedStateIsSegmented(Operation *op, const GdnChunkedGpuKernelsOptions &options);
 
 } // namespace mlir::gdn
 

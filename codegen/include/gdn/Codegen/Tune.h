@@ -47,9 +47,14 @@ struct TuneResult {
 };
 
 /// The configurations worth timing for a layer: the recurrent kernel, and every chunked
-/// tiling the chunked kernel supports for it.
+/// tiling the chunked kernel supports for it; sliced ones at 2 and 3 copy stages and, where
+/// `shape` leaves fewer state-pass blocks than kFewBlocks (few (sequence, head) streams), also
+/// segmented into 2 and 4 (3 stages).
 std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
-                                              const Options &options, std::string &error);
+                                              const Options &options, std::string &error,
+                                              const TuneShape *shape = nullptr);
+/// Below this many state-pass blocks (B x HV x V / v-tile) the tuner also tries segments.
+constexpr int64_t kFewBlocks = 132;
 
 /// Times every candidate on the GPU (compiling through the JIT cache), records the fastest
 /// in the tuning file, and returns them all. `force` re-times a shape already in the file.
