@@ -28,6 +28,10 @@
 // from registers (StateKernelBuilder::slicedStep): one barrier per chunk, no shared-memory
 // traffic but the chunk's input tiles.
 //
+// With `segments` (SegmentPlan) two more kernels run between them, `<layer>_chunked_segments`
+// and `<layer>_chunked_combine`, and the state pass runs every segment of a sequence at once;
+// with `stages` the sliced pass keeps 2 to 4 chunks' tiles in flight.
+//
 // The workspace holds W, U, QKg and the row factors for every token and value head; the
 // runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
 // on the same stream.
