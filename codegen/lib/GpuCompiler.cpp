@@ -266,18 +266,19 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.blockSize = intAttr("gdn.block", options.blockSize);
   meta.vTile = intAttr("gdn.v_tile", meta.blockSize);
   meta.chunkSize = intAttr("gdn.chunk_size", 0);
+  auto strAttr = [&](const char *name) {
+    auto attr = kernel->getAttrOfType<StringAttr>(name);
+    return attr ? attr.str() : std::string();
+  };
   meta.sharedMemoryBytes = intAttr("gdn.shared_memory_bytes", 0);
-  if (auto prep = kernel->getAttrOfType<StringAttr>("gdn.prep_kernel"))
-    meta.prepKernelName = prep.str();
+  meta.prepKernelName = strAttr("gdn.prep_kernel");
   meta.prepBlockSize = intAttr("gdn.prep_block", 0);
   meta.prepSharedMemoryBytes = intAttr("gdn.prep_shared_memory_bytes", 0);
   meta.workspaceTokenBytes = intAttr("gdn.workspace_token_bytes", 0);
   meta.segments = intAttr("gdn.segments", 1);
-  if (auto name = kernel->getAttrOfType<StringAttr>("gdn.segment_kernel"))
-    meta.segmentKernelName = name.str();
+  meta.segmentKernelName = strAttr("gdn.segment_kernel");
   meta.segmentBlocks = intAttr("gdn.segment_blocks", 0);
-  if (auto name = kernel->getAttrOfType<StringAttr>("gdn.combine_kernel"))
-    meta.combineKernelName = name.str();
+  meta.combineKernelName = strAttr("gdn.combine_kernel");
   meta.combineBlockSize = intAttr("gdn.combine_block", 0);
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
   meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
