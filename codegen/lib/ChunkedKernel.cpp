@@ -1158,40 +1158,33 @@ public:
     auto loop = scf::ForOp::create(
         b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
-          // Two barriers per chunk (three with state-wy: R before Tm R). The first also ends every read of the previous chunk,
-          // so the next chunk's copies may then overwrite the stage it used; S^T alternates
-          // between two buffers because nothing separates its reads in the previous chunk
-          // from its writes here.
+          // Each chunk waits for its own copies (all but the newest stages - 2 groups), then
+          // one barrier: the copies are visible to every warp, and every warp is done with the
+          // stage (the previous chunk's) that chunk + stages - 1 overwrites. The tiled pass
+          // (2 stages) first stores S^T, which alternates between two buffers because nothing
+          // separates its reads in the previous chunk from its writes here, and has one or two
+          // more barriers inside its step.
           SmallVector<Value> S(carried.begin(), carried.end());
-          Value which = remu(chunk, 2);
-          Value next = add(chunk, idx(1));
+          Value stage = remu(chunk, stages);
+          Value ahead = add(chunk, idx(stages - 1));
           Value t0 = add(bos, mul(chunk, idx(C)));
           Value rows = minu(sub(eos, t0), idx(C));
-          if (sliced) {
-            // One barrier: this chunk's copies are visible to every warp, and every warp is
-            // done with the stage (the previous chunk's) that chunk + stages - 1 overwrites.
-            Value ahead = add(chunk, idx(stages - 1));
-            Value stage = remu(chunk, stages);
-            waitAsync(stages - 2);
-            barrier();
-            ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
-            commitAsync();
-            scf::YieldOp::create(b, loc, slicedStep(stage, t0, rows, S));
-            return;
+          waitAsync(stages - 2);
+          Value st;
+          if (!sliced) {
+            st = select(cmp(arith::CmpIPredicate::eq, stage, idx(0)), idx(L.st[0]), idx(L.st[1]));
+            for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
+              for (int64_t e = 0; e < 4; ++e) {
+                auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
+                storeHalf(st, c, K + kPad, r, S[ti * 4 + e]);
+              }
           }
-          Value st = select(cmp(arith::CmpIPredicate::eq, which, idx(0)), idx(L.st[0]), idx(L.st[1]));
-          waitAsync(0);
-          for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
-            for (int64_t e = 0; e < 4; ++e) {
-              auto [r, c] = accPosition(tileAt.first, tileAt.second, e);
-              storeHalf(st, c, K + kPad, r, S[ti * 4 + e]);
-            }
           barrier();
-          ifThen(lt(next, numChunks), [&] {
-            issue(bos, eos, next, remu(next, 2));
-            commitAsync();
-          });
-          scf::YieldOp::create(b, loc, step(which, st, t0, rows, stateTiles, S));
+          ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
+          commitAsync();
+          scf::YieldOp::create(b, loc,
+                               sliced ? slicedStep(stage, t0, rows, S)
+                                      : step(stage, st, t0, rows, stateTiles, S));
         });
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
@@ -1641,6 +1634,8 @@ struct GdnChunkedGpuKernelsPass
                                                   spec, /*segmentStates=*/true)));
         kernel->setAttr("gdn.combine_kernel", b.getStringAttr(spec.name + "_combine"));
         kernel->setAttr("gdn.combine_block", b.getI64IntegerAttr(spec.K));
+        kernel->setAttr("gdn.combine_blocks",
+                        b.getI64IntegerAttr(spec.V / CombineKernelBuilder::kColumns));
         kernel->setAttr("gdn.combine_shared_memory_bytes",
                         b.getI64IntegerAttr(CombineKernelBuilder::sharedBytes(spec)));
         kernel->setAttr("gdn.workspace_sequence_bytes",

@@ -280,6 +280,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.segmentBlocks = intAttr("gdn.segment_blocks", 0);
   meta.combineKernelName = strAttr("gdn.combine_kernel");
   meta.combineBlockSize = intAttr("gdn.combine_block", 0);
+  meta.combineBlocks = intAttr("gdn.combine_blocks", 0);
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
   meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
 

@@ -205,7 +205,7 @@ std::string KernelMetadata::serialize() const {
   if (segments > 1)
     os << "\nsegments: " << segments << "\nsegment_kernel: " << segmentKernelName
        << "\nsegment_blocks: " << segmentBlocks << "\ncombine_kernel: " << combineKernelName
-       << "\ncombine_block_size: " << combineBlockSize
+       << "\ncombine_blocks: " << combineBlocks << "\ncombine_block_size: " << combineBlockSize
        << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes
        << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
   os << "\nargs:";
@@ -322,6 +322,8 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.segmentBlocks);
     } else if (key == "combine_kernel") {
       out.combineKernelName = value;
+    } else if (key == "combine_blocks") {
+      s = number(out.combineBlocks);
     } else if (key == "combine_block_size") {
       s = number(out.combineBlockSize);
     } else if (key == "combine_shared_memory_bytes") {
@@ -381,12 +383,12 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
                          "metadata segments " + std::to_string(out.segments) + " must be in 1..64");
   if (out.segments > 1 &&
       (out.segmentKernelName.empty() || out.combineKernelName.empty() || out.segmentBlocks <= 0 ||
-       out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
+       out.combineBlocks <= 0 || out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
        out.combineSharedMemoryBytes < 0 || out.workspaceSequenceBytes <= 0 ||
-       !out.needsWorkspace() || out.isVarlen() || out.V % 8 != 0))
+       !out.needsWorkspace() || out.isVarlen()))
     return Status::error(Status::Code::InvalidArgument,
                          "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, "
-                         "combine_kernel, combine_block_size in 1..1024, "
+                         "combine_kernel, combine_blocks > 0, combine_block_size in 1..1024, "
                          "workspace_sequence_bytes > 0 and a workspace, and no cu_seqlens");
   if (out.segments == 1 && (!out.segmentKernelName.empty() || !out.combineKernelName.empty() ||
                             out.workspaceSequenceBytes != 0))
@@ -809,7 +811,7 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
         !s)
       return s;
     if (meta.segments > 2)
-      if (Status s = launchOn(combineFunction, meta.combineKernelName, meta.V / 8,
+      if (Status s = launchOn(combineFunction, meta.combineKernelName, meta.combineBlocks,
                               meta.combineBlockSize, meta.combineSharedMemoryBytes);
           !s)
         return s;

@@ -120,6 +120,7 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
   m.segmentKernelName = "layer_chunked_segments";
   m.segmentBlocks = 10;
   m.combineKernelName = "layer_chunked_combine";
+  m.combineBlocks = 16;
   m.combineBlockSize = 128;
   m.combineSharedMemoryBytes = 4096;
   m.workspaceSequenceBytes = 500;
@@ -133,10 +134,13 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata segments 65 must be in 1..64");
   const std::string needs =
       "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, combine_kernel, "
-      "combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a workspace, and no "
-      "cu_seqlens";
+      "combine_blocks > 0, combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a "
+      "workspace, and no cu_seqlens";
   text = m.serialize();
   text.replace(text.find("segment_blocks: 10"), 18, "segment_blocks: 0");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
+  text = m.serialize();
+  text.replace(text.find("combine_blocks: 16"), 18, "combine_blocks: 0");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
   text = m.serialize();
   text.replace(text.find("workspace_sequence_bytes: 500"), 29, "workspace_sequence_bytes: 0");

@@ -63,11 +63,11 @@ struct KernelMetadata {
   /// Segmented state pass (segments > 1, fixed-length batches only): after the prep,
   /// `segmentKernelName` (block and shared memory as the main kernel; grid N x HV x
   /// segmentBlocks) finds each segment's end state from zero and its transition,
-  /// `combineKernelName` (grid N x HV x V / 8) chains them, and the main kernel (grid
+  /// `combineKernelName` (grid N x HV x combineBlocks) chains them, and the main kernel (grid
   /// N x HV x (V / vTile) segments) runs every segment from its true state.
   int64_t segments = 1;
   std::string segmentKernelName, combineKernelName;
-  int64_t segmentBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
+  int64_t segmentBlocks = 0, combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
   int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
 
   bool hasArg(const std::string &name) const;

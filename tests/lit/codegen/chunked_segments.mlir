@@ -13,6 +13,7 @@
 // per sequence: 32 heads x (3 E slots of 128 x 128 + 2 M slots of 128 x 128) x 4 bytes.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked(
 // CHECK-SAME: gdn.combine_block = 128
+// CHECK-SAME: gdn.combine_blocks = 16
 // CHECK-SAME: gdn.combine_kernel = "gated_deltanet_chunked_combine"
 // CHECK-SAME: gdn.combine_shared_memory_bytes = 4096
 // CHECK-SAME: gdn.grid = "N,HV,8"
