@@ -1165,10 +1165,10 @@ public:
           // separates its reads in the previous chunk from its writes here, and has one or two
           // more barriers inside its step.
           SmallVector<Value> S(carried.begin(), carried.end());
-          Value stage = remu(chunk, stages);
-          Value ahead = add(chunk, idx(stages - 1));
           Value t0 = add(bos, mul(chunk, idx(C)));
           Value rows = minu(sub(eos, t0), idx(C));
+          Value ahead = add(chunk, idx(stages - 1));
+          Value stage = remu(chunk, stages);
           waitAsync(stages - 2);
           Value st;
           if (!sliced) {
