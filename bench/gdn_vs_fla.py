@@ -6,9 +6,9 @@
 
 One process: torch builds the inputs; gdn's kernels run through the C API of gdn/gdn.h
 (ctypes, torch data pointers, the current stream); fla's chunk_gated_delta_rule (prefill)
-and fused_recurrent_gated_delta_rule (decode) run on the same tensors. Outputs and final
-states are compared with fla's. Both are timed the same two ways: replayed from a CUDA graph
-(the primary figure) and eagerly with triton.testing.do_bench after >= 100 ms of warm-up;
+and fused_recurrent_gated_delta_rule (decode), chunk_kda for the KDA cases, run on the same
+tensors. Outputs and final states are compared with fla's. Both are timed the same two ways:
+replayed from a CUDA graph (the primary figure) and eagerly with triton.testing.do_bench after >= 100 ms of warm-up;
 medians. The device copy bandwidth is measured in the same run and gives the IO roofline
 (bytes that must move / copy bandwidth).
 """
@@ -186,25 +186,34 @@ PREFILL = [
     ("16x1024_16/16", 16, 1024, 16, 16, 128, "gdn_h16_hv16_k128"),
     ("1x2048_2/8", 1, 2048, 2, 8, 128, "gdn_h2_hv8_k128"),
 ]
+# KDA (channel gates, delta rule) against fla's chunk_kda: (name, B, T, H, HV, K, kernel).
+KDA = [
+    ("kda_4x4096_32/32", 4, 4096, 32, 32, 128, "kda_h32_hv32_k128"),
+    ("kda_1x8192_16/16", 1, 8192, 16, 16, 128, "kda_h16_hv16_k128"),
+]
 VARLEN_LENGTHS = [4096, 512, 3000, 1, 2048, 4315, 1024, 1388]  # 8 sequences, sum 16384
 DECODE_BATCHES = [1, 64, 256]
 
 
-def make_inputs(B, T, H, HV, K, N, seed):
+def make_inputs(B, T, H, HV, K, N, seed, channel=False):
     g = torch.Generator(device="cuda").manual_seed(seed)
     dev = "cuda"
     q = torch.randn(B, T, H, K, device=dev, dtype=torch.bfloat16, generator=g)
     k = torch.randn(B, T, H, K, device=dev, dtype=torch.bfloat16, generator=g)
     v = torch.randn(B, T, HV, K, device=dev, dtype=torch.bfloat16, generator=g)
-    gate = F.logsigmoid(torch.randn(B, T, HV, device=dev, dtype=torch.float32, generator=g))
+    gate_shape = (B, T, HV, K) if channel else (B, T, HV)
+    gate = F.logsigmoid(torch.randn(*gate_shape, device=dev, dtype=torch.float32, generator=g))
     beta = torch.sigmoid(torch.randn(B, T, HV, device=dev, dtype=torch.float32, generator=g))
     h0 = 0.1 * torch.randn(N, HV, K, K, device=dev, dtype=torch.float32, generator=g)
     return q, k, v, gate, beta, h0
 
 
-def io_bytes(B, T, H, HV, K, N):
-    # q, k, v, o bf16; g, beta f32; the state read and written f32.
-    return (2 * B * T * H * K + 2 * B * T * HV * K) * 2 + 2 * B * T * HV * 4 + 2 * N * HV * K * K * 4
+def io_bytes(B, T, H, HV, K, N, channel=False):
+    # q, k, v, o bf16; g (K per token and head with channel gates), beta f32; the state read
+    # and written f32.
+    gates = B * T * HV * (K if channel else 1) * 4
+    return ((2 * B * T * H * K + 2 * B * T * HV * K) * 2 + gates + B * T * HV * 4
+            + 2 * N * HV * K * K * 4)
 
 
 def errors(got, want):
@@ -215,6 +224,11 @@ def errors(got, want):
 def fla_prefill():
     from fla.ops.gated_delta_rule import chunk_gated_delta_rule
     return chunk_gated_delta_rule
+
+
+def fla_kda():
+    from fla.ops.kda import chunk_kda
+    return chunk_kda
 
 
 def fla_decode():
@@ -228,9 +242,10 @@ def expand_heads(x, HV):
     return x if H == HV else x.repeat_interleave(HV // H, dim=2)
 
 
-def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=False, seed=0):
+def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=False, seed=0,
+             channel=False):
     N = len(cu) - 1 if cu is not None else B
-    q, k, v, gate, beta, h0 = make_inputs(B, T, H, HV, K, N, seed)
+    q, k, v, gate, beta, h0 = make_inputs(B, T, H, HV, K, N, seed, channel)
     handle, meta = gdn.load(os.path.join(kernels, kernel_name))
     o = torch.empty(B, T, HV, K, device="cuda", dtype=torch.bfloat16)
     ht = torch.empty(N, HV, K, K, device="cuda", dtype=torch.float32)
@@ -239,7 +254,7 @@ def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=Fa
     ours = gdn.launcher(handle, q=q, k=k, v=v, g=gate, beta=beta, initial_state=h0,
                         cu_seqlens=cu_dev, o=o, final_state=ht, cu_seqlens_host=cu_host)
 
-    fn = fla_decode() if decode else fla_prefill()
+    fn = fla_decode() if decode else fla_kda() if channel else fla_prefill()
     gva_native = True
     kwargs = dict(scale=K ** -0.5, initial_state=h0, output_final_state=True,
                   use_qk_l2norm_in_kernel=True)
@@ -271,7 +286,7 @@ def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=Fa
         "case": name, "shape": {"B": B, "T": T, "H": H, "HV": HV, "K": K, "V": K, "N": N},
         "kernel": meta.get("kind", "?"), "gdn_ms": gdn_ms, "fla_ms": fla_ms,
         "gdn_eager_ms": gdn_eager, "fla_eager_ms": fla_eager, "speedup": fla_ms / gdn_ms,
-        "io_bytes": io_bytes(B, T, H, HV, K, N),
+        "io_bytes": io_bytes(B, T, H, HV, K, N, channel),
         "max_abs_err": max(abs_o, abs_s), "max_rel_err": max(rel_o, rel_s),
         "o_max_rel_err": rel_o, "state_max_rel_err": rel_s, "fla_gva_native": gva_native,
     }
@@ -296,6 +311,8 @@ def main():
         cu.append(cu[-1] + n)
     cases.append(("varlen_8x_16384_16/32", dict(B=1, T=cu[-1], H=16, HV=32, K=128, cu=cu,
                                                  kernel_name="gdn_h16_hv32_k128_varlen")))
+    cases += [(name, dict(B=B, T=T, H=H, HV=HV, K=K, kernel_name=kernel, channel=True))
+              for name, B, T, H, HV, K, kernel in KDA]
     for B in DECODE_BATCHES:
         cases.append((f"decode_B{B}_16/32", dict(B=B, T=1, H=16, HV=32, K=128, decode=True,
                                                  kernel_name=f"gdn_h16_hv32_k128_decode_b{B}")))

@@ -32,6 +32,9 @@ SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segme
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"]
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
 TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
+SLICED_VT64 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3"]
+# name: (H, HV, K, V, varlen, decode, bucket[, gate]); the gate is scalar (Gated DeltaNet)
+# unless named: "channel" is KDA (channel gates, delta rule).
 VARIANTS = {
     "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED_SEG4),
@@ -43,6 +46,8 @@ VARIANTS = {
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
+    "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE, "channel"),
+    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_VT64, "channel"),
 }
 
 
@@ -77,7 +82,7 @@ def main():
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for name, (H, HV, K, V, varlen, decode, bucket) in VARIANTS.items():
+    for name, (H, HV, K, V, varlen, decode, bucket, *gate) in VARIANTS.items():
         # The bucket's tiling, with --chunk-size / --v-tile / --warps / --stages / --segments
         # from the command line taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
         # bucket's only when the V tile is the bucket's).
@@ -114,7 +119,7 @@ def main():
         batches = [1, 64, 256] if decode else [None]
         for B in batches:
             kernel = name if B is None else f"{name}_b{B}"
-            case = (kernel, "scalar", "delta", "bf16", H, HV, K, V, True, True, True, None,
+            case = (kernel, gate[0] if gate else "scalar", "delta", "bf16", H, HV, K, V, True, True, True, None,
                     varlen, decode, B or 1, 1)
             path = os.path.join(args.out, kernel + ".mlir")
             with open(path, "w") as f:

@@ -89,7 +89,11 @@ struct ChunkedSpec : LayerFacts {
   /// With state-wy: Q S in the same phase as K S (every warp busy at small V tiles; the
   /// output phase keeps only QKg Vnew), at the cost of registers.
   bool qsEarly = false;
-  bool earlyQs() const { return qsEarly && wyInState() && !sliced(); }
+  bool earlyQs() const { return qsEarly && wyInState() && !sliced() && !channel(); }
+  /// Channel gates (GLA, KDA): the prep kernel writes the gated tiles the state pass reads
+  /// instead of q and k (Q1 = scale qf exp(G) Q, K1 = kf exp(G) K, K2 = kf exp(G_n - G) K)
+  /// and the chunk's decay vector exp(G_n); the row factors are 1.
+  bool channel() const { return gate == GateKind::Channel; }
   /// The state pass keeps S^T in registers, 16 value columns per warp (see
   /// StateKernelBuilder::slicedStep), where it can: ldmatrix, state-wy for the delta rule,
   /// and registers: K / 2 for the state and about 2 C for the chunk's 16 x C products per
@@ -102,7 +106,9 @@ struct ChunkedSpec : LayerFacts {
   }
   /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass on fixed-length
   /// batches, with V tiles that also tile K (the transition blocks own K columns).
-  bool segmented() const { return segments > 1 && sliced() && !varlen && K % vTile == 0; }
+  bool segmented() const {
+    return segments > 1 && sliced() && !varlen && K % vTile == 0 && !channel();
+  }
   /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
@@ -134,15 +140,24 @@ struct Arena {
 /// The prep kernel's shared memory: K and Q rows (16-bit), A (f32), per-row scalars (f32).
 struct PrepLayout {
   int64_t ks, qs, a, gates, beta, kf, qf, expG, total;
+  /// Channel gates: gates holds C x K cumulative gates; ka, qa are the rows gated relative to
+  /// their 16-row block's first row, kb the earlier rows gated up to a block's first row
+  /// (the off-diagonal blocks of KKg and QKg on tensor cores, every factor <= 1).
+  int64_t ka = 0, qa = 0, kb = 0;
   /// Row stride of A in f32: 8 past C puts the 8 row groups of an mma accumulator's 64-bit
   /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
   /// keeps rows 16-byte aligned for the substitution's vector loads.
   int64_t ldA;
   int64_t vs = 0, tmW = 0, tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
-  PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse) {
+  PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse, bool channel) {
     Arena m;
     ks = m.take(C * (K + kPad) * 2);
     qs = m.take(C * (K + kPad) * 2);
+    if (channel) {
+      ka = m.take(C * (K + kPad) * 2);
+      qa = m.take(C * (K + kPad) * 2);
+      kb = m.take(C * (K + kPad) * 2);
+    }
     if (inverse) {
       vs = m.take(C * (V + kPad) * 2);
       tmW = m.take(C * (C + kPad) * 2);
@@ -150,7 +165,7 @@ struct PrepLayout {
     }
     ldA = C + 8;
     a = m.take(C * ldA * 4);
-    gates = m.take(C * 4);
+    gates = m.take(C * (channel ? K : 1) * 4);
     beta = m.take(C * 4);
     kf = m.take(C * 4);
     qf = m.take(C * 4);
@@ -164,6 +179,7 @@ struct PrepLayout {
 struct StateLayout {
   struct Stage {
     int64_t qs, ks, ws, us, qk, rf, tm = 0; ///< us: U, or V's slice with state-wy
+    int64_t ku = 0, dk = 0; ///< channel gates: K2 (the update's k rows), exp(G_n) (K f32)
   } stage[4];
   int64_t stageCount, stageBytes;
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
@@ -183,6 +199,10 @@ struct StateLayout {
       s.rf = m.take(C * kRowFactors * 4);
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
+      if (spec.channel()) {
+        s.ku = m.take(C * (K + kPad) * 2);
+        s.dk = m.take(K * 4);
+      }
       if (j == 0)
         stageBytes = m.at;
     }
@@ -207,15 +227,20 @@ struct StateLayout {
 /// 16-bit workspace elements per token and value head: W (delta rule), U, QKg; with
 /// state-wy, QKg and Tm diag(beta) instead.
 int64_t workspaceHeadElems(const ChunkedSpec &s) {
+  int64_t gated = s.channel() ? (s.delta() ? 3 : 2) * s.K : 0; // Q1, K2 (and K1)
   if (s.wyInState())
-    return 2 * s.C;
-  return (s.delta() ? s.K : 0) + s.V + s.C;
+    return 2 * s.C + gated;
+  return (s.delta() ? s.K : 0) + s.V + s.C + gated;
 }
+
+/// f32 workspace elements per token and value head: the row factors, and with channel gates
+/// a K-vector row (the chunk's decay exp(G_n), written at the chunk's first token).
+int64_t workspaceHeadFloats(const ChunkedSpec &s) { return kRowFactors + (s.channel() ? s.K : 0); }
 
 /// Workspace bytes per token (all value heads): the 16-bit regions in the input type, then
 /// the f32 row factors. Regions follow one another, each `tokens` rows long.
 int64_t workspaceTokenBytes(const ChunkedSpec &s) {
-  return s.HV * (2 * workspaceHeadElems(s) + 4 * kRowFactors);
+  return s.HV * (2 * workspaceHeadElems(s) + 4 * workspaceHeadFloats(s));
 }
 
 /// The segmented state pass (`segments` = P > 1). A sequence's chunks are split into P
@@ -301,8 +326,16 @@ protected:
     wsHalf = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, half), ws,
                                     idx(0), ValueRange{halfCount});
     Value rfByte = mul(halfCount, idx(2));
-    wsF32 = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws,
-                                   rfByte, ValueRange{mul(tokens, idx(s.HV * kRowFactors))});
+    wsF32 = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws, rfByte,
+                                   ValueRange{mul(tokens, idx(s.HV * workspaceHeadFloats(s)))});
+    if (s.channel()) {
+      // After the regions below: Q1, K2, K1 (16-bit); after the row factors: the decays (f32).
+      int64_t before = workspaceHeadElems(s) - (s.delta() ? 3 : 2) * s.K;
+      wsQ1 = mul(tokens, idx(s.HV * before));
+      wsK2 = add(wsQ1, mul(tokens, idx(s.HV * s.K)));
+      wsK1 = add(wsK2, mul(tokens, idx(s.HV * s.K)));
+      wsDecay = mul(tokens, idx(s.HV * kRowFactors));
+    }
     if (s.segmented()) {
       // The segment states after the per-token regions (SegmentPlan), f32.
       Value seqByte = mul(tokens, idx(workspaceTokenBytes(s)));
@@ -614,6 +647,7 @@ protected:
   SmallVector<std::string> argNames;
   KernelArguments args;
   Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM, wsSeq;
+  Value wsQ1, wsK1, wsK2, wsDecay; ///< channel gates (ChunkedSpec::channel)
   Value tid, lane, warp, group, quad, hv, h, tokens;
   Type sharedPtrType;
   Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
@@ -626,7 +660,8 @@ protected:
 class PrepKernelBuilder : ChunkedBuilderBase {
 public:
   PrepKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, 32 * s.prepWarps), L(s.C, s.K, s.V, s.inverse()) {}
+      : ChunkedBuilderBase(b, loc, s, 32 * s.prepWarps),
+        L(s.C, s.K, s.V, s.inverse(), s.channel()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -706,11 +741,19 @@ private:
     forStrided(C, [&](Value r) {
       Value ok = lt(r, rows);
       Value t = add(t0, select(ok, r, idx(0)));
-      if (args.g)
+      if (args.g && !s.channel())
         storeF32(L.gates, r, select(ok, loadF32(args.g, headRow(t)), f32c(0.0f)));
       if (args.beta)
         storeF32(L.beta, r, select(ok, loadF32(args.beta, headRow(t)), f32c(0.0f)));
     });
+    if (s.channel())
+      // C x K gates, zero past the end (so the cumulative gates stay at G_n there).
+      forStrided(C * K, [&](Value e) {
+        Value r = divu(e, K), ok = lt(r, rows);
+        Value t = add(t0, select(ok, r, idx(0)));
+        Value at = add(mul(headRow(t), idx(K)), remu(e, K));
+        storeF32(L.gates, e, select(ok, loadF32(args.g, at), f32c(0.0f)));
+      });
     waitAsync(0);
     barrier();
 
@@ -751,7 +794,19 @@ private:
     } else {
       forStrided(2 * C, [&](Value row) { storeFactor(row, f32c(1.0f)); });
     }
-    if (args.g)
+    if (s.channel())
+      // A thread per channel: C independent loads, a running sum down the rows, C stores.
+      forStrided(K, [&](Value c) {
+        SmallVector<Value> gates;
+        for (int64_t r = 0; r < C; ++r)
+          gates.push_back(f32At(L.gates, add(idx(r * K), c)));
+        Value run = gates[0];
+        for (int64_t r = 1; r < C; ++r) {
+          run = fadd(run, gates[r]);
+          storeF32(L.gates, add(idx(r * K), c), run);
+        }
+      });
+    else if (args.g)
       // The last thread forms the cumulative gates in registers: C independent loads, a
       // running sum, C stores.
       ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(kThreads - 1)), [&] {
@@ -770,68 +825,82 @@ private:
     // reads none of it (its factors come from the norms and betas), so one warp's exps and
     // stores overlap the other warps' tiles.
     Value last = idx(C - 1); // padded rows carry g = 0, so G_{C-1} = G_n
-    forStrided(C, [&](Value r) {
-      bool gated = s.gate != GateKind::None;
-      Value eg = gated ? exp(gateAt(r)) : f32c(1.0f);
-      Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
-      Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
-      storeF32(L.expG, r, eg);
-      ifThen(lt(r, rows), [&] {
-        Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
-        Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
-        Value krow = fmul(f32At(L.kf, r), tail);
-        Value wyRow = s.wyInState() ? fmul(eg, f32At(L.kf, r)) : f32c(0.0f);
-        Value values[kRowFactors] = {qrow, krow, decay, wyRow};
-        for (int64_t i = 0; i < kRowFactors; ++i)
-          memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
-      });
-    });
-
-    // 4. A (delta) and QKg on tensor cores; decays as differences, masked first. Tiles right
-    // of the diagonal 16-row block are all zero: no product (A's are never read; QKg's are
-    // stored as zeros). Accumulator elements 2h and 2h + 1 are columns j, j + 1 of one row:
-    // stored as a pair (one 64-bit shared store for A, one 32-bit global store for QKg).
-    Tile kTile{idx(L.ks), ldK}, qTile{idx(L.qs), ldK}; // B = K^T: B[k, j] = K[j, k]
-    SmallVector<Value> zero(4, f32c(0.0f));
-    if (s.delta())
-      forTiles(C, C, [&](Value m0, Value n0) {
-        ifThen(lt(n0, add(m0, idx(16))), [&] {
-          SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
-          decayedTile(
-              acc, m0, n0, [&](Value r) { return fmul(betaAt(r), f32At(L.kf, r)); },
-              /*strict=*/true,
-              [&](Value i, Value j, Value x, Value y) {
-                Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
-                                                         ValueRange{x, y});
-                vector::StoreOp::create(b, loc, v, smemF32,
-                                        ValueRange{add(idx(L.a / 4), add(mul(i, idx(L.ldA)), j))},
-                                        /*nontemporal=*/false, llvm::MaybeAlign(8));
-              });
+    if (s.channel()) {
+      // The gates live in the tiles (channelTiles): every row factor is 1.
+      forStrided(C, [&](Value r) {
+        ifThen(lt(r, rows), [&] {
+          Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
+          for (int64_t i = 0; i < kRowFactors; ++i)
+            memref::StoreOp::create(b, loc, f32c(1.0f), wsF32, ValueRange{add(base, idx(i))});
         });
       });
-    auto storeQK = [&](Value i, Value j, Value x, Value y) {
-      ifThen(lt(i, rows), [&] {
-        Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
-        Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
-                                                    ValueRange{toHalf(x), toHalf(y)});
-        vector::StoreOp::create(b, loc, pair, wsHalf, ValueRange{at}, /*nontemporal=*/false,
-                                llvm::MaybeAlign(4));
+      channelTiles(t0, rows);
+      barrier();
+      channelProducts(t0, rows);
+    } else {
+      forStrided(C, [&](Value r) {
+        bool gated = s.gate != GateKind::None;
+        Value eg = gated ? exp(gateAt(r)) : f32c(1.0f);
+        Value tail = gated ? exp(fsub(gateAt(last), gateAt(r))) : f32c(1.0f);
+        Value decay = gated ? exp(gateAt(last)) : f32c(1.0f);
+        storeF32(L.expG, r, eg);
+        ifThen(lt(r, rows), [&] {
+          Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
+          Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
+          Value krow = fmul(f32At(L.kf, r), tail);
+          Value wyRow = s.wyInState() ? fmul(eg, f32At(L.kf, r)) : f32c(0.0f);
+          Value values[kRowFactors] = {qrow, krow, decay, wyRow};
+          for (int64_t i = 0; i < kRowFactors; ++i)
+            memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
+        });
       });
-    };
-    forTiles(C, C, [&](Value m0, Value n0) {
-      Value live = lt(n0, add(m0, idx(16)));
-      ifThen(live, [&] {
-        SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
-        decayedTile(
-            acc, m0, n0, [&](Value r) { return fmul(f32c(s.scale), f32At(L.qf, r)); },
-            /*strict=*/false, storeQK);
+
+      // 4. A (delta) and QKg on tensor cores; decays as differences, masked first. Tiles right
+      // of the diagonal 16-row block are all zero: no product (A's are never read; QKg's are
+      // stored as zeros). Accumulator elements 2h and 2h + 1 are columns j, j + 1 of one row:
+      // stored as a pair (one 64-bit shared store for A, one 32-bit global store for QKg).
+      Tile kTile{idx(L.ks), ldK}, qTile{idx(L.qs), ldK}; // B = K^T: B[k, j] = K[j, k]
+      SmallVector<Value> zero(4, f32c(0.0f));
+      if (s.delta())
+        forTiles(C, C, [&](Value m0, Value n0) {
+          ifThen(lt(n0, add(m0, idx(16))), [&] {
+            SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, kTile);
+            decayedTile(
+                acc, m0, n0, [&](Value r) { return fmul(betaAt(r), f32At(L.kf, r)); },
+                /*strict=*/true,
+                [&](Value i, Value j, Value x, Value y) {
+                  Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32),
+                                                           ValueRange{x, y});
+                  vector::StoreOp::create(b, loc, v, smemF32,
+                                          ValueRange{add(idx(L.a / 4), add(mul(i, idx(L.ldA)), j))},
+                                          /*nontemporal=*/false, llvm::MaybeAlign(8));
+                });
+          });
+        });
+      auto storeQK = [&](Value i, Value j, Value x, Value y) {
+        ifThen(lt(i, rows), [&] {
+          Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
+          Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half),
+                                                      ValueRange{toHalf(x), toHalf(y)});
+          vector::StoreOp::create(b, loc, pair, wsHalf, ValueRange{at}, /*nontemporal=*/false,
+                                  llvm::MaybeAlign(4));
+        });
+      };
+      forTiles(C, C, [&](Value m0, Value n0) {
+        Value live = lt(n0, add(m0, idx(16)));
+        ifThen(live, [&] {
+          SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
+          decayedTile(
+              acc, m0, n0, [&](Value r) { return fmul(f32c(s.scale), f32At(L.qf, r)); },
+              /*strict=*/false, storeQK);
+        });
+        ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
+          Value c = add(n0, mul(quad, idx(2)));
+          for (int64_t h = 0; h < 2; ++h)
+            storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
+        });
       });
-      ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
-        Value c = add(n0, mul(quad, idx(2)));
-        for (int64_t h = 0; h < 2; ++h)
-          storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
-      });
-    });
+    }
     barrier();
 
     if (s.wyInState()) {
@@ -896,6 +965,133 @@ private:
         });
       }
     });
+  }
+
+  /// Channel gates, per element (r, c) of the chunk: the state pass's tiles to the workspace,
+  /// Q1 = scale qf exp(G) q, K2 = kf exp(G_n - G) k, K1 = kf exp(G) k (delta), the decay
+  /// exp(G_n) at the chunk's first token; and in shared memory the rows gated relative to the
+  /// first row of their 16-row block (ka, qa: every factor <= 1, since G falls along rows).
+  void channelTiles(Value t0, Value rows) {
+    const int64_t C = s.C, K = s.K, ldK = K + kPad;
+    forStrided(C * K, [&](Value e) {
+      Value r = divu(e, K), c = remu(e, K);
+      Value G = f32At(L.gates, e);
+      Value Gn = f32At(L.gates, add(idx((C - 1) * K), c));
+      Value Gref = f32At(L.gates, add(mul(divu(r, 16), idx(16 * K)), c));
+      Value kh = fmul(f32At(L.kf, r), toF32(halfAt(idx(L.ks), r, ldK, c)));
+      Value qh = fmul(f32At(L.qf, r), toF32(halfAt(idx(L.qs), r, ldK, c)));
+      Value rel = exp(fsub(G, Gref));
+      storeHalf(idx(L.ka), r, ldK, c, fmul(kh, rel));
+      storeHalf(idx(L.qa), r, ldK, c, fmul(qh, rel));
+      ifThen(lt(r, rows), [&] {
+        Value eg = exp(G);
+        Value row = add(mul(headRow(add(t0, r)), idx(K)), c);
+        auto store = [&](Value region, Value x) {
+          memref::StoreOp::create(b, loc, toHalf(x), wsHalf, ValueRange{add(region, row)});
+        };
+        store(wsQ1, fmul(fmul(f32c(s.scale), qh), eg));
+        store(wsK2, fmul(kh, exp(fsub(Gn, G))));
+        if (s.delta())
+          store(wsK1, fmul(kh, eg));
+        ifThen(cmp(arith::CmpIPredicate::eq, r, idx(0)), [&] {
+          memref::StoreOp::create(b, loc, exp(Gn), wsF32, ValueRange{add(wsDecay, row)});
+        });
+      });
+    });
+  }
+
+  /// Channel gates: A = strictly_lower(diag(beta) KKg) (delta) to shared memory and QKg to the
+  /// workspace, with KKg[i, j] = sum_c k_i[c] k_j[c] exp(G_i[c] - G_j[c]) (kf folded in) and
+  /// QKg likewise from q (scale qf folded in). The diagonal 16 x 16 blocks are summed per
+  /// element in f32 (the difference masked before the exp); an off-diagonal block (rows of
+  /// block I, columns j < 16 I) is a tensor-core product of ka / qa (gated relative to row
+  /// 16 I) and kb (row j gated up to row 16 I), whose factors are all <= 1, so no gate
+  /// range overflows. Blocks right of the diagonal: QKg zeros, A not read.
+  void channelProducts(Value t0, Value rows) {
+    const int64_t C = s.C, K = s.K, ldK = K + kPad;
+    auto storeA = [&](Value i, Value j, Value x) { storeF32(L.a, add(mul(i, idx(L.ldA)), j), x); };
+    auto storeQK = [&](Value i, Value j, Value x) {
+      ifThen(lt(i, rows), [&] {
+        Value at = add(add(wsQK, mul(headRow(add(t0, i)), idx(C))), j);
+        memref::StoreOp::create(b, loc, toHalf(x), wsHalf, ValueRange{at});
+      });
+    };
+    Value scale = f32c(s.scale);
+    // Diagonal blocks: an element per thread, 8 channels per step.
+    forStrided((C / 16) * 256, [&](Value e) {
+      Value block = mul(divu(e, 256), idx(16)), w = remu(e, 256);
+      Value i = add(block, divu(w, 16)), j = add(block, remu(w, 16));
+      Value lower = cmp(arith::CmpIPredicate::uge, i, j);
+      auto sums = scf::ForOp::create(
+          b, loc, idx(0), idx(K), idx(8), ValueRange{f32c(0.0f), f32c(0.0f)},
+          [&](OpBuilder &, Location, Value c, ValueRange acc) {
+            SmallVector<Value> ki = loadElements(smemHalf, halfIndex(idx(L.ks), i, ldK, c), 8, 16);
+            SmallVector<Value> kj = loadElements(smemHalf, halfIndex(idx(L.ks), j, ldK, c), 8, 16);
+            SmallVector<Value> qi = loadElements(smemHalf, halfIndex(idx(L.qs), i, ldK, c), 8, 16);
+            auto gates = [&](Value row) {
+              Value at = add(idx(L.gates / 4), add(mul(row, idx(K)), c));
+              SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
+              g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
+              return g;
+            };
+            SmallVector<Value> gi = gates(i), gj = gates(j);
+            Value kk = acc[0], qk = acc[1];
+            for (int64_t u = 0; u < 8; ++u) {
+              Value x = exp(select(lower, fsub(gi[u], gj[u]), f32c(0.0f)));
+              Value p = fmul(toF32(kj[u]), x);
+              kk = fma(toF32(ki[u]), p, kk);
+              qk = fma(toF32(qi[u]), p, qk);
+            }
+            scf::YieldOp::create(b, loc, ValueRange{kk, qk});
+          });
+      Value kfj = f32At(L.kf, j);
+      if (s.delta()) {
+        Value kk = fmul(fmul(fmul(betaAt(i), f32At(L.kf, i)), kfj), sums.getResult(0));
+        storeA(i, j, select(cmp(arith::CmpIPredicate::ugt, i, j), kk, f32c(0.0f)));
+      }
+      Value qk = fmul(fmul(fmul(scale, f32At(L.qf, i)), kfj), sums.getResult(1));
+      storeQK(i, j, select(lower, qk, f32c(0.0f)));
+    });
+    // Right of the diagonal blocks: QKg is zero.
+    forStrided(C * C, [&](Value e) {
+      Value i = divu(e, C), j = remu(e, C);
+      ifThen(cmp(arith::CmpIPredicate::uge, j, mul(add(divu(i, 16), idx(1)), idx(16))),
+             [&] { storeQK(i, j, f32c(0.0f)); });
+    });
+    // Off-diagonal blocks, one row block at a time (kb depends on it).
+    SmallVector<Value> zero(4, f32c(0.0f));
+    for (int64_t I = 1; I < C / 16; ++I) {
+      const int64_t m0 = 16 * I;
+      forStrided(m0 * K, [&](Value e) {
+        Value j = divu(e, K), c = remu(e, K);
+        Value x = exp(fsub(f32At(L.gates, add(idx(m0 * K), c)), f32At(L.gates, e)));
+        Value kh = fmul(f32At(L.kf, j), toF32(halfAt(idx(L.ks), j, ldK, c)));
+        storeHalf(idx(L.kb), j, ldK, c, fmul(kh, x));
+      });
+      barrier();
+      scf::ForOp::create(b, loc, warp, idx(m0 / 8), idx(kWarps), ValueRange{},
+                         [&](OpBuilder &, Location, Value t, ValueRange) {
+                           Value n0 = mul(t, idx(8));
+                           Tile kbTile{idx(L.kb), ldK};
+                           if (s.delta()) {
+                             SmallVector<Value> acc =
+                                 tileProduct(zero, K, idx(m0), n0, {idx(L.ka), ldK}, false, kbTile);
+                             for (int64_t e = 0; e < 4; ++e) {
+                               auto [i, j] = accPosition(idx(m0), n0, e);
+                               storeA(i, j, fmul(betaAt(i), acc[e]));
+                             }
+                           }
+                           SmallVector<Value> acc =
+                               tileProduct(zero, K, idx(m0), n0, {idx(L.qa), ldK}, false, kbTile);
+                           for (int64_t e = 0; e < 4; ++e) {
+                             auto [i, j] = accPosition(idx(m0), n0, e);
+                             storeQK(i, j, fmul(scale, acc[e]));
+                           }
+                           scf::YieldOp::create(b, loc);
+                         });
+      if (I + 1 < C / 16)
+        barrier(); // kb is rewritten for the next row block
+    }
   }
 
   /// The lane's elements of the 16 x 8 tile at (m0, n0) of a chunk's C x C product, decayed
@@ -1227,12 +1423,30 @@ private:
     auto tokenRow = [&](Value r) { return add(t0, r); };
     // Segment states need no q or QKg (no outputs); transition blocks take V = 0.
     Value vRows = transition ? select(transition, idx(0), rows) : rows;
-    if (!segmentStates)
+    if (s.channel()) {
+      // The gated tiles from the prep kernel: Q1, K1 (for K S), K2 (for the update), and the
+      // chunk's decay vector.
+      auto gatedRows = [&](Value region, int64_t StateLayout::Stage::*field) {
+        asyncRows(
+            wsHalf, [&](Value r) { return add(region, mul(headRow(tokenRow(r)), idx(K))); }, C, K,
+            stageOffset(which, field), K + kPad, rows, false);
+      };
+      gatedRows(wsQ1, &StateLayout::Stage::qs);
+      if (s.delta())
+        gatedRows(wsK1, &StateLayout::Stage::ks);
+      gatedRows(wsK2, &StateLayout::Stage::ku);
       asyncRows(
-          args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
-          stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
-    asyncRows(args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
-              stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
+          wsF32, [&](Value) { return add(wsDecay, mul(headRow(t0), idx(K))); }, 1, K,
+          stageOffset(which, &StateLayout::Stage::dk), K, idx(1), true);
+    } else {
+      if (!segmentStates)
+        asyncRows(
+            args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
+            stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
+      asyncRows(
+          args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
+          stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
+    }
     if (s.wyInState()) {
       asyncRows(
           args.v, [&](Value r) { return add(mul(headRow(tokenRow(r)), idx(s.V)), col0); }, C, Vt,
@@ -1360,14 +1574,23 @@ private:
       }
     });
 
-    // S = exp(G_n) S + K^T (krow Vnew), in registers.
-    Value decay = rowFactor(idx(0), 2);
+    // S = exp(G_n) S + K^T (krow Vnew), in registers (channel gates: diag(exp(G_n)) S + K2^T
+    // Vnew).
+    Value decay = s.channel() ? Value() : rowFactor(idx(0), 2);
+    Value dk = s.channel() ? divu(stageOffset(which, &StateLayout::Stage::dk), 4) : Value();
+    Value kUpdate = s.channel() ? stageOffset(which, &StateLayout::Stage::ku) : ks;
     SmallVector<Value> out;
     for (auto [ti, tileAt] : llvm::enumerate(stateTiles)) {
       SmallVector<Value> acc;
-      for (int64_t e = 0; e < 4; ++e)
-        acc.push_back(fmul(S[ti * 4 + e], decay));
-      acc = tileProduct(acc, C, tileAt.first, tileAt.second, {ks, ldK}, /*aTransposed=*/true,
+      for (int64_t e = 0; e < 4; ++e) {
+        Value d = decay;
+        if (s.channel())
+          d = memref::LoadOp::create(
+              b, loc, smemF32,
+              ValueRange{add(dk, accPosition(tileAt.first, tileAt.second, e).first)});
+        acc.push_back(fmul(S[ti * 4 + e], d));
+      }
+      acc = tileProduct(acc, C, tileAt.first, tileAt.second, {kUpdate, ldK}, /*aTransposed=*/true,
                         {vs, ldC});
       out.append(acc);
     }
@@ -1512,15 +1735,27 @@ private:
         });
       }
 
-    // S^T = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K.
-    Value decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
+    // S^T = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K; channel gates: S^T diag(exp(G_n))
+    // + Vnew^T K2 (state tile j, element e is column 8 j + 2 quad + e % 2 of S^T).
     SmallVector<Value> out;
-    for (Value x : S)
-      out.push_back(fmul(x, decay));
+    if (s.channel()) {
+      Value dk = divu(stageOffset(which, &StateLayout::Stage::dk), 4);
+      for (int64_t j = 0; j < K / 8; ++j) {
+        SmallVector<Value> d =
+            loadElements(smemF32, add(dk, add(idx(8 * j), mul(quad, idx(2)))), 2, 8);
+        for (int64_t e = 0; e < 4; ++e)
+          out.push_back(fmul(S[4 * j + e], d[e % 2]));
+      }
+    } else {
+      Value decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
+      for (Value x : S)
+        out.push_back(fmul(x, decay));
+    }
+    Value kUpdate = s.channel() ? stageOffset(which, &StateLayout::Stage::ku) : ks;
     for (int64_t t = 0; t < tokenSteps; ++t) {
       SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
       for (int64_t j = 0; j < K / 8; j += 2)
-        mmaPair(out, j, a, bByRows(ks, ldK, 16 * t, 8 * j));
+        mmaPair(out, j, a, bByRows(kUpdate, ldK, 16 * t, 8 * j));
     }
     return out;
   }
@@ -1621,8 +1856,10 @@ struct GdnChunkedGpuKernelsPass
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
       kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * spec.prepWarps));
-      kernel->setAttr("gdn.prep_shared_memory_bytes",
-                      b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse()).total));
+      kernel->setAttr(
+          "gdn.prep_shared_memory_bytes",
+          b.getI64IntegerAttr(
+              PrepLayout(spec.C, spec.K, spec.V, spec.inverse(), spec.channel()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
       if (spec.segmented()) {
         StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
@@ -1657,6 +1894,7 @@ namespace {
 ChunkedSpec pathSpec(RecurrenceOp r, const GdnChunkedGpuKernelsOptions &options) {
   ChunkedSpec spec(options);
   spec.rule = r.getRule();
+  spec.gate = r.getGate();
   spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
   return spec;
 }
@@ -1684,8 +1922,8 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   auto qType = cast<RankedTensorType>(r.getQ().getType());
   auto vType = cast<RankedTensorType>(r.getV().getType());
   int64_t K = qType.getDimSize(3), V = vType.getDimSize(3);
-  if (r.getGate() == GateKind::Channel)
-    return "channel gates are not supported yet";
+  if (r.getGate() == GateKind::Channel && r.getRule() == UpdateRule::Delta && !options.stateWy)
+    return "channel gates with the delta rule need state-wy";
   if (!qType.getElementType().isBF16() && !qType.getElementType().isF16())
     return "only bf16 and f16 inputs are supported";
   if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
@@ -1715,7 +1953,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
              "v-tile";
   }
   // The shared-memory plans of the kernels these options would build.
-  int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse()).total;
+  int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse(), spec.channel()).total;
   int64_t state = StateLayout(spec).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)

@@ -62,6 +62,16 @@ CHUNKED_CASES = [
     ("chunked_f16_additive", ["--chunk-size", "64", "--v-tile", "64", "--warps", "4"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 150),
     ("chunked_k256", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 100),
     ("chunked_k128_v256_c16", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 128, 256, True, True, True, None, True, False, 3, 120),
+    # Channel gates (KDA, GLA): gated tiles and a decay vector from the prep kernel. Sliced
+    # at C = 32 (one off-diagonal block) and V tile 128 with 3 stages; tiled at C = 64 (three
+    # off-diagonal row blocks); C = 16 (diagonal blocks only) f16 varlen; K = 256 (tiled pass).
+    ("chunked_kda", ["--chunk-size", "32"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_kda_vt128_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
+    ("chunked_kda_c64_tiled", ["--chunk-size", "64"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_kda_c16_f16_varlen", ["--chunk-size", "16"], "kda", "channel", "delta", "f16", 2, 4, 64, 128, True, True, True, None, True, False, 3, 120),
+    ("chunked_gla", ["--chunk-size", "32"], "gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 150),
+    ("chunked_gla_k256_vt32", ["--chunk-size", "32", "--v-tile", "32"], "gla", "channel", "additive", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 100),
+    ("chunked_kda_k256", ["--chunk-size", "32"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, False, True, True, 0.5, False, False, 2, 70),
     # Since the defaults are ldmatrix and state-wy, the cases above run those; these keep the
     # other paths covered. 32-bit shared loads instead of ldmatrix:
     ("chunked_shared_loads", ["--chunk-size", "32", "--no-ldmatrix"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),

@@ -121,18 +121,18 @@ TEST_F(JitTest, KeysSeparateLayersAndOptions) {
 
 TEST_F(JitTest, RecurrentFallbackIsNoted) {
   options.diskCache = false;
-  jit::LayerDescription kda;
-  kda.gate = GateKind::Channel;
+  jit::LayerDescription f32Layer;
+  f32Layer.inputType = "f32";
   testing::internal::CaptureStderr();
-  compileOnce(kda.toMlir());
+  compileOnce(f32Layer.toMlir());
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("gdn-jit: note: the recurrent kernel"), std::string::npos) << err;
-  EXPECT_NE(err.find("channel gates"), std::string::npos) << err;
+  EXPECT_NE(err.find("only bf16 and f16 inputs"), std::string::npos) << err;
   // A layer the chunked kernel takes compiles without a note; a memory hit repeats none.
   jit::LayerDescription gated;
   testing::internal::CaptureStderr();
   compileOnce(gated.toMlir());
-  compileOnce(kda.toMlir());
+  compileOnce(f32Layer.toMlir());
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
@@ -301,11 +301,17 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments");
 
+  jit::LayerDescription f32Layer = gated;
+  f32Layer.inputType = "f32";
+  candidates = jit::tuneCandidates(f32Layer.toMlir(), options, error);
+  ASSERT_EQ(candidates.size(), 1u); // f32 inputs: the recurrent kernel only
+  EXPECT_EQ(candidates.front().kernel, "recurrent");
+  // Channel gates (KDA) take the chunked kernel, unsegmented.
   jit::LayerDescription kda = gated;
   kda.gate = GateKind::Channel;
-  candidates = jit::tuneCandidates(kda.toMlir(), options, error);
-  ASSERT_EQ(candidates.size(), 1u); // channel gates: the recurrent kernel only
-  EXPECT_EQ(candidates.front().kernel, "recurrent");
+  candidates = jit::tuneCandidates(kda.toMlir(), options, error, &few);
+  EXPECT_GT(candidates.size(), 1u);
+  EXPECT_EQ(segmented(candidates), 0u);
 
   jit::LayerDescription bad = gated;
   bad.K = 96;

@@ -3,8 +3,8 @@
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels=state-wy=0 2>&1 | FileCheck %s
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=64 v-tile=64" 2>&1 | FileCheck %s --check-prefix=SMEM
 
-// CHECK: chunked_unsupported.mlir:[[@LINE+3]]:8: error: gdn-chunked-gpu-kernels: channel gates are not supported yet
-// SMEM: error: gdn-chunked-gpu-kernels: channel gates are not supported yet
+// Channel gates with the delta rule need state-wy (the second run, with it, builds kda).
+// CHECK: chunked_unsupported.mlir:[[@LINE+2]]:8: error: gdn-chunked-gpu-kernels: channel gates with the delta rule need state-wy
 func.func @kda(%q: tensor<?x?x4x64xbf16>, %g: tensor<?x?x4x64xf32>, %beta: tensor<?x?x4xf32>) {
   %o = gdn.recurrence <channel, delta> q(%q : tensor<?x?x4x64xbf16>) k(%q : tensor<?x?x4x64xbf16>)
       v(%q : tensor<?x?x4x64xbf16>) g(%g : tensor<?x?x4x64xf32>) beta(%beta : tensor<?x?x4xf32>)

@@ -4,8 +4,10 @@
 // RUN: gdn-compile %s -o %t/r --no-cubin --kernel recurrent && FileCheck %s --check-prefix=RMETA < %t/r.meta
 // RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
 // RUN: sed 's/<scalar, delta>/<channel, delta>/; s/g(%%g : tensor<?x?x2xf32>)/g(%%gc : tensor<?x?x2x64xf32>)/' %s > %t/channel.mlir
-// RUN: not gdn-compile %t/channel.mlir -o %t/c --kernel chunked 2>&1 | FileCheck %s --check-prefix=CHANNEL
-// RUN: gdn-compile %t/channel.mlir -o %t/c --no-cubin 2>&1 | FileCheck %s --check-prefix=CNOTE
+// RUN: gdn-compile %t/channel.mlir -o %t/cc --no-cubin 2>&1 | FileCheck %s --check-prefix=CCOUT
+// RUN: FileCheck %s --check-prefix=CCMETA < %t/cc.meta
+// RUN: not gdn-compile %t/channel.mlir -o %t/c --kernel chunked --no-state-wy 2>&1 | FileCheck %s --check-prefix=CHANNEL
+// RUN: gdn-compile %t/channel.mlir -o %t/c --no-cubin --no-state-wy 2>&1 | FileCheck %s --check-prefix=CNOTE
 // RUN: FileCheck %s --check-prefix=CMETA < %t/c.meta
 // A tiling no chunked design takes (V tile 128 without the sliced pass) falls back with a note.
 // RUN: gdn-compile %s -o %t/t --no-cubin --v-tile 128 --no-sliced-state 2>&1 | FileCheck %s --check-prefix=TNOTE
@@ -33,8 +35,15 @@
 // RMETA: kind: recurrent
 // RMETA: block_size: 64
 // USAGE: gdn-compile: error: give -o PREFIX or --print-ptx
-// CHANNEL: error: gdn-chunked-gpu-kernels: channel gates are not supported yet
-// CNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: channel gates are not supported yet
+// Channel gates take the chunked kernel (gated tiles and a decay vector in the workspace:
+// 2 x (2 C + 3 K) + 4 x (4 + K) bytes per token and value head); the delta rule needs state-wy.
+// CCOUT-NOT: note:
+// CCOUT: wrote {{.*}}cc.meta
+// CCMETA: kind: chunked
+// CCMETA: gate: channel
+// CCMETA: workspace_token_bytes: 1568
+// CHANNEL: error: gdn-chunked-gpu-kernels: channel gates with the delta rule need state-wy
+// CNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: channel gates with the delta rule need state-wy
 // TNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: v-tile must be 16, 32 or 64
 // CMETA: kind: recurrent
 // CMETA: gate: channel
