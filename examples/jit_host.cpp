@@ -52,7 +52,7 @@ Status upload(Driver &d, const std::vector<float> &values, const std::string &ty
 
 int main(int argc, char **argv) {
   int64_t B = 2, T = 256, iterations = 0, H = 4, HV = 8;
-  bool check = true, tune = false;
+  bool check = true, tune = false, channel = false;
   jit::Options options;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -68,6 +68,8 @@ int main(int argc, char **argv) {
       H = std::atoll(argv[i + 1]);
     else if (flag == "--value-heads")
       HV = std::atoll(argv[i + 1]);
+    else if (flag == "--gate")
+      channel = std::string(argv[i + 1]) == "channel";
     else if (flag == "--kernel")
       options.compile.kernel = argv[i + 1];
     else if (flag == "--v-tile")
@@ -82,15 +84,17 @@ int main(int argc, char **argv) {
       tune = std::string(argv[i + 1]) != "0";
     else {
       std::fprintf(stderr, "usage: jit_host [--batch B] [--seq-len T] [--heads H] "
-                           "[--value-heads HV] [--kernel auto|recurrent|chunked] "
+                           "[--value-heads HV] [--gate scalar|channel] "
+                           "[--kernel auto|recurrent|chunked] "
                            "[--cache-dir DIR] [--iterations N] [--check 0|1] [--tune 0|1]\n");
       return 2;
     }
   }
 
-  // Gated DeltaNet with GVA, q/k L2 norm in the kernel, states in and out.
+  // Gated DeltaNet (or KDA: --gate channel) with GVA, q/k L2 norm in the kernel, states in and
+  // out.
   jit::LayerDescription layer;
-  layer.gate = GateKind::Scalar;
+  layer.gate = channel ? GateKind::Channel : GateKind::Scalar;
   layer.rule = UpdateRule::Delta;
   layer.inputType = "bf16";
   layer.H = H;
@@ -112,7 +116,10 @@ int main(int argc, char **argv) {
   cpuInputs["q"] = {{B, T, layer.H, layer.K}, in.q, {}};
   cpuInputs["k"] = {{B, T, layer.H, layer.K}, in.k, {}};
   cpuInputs["v"] = {{B, T, layer.HV, layer.V}, in.v, {}};
-  cpuInputs["g"] = {{B, T, layer.HV}, in.g, {}};
+  std::vector<int64_t> gShape = {B, T, layer.HV};
+  if (channel)
+    gShape.push_back(layer.K);
+  cpuInputs["g"] = {gShape, in.g, {}};
   cpuInputs["beta"] = {{B, T, layer.HV}, in.beta, {}};
   cpuInputs["initial_state"] = {{B, layer.HV, layer.K, layer.V}, in.initialState, {}};
   if (check && (!cpu || !cpu->run(cpuInputs, cpuOutputs, error))) {
@@ -189,7 +196,7 @@ int main(int argc, char **argv) {
   launch.q = {q, "bf16", {B, T, layer.H, layer.K}, {}};
   launch.k = {k, "bf16", {B, T, layer.H, layer.K}, {}};
   launch.v = {v, "bf16", {B, T, layer.HV, layer.V}, {}};
-  launch.g = {g, "f32", {B, T, layer.HV}, {}};
+  launch.g = {g, "f32", gShape, {}};
   launch.beta = {beta, "f32", {B, T, layer.HV}, {}};
   launch.initialState = {h0, "f32", {B, layer.HV, layer.K, layer.V}, {}};
   launch.o = {o, "bf16", {B, T, layer.HV, layer.V}, {}};
