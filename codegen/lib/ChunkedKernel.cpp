@@ -144,6 +144,9 @@ struct PrepLayout {
   /// their 16-row block's first row, kb the earlier rows gated up to a block's first row
   /// (the off-diagonal blocks of KKg and QKg on tensor cores, every factor <= 1).
   int64_t ka = 0, qa = 0, kb = 0;
+  /// Row stride of the channel gates in f32: 4 past K, so the 16 rows a warp's diagonal-block
+  /// sums read at one column fall in distinct banks (at K they all hit one).
+  int64_t ldG = 1;
   /// Row stride of A in f32: 8 past C puts the 8 row groups of an mma accumulator's 64-bit
   /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
   /// keeps rows 16-byte aligned for the substitution's vector loads.
@@ -165,7 +168,8 @@ struct PrepLayout {
     }
     ldA = C + 8;
     a = m.take(C * ldA * 4);
-    gates = m.take(C * (channel ? K : 1) * 4);
+    ldG = channel ? K + 4 : 1;
+    gates = m.take(C * ldG * 4);
     beta = m.take(C * 4);
     kf = m.take(C * 4);
     qf = m.take(C * 4);
@@ -727,6 +731,8 @@ public:
 
 private:
   Value gateAt(Value i) { return f32At(L.gates, i); }
+  /// Element index of channel gate (row r, channel c) in L.gates.
+  Value gateIndex(Value r, Value c) { return add(mul(r, idx(L.ldG)), c); }
   Value betaAt(Value i) { return s.hasBeta ? f32At(L.beta, i) : f32c(1.0f); }
 
   void chunk(Value t0, Value rows) {
@@ -749,10 +755,10 @@ private:
     if (s.channel())
       // C x K gates, zero past the end (so the cumulative gates stay at G_n there).
       forStrided(C * K, [&](Value e) {
-        Value r = divu(e, K), ok = lt(r, rows);
+        Value r = divu(e, K), c = remu(e, K), ok = lt(r, rows);
         Value t = add(t0, select(ok, r, idx(0)));
-        Value at = add(mul(headRow(t), idx(K)), remu(e, K));
-        storeF32(L.gates, e, select(ok, loadF32(args.g, at), f32c(0.0f)));
+        Value at = add(mul(headRow(t), idx(K)), c);
+        storeF32(L.gates, gateIndex(r, c), select(ok, loadF32(args.g, at), f32c(0.0f)));
       });
     waitAsync(0);
     barrier();
@@ -799,11 +805,11 @@ private:
       forStrided(K, [&](Value c) {
         SmallVector<Value> gates;
         for (int64_t r = 0; r < C; ++r)
-          gates.push_back(f32At(L.gates, add(idx(r * K), c)));
+          gates.push_back(f32At(L.gates, gateIndex(idx(r), c)));
         Value run = gates[0];
         for (int64_t r = 1; r < C; ++r) {
           run = fadd(run, gates[r]);
-          storeF32(L.gates, add(idx(r * K), c), run);
+          storeF32(L.gates, gateIndex(idx(r), c), run);
         }
       });
     else if (args.g)
@@ -975,9 +981,9 @@ private:
     const int64_t C = s.C, K = s.K, ldK = K + kPad;
     forStrided(C * K, [&](Value e) {
       Value r = divu(e, K), c = remu(e, K);
-      Value G = f32At(L.gates, e);
-      Value Gn = f32At(L.gates, add(idx((C - 1) * K), c));
-      Value Gref = f32At(L.gates, add(mul(divu(r, 16), idx(16 * K)), c));
+      Value G = f32At(L.gates, gateIndex(r, c));
+      Value Gn = f32At(L.gates, gateIndex(idx(C - 1), c));
+      Value Gref = f32At(L.gates, gateIndex(mul(divu(r, 16), idx(16)), c));
       Value kh = fmul(f32At(L.kf, r), toF32(halfAt(idx(L.ks), r, ldK, c)));
       Value qh = fmul(f32At(L.qf, r), toF32(halfAt(idx(L.qs), r, ldK, c)));
       Value rel = exp(fsub(G, Gref));
@@ -1017,11 +1023,15 @@ private:
       });
     };
     Value scale = f32c(s.scale);
-    // Diagonal blocks: an element per thread, 8 channels per step.
-    forStrided((C / 16) * 256, [&](Value e) {
-      Value block = mul(divu(e, 256), idx(16)), w = remu(e, 256);
-      Value i = add(block, divu(w, 16)), j = add(block, remu(w, 16));
-      Value lower = cmp(arith::CmpIPredicate::uge, i, j);
+    // Diagonal blocks: the 136 elements on or below each block's diagonal, one per thread, 8
+    // channels per step. Item (a, t) of a block, a < 8, t < 17, is (a, t) for t <= a, else
+    // (15 - a, t - a - 1): rows a and 15 - a together hold 17 of them.
+    forStrided((C / 16) * 136, [&](Value e) {
+      Value block = mul(divu(e, 136), idx(16)), w = remu(e, 136);
+      Value a = divu(w, 17), t = remu(w, 17);
+      Value first = cmp(arith::CmpIPredicate::ule, t, a);
+      Value i = add(block, select(first, a, sub(idx(15), a)));
+      Value j = add(block, select(first, t, sub(t, add(a, idx(1))))); // j <= i
       auto sums = scf::ForOp::create(
           b, loc, idx(0), idx(K), idx(8), ValueRange{f32c(0.0f), f32c(0.0f)},
           [&](OpBuilder &, Location, Value c, ValueRange acc) {
@@ -1029,7 +1039,7 @@ private:
             SmallVector<Value> kj = loadElements(smemHalf, halfIndex(idx(L.ks), j, ldK, c), 8, 16);
             SmallVector<Value> qi = loadElements(smemHalf, halfIndex(idx(L.qs), i, ldK, c), 8, 16);
             auto gates = [&](Value row) {
-              Value at = add(idx(L.gates / 4), add(mul(row, idx(K)), c));
+              Value at = add(idx(L.gates / 4), gateIndex(row, c));
               SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
               g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
               return g;
@@ -1037,7 +1047,7 @@ private:
             SmallVector<Value> gi = gates(i), gj = gates(j);
             Value kk = acc[0], qk = acc[1];
             for (int64_t u = 0; u < 8; ++u) {
-              Value x = exp(select(lower, fsub(gi[u], gj[u]), f32c(0.0f)));
+              Value x = exp(fsub(gi[u], gj[u])); // G_i <= G_j: x <= 1
               Value p = fmul(toF32(kj[u]), x);
               kk = fma(toF32(ki[u]), p, kk);
               qk = fma(toF32(qi[u]), p, qk);
@@ -1050,13 +1060,17 @@ private:
         storeA(i, j, select(cmp(arith::CmpIPredicate::ugt, i, j), kk, f32c(0.0f)));
       }
       Value qk = fmul(fmul(fmul(scale, f32At(L.qf, i)), kfj), sums.getResult(1));
-      storeQK(i, j, select(lower, qk, f32c(0.0f)));
+      storeQK(i, j, qk);
     });
-    // Right of the diagonal blocks: QKg is zero.
+    // Above the diagonal: QKg is zero, and so is A inside the diagonal blocks (the
+    // substitution reads A's rows 4 entries at a time, up to the block's end).
     forStrided(C * C, [&](Value e) {
       Value i = divu(e, C), j = remu(e, C);
-      ifThen(cmp(arith::CmpIPredicate::uge, j, mul(add(divu(i, 16), idx(1)), idx(16))),
-             [&] { storeQK(i, j, f32c(0.0f)); });
+      ifThen(cmp(arith::CmpIPredicate::ugt, j, i), [&] {
+        storeQK(i, j, f32c(0.0f));
+        if (s.delta())
+          ifThen(lt(j, mul(add(divu(i, 16), idx(1)), idx(16))), [&] { storeA(i, j, f32c(0.0f)); });
+      });
     });
     // Off-diagonal blocks, one row block at a time (kb depends on it).
     SmallVector<Value> zero(4, f32c(0.0f));
@@ -1064,7 +1078,7 @@ private:
       const int64_t m0 = 16 * I;
       forStrided(m0 * K, [&](Value e) {
         Value j = divu(e, K), c = remu(e, K);
-        Value x = exp(fsub(f32At(L.gates, add(idx(m0 * K), c)), f32At(L.gates, e)));
+        Value x = exp(fsub(f32At(L.gates, gateIndex(idx(m0), c)), f32At(L.gates, gateIndex(j, c))));
         Value kh = fmul(f32At(L.kf, j), toF32(halfAt(idx(L.ks), j, ldK, c)));
         storeHalf(idx(L.kb), j, ldK, c, fmul(kh, x));
       });

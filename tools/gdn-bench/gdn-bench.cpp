@@ -34,7 +34,8 @@ struct Case {
   std::string kernel;
 };
 
-// The cases of bench/gdn_vs_fla.py (Gated DeltaNet, bf16, V = K).
+// The cases of bench/gdn_vs_fla.py (Gated DeltaNet, bf16, V = K; the kda_ ones KDA: channel
+// gates).
 std::vector<Case> benchmarkCases() {
   return {{"1x8192_16/16", 1, 8192, 16, 16, 128, "gdn_h16_hv16_k128_few"},
           {"4x4096_32/32", 4, 4096, 32, 32, 128, "gdn_h32_hv32_k128"},
@@ -47,7 +48,9 @@ std::vector<Case> benchmarkCases() {
           {"varlen_8x_16384_16/32", 8, 16384, 16, 32, 128, "gdn_h16_hv32_k128_varlen"},
           {"decode_B1_16/32", 1, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b1"},
           {"decode_B64_16/32", 64, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b64"},
-          {"decode_B256_16/32", 256, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b256"}};
+          {"decode_B256_16/32", 256, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b256"},
+          {"kda_4x4096_32/32", 4, 4096, 32, 32, 128, "kda_h32_hv32_k128"},
+          {"kda_1x8192_16/16", 1, 8192, 16, 16, 128, "kda_h16_hv16_k128"}};
 }
 
 /// The driver entry points timing needs, by name.
@@ -142,9 +145,10 @@ struct Timing {
 };
 
 /// Bytes that must move: q, k, v, o (bf16), g, beta (f32), the state read and written.
-double ioBytes(const Case &c, const DeviceLayer &layer) {
+double ioBytes(const Case &c, const DeviceLayer &layer, bool channelGates) {
   double bt = double(layer.B) * double(layer.T);
-  return (2 * bt * c.H * c.K + 2 * bt * c.HV * c.K) * 2 + 2 * bt * c.HV * 4 +
+  double gates = bt * c.HV * (channelGates ? c.K : 1) * 4;
+  return (2 * bt * c.H * c.K + 2 * bt * c.HV * c.K) * 2 + gates + bt * c.HV * 4 +
          2.0 * double(layer.N) * c.HV * c.K * c.K * 4;
 }
 
@@ -197,7 +201,8 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());
       return 1;
     }
-    double roofline = ioBytes(c, *layer) / bandwidth * 1e3;
+    double roofline =
+        ioBytes(c, *layer, kernel->metadata().gate == GateKind::Channel) / bandwidth * 1e3;
     std::printf("%-24s %-9s %9.3f %9.3f %9.3f\n", c.name.c_str(),
                 kernel->metadata().kind.c_str(), graphMs, eagerMs, roofline);
     json << (first ? "" : ",") << "\n  {\"case\": \"" << c.name << "\", \"kernel\": \""
