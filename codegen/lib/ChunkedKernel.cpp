@@ -743,6 +743,12 @@ private:
     if (s.inverse())
       asyncRows(args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V,
                 idx(L.vs), s.V + kPad, rows, false);
+    bool channelCopy = s.channel() && s.gType.isF32();
+    if (channelCopy)
+      // C x K channel gates, zero past the end (so the cumulative gates stay at G_n there).
+      asyncRows(
+          args.g, [&](Value r) { return mul(headRow(add(t0, r)), idx(K)); }, C, K, idx(L.gates),
+          L.ldG, rows, true);
     commitAsync();
     forStrided(C, [&](Value r) {
       Value ok = lt(r, rows);
@@ -752,8 +758,8 @@ private:
       if (args.beta)
         storeF32(L.beta, r, select(ok, loadF32(args.beta, headRow(t)), f32c(0.0f)));
     });
-    if (s.channel())
-      // C x K gates, zero past the end (so the cumulative gates stay at G_n there).
+    if (s.channel() && !channelCopy)
+      // The same for 16-bit gates, converted.
       forStrided(C * K, [&](Value e) {
         Value r = divu(e, K), c = remu(e, K), ok = lt(r, rows);
         Value t = add(t0, select(ok, r, idx(0)));
@@ -801,15 +807,18 @@ private:
       forStrided(2 * C, [&](Value row) { storeFactor(row, f32c(1.0f)); });
     }
     if (s.channel())
-      // A thread per channel: C independent loads, a running sum down the rows, C stores.
+      // A thread per channel: C independent loads, a running sum down the rows, C stores, in
+      // log2 units (G log2(e)): every channel exp below is one ex2.
       forStrided(K, [&](Value c) {
         SmallVector<Value> gates;
         for (int64_t r = 0; r < C; ++r)
           gates.push_back(f32At(L.gates, gateIndex(idx(r), c)));
+        Value log2e = f32c(1.4426950408889634f);
         Value run = gates[0];
+        storeF32(L.gates, gateIndex(idx(0), c), fmul(run, log2e));
         for (int64_t r = 1; r < C; ++r) {
           run = fadd(run, gates[r]);
-          storeF32(L.gates, gateIndex(idx(r), c), run);
+          storeF32(L.gates, gateIndex(idx(r), c), fmul(run, log2e));
         }
       });
     else if (args.g)
@@ -978,29 +987,52 @@ private:
   /// exp(G_n) at the chunk's first token; and in shared memory the rows gated relative to the
   /// first row of their 16-row block (ka, qa: every factor <= 1, since G falls along rows).
   void channelTiles(Value t0, Value rows) {
-    const int64_t C = s.C, K = s.K, ldK = K + kPad;
-    forStrided(C * K, [&](Value e) {
-      Value r = divu(e, K), c = remu(e, K);
-      Value G = f32At(L.gates, gateIndex(r, c));
-      Value Gn = f32At(L.gates, gateIndex(idx(C - 1), c));
-      Value Gref = f32At(L.gates, gateIndex(mul(divu(r, 16), idx(16)), c));
-      Value kh = fmul(f32At(L.kf, r), toF32(halfAt(idx(L.ks), r, ldK, c)));
-      Value qh = fmul(f32At(L.qf, r), toF32(halfAt(idx(L.qs), r, ldK, c)));
-      Value rel = exp(fsub(G, Gref));
-      storeHalf(idx(L.ka), r, ldK, c, fmul(kh, rel));
-      storeHalf(idx(L.qa), r, ldK, c, fmul(qh, rel));
+    const int64_t C = s.C, K = s.K, ldK = K + kPad, groups = K / 8;
+    // A thread per (row, 8 channels): 16-byte loads and stores. Gates are in log2 units.
+    forStrided(C * groups, [&](Value e) {
+      Value r = divu(e, groups), c = mul(remu(e, groups), idx(8));
+      auto gates = [&](Value row) {
+        Value at = add(idx(L.gates / 4), gateIndex(row, c));
+        SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
+        g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
+        return g;
+      };
+      SmallVector<Value> G = gates(r), Gn = gates(idx(C - 1)),
+                         Gref = gates(mul(divu(r, 16), idx(16)));
+      SmallVector<Value> k = loadElements(smemHalf, halfIndex(idx(L.ks), r, ldK, c), 8, 16);
+      SmallVector<Value> q = loadElements(smemHalf, halfIndex(idx(L.qs), r, ldK, c), 8, 16);
+      Value kf = f32At(L.kf, r), qf = f32At(L.qf, r);
+      Value qScale = fmul(f32c(s.scale), qf);
+      SmallVector<Value> ka, qa, q1, k1, k2, decay;
+      for (int64_t u = 0; u < 8; ++u) {
+        Value kh = fmul(kf, toF32(k[u])), qv = toF32(q[u]);
+        Value rel = exp2Ftz(fsub(G[u], Gref[u]));
+        Value eg = exp2Ftz(G[u]);
+        ka.push_back(toHalf(fmul(kh, rel)));
+        qa.push_back(toHalf(fmul(fmul(qf, qv), rel)));
+        q1.push_back(toHalf(fmul(fmul(qScale, qv), eg)));
+        k1.push_back(toHalf(fmul(kh, eg)));
+        k2.push_back(toHalf(fmul(kh, exp2Ftz(fsub(Gn[u], G[u])))));
+        decay.push_back(exp2Ftz(Gn[u]));
+      }
+      auto store = [&](Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
+        Value v = vector::FromElementsOp::create(
+            b, loc, VectorType::get({int64_t(x.size())}, x.front().getType()), x);
+        vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
+                                llvm::MaybeAlign(align));
+      };
+      store(smemHalf, halfIndex(idx(L.ka), r, ldK, c), ka, 16);
+      store(smemHalf, halfIndex(idx(L.qa), r, ldK, c), qa, 16);
       ifThen(lt(r, rows), [&] {
-        Value eg = exp(G);
         Value row = add(mul(headRow(add(t0, r)), idx(K)), c);
-        auto store = [&](Value region, Value x) {
-          memref::StoreOp::create(b, loc, toHalf(x), wsHalf, ValueRange{add(region, row)});
-        };
-        store(wsQ1, fmul(fmul(f32c(s.scale), qh), eg));
-        store(wsK2, fmul(kh, exp(fsub(Gn, G))));
+        store(wsHalf, add(wsQ1, row), q1, 16);
+        store(wsHalf, add(wsK2, row), k2, 16);
         if (s.delta())
-          store(wsK1, fmul(kh, eg));
+          store(wsHalf, add(wsK1, row), k1, 16);
         ifThen(cmp(arith::CmpIPredicate::eq, r, idx(0)), [&] {
-          memref::StoreOp::create(b, loc, exp(Gn), wsF32, ValueRange{add(wsDecay, row)});
+          Value at = add(wsDecay, row);
+          store(wsF32, at, ArrayRef<Value>(decay).take_front(4), 16);
+          store(wsF32, add(at, idx(4)), ArrayRef<Value>(decay).drop_front(4), 16);
         });
       });
     });
@@ -1009,7 +1041,7 @@ private:
   /// Channel gates: A = strictly_lower(diag(beta) KKg) (delta) to shared memory and QKg to the
   /// workspace, with KKg[i, j] = sum_c k_i[c] k_j[c] exp(G_i[c] - G_j[c]) (kf folded in) and
   /// QKg likewise from q (scale qf folded in). The diagonal 16 x 16 blocks are summed per
-  /// element in f32 (the difference masked before the exp); an off-diagonal block (rows of
+  /// element in f32 (lower triangles only: G_i - G_j <= 0); an off-diagonal block (rows of
   /// block I, columns j < 16 I) is a tensor-core product of ka / qa (gated relative to row
   /// 16 I) and kb (row j gated up to row 16 I), whose factors are all <= 1, so no gate
   /// range overflows. Blocks right of the diagonal: QKg zeros, A not read.
@@ -1047,7 +1079,7 @@ private:
             SmallVector<Value> gi = gates(i), gj = gates(j);
             Value kk = acc[0], qk = acc[1];
             for (int64_t u = 0; u < 8; ++u) {
-              Value x = exp(fsub(gi[u], gj[u])); // G_i <= G_j: x <= 1
+              Value x = exp2Ftz(fsub(gi[u], gj[u])); // G_i <= G_j: x <= 1
               Value p = fmul(toF32(kj[u]), x);
               kk = fma(toF32(ki[u]), p, kk);
               qk = fma(toF32(qi[u]), p, qk);
@@ -1076,11 +1108,24 @@ private:
     SmallVector<Value> zero(4, f32c(0.0f));
     for (int64_t I = 1; I < C / 16; ++I) {
       const int64_t m0 = 16 * I;
-      forStrided(m0 * K, [&](Value e) {
-        Value j = divu(e, K), c = remu(e, K);
-        Value x = exp(fsub(f32At(L.gates, gateIndex(idx(m0), c)), f32At(L.gates, gateIndex(j, c))));
-        Value kh = fmul(f32At(L.kf, j), toF32(halfAt(idx(L.ks), j, ldK, c)));
-        storeHalf(idx(L.kb), j, ldK, c, fmul(kh, x));
+      // kb rows j < m0, 8 channels per thread.
+      const int64_t groups = K / 8;
+      forStrided(m0 * groups, [&](Value e) {
+        Value j = divu(e, groups), c = mul(remu(e, groups), idx(8));
+        Value gRef = add(idx(L.gates / 4), gateIndex(idx(m0), c));
+        Value gRow = add(idx(L.gates / 4), gateIndex(j, c));
+        SmallVector<Value> ref = loadElements(smemF32, gRef, 4, 16);
+        ref.append(loadElements(smemF32, add(gRef, idx(4)), 4, 16));
+        SmallVector<Value> g = loadElements(smemF32, gRow, 4, 16);
+        g.append(loadElements(smemF32, add(gRow, idx(4)), 4, 16));
+        SmallVector<Value> k = loadElements(smemHalf, halfIndex(idx(L.ks), j, ldK, c), 8, 16);
+        Value kf = f32At(L.kf, j);
+        SmallVector<Value> out;
+        for (int64_t u = 0; u < 8; ++u)
+          out.push_back(toHalf(fmul(fmul(kf, toF32(k[u])), exp2Ftz(fsub(ref[u], g[u])))));
+        Value v = vector::FromElementsOp::create(b, loc, VectorType::get({8}, half), out);
+        vector::StoreOp::create(b, loc, v, smemHalf, ValueRange{halfIndex(idx(L.kb), j, ldK, c)},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
       });
       barrier();
       scf::ForOp::create(b, loc, warp, idx(m0 / 8), idx(kWarps), ValueRange{},

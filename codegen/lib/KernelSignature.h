@@ -227,6 +227,11 @@ inline Value nvvmExp(OpBuilder &b, Location loc, Value x) {
   Value log2e = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.4426950408889634f));
   return nvvmIntrinsic(b, loc, "llvm.nvvm.ex2.approx.f32", arith::MulFOp::create(b, loc, x, log2e));
 }
+/// 2^x by ex2.approx.ftz.f32: one MUFU instruction (the non-ftz form adds a range test and
+/// two multiplies to produce subnormal results).
+inline Value nvvmExp2Ftz(OpBuilder &b, Location loc, Value x) {
+  return nvvmIntrinsic(b, loc, "llvm.nvvm.ex2.approx.ftz.f32", x);
+}
 inline Value nvvmSqrt(OpBuilder &b, Location loc, Value x) {
   return nvvmIntrinsic(b, loc, "llvm.nvvm.sqrt.rn.f", x);
 }
@@ -251,6 +256,7 @@ protected:
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
   Value toIndex(Value x) { return arith::IndexCastOp::create(b, loc, idxType, x); }
   Value exp(Value x) { return nvvmExp(b, loc, x); }
+  Value exp2Ftz(Value x) { return nvvmExp2Ftz(b, loc, x); }
   Value sqrt(Value x) { return nvvmSqrt(b, loc, x); }
   Value rsqrtApprox(Value x) { return nvvmRsqrtApprox(b, loc, x); }
   /// `count` consecutive elements of a flat buffer from element `at`, by one vector load

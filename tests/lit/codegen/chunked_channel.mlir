@@ -1,9 +1,10 @@
 // Channel gates (KDA: channel + delta; GLA: channel + additive) on the chunked kernels. The
 // prep kernel cumulates the C x K gates per channel, writes the gated tiles the state pass
 // reads instead of q and k (Q1 = scale qf exp(G) Q, K1 = kf exp(G) K, K2 = kf exp(G_n - G) K)
-// and the chunk's decay vector exp(G_n); KKg and QKg sum their diagonal 16 x 16 blocks per
-// element in f32 (the gate difference masked before the exp) and their off-diagonal blocks
-// on tensor cores, one row block at a time (every gate factor <= 1). The state pass decays
+// and the chunk's decay vector exp(G_n), 8 channels per thread, each exp one ex2 (the gates
+// are cumulated in log2 units); KKg and QKg sum the lower triangles of their diagonal
+// 16 x 16 blocks per element in f32 (G_i - G_j <= 0 there) and their off-diagonal blocks on
+// tensor cores, one row block at a time (every gate factor <= 1). The state pass decays
 // S by the vector (per column of S^T sliced, per row of S tiled).
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64" | FileCheck %s --check-prefix=KERNEL
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=64" | FileCheck %s --check-prefix=TILED
@@ -14,9 +15,11 @@
 // K2: 3 x 128; 16-bit) + (4 row factors + 128 decays, f32) = 8 x 1424 bytes.
 // KERNEL-LABEL: gpu.func @kda_chunked_prep
 // KERNEL: gpu.barrier
-// KERNEL: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// KERNEL: vector.load {{.*}} vector<8xbf16>
+// KERNEL-COUNT-32: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
+// KERNEL: vector.store {{.*}} vector<8xbf16>
 // KERNEL: scf.for {{.*}} iter_args({{.*}}) -> (f32, f32)
-// KERNEL-COUNT-8: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// KERNEL-COUNT-8: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // KERNEL: gpu.barrier
 // KERNEL-COUNT-16: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
 // KERNEL-NOT: nvvm.mma.sync
@@ -35,7 +38,7 @@
 // TILED-LABEL: gpu.func @kda_chunked(
 // TILED-SAME: gdn.workspace_token_bytes = 12416
 // PTX: .entry kda_chunked_prep
-// PTX: ex2.approx.f32
+// PTX: ex2.approx.ftz.f32
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry kda_chunked(
 // PTX: cp.async.wait_group
