@@ -32,7 +32,6 @@ SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segme
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"]
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
 TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
-SLICED_VT64 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3"]
 # name: (H, HV, K, V, varlen, decode, bucket[, gate]); the gate is scalar (Gated DeltaNet)
 # unless named: "channel" is KDA (channel gates, delta rule).
 VARIANTS = {
@@ -47,7 +46,7 @@ VARIANTS = {
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
     "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE, "channel"),
-    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_VT64, "channel"),
+    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_SEG4, "channel"),
 }
 
 

@@ -106,9 +106,7 @@ struct ChunkedSpec : LayerFacts {
   }
   /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass on fixed-length
   /// batches, with V tiles that also tile K (the transition blocks own K columns).
-  bool segmented() const {
-    return segments > 1 && sliced() && !varlen && K % vTile == 0 && !channel();
-  }
+  bool segmented() const { return segments > 1 && sliced() && !varlen && K % vTile == 0; }
   /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
@@ -1490,7 +1488,8 @@ private:
             wsHalf, [&](Value r) { return add(region, mul(headRow(tokenRow(r)), idx(K))); }, C, K,
             stageOffset(which, field), K + kPad, rows, false);
       };
-      gatedRows(wsQ1, &StateLayout::Stage::qs);
+      if (!segmentStates)
+        gatedRows(wsQ1, &StateLayout::Stage::qs);
       if (s.delta())
         gatedRows(wsK1, &StateLayout::Stage::ks);
       gatedRows(wsK2, &StateLayout::Stage::ku);

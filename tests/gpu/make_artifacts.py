@@ -69,6 +69,8 @@ CHUNKED_CASES = [
     ("chunked_kda_vt128_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
     ("chunked_kda_c64_tiled", ["--chunk-size", "64"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_kda_c16_f16_varlen", ["--chunk-size", "16"], "kda", "channel", "delta", "f16", 2, 4, 64, 128, True, True, True, None, True, False, 3, 120),
+    ("chunked_kda_segments4", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
+    ("chunked_gla_segments3_vt32", ["--chunk-size", "32", "--v-tile", "32", "--segments", "3"], "gla", "channel", "additive", "bf16", 1, 2, 64, 128, True, True, False, None, False, False, 2, 200),
     ("chunked_gla", ["--chunk-size", "32"], "gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 150),
     ("chunked_gla_k256_vt32", ["--chunk-size", "32", "--v-tile", "32"], "gla", "channel", "additive", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 100),
     ("chunked_kda_k256", ["--chunk-size", "32"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, False, True, True, 0.5, False, False, 2, 70),
