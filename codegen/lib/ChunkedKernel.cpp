@@ -122,6 +122,9 @@ constexpr int64_t kPad = 8;
 /// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), and
 /// exp(G) kf with state-wy (else 0).
 constexpr int64_t kRowFactors = 4;
+/// Channel gates: KKg and QKg sum 8 x 8 diagonal blocks per element; the rest is on tensor
+/// cores with the rows gated relative to their 8-row block's first row.
+constexpr int64_t kDiag = 8;
 
 int64_t alignUp(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
@@ -139,7 +142,7 @@ struct Arena {
 struct PrepLayout {
   int64_t ks, qs, a, gates, beta, kf, qf, expG, total;
   /// Channel gates: gates holds C x K cumulative gates; ka, qa are the rows gated relative to
-  /// their 16-row block's first row, kb the earlier rows gated up to a block's first row
+  /// their 8-row block's first row, kb the earlier rows gated up to a block's first row
   /// (the off-diagonal blocks of KKg and QKg on tensor cores, every factor <= 1).
   int64_t ka = 0, qa = 0, kb = 0;
   /// Row stride of the channel gates in f32: 4 past K, so the 16 rows a warp's diagonal-block
@@ -983,7 +986,7 @@ private:
   /// Channel gates, per element (r, c) of the chunk: the state pass's tiles to the workspace,
   /// Q1 = scale qf exp(G) q, K2 = kf exp(G_n - G) k, K1 = kf exp(G) k (delta), the decay
   /// exp(G_n) at the chunk's first token; and in shared memory the rows gated relative to the
-  /// first row of their 16-row block (ka, qa: every factor <= 1, since G falls along rows).
+  /// first row of their 8-row block (ka, qa: every factor <= 1, since G falls along rows).
   void channelTiles(Value t0, Value rows) {
     const int64_t C = s.C, K = s.K, ldK = K + kPad, groups = K / 8;
     // A thread per (row, 8 channels): 16-byte loads and stores. Gates are in log2 units.
@@ -996,7 +999,7 @@ private:
         return g;
       };
       SmallVector<Value> G = gates(r), Gn = gates(idx(C - 1)),
-                         Gref = gates(mul(divu(r, 16), idx(16)));
+                         Gref = gates(mul(divu(r, kDiag), idx(kDiag)));
       SmallVector<Value> k = loadElements(smemHalf, halfIndex(idx(L.ks), r, ldK, c), 8, 16);
       SmallVector<Value> q = loadElements(smemHalf, halfIndex(idx(L.qs), r, ldK, c), 8, 16);
       Value kf = f32At(L.kf, r), qf = f32At(L.qf, r);
@@ -1038,11 +1041,11 @@ private:
 
   /// Channel gates: A = strictly_lower(diag(beta) KKg) (delta) to shared memory and QKg to the
   /// workspace, with KKg[i, j] = sum_c k_i[c] k_j[c] exp(G_i[c] - G_j[c]) (kf folded in) and
-  /// QKg likewise from q (scale qf folded in). The diagonal 16 x 16 blocks are summed per
-  /// element in f32 (lower triangles only: G_i - G_j <= 0); an off-diagonal block (rows of
-  /// block I, columns j < 16 I) is a tensor-core product of ka / qa (gated relative to row
-  /// 16 I) and kb (row j gated up to row 16 I), whose factors are all <= 1, so no gate
-  /// range overflows. Blocks right of the diagonal: QKg zeros, A not read.
+  /// QKg likewise from q (scale qf folded in). The diagonal kDiag x kDiag blocks are summed
+  /// per element in f32 (lower triangles only: G_i - G_j <= 0); the rows r .. r + 7 of an
+  /// 8-row block left of it (columns j < r) are a tensor-core product of ka / qa (gated
+  /// relative to row r) and kb (row j gated up to row r), whose factors are all <= 1, so no
+  /// gate range overflows. Above the diagonal: QKg zeros, A zeros inside its 16-row block.
   void channelProducts(Value t0, Value rows) {
     const int64_t C = s.C, K = s.K, ldK = K + kPad;
     auto storeA = [&](Value i, Value j, Value x) { storeF32(L.a, add(mul(i, idx(L.ldA)), j), x); };
@@ -1053,14 +1056,15 @@ private:
       });
     };
     Value scale = f32c(s.scale);
-    // Diagonal blocks: the 136 elements on or below each block's diagonal, one per thread, 8
-    // channels per step. Item (a, t) of a block, a < 8, t < 17, is (a, t) for t <= a, else
-    // (15 - a, t - a - 1): rows a and 15 - a together hold 17 of them.
-    forStrided((C / 16) * 136, [&](Value e) {
-      Value block = mul(divu(e, 136), idx(16)), w = remu(e, 136);
-      Value a = divu(w, 17), t = remu(w, 17);
+    // Diagonal 8 x 8 blocks: the 36 elements on or below each block's diagonal, one per
+    // thread, 8 channels per step. Item (a, t) of a block, a < 4, t < 9, is (a, t) for t <= a,
+    // else (7 - a, t - a - 1): rows a and 7 - a together hold 9 of them.
+    constexpr int64_t perBlock = kDiag * (kDiag + 1) / 2, perPair = kDiag + 1;
+    forStrided((C / kDiag) * perBlock, [&](Value e) {
+      Value block = mul(divu(e, perBlock), idx(kDiag)), w = remu(e, perBlock);
+      Value a = divu(w, perPair), t = remu(w, perPair);
       Value first = cmp(arith::CmpIPredicate::ule, t, a);
-      Value i = add(block, select(first, a, sub(idx(15), a)));
+      Value i = add(block, select(first, a, sub(idx(kDiag - 1), a)));
       Value j = add(block, select(first, t, sub(t, add(a, idx(1))))); // j <= i
       auto sums = scf::ForOp::create(
           b, loc, idx(0), idx(K), idx(8), ValueRange{f32c(0.0f), f32c(0.0f)},
@@ -1102,11 +1106,15 @@ private:
           ifThen(lt(j, mul(add(divu(i, 16), idx(1)), idx(16))), [&] { storeA(i, j, f32c(0.0f)); });
       });
     });
-    // Off-diagonal blocks, one row block at a time (kb depends on it).
+    // Left of the diagonal blocks: rows r .. r + 7 against columns j < r, one 8-row block r at
+    // a time (kb depends on it). The m16 tile at m0 = r rounded down to 16 holds them in its
+    // upper (r % 16 = 0) or lower half; the other half is discarded.
     SmallVector<Value> zero(4, f32c(0.0f));
-    for (int64_t I = 1; I < C / 16; ++I) {
-      const int64_t m0 = 16 * I;
-      // kb rows j < m0, 8 channels per thread.
+    for (int64_t r = kDiag; r < C; r += kDiag) {
+      const int64_t m0 = r, tile0 = r / 16 * 16;
+      SmallVector<int64_t> kept =
+          r % 16 == 0 ? SmallVector<int64_t>{0, 1} : SmallVector<int64_t>{2, 3};
+      // kb rows j < r, 8 channels per thread.
       const int64_t groups = K / 8;
       forStrided(m0 * groups, [&](Value e) {
         Value j = divu(e, groups), c = mul(remu(e, groups), idx(8));
@@ -1131,22 +1139,22 @@ private:
                            Value n0 = mul(t, idx(8));
                            Tile kbTile{idx(L.kb), ldK};
                            if (s.delta()) {
-                             SmallVector<Value> acc =
-                                 tileProduct(zero, K, idx(m0), n0, {idx(L.ka), ldK}, false, kbTile);
-                             for (int64_t e = 0; e < 4; ++e) {
-                               auto [i, j] = accPosition(idx(m0), n0, e);
+                             SmallVector<Value> acc = tileProduct(zero, K, idx(tile0), n0,
+                                                                  {idx(L.ka), ldK}, false, kbTile);
+                             for (int64_t e : kept) {
+                               auto [i, j] = accPosition(idx(tile0), n0, e);
                                storeA(i, j, fmul(betaAt(i), acc[e]));
                              }
                            }
-                           SmallVector<Value> acc =
-                               tileProduct(zero, K, idx(m0), n0, {idx(L.qa), ldK}, false, kbTile);
-                           for (int64_t e = 0; e < 4; ++e) {
-                             auto [i, j] = accPosition(idx(m0), n0, e);
+                           SmallVector<Value> acc = tileProduct(zero, K, idx(tile0), n0,
+                                                                {idx(L.qa), ldK}, false, kbTile);
+                           for (int64_t e : kept) {
+                             auto [i, j] = accPosition(idx(tile0), n0, e);
                              storeQK(i, j, fmul(scale, acc[e]));
                            }
                            scf::YieldOp::create(b, loc);
                          });
-      if (I + 1 < C / 16)
+      if (r + kDiag < C)
         barrier(); // kb is rewritten for the next row block
     }
   }
