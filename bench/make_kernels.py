@@ -26,8 +26,9 @@ from make_artifacts import layer_source  # noqa: E402
 # (its smaller solve wins there), 32 elsewhere; three shared-memory stages (copies two chunks
 # ahead) for the fixed-length buckets; the segmented state pass for B = 1 (4 segments for 8
 # and 16 streams, 2 for 32); K = 256 (no sliced pass) the tiled pass with V tile 64.
-SLICED_WIDE = ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
+SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"]
+SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"]
 SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"]
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
@@ -37,7 +38,7 @@ TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
 VARIANTS = {
     "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED_SEG4),
-    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16_S4),
     "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),
@@ -45,8 +46,8 @@ VARIANTS = {
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
-    "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE, "channel"),
-    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_SEG4, "channel"),
+    "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16, "channel"),
+    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_C16_SEG4, "channel"),
 }
 
 

@@ -178,7 +178,10 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
         c.vTile = vTile;
         c.warps = vTile / 16;
         c.segments = 1;
-        for (int64_t stages : {2, 3}) {
+        // 4 stages only where the chunk tiles are small (C = 16: best at B4 T4096 H32).
+        for (int64_t stages : {2, 3, 4}) {
+          if (stages == 4 && chunk != 16)
+            continue;
           c.stages = stages;
           if (!consider(c))
             return {};
