@@ -36,8 +36,13 @@
 // runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
 // on the same stream.
 //
-// Supported: gate none or scalar, either rule, bf16 or f16 inputs, K and V multiples of 16
-// up to what the shared-memory plans fit. Other layers use the recurrent kernel.
+// Channel gates (ChunkedSpec::channel): the prep also writes gated Q1, K1, K2 tiles and each
+// chunk's decay vector, which the state pass reads instead of q and k (PrepKernelBuilder::
+// channelTiles, channelProducts).
+//
+// Supported: every gate, either rule (channel gates with the delta rule need state-wy), bf16
+// or f16 inputs, K and V multiples of 16 up to what the shared-memory plans fit. Other layers
+// use the recurrent kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelSignature.h"

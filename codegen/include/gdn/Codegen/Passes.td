@@ -49,7 +49,12 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
       f32 accumulation). Operands come from 16-bit tiles by 32-bit shared loads, or by
       ldmatrix with `ldmatrix`.
 
-    Supports gate none or scalar, either rule, bf16 or f16 inputs, V a multiple of the V tile,
+    Channel gates (GLA, KDA): the prep also writes gated q/k tiles and each chunk's decay
+    vector, forms K K^T and Q K^T with per-channel decays (8 x 8 diagonal blocks per element in
+    f32, the rest on tensor cores with every gate factor <= 1), and the state pass decays S per
+    channel; with the delta rule they need `state-wy`.
+
+    Supports every gate, either rule, bf16 or f16 inputs, V a multiple of the V tile,
     K a multiple of 16 and what the shared-memory plans fit; other layers are reported as
     errors (gdn-recurrent-gpu-kernels handles every layer). The launch contract is attached
     as `gdn.*` attributes: block, grid, dynamic shared memory of both kernels, the prep
