@@ -739,6 +739,20 @@ private:
   Value gateAt(Value i) { return f32At(L.gates, i); }
   /// Element index of channel gate (row r, channel c) in L.gates.
   Value gateIndex(Value r, Value c) { return add(mul(r, idx(L.ldG)), c); }
+  /// Channel gates c .. c + 7 of row r (c a multiple of 8), as two 16-byte loads.
+  SmallVector<Value> gates8(Value r, Value c) {
+    Value at = add(idx(L.gates / 4), gateIndex(r, c));
+    SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
+    g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
+    return g;
+  }
+  /// Stores `x` (one element type) as one vector at `at` of `buffer`.
+  void storeVector(Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
+    Value v = vector::FromElementsOp::create(
+        b, loc, VectorType::get({int64_t(x.size())}, x.front().getType()), x);
+    vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(align));
+  }
   Value betaAt(Value i) { return s.hasBeta ? f32At(L.beta, i) : f32c(1.0f); }
 
   void chunk(Value t0, Value rows) {
@@ -997,14 +1011,8 @@ private:
     // A thread per (row, 8 channels): 16-byte loads and stores. Gates are in log2 units.
     forStrided(C * groups, [&](Value e) {
       Value r = divu(e, groups), c = mul(remu(e, groups), idx(8));
-      auto gates = [&](Value row) {
-        Value at = add(idx(L.gates / 4), gateIndex(row, c));
-        SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
-        g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
-        return g;
-      };
-      SmallVector<Value> G = gates(r), Gn = gates(idx(C - 1)),
-                         Gref = gates(mul(divu(r, kDiag), idx(kDiag)));
+      SmallVector<Value> G = gates8(r, c), Gn = gates8(idx(C - 1), c),
+                         Gref = gates8(mul(divu(r, kDiag), idx(kDiag)), c);
       SmallVector<Value> k = loadElements(smemHalf, halfIndex(idx(L.ks), r, ldK, c), 8, 16);
       SmallVector<Value> q = loadElements(smemHalf, halfIndex(idx(L.qs), r, ldK, c), 8, 16);
       Value kf = f32At(L.kf, r), qf = f32At(L.qf, r);
@@ -1021,24 +1029,18 @@ private:
         k2.push_back(toHalf(fmul(kh, exp2Ftz(fsub(Gn[u], G[u])))));
         decay.push_back(exp2Ftz(Gn[u]));
       }
-      auto store = [&](Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
-        Value v = vector::FromElementsOp::create(
-            b, loc, VectorType::get({int64_t(x.size())}, x.front().getType()), x);
-        vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
-                                llvm::MaybeAlign(align));
-      };
-      store(smemHalf, halfIndex(idx(L.ka), r, ldK, c), ka, 16);
-      store(smemHalf, halfIndex(idx(L.qa), r, ldK, c), qa, 16);
+      storeVector(smemHalf, halfIndex(idx(L.ka), r, ldK, c), ka, 16);
+      storeVector(smemHalf, halfIndex(idx(L.qa), r, ldK, c), qa, 16);
       ifThen(lt(r, rows), [&] {
         Value row = add(mul(headRow(add(t0, r)), idx(K)), c);
-        store(wsHalf, add(wsQ1, row), q1, 16);
-        store(wsHalf, add(wsK2, row), k2, 16);
+        storeVector(wsHalf, add(wsQ1, row), q1, 16);
+        storeVector(wsHalf, add(wsK2, row), k2, 16);
         if (s.delta())
-          store(wsHalf, add(wsK1, row), k1, 16);
+          storeVector(wsHalf, add(wsK1, row), k1, 16);
         ifThen(cmp(arith::CmpIPredicate::eq, r, idx(0)), [&] {
           Value at = add(wsDecay, row);
-          store(wsF32, at, ArrayRef<Value>(decay).take_front(4), 16);
-          store(wsF32, add(at, idx(4)), ArrayRef<Value>(decay).drop_front(4), 16);
+          storeVector(wsF32, at, ArrayRef<Value>(decay).take_front(4), 16);
+          storeVector(wsF32, add(at, idx(4)), ArrayRef<Value>(decay).drop_front(4), 16);
         });
       });
     });
@@ -1077,13 +1079,7 @@ private:
             SmallVector<Value> ki = loadElements(smemHalf, halfIndex(idx(L.ks), i, ldK, c), 8, 16);
             SmallVector<Value> kj = loadElements(smemHalf, halfIndex(idx(L.ks), j, ldK, c), 8, 16);
             SmallVector<Value> qi = loadElements(smemHalf, halfIndex(idx(L.qs), i, ldK, c), 8, 16);
-            auto gates = [&](Value row) {
-              Value at = add(idx(L.gates / 4), gateIndex(row, c));
-              SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
-              g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
-              return g;
-            };
-            SmallVector<Value> gi = gates(i), gj = gates(j);
+            SmallVector<Value> gi = gates8(i, c), gj = gates8(j, c);
             Value kk = acc[0], qk = acc[1];
             for (int64_t u = 0; u < 8; ++u) {
               Value x = exp2Ftz(fsub(gi[u], gj[u])); // G_i <= G_j: x <= 1
@@ -1123,20 +1119,13 @@ private:
       const int64_t groups = K / 8;
       forStrided(m0 * groups, [&](Value e) {
         Value j = divu(e, groups), c = mul(remu(e, groups), idx(8));
-        Value gRef = add(idx(L.gates / 4), gateIndex(idx(m0), c));
-        Value gRow = add(idx(L.gates / 4), gateIndex(j, c));
-        SmallVector<Value> ref = loadElements(smemF32, gRef, 4, 16);
-        ref.append(loadElements(smemF32, add(gRef, idx(4)), 4, 16));
-        SmallVector<Value> g = loadElements(smemF32, gRow, 4, 16);
-        g.append(loadElements(smemF32, add(gRow, idx(4)), 4, 16));
+        SmallVector<Value> ref = gates8(idx(m0), c), g = gates8(j, c);
         SmallVector<Value> k = loadElements(smemHalf, halfIndex(idx(L.ks), j, ldK, c), 8, 16);
         Value kf = f32At(L.kf, j);
         SmallVector<Value> out;
         for (int64_t u = 0; u < 8; ++u)
           out.push_back(toHalf(fmul(fmul(kf, toF32(k[u])), exp2Ftz(fsub(ref[u], g[u])))));
-        Value v = vector::FromElementsOp::create(b, loc, VectorType::get({8}, half), out);
-        vector::StoreOp::create(b, loc, v, smemHalf, ValueRange{halfIndex(idx(L.kb), j, ldK, c)},
-                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+        storeVector(smemHalf, halfIndex(idx(L.kb), j, ldK, c), out, 16);
       });
       barrier();
       scf::ForOp::create(b, loc, warp, idx(m0 / 8), idx(kWarps), ValueRange{},
