@@ -73,6 +73,7 @@ CHUNKED_CASES = [
     ("chunked_gla_segments3_vt32", ["--chunk-size", "32", "--v-tile", "32", "--segments", "3"], "gla", "channel", "additive", "bf16", 1, 2, 64, 128, True, True, False, None, False, False, 2, 200),
     ("chunked_gla", ["--chunk-size", "32"], "gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 150),
     ("chunked_gla_k256_vt32", ["--chunk-size", "32", "--v-tile", "32"], "gla", "channel", "additive", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 100),
+    ("chunked_kda_bf16_gates", ["--chunk-size", "16"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
     ("chunked_kda_k256", ["--chunk-size", "32"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, False, True, True, 0.5, False, False, 2, 70),
     # Since the defaults are ldmatrix and state-wy, the cases above run those; these keep the
     # other paths covered. 32-bit shared loads instead of ldmatrix:
@@ -132,6 +133,10 @@ RECURRENT_BLOCK_CASES = [
 ]
 
 
+# Cases whose g and beta come in the input type instead of f32.
+GATES_IN_INPUT_TYPE = {"chunked_kda_bf16_gates"}
+
+
 def layer_source(case):
     (name, gate, rule, dtype, H, HV, K, V, init, final, l2norm, scale, varlen, decode, B, T) = case
     name = name.replace("-", "_")
@@ -140,8 +145,9 @@ def layer_source(case):
     n = str(B) if decode else "?"
     qt = f"tensor<{b}x{t}x{H}x{K}x{dtype}>"
     vt = f"tensor<{b}x{t}x{HV}x{V}x{dtype}>"
-    gt = f"tensor<{b}x{t}x{HV}x{K}xf32>" if gate == "channel" else f"tensor<{b}x{t}x{HV}xf32>"
-    bt = f"tensor<{b}x{t}x{HV}xf32>"
+    gdt = dtype if name in GATES_IN_INPUT_TYPE else "f32"
+    gt = f"tensor<{b}x{t}x{HV}x{K}x{gdt}>" if gate == "channel" else f"tensor<{b}x{t}x{HV}x{gdt}>"
+    bt = f"tensor<{b}x{t}x{HV}x{gdt}>"
     st = f"tensor<{n}x{HV}x{K}x{V}xf32>"
     operands = f"q(%q : {qt}) k(%k : {qt}) v(%v : {vt})"
     if gate != "none":
