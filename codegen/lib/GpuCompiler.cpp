@@ -243,7 +243,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     first.addPass(mlir::gdn::createGdnChunkedGpuKernels(chunkedPassOptions(options)));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
-        mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize}));
+        mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize, options.kSlices}));
   if (failed(first.run(*module))) {
     error = diagnostics;
     return false;

@@ -215,10 +215,10 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
   const GpuCompileOptions &c = options.compile;
   os << "gdn-jit/2|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
-     << "|" << c.features << "|" << c.blockSize << "|" << c.kernel << "|" << c.chunkSize << "|"
-     << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse << "|" << c.stateWy
-     << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|" << c.segments << "|"
-     << c.stages << "|" << c.cubin << "|" << layerSource;
+     << "|" << c.features << "|" << c.blockSize << "|" << c.kSlices << "|" << c.kernel << "|"
+     << c.chunkSize << "|" << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse
+     << "|" << c.stateWy << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|"
+     << c.segments << "|" << c.stages << "|" << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 

@@ -53,6 +53,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;
+    kernels.kSlices = options.kSlices;
     pm.addPass(gdn::createGdnRecurrentGpuKernels(kernels));
   } else {
     return failure();

@@ -1,8 +1,8 @@
 //===- RecurrentKernel.cpp - token-recurrent GPU kernel per layer ---------===//
 //
-// One thread block per (sequence n, value head hv, V tile of block-size columns). Where the
-// block is whole warps, a thread owns 4 adjacent value columns over a quarter of K (16-byte
-// state loads and stores; the dot products meet across the quarters by shuffles), else one
+// One thread block per (sequence n, value head hv, V tile). Where the block is whole warps, a
+// thread owns 4 adjacent value columns over one of `k-slices` (4 or 8) slices of K (16-byte
+// state loads and stores; the dot products meet across the slices by shuffles), else one
 // column over all K. Either way its K registers of the f32 state live there for the whole
 // sequence: read once from the initial state, written once to the final state. Per token:
 //   S[c] *= decay_c;  u = sum_c S[c] k[c];  vnew = beta (v - u)  (delta) | beta v  (additive)
@@ -30,13 +30,21 @@ using namespace mlir::gdn;
 namespace {
 
 struct KernelSpec : LayerFacts {
-  int64_t blockSize;
+  int64_t blockSize, kSlices;
 };
 
 class RecurrentKernelBuilder : KernelBuilderBase {
 public:
   RecurrentKernelBuilder(OpBuilder &b, Location loc, const KernelSpec &s)
-      : KernelBuilderBase(b, loc), s(s), P(s.blockSize % 32 == 0 ? 4 : 1), rows(s.K / P) {}
+      : KernelBuilderBase(b, loc), s(s), P(s.blockSize % 32 == 0 ? 4 : 1),
+        slices(P == 4 ? s.kSlices : 1), rows(s.K / slices), vTile(columnsPerBlock(s)) {}
+
+  /// Value columns per block.
+  static int64_t columnsPerBlock(const KernelSpec &s) {
+    if (s.blockSize % 32 != 0)
+      return s.blockSize;
+    return s.blockSize / 32 * (32 / s.kSlices) * 4;
+  }
 
   gpu::GPUFuncOp build() {
     SmallVector<Type> args;
@@ -44,8 +52,8 @@ public:
     kernelArguments(b, kernelOperands(s), args, names);
 
     auto fn = gpu::GPUFuncOp::create(b, loc, s.name, b.getFunctionType(args, {}));
-    // The block covers blockSize value columns (P columns x K / P rows per thread).
-    setLaunchAttributes(b, fn, names, s.blockSize, s.blockSize, s.V);
+    // The block covers vTile value columns (P columns x K / slices rows per thread).
+    setLaunchAttributes(b, fn, names, s.blockSize, vTile, s.V);
 
     Block &entry = fn.getBody().front();
     OpBuilder::InsertionGuard guard(b);
@@ -57,13 +65,16 @@ public:
     Value hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     Value tile = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-    // Lane l of warp w: K slice l / (32 / P), columns 32 w + P (l % (32 / P)) + 0..P-1.
-    // (P = 1: one column per thread, all K.)
+    // Lane l of warp w: K slice l / (32 / slices), columns (32 / slices) P w +
+    // P (l % (32 / slices)) + 0..P-1. (P = 1: one column per thread, all K.)
+    const int64_t lanesPerSlice = 32 / slices;
     Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
-    Value warpBase = mul(arith::DivUIOp::create(b, loc, tid, idx(32)), idx(32));
-    Value slice = arith::DivUIOp::create(b, loc, lane, idx(32 / P));
-    Value col = add(mul(tile, idx(s.blockSize)),
-                    add(warpBase, mul(arith::RemUIOp::create(b, loc, lane, idx(32 / P)), idx(P))));
+    Value warpBase =
+        mul(arith::DivUIOp::create(b, loc, tid, idx(32)), idx(P == 1 ? 32 : lanesPerSlice * P));
+    Value slice = arith::DivUIOp::create(b, loc, lane, idx(lanesPerSlice));
+    Value col =
+        add(mul(tile, idx(vTile)),
+            add(warpBase, mul(arith::RemUIOp::create(b, loc, lane, idx(lanesPerSlice)), idx(P))));
     firstRow = mul(slice, idx(rows));
     isFirstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, slice, idx(0));
     Value h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
@@ -139,8 +150,8 @@ private:
                             llvm::MaybeAlign(align));
   }
 
-  /// The sum over the P K slices of the warp (lanes 32 / P apart), in every lane.
-  Value sumSlices(Value x) { return xorLaneSum(x, 32 / P, 32); }
+  /// The sum over the K slices of the warp (lanes 32 / slices apart), in every lane.
+  Value sumSlices(Value x) { return xorLaneSum(x, 32 / slices, 32); }
 
   /// One token: decay, update and output for this thread's columns; `S` (row r, column j at
   /// r P + j) is updated in place. Registers hold S and a few sums, not the q and k rows: one
@@ -187,7 +198,7 @@ private:
         qq = fadd(qq, fmul(qc, qc));
       }
     }
-    if (P > 1) {
+    if (slices > 1) {
       for (int64_t j = 0; j < P; ++j) {
         sk[j] = sumSlices(sk[j]);
         sq[j] = sumSlices(sq[j]);
@@ -245,7 +256,7 @@ private:
 
   /// Element r of the thread's slice of the q/k row at `base`, as f32: at every 16-byte
   /// boundary one vector load fills `piece` (the runtime requires 16-byte aligned q and k;
-  /// K / P is a multiple of 8).
+  /// K / slices is a multiple of 8).
   Value rowElement(Value buffer, Value base, int64_t r, SmallVectorImpl<Value> &piece) {
     Type element = cast<MemRefType>(buffer.getType()).getElementType();
     int64_t per = 16 / (element.getIntOrFloatBitWidth() / 8);
@@ -257,8 +268,9 @@ private:
   }
 
   const KernelSpec &s;
-  /// Columns per thread, and K rows per thread (K / P): P = 4 where the block is whole warps.
-  const int64_t P, rows;
+  /// Columns per thread (4 where the block is whole warps, else 1), K slices per warp (1 with
+  /// one column per thread), K rows per thread, value columns per block.
+  const int64_t P, slices, rows, vTile;
   Value firstRow, isFirstSlice;
 };
 
@@ -269,15 +281,23 @@ struct GdnRecurrentGpuKernelsPass
   void runOnOperation() override {
     auto unsupported = [&](Operation *op) -> std::string {
       int64_t V = cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3);
-      if (blockSize <= 0 || blockSize > 1024 || V % blockSize != 0)
-        return "block-size " + std::to_string(static_cast<int64_t>(blockSize)) +
-               " must divide V = " + std::to_string(V);
+      if (kSlices != 4 && kSlices != 8)
+        return "k-slices must be 4 or 8";
+      KernelSpec spec;
+      spec.blockSize = blockSize;
+      spec.kSlices = kSlices;
+      if (blockSize <= 0 || blockSize > 1024 ||
+          V % RecurrentKernelBuilder::columnsPerBlock(spec) != 0)
+        return "block-size " + std::to_string(static_cast<int64_t>(blockSize)) + " (" +
+               std::to_string(RecurrentKernelBuilder::columnsPerBlock(spec)) +
+               " value columns) must divide V = " + std::to_string(V);
       return "";
     };
     auto build = [&](OpBuilder &b, Operation *op) {
       KernelSpec spec;
       static_cast<LayerFacts &>(spec) = layerFacts(op, "_recurrent");
       spec.blockSize = blockSize;
+      spec.kSlices = kSlices;
       return RecurrentKernelBuilder(b, op->getLoc(), spec).build();
     };
     if (failed(buildLayerKernels(getOperation(), "gdn-recurrent-gpu-kernels", "_recurrent",

@@ -130,6 +130,12 @@ RECURRENT_BLOCK_CASES = [
     ("recurrent_block16_kda", ["--block-size", "16"], "kda", "channel", "delta", "bf16", 2, 4, 64, 64, True, True, True, None, False, False, 2, 20),
     ("recurrent_block32_decode_f16", ["--block-size", "32"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 256, 128, True, True, True, None, False, True, 5, 1),
     ("recurrent_block128_varlen_f32", ["--block-size", "128"], "deltanet", "none", "delta", "f32", 2, 2, 64, 128, False, True, True, None, True, False, 3, 40),
+    # 8 K slices (K / 8 state rows per thread, 16 columns per warp): decode, a prefill layer,
+    # f32 KDA at K = 64 (8 rows), a 128-thread block.
+    ("recurrent_kslices8_decode", ["--k-slices", "8"], "gated_deltanet", "scalar", "delta", "bf16", 16, 32, 128, 128, True, True, True, None, False, True, 8, 1),
+    ("recurrent_kslices8_gated_deltanet", ["--k-slices", "8"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 40),
+    ("recurrent_kslices8_kda_f32_k64", ["--k-slices", "8"], "kda", "channel", "delta", "f32", 1, 2, 64, 64, True, True, False, 0.5, False, False, 2, 33),
+    ("recurrent_kslices8_block128_varlen", ["--k-slices", "8", "--block-size", "128"], "deltanet", "none", "delta", "bf16", 2, 2, 64, 128, False, True, True, None, True, False, 3, 40),
 ]
 
 

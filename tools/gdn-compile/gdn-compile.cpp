@@ -28,6 +28,9 @@ int main(int argc, char **argv) {
   app.add_option("--features", options.features, "PTX ISA version feature, e.g. +ptx80");
   app.add_option("--block-size", options.blockSize,
                  "Threads per block of the recurrent kernel (divides V)");
+  app.add_option("--k-slices", options.kSlices,
+                 "K slices per warp of the recurrent kernel: 4, or 8 (half the state registers)")
+      ->check(CLI::IsMember({4, 8}));
   app.add_option("--kernel", options.kernel,
                  "auto (chunked where supported), recurrent or chunked")
       ->check(CLI::IsMember({"auto", "recurrent", "chunked"}));

@@ -7,6 +7,8 @@
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80
 // RUN: not gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=block-size=48 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=block-size=16 | FileCheck %s --check-prefix=BLOCK16
+// RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=k-slices=8 | FileCheck %s --check-prefix=SLICES8
+// RUN: not gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels=k-slices=5 2>&1 | FileCheck %s --check-prefix=SLICES5
 
 // KERNEL-LABEL: gpu.module @gdn
 // KERNEL: gpu.func @gated_deltanet_recurrent(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index)
@@ -40,7 +42,15 @@
 // PTX-SAME: sqrt.rn.f32
 // PTX-SAME: cvt.rn.bf16.f32
 // SM80: .target sm_80
-// BLOCK: block-size 48 must divide V = 128
+// BLOCK: block-size 48 (48 value columns) must divide V = 128
+// With 8 K slices a warp covers 16 columns (4 lanes per slice, 4 columns each): 64 threads
+// hold a V tile of 32 columns, K / 8 = 16 state rows per thread, three shuffle levels.
+// SLICES8-LABEL: gpu.func @gated_deltanet_recurrent
+// SLICES8-SAME: gdn.block = 64
+// SLICES8-SAME: gdn.grid = "N,HV,4"
+// SLICES8-SAME: gdn.v_tile = 32
+// SLICES8-COUNT-3: gpu.shuffle xor
+// SLICES5: k-slices must be 4 or 8
 // A block that is not whole warps: one column over all K per thread, no shuffles.
 // BLOCK16-LABEL: gpu.func @gated_deltanet_recurrent
 // BLOCK16-SAME: gdn.block = 16
@@ -71,7 +81,7 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf1
 // PTX: .entry linear_attention_recurrent
 // PTX-NOT: ex2.approx
 // SM80: .target sm_80
-// BLOCK: block-size 48 must divide V = 64
+// BLOCK: block-size 48 (48 value columns) must divide V = 64
 func.func @linear_attention(%q: tensor<?x?x2x64xf32>) {
   %o = gdn.recurrence <none, additive> q(%q : tensor<?x?x2x64xf32>) k(%q : tensor<?x?x2x64xf32>)
       v(%q : tensor<?x?x2x64xf32>) -> tensor<?x?x2x64xf32>
@@ -90,7 +100,7 @@ func.func @linear_attention(%q: tensor<?x?x2x64xf32>) {
 // PTX: .entry kda_varlen_recurrent
 // PTX-SAME: ex2.approx.f32
 // SM80: .target sm_80
-// BLOCK: block-size 48 must divide V = 256
+// BLOCK: block-size 48 (48 value columns) must divide V = 256
 func.func @kda_varlen(%q: tensor<1x?x2x64xf16>, %v: tensor<1x?x4x256xf16>, %g: tensor<1x?x4x64xf32>,
                       %beta: tensor<1x?x4xf32>, %cu: tensor<?xi32>) {
   %o, %s = gdn.recurrence <channel, delta> q(%q : tensor<1x?x2x64xf16>) k(%q : tensor<1x?x2x64xf16>)
@@ -109,7 +119,7 @@ func.func @kda_varlen(%q: tensor<1x?x2x64xf16>, %v: tensor<1x?x4x256xf16>, %g: t
 // NVVM-LABEL: gpu.module @gdn
 // PTX: .entry decode_recurrent
 // SM80: .target sm_80
-// BLOCK: block-size 48 must divide V = 128
+// BLOCK: block-size 48 (48 value columns) must divide V = 128
 func.func @decode(%q: tensor<8x1x4x128xbf16>, %v: tensor<8x1x8x128xbf16>, %g: tensor<8x1x8xf32>,
                   %s: tensor<8x8x128x128xf32>) {
   %o, %s1 = gdn.decode <scalar, delta> q(%q : tensor<8x1x4x128xbf16>) k(%q : tensor<8x1x4x128xbf16>)

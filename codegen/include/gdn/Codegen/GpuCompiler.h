@@ -18,6 +18,7 @@ struct GpuCompileOptions {
   std::string chip = "sm_90a";
   std::string features = "+ptx80";
   int64_t blockSize = 64;         ///< threads per block of the recurrent kernel
+  int64_t kSlices = 4;            ///< K slices per warp of the recurrent kernel (4 or 8)
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
   std::string kernel = "auto";    ///< auto | recurrent | chunked
   /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.

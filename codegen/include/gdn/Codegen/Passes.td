@@ -8,10 +8,11 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   let summary = "Build one token-recurrent GPU kernel per layer op (gpu.module + gpu.func)";
   let description = [{
     For every `gdn.recurrence` / `gdn.decode` op, builds a `gpu.func` in `gpu.module @gdn`:
-    one thread block per (sequence, value head, V tile of `block-size` columns). Where the
-    block is whole warps each thread owns 4 adjacent value columns over a quarter of K (state
-    and q/k slices moved 16 bytes at a time, the dot products summed across the quarters by
-    shuffles), else one column over all K. Each thread keeps its part of the f32 state on chip
+    one thread block per (sequence, value head, V tile). Where the block is whole warps each
+    thread owns 4 adjacent value columns over one of `k-slices` slices of K (state and q/k
+    slices moved 16 bytes at a time, the dot products summed across the slices by shuffles;
+    V tile = block-size x 4 / k-slices columns), else one column over all K (V tile =
+    block-size). Each thread keeps its part of the f32 state on chip
     and walks the sequence token by token (decay, delta or additive update, output), reading
     the state once and writing it once. This is the decode kernel, and the correctness
     baseline for prefill.
@@ -23,7 +24,10 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"64",
-           "Threads per block = value columns per block (divides V; 64 by default)">
+           "Threads per block (its value columns divide V; 64 by default)">,
+    Option<"kSlices", "k-slices", "int64_t", /*default=*/"4",
+           "K slices per warp where the block is whole warps: 4 (K / 4 state rows per thread) "
+           "or 8 (K / 8: half the registers, twice the blocks)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -27,6 +27,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Threads per block of the recurrent kernel"),
                             llvm::cl::init(64)};
+  Option<int64_t> kSlices{*this, "k-slices",
+                          llvm::cl::desc("K slices per warp of the recurrent kernel (4 or 8)"),
+                          llvm::cl::init(4)};
   Option<std::string> kernel{*this, "kernel",
                              llvm::cl::desc("recurrent (every layer) or chunked (tensor cores)"),
                              llvm::cl::init("recurrent")};
