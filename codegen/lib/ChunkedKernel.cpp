@@ -150,8 +150,8 @@ struct PrepLayout {
   /// their 8-row block's first row, kb the earlier rows gated up to a block's first row
   /// (the off-diagonal blocks of KKg and QKg on tensor cores, every factor <= 1).
   int64_t ka = 0, qa = 0, kb = 0;
-  /// Row stride of the channel gates in f32: 4 past K, so the 16 rows a warp's diagonal-block
-  /// sums read at one column fall in distinct banks (at K they all hit one).
+  /// Row stride of the channel gates in f32: 4 past K, so the rows a warp's diagonal-block
+  /// sums read at one column fall in different banks (at K they all hit one).
   int64_t ldG = 1;
   /// Row stride of A in f32: 8 past C puts the 8 row groups of an mma accumulator's 64-bit
   /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
