@@ -74,6 +74,7 @@ CHUNKED_CASES = [
     ("chunked_gla", ["--chunk-size", "32"], "gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 150),
     ("chunked_gla_k256_vt32", ["--chunk-size", "32", "--v-tile", "32"], "gla", "channel", "additive", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 100),
     ("chunked_kda_bf16_gates", ["--chunk-size", "16"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
+    ("chunked_kda_shared_loads_no_states", ["--chunk-size", "32", "--no-ldmatrix"], "kda", "channel", "delta", "bf16", 2, 4, 64, 128, False, False, True, None, False, False, 2, 90),
     ("chunked_kda_k256", ["--chunk-size", "32"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, False, True, True, 0.5, False, False, 2, 70),
     # Since the defaults are ldmatrix and state-wy, the cases above run those; these keep the
     # other paths covered. 32-bit shared loads instead of ldmatrix:
