@@ -129,28 +129,24 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
   EXPECT_EQ(parsed.segmentKernelName, "layer_chunked_segments");
   EXPECT_EQ(parsed.workspaceBytes(2, 10), 20000u + 2 * 500u) << "per token and per sequence";
 
-  std::string text = m.serialize();
-  text.replace(text.find("segments: 4"), 11, "segments: 65");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata segments 65 must be in 1..64");
+  // The parse error of m's record with its first `from` replaced by `to`.
+  auto parseEdited = [&](const std::string &from, const std::string &to) {
+    std::string text = m.serialize();
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    return KernelMetadata::parse(text, parsed).message;
+  };
+  EXPECT_EQ(parseEdited("segments: 4", "segments: 65"), "metadata segments 65 must be in 1..64");
   const std::string needs =
       "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, combine_kernel, "
       "combine_blocks > 0, combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a "
       "workspace, and no cu_seqlens";
-  text = m.serialize();
-  text.replace(text.find("segment_blocks: 10"), 18, "segment_blocks: 0");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
-  text = m.serialize();
-  text.replace(text.find("combine_blocks: 16"), 18, "combine_blocks: 0");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
-  text = m.serialize();
-  text.replace(text.find("workspace_sequence_bytes: 500"), 29, "workspace_sequence_bytes: 0");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
-  text = m.serialize();
-  text.replace(text.find("cu_seqlens_type: "), 17, "cu_seqlens_type: i32");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, needs);
-  text = m.serialize();
-  text.replace(text.find("segments: 4"), 11, "segments: 1");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+  EXPECT_EQ(parseEdited("segment_blocks: 10", "segment_blocks: 0"), needs);
+  EXPECT_EQ(parseEdited("combine_blocks: 16", "combine_blocks: 0"), needs);
+  EXPECT_EQ(parseEdited("workspace_sequence_bytes: 500", "workspace_sequence_bytes: 0"), needs);
+  EXPECT_EQ(parseEdited("cu_seqlens_type: ", "cu_seqlens_type: i32"), needs);
+  EXPECT_EQ(parseEdited("segments: 4", "segments: 1"),
             "metadata names segment kernels or workspace_sequence_bytes without segments > 1");
 }
 
