@@ -59,6 +59,7 @@ def main():
     p.add_argument("--v-tile", type=int)
     p.add_argument("--warps", type=int)
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
+    p.add_argument("--only", help="comma-separated variant names to compile (default: all)")
     # gdn-compile's chunked-kernel options, for A/B runs (scripts/bench-variants).
     p.add_argument("--no-ldmatrix", action="store_true",
                    help="chunked kernels: 32-bit shared loads instead of ldmatrix")
@@ -69,8 +70,8 @@ def main():
     p.add_argument("--qs-early", action="store_true",
                    help="chunked kernels: Q S beside K S in every bucket")
     p.add_argument("--sliced-state", action="store_true",
-                   help="chunked kernels with K <= 128: the sliced state pass in every bucket "
-                        "(V tile / 16 warps); K = 256 buckets keep their tiling")
+                   help="chunked kernels: the sliced state pass in every bucket where it applies "
+                        "(K x chunk <= 4096; V tile / 16 warps); others keep their bucket's tiling")
     p.add_argument("--prep-warps", type=int, choices=(2, 4, 8),
                    help="chunked kernels: warps per block of the prep kernel")
     p.add_argument("--segments", type=int,
@@ -81,8 +82,14 @@ def main():
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    if only and not only <= set(VARIANTS):
+        sys.stderr.write(f"make_kernels: no variant {', '.join(sorted(only - set(VARIANTS)))}\n")
+        return 1
     os.makedirs(args.out, exist_ok=True)
     for name, (H, HV, K, V, varlen, decode, bucket, *gate) in VARIANTS.items():
+        if only and name not in only:
+            continue
         # The bucket's tiling, with --chunk-size / --v-tile / --warps / --stages / --segments
         # from the command line taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
         # bucket's only when the V tile is the bucket's).
@@ -92,8 +99,9 @@ def main():
                 options[token] = next(it)
             else:
                 flags.append(token)
-        sliced = args.sliced_state and K <= 128
-        # With --sliced-state, K = 256 buckets keep their own tiling (no sliced pass there).
+        chunk = int(args.chunk_size or options.get("--chunk-size", 32))
+        sliced = args.sliced_state and K * chunk <= 4096
+        # With --sliced-state, buckets it does not apply to keep their own tiling.
         overrides = [] if args.sliced_state and not sliced else [
             ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps),
             ("--stages", args.stages), ("--segments", args.segments)]

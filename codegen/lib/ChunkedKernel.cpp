@@ -102,16 +102,16 @@ struct ChunkedSpec : LayerFacts {
   /// The state pass keeps S^T in registers, 16 value columns per warp (see
   /// StateKernelBuilder::slicedStep), where it can: ldmatrix, state-wy for the delta rule,
   /// and registers: K / 2 for the state and about 2 C for the chunk's 16 x C products per
-  /// thread, so K <= 128 and K C <= 128 x 32 (K = 128 at C = 64 spills). Elsewhere the
+  /// thread, so K C <= 128 x 32 (K = 128 at C = 64 spills; K = 256 at C = 16 takes 228-253
+  /// registers without spills, C = 32 would not fit). Elsewhere the
   /// option is a no-op and the tiled state pass is built.
   bool slicedState = false;
   bool sliced() const {
-    return slicedState && K <= 128 && K * C <= 128 * 32 && ldmatrix &&
-           (wyInState() || !delta());
+    return slicedState && K <= 256 && K * C <= 128 * 32 && ldmatrix && (wyInState() || !delta());
   }
-  /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass on fixed-length
-  /// batches, with V tiles that also tile K (the transition blocks own K columns).
-  bool segmented() const { return segments > 1 && sliced() && !varlen && K % vTile == 0; }
+  /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass, with V tiles that
+  /// also tile K (the transition blocks own K columns). Packed batches split each sequence.
+  bool segmented() const { return segments > 1 && sliced() && K % vTile == 0; }
   /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
@@ -1998,7 +1998,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "stages must be 2, 3 or 4";
   ChunkedSpec spec = pathSpec(r, options);
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
-    return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: K <= 128, "
+    return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: "
            "K x chunk-size <= 4096)";
   if (V % vTile != 0)
     return "v-tile must divide V";

@@ -385,11 +385,11 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       (out.segmentKernelName.empty() || out.combineKernelName.empty() || out.segmentBlocks <= 0 ||
        out.combineBlocks <= 0 || out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
        out.combineSharedMemoryBytes < 0 || out.workspaceSequenceBytes <= 0 ||
-       !out.needsWorkspace() || out.isVarlen()))
+       !out.needsWorkspace()))
     return Status::error(Status::Code::InvalidArgument,
                          "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, "
                          "combine_kernel, combine_blocks > 0, combine_block_size in 1..1024, "
-                         "workspace_sequence_bytes > 0 and a workspace, and no cu_seqlens");
+                         "workspace_sequence_bytes > 0 and a workspace");
   if (out.segments == 1 && (!out.segmentKernelName.empty() || !out.combineKernelName.empty() ||
                             out.workspaceSequenceBytes != 0))
     return Status::error(Status::Code::InvalidArgument,
@@ -550,7 +550,7 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
         return invalid(std::string("'") + (t == &l.v ? "v" : "o") +
                        "' must be 16-byte aligned for a chunked kernel");
   if (m.needsWorkspace() && l.workspace) {
-    size_t need = m.workspaceBytes(B, T);
+    size_t need = m.workspaceBytes(B, T, N);
     if (l.workspaceBytes < need)
       return invalid("'workspace' has " + std::to_string(l.workspaceBytes) + " bytes, the launch needs " +
                      std::to_string(need));
@@ -681,7 +681,11 @@ Kernel::~Kernel() {
 size_t Kernel::workspaceBytes(const LayerLaunch &l) const {
   if (l.q.shape.size() != 4)
     return 0;
-  return meta.workspaceBytes(l.q.shape[0], l.q.shape[1]);
+  int64_t B = l.q.shape[0];
+  if (meta.isVarlen() && l.cuSeqlens.shape.size() != 1)
+    return 0; // validateLaunch reports the shape
+  int64_t sequences = meta.isVarlen() ? l.cuSeqlens.shape[0] - 1 : B;
+  return meta.workspaceBytes(B, l.q.shape[1], sequences);
 }
 
 Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
@@ -747,7 +751,7 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     return nullptr;
   };
   void *workspace = l.workspace;
-  size_t workspaceSize = l.workspace ? l.workspaceBytes : meta.workspaceBytes(B, T);
+  size_t workspaceSize = l.workspace ? l.workspaceBytes : meta.workspaceBytes(B, T, N);
   if (meta.needsWorkspace() && !workspace)
     if (Status s = ownWorkspace(workspaceSize, stream, workspace); !s)
       return s;

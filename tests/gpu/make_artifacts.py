@@ -107,6 +107,13 @@ CHUNKED_CASES = [
     ("chunked_sliced_k128_v64_varlen", ["--sliced-state", "--chunk-size", "32", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 64, False, True, True, None, True, False, 3, 200),
     ("chunked_sliced_additive", ["--sliced-state", "--chunk-size", "32", "--v-tile", "64"], "mamba2", "scalar", "additive", "bf16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
     ("chunked_sliced_linear_attention_no_states", ["--sliced-state", "--chunk-size", "16", "--v-tile", "128"], "linear_attention", "none", "additive", "f16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 130),
+    # K = 256 at chunk 16 (K x C = 4096: no spills, 228-253 registers): V tiles 32 and 128,
+    # 4 segments, a packed batch in f16, KDA (per-column decay of the 256-wide S^T).
+    ("chunked_sliced_k256_c16_vt64", ["--chunk-size", "16", "--v-tile", "64", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 256, 256, True, True, True, None, False, False, 2, 90),
+    ("chunked_sliced_k256_v128_c16_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 128, True, True, True, None, False, False, 2, 75),
+    ("chunked_sliced_k256_c16_segments4", ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 1, 200),
+    ("chunked_sliced_k256_c16_f16_varlen", ["--chunk-size", "16", "--v-tile", "32"], "deltanet", "none", "delta", "f16", 2, 2, 256, 64, True, True, True, None, True, False, 3, 100),
+    ("chunked_sliced_kda_k256_c16", ["--chunk-size", "16", "--v-tile", "64"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 70),
     # Smaller prep blocks (the prep kernel's warps loop over more rows, tiles and columns):
     ("chunked_prep_w2", ["--chunk-size", "32", "--v-tile", "128", "--prep-warps", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
@@ -118,6 +125,10 @@ CHUNKED_CASES = [
     ("chunked_segments8_empty_k64", ["--chunk-size", "16", "--v-tile", "64", "--segments", "8"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 70),
     ("chunked_segments2_additive", ["--chunk-size", "32", "--v-tile", "128", "--segments", "2"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, False, True, False, 1.0, False, False, 2, 200),
     ("chunked_segments3_vt16", ["--chunk-size", "32", "--v-tile", "16", "--segments", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 1, 333),
+    # Packed batches split each sequence (random lengths: segments of different spans, some
+    # empty): bf16 at 3 stages; f16 K = 256 at chunk 16 without an initial state.
+    ("chunked_segments4_varlen", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 700),
+    ("chunked_segments3_varlen_f16_k256", ["--chunk-size", "16", "--v-tile", "32", "--segments", "3"], "deltanet", "none", "delta", "f16", 1, 2, 256, 64, False, True, True, None, True, False, 3, 250),
     # Deeper copy pipelines in the sliced pass (copies 2 and 3 chunks ahead): more chunks than
     # stages, fewer (3 chunks, 4 stages, one segment empty), a packed batch.
     ("chunked_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),

@@ -86,8 +86,8 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
   EXPECT_EQ(parsed.serialize(), m.serialize());
   EXPECT_EQ(parsed.prepKernelName, "layer_chunked_prep");
-  EXPECT_EQ(parsed.workspaceBytes(2, 10), 20000u);
-  EXPECT_EQ(gatedDeltaNet().workspaceBytes(2, 10), 0u);
+  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20000u);
+  EXPECT_EQ(gatedDeltaNet().workspaceBytes(2, 10, 2), 0u);
 
   std::string text = m.serialize();
   text.replace(text.find(" workspace T N"), 14, " T");
@@ -127,7 +127,8 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
   ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
   EXPECT_EQ(parsed.serialize(), m.serialize());
   EXPECT_EQ(parsed.segmentKernelName, "layer_chunked_segments");
-  EXPECT_EQ(parsed.workspaceBytes(2, 10), 20000u + 2 * 500u) << "per token and per sequence";
+  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20000u + 2 * 500u) << "per token and per sequence";
+  EXPECT_EQ(parsed.workspaceBytes(1, 20, 3), 20000u + 3 * 500u) << "a packed batch of 3";
 
   // The parse error of m's record with its first `from` replaced by `to`.
   auto parseEdited = [&](const std::string &from, const std::string &to) {
@@ -141,11 +142,14 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
   const std::string needs =
       "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, combine_kernel, "
       "combine_blocks > 0, combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a "
-      "workspace, and no cu_seqlens";
+      "workspace";
   EXPECT_EQ(parseEdited("segment_blocks: 10", "segment_blocks: 0"), needs);
   EXPECT_EQ(parseEdited("combine_blocks: 16", "combine_blocks: 0"), needs);
   EXPECT_EQ(parseEdited("workspace_sequence_bytes: 500", "workspace_sequence_bytes: 0"), needs);
-  EXPECT_EQ(parseEdited("cu_seqlens_type: ", "cu_seqlens_type: i32"), needs);
+  std::string packed = m.serialize();
+  packed.replace(packed.find("cu_seqlens_type: "), 17, "cu_seqlens_type: i32");
+  EXPECT_TRUE(KernelMetadata::parse(packed, parsed).isOk()) << "packed batches segment too";
+  EXPECT_TRUE(parsed.isVarlen());
   EXPECT_EQ(parseEdited("segments: 4", "segments: 1"),
             "metadata names segment kernels or workspace_sequence_bytes without segments > 1");
 }

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
                "Chunked kernel with state-wy: Q S beside K S (for few (sequence, head) streams)");
   app.add_flag("--sliced-state,!--no-sliced-state", options.slicedState,
                "Chunked kernel: S^T in registers, 16 value columns per warp (v-tile / 16 "
-               "warps; K <= 128)");
+               "warps; K x chunk-size <= 4096)");
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--prep-warps", options.prepWarps,

@@ -60,7 +60,7 @@ struct KernelMetadata {
   std::string prepKernelName;
   int64_t prepBlockSize = 0, prepSharedMemoryBytes = 0;
   int64_t workspaceTokenBytes = 0; ///< workspace bytes per token (B x T tokens in all)
-  /// Segmented state pass (segments > 1, fixed-length batches only): after the prep,
+  /// Segmented state pass (segments > 1; fixed-length or packed batches): after the prep,
   /// `segmentKernelName` (block and shared memory as the main kernel; grid N x HV x
   /// segmentBlocks) finds each segment's end state from zero and its transition,
   /// `combineKernelName` (grid N x HV x combineBlocks) chains them, and the main kernel (grid
@@ -73,11 +73,12 @@ struct KernelMetadata {
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
   bool needsWorkspace() const { return workspaceTokenBytes > 0; }
-  /// Workspace bytes a launch over B x T tokens needs (0 for single-kernel layers).
-  size_t workspaceBytes(int64_t B, int64_t T) const {
-    return needsWorkspace()
-               ? static_cast<size_t>(B * T * workspaceTokenBytes + B * workspaceSequenceBytes)
-               : 0;
+  /// Workspace bytes a launch over B x T tokens in `sequences` sequences (B, or the
+  /// packed batch's cu_seqlens length - 1) needs (0 for single-kernel layers).
+  size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences) const {
+    return needsWorkspace() ? static_cast<size_t>(B * T * workspaceTokenBytes +
+                                                  sequences * workspaceSequenceBytes)
+                            : 0;
   }
   /// "key: value" lines; parse() reports the line of the first problem.
   std::string serialize() const;

@@ -77,11 +77,22 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 
 // -----
 
-// A packed batch (cu_seqlens) has no segmented pass: the option is a no-op there.
+// A packed batch (cu_seqlens) splits each sequence into segments: the segment kernel finds
+// its sequence's bounds in cu_seqlens (%arg5) like the state pass; workspace per sequence:
+// 4 heads x (3 E + 2 M slots of 64 x 64) x 4 bytes; 1 V tile x 3 + 1 K tile x 2 segment blocks.
 // CHECK-LABEL: gpu.func @packed_chunked(
-// CHECK-NOT: gdn.segments
+// CHECK-SAME: gdn.grid = "N,HV,4"
+// CHECK-SAME: gdn.segment_blocks = 5
+// CHECK-SAME: gdn.segments = 4
+// CHECK-SAME: gdn.workspace_sequence_bytes = 327680
+// CHECK: memref.load %arg5
+// CHECK: memref.load %arg5
 // CHECK: gpu.return
-// CHECK-NOT: gpu.func @packed_chunked_segments
+// CHECK-LABEL: gpu.func @packed_chunked_segments(
+// CHECK: memref.load %arg5
+// CHECK: memref.load %arg5
+// CHECK: gpu.return
+// CHECK-LABEL: gpu.func @packed_chunked_combine(
 func.func @packed(%q: tensor<1x?x2x64xbf16>, %v: tensor<1x?x4x64xbf16>, %g: tensor<1x?x4xf32>,
                   %cu: tensor<?xi32>) {
   %o = gdn.recurrence <scalar, delta> q(%q : tensor<1x?x2x64xbf16>) k(%q : tensor<1x?x2x64xbf16>)

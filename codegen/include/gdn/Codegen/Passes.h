@@ -29,7 +29,7 @@ std::string chunkedKernelUnsupportedReason(Operation *op,
 /// and the layer allows it), rather than the tiled one.
 bool chunkedStateIsSliced(Operation *op, const GdnChunkedGpuKernelsOptions &options);
 /// Whether `segments` > 1 builds the segmented state pass for this layer (sliced pass,
-/// fixed-length batch, V tile dividing K); elsewhere the option is a no-op.
+/// V tile dividing K; packed batches split each sequence); elsewhere the option is a no-op.
 bool chunkedStateIsSegmented(Operation *op, const GdnChunkedGpuKernelsOptions &options);
 
 } // namespace mlir::gdn

@@ -87,8 +87,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "State pass with the state transposed in registers: each warp owns 16 value "
            "columns of S over all K, so K S, Q S and the state update take S (and R, Vnew) "
            "straight from registers, with one barrier per chunk; the block has v-tile/16 "
-           "warps (`warps` is ignored) and v-tile may be 128. Applies where K <= 128 with "
-           "ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">,
+           "warps (`warps` is ignored) and v-tile may be 128. Applies where K x chunk-size <= 4096 "
+           "(K = 128 up to chunk 32, K = 256 at chunk 16) with ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">,
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
            "Warps per block of the prep kernel: 2, 4 or 8 (smaller blocks keep more chunks "
            "in flight per SM)">,
@@ -98,8 +98,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "segment's state from zero and its K x K transition, `<layer>_chunked_combine` "
            "chains them, then the state pass starts every segment from its true state. "
            "About three times the state-pass work, spread over segments times more blocks: "
-           "for few (sequence, head) streams. Applies with the sliced state pass on "
-           "fixed-length batches where the V tile divides K; elsewhere a no-op">,
+           "for few (sequence, head) streams. Applies with the sliced state pass where the V "
+           "tile divides K (packed batches split each sequence); elsewhere a no-op">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
            "Sliced state pass: chunks whose tiles are in shared memory at once, 2 to 4 (copies "
            "run stages - 1 chunks ahead, hiding more of their latency behind the chunk steps; "
