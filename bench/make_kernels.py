@@ -4,7 +4,8 @@
     bench/make_kernels.py BUILD_DIR OUTDIR [--chunk-size C --v-tile VT --warps W --prefill-only]
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
-                                           [--segments P] [--stages S]
+                                           [--segments P] [--stages S] [--k-split 2]
+                                           [--only NAME,...]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -25,14 +26,15 @@ from make_artifacts import layer_source  # noqa: E402
 # the SMs and 64 where fewer must; chunk 16 where there are 256 streams or a packed batch
 # (its smaller solve wins there), 32 elsewhere; three shared-memory stages (copies two chunks
 # ahead) for the fixed-length buckets; the segmented state pass for B = 1 (4 segments for 8
-# and 16 streams, 2 for 32); K = 256 (no sliced pass) the tiled pass with V tile 64.
+# and 16 streams, 2 for 32); K = 256 the sliced pass at chunk 16 (K x C <= 4096), V tile 64, 4
+# stages (0.288 vs 0.637 ms tiled at chunk 32, sweep run Q).
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"]
 SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"]
 SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"]
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"]
-TILED_WIDE = ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state"]
+SLICED_K256 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"]
 # name: (H, HV, K, V, varlen, decode, bucket[, gate]); the gate is scalar (Gated DeltaNet)
 # unless named: "channel" is KDA (channel gates, delta rule).
 VARIANTS = {
@@ -42,7 +44,7 @@ VARIANTS = {
     "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16),
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),
-    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, TILED_WIDE),
+    "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, SLICED_K256),
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
@@ -79,6 +81,8 @@ def main():
                         "(where it applies: sliced, fixed-length)")
     p.add_argument("--stages", type=int, choices=(2, 3, 4),
                    help="chunked kernels (sliced): shared-memory stages of the chunk tiles")
+    p.add_argument("--k-split", type=int, choices=(1, 2),
+                   help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -95,16 +99,18 @@ def main():
         # bucket's only when the V tile is the bucket's).
         options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
         for token in it:
-            if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments"):
+            if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments",
+                         "--k-split"):
                 options[token] = next(it)
             else:
                 flags.append(token)
         chunk = int(args.chunk_size or options.get("--chunk-size", 32))
-        sliced = args.sliced_state and K * chunk <= 4096
+        split = int(args.k_split or options.get("--k-split", 1))
+        sliced = args.sliced_state and K * chunk <= 4096 * split
         # With --sliced-state, buckets it does not apply to keep their own tiling.
         overrides = [] if args.sliced_state and not sliced else [
             ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps),
-            ("--stages", args.stages), ("--segments", args.segments)]
+            ("--stages", args.stages), ("--segments", args.segments), ("--k-split", args.k_split)]
         for flag, value in overrides:
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):

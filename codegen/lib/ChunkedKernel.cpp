@@ -77,12 +77,15 @@ struct ChunkedSpec : LayerFacts {
   explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
-        slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages) {
-  }
+        slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
+        kSplit(o.kSplit) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
   int64_t stages = 2;    ///< sliced state pass: chunks whose tiles are in shared memory at once
+  /// Sliced state pass: warps per 16 value columns, each with K / kSplit rows of S (see
+  /// StateKernelBuilder::slicedStep).
+  int64_t kSplit = 1;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -107,7 +110,8 @@ struct ChunkedSpec : LayerFacts {
   /// option is a no-op and the tiled state pass is built.
   bool slicedState = false;
   bool sliced() const {
-    return slicedState && K <= 256 && K * C <= 128 * 32 && ldmatrix && (wyInState() || !delta());
+    return slicedState && K <= 256 && K * C <= 128 * 32 * kSplit && ldmatrix &&
+           (kSplit == 1 || vTile <= 64) && (wyInState() || !delta());
   }
   /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass, with V tiles that
   /// also tile K (the transition blocks own K columns). Packed batches split each sequence.
@@ -115,7 +119,9 @@ struct ChunkedSpec : LayerFacts {
   /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
-  int64_t stateWarps() const { return sliced() ? vTile / 16 : warps; }
+  int64_t stateWarps() const { return sliced() ? vTile / 16 * kSplit : warps; }
+  /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
+  int64_t kParts() const { return sliced() ? kSplit : 1; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
@@ -195,6 +201,8 @@ struct StateLayout {
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
   int64_t rs = 0;               ///< state-wy: R^T = (V - diag(exp(G) kf) K S)^T, 16-bit
   int64_t qsAcc = 0;            ///< qs-early: diag(qrow) Q S, f32, C x Vt
+  /// k-split: each warp's partial (K S)^T and (Q S)^T, f32 [warp][value][lane]
+  int64_t xs = 0, xsFloats = 0;
   explicit StateLayout(const ChunkedSpec &spec) {
     const int64_t C = spec.C, K = spec.K, Vt = spec.vTile;
     Arena m;
@@ -217,8 +225,13 @@ struct StateLayout {
         stageBytes = m.at;
     }
     if (spec.sliced()) {
-      // Nothing else: S, R and Vnew stay in the warps' registers.
+      // Nothing else: S, R and Vnew stay in the warps' registers; with k-split, each warp's
+      // partial products (per lane: 4 C / 8 floats of (K S)^T and of (Q S)^T).
       st[0] = st[1] = vn = vs = 0;
+      if (spec.kParts() > 1) {
+        xsFloats = (spec.delta() ? 2 : 1) * 4 * (C / 8);
+        xs = m.take(spec.stateWarps() * 32 * xsFloats * 4);
+      }
       total = m.at;
       return;
     }
@@ -1364,8 +1377,14 @@ public:
     const bool sliced = s.sliced();
     SmallVector<std::pair<Value, Value>> stateTiles;
     if (sliced) {
-      for (int64_t j = 0; j < K / 8; ++j)
-        stateTiles.push_back({mul(warp, idx(16)), idx(8 * j)});
+      // With k-split, warp w holds rows K / kSplit (w % kSplit) .. of the value columns of
+      // warp group w / kSplit.
+      const int64_t parts = s.kParts();
+      columnGroup = parts > 1 ? divu(warp, parts) : warp;
+      kPart = parts > 1 ? remu(warp, parts) : Value();
+      kOffset = parts > 1 ? mul(kPart, idx(K / parts)) : Value();
+      for (int64_t j = 0; j < K / 8 / parts; ++j)
+        stateTiles.push_back({mul(columnGroup, idx(16)), kAt(8 * j)});
     } else {
       int64_t tilesN = Vt / 8, perWarp = (K / 16) * tilesN / kWarps;
       for (int64_t i = 0; i < perWarp; ++i) {
@@ -1679,7 +1698,8 @@ private:
     Value qk = stageOffset(which, &StateLayout::Stage::qk);
     Value tm = s.wyInState() ? stageOffset(which, &StateLayout::Stage::tm) : Value();
     Value rf = divu(stageOffset(which, &StateLayout::Stage::rf), 4); // f32 index
-    Value v0 = mul(warp, idx(16)); // this warp's first column of the V tile
+    Value v0 = mul(columnGroup, idx(16)); // this warp's first column of the V tile
+    const int64_t parts = s.kParts();
 
     // Accumulator element e of token tile j covers token 8 j + 2 quad + e % 2; its row
     // factors are loaded once per chunk.
@@ -1695,14 +1715,13 @@ private:
     };
     // B fragments of token tiles n0/8 and n0/8 + 1 at depth k0 .. k0 + 15, from a tile stored
     // by columns (B[k, n] at row n, column k): {b0, b1} of the first, {b0, b1} of the second.
-    auto bByColumns = [&](Value base, int64_t ld, int64_t n0, int64_t k0) {
-      return ldmatrix(tileAddress({base, ld}, add(idx(n0), laneColAT), add(idx(k0), laneRowAT)),
-                      4, false);
+    auto bByColumns = [&](Value base, int64_t ld, int64_t n0, Value k0) {
+      return ldmatrix(tileAddress({base, ld}, add(idx(n0), laneColAT), add(k0, laneRowAT)), 4,
+                      false);
     };
     // The same from a tile stored by rows (B[k, n] at row k, column n).
-    auto bByRows = [&](Value base, int64_t ld, int64_t k0, int64_t n0) {
-      return ldmatrix(tileAddress({base, ld}, add(idx(k0), laneRowA), add(idx(n0), laneColA)), 4,
-                      true);
+    auto bByRows = [&](Value base, int64_t ld, int64_t k0, Value n0) {
+      return ldmatrix(tileAddress({base, ld}, add(idx(k0), laneRowA), add(n0, laneColA)), 4, true);
     };
     // acc tiles j and j + 1 += a b (b from bByColumns / bByRows).
     auto mmaPair = [&](SmallVector<Value> &acc, int64_t j, ArrayRef<Value> a,
@@ -1738,14 +1757,37 @@ private:
     const bool outputs = !segmentStates;
     SmallVector<Value> ksT(s.delta() ? 4 * tokenTiles : 0, f32c(0.0f)),
         qsT(outputs ? 4 * tokenTiles : 0, f32c(0.0f));
-    for (int64_t t = 0; t < kSteps; ++t) {
+    for (int64_t t = 0; t < kSteps / parts; ++t) {
       SmallVector<Value> a = aFromAcc(S, t);
       for (int64_t j = 0; j < tokenTiles; j += 2) {
         if (s.delta())
-          mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, 16 * t));
+          mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, kAt(16 * t)));
         if (outputs)
-          mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, 16 * t));
+          mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, kAt(16 * t)));
       }
+    }
+    if (parts > 1) {
+      // k-split: the two warps of a column group swap their partial products through shared
+      // memory (a 64-thread named barrier per group) and both add them in the same order of
+      // operands' values (a + b = b + a), so both hold the same (K S)^T and (Q S)^T. The
+      // chunk's block barrier keeps the next chunk's writes after these reads.
+      Value xs = divu(idx(L.xs), 4);
+      auto slot = [&](Value w, int64_t f) {
+        return add(xs, add(mul(add(mul(w, idx(L.xsFloats)), idx(f)), idx(32)), lane));
+      };
+      SmallVector<Value *> partial;
+      for (Value &x : ksT)
+        partial.push_back(&x);
+      for (Value &x : qsT)
+        partial.push_back(&x);
+      for (auto [f, x] : llvm::enumerate(partial))
+        memref::StoreOp::create(b, loc, *x, smemF32, ValueRange{slot(warp, f)});
+      auto i32Of = [&](Value x) { return arith::IndexCastOp::create(b, loc, i32, x); };
+      NVVM::BarrierOp::create(b, loc, TypeRange{}, i32Of(add(columnGroup, idx(1))),
+                              i32Of(idx(32 * parts)), NVVM::BarrierReductionAttr(), Value());
+      Value partner = arith::XOrIOp::create(b, loc, warp, idx(1));
+      for (auto [f, x] : llvm::enumerate(partial))
+        *x = fadd(*x, memref::LoadOp::create(b, loc, smemF32, ValueRange{slot(partner, f)}));
     }
 
     // Vnew^T, 16 x C: f32 accumulators and 16-bit A fragments.
@@ -1765,7 +1807,7 @@ private:
       }
       for (int64_t t = 0; t < tokenSteps; ++t)
         for (int64_t j = 0; j < tokenTiles; j += 2)
-          mmaPair(vnT, j, rA[t], bByColumns(tm, ldC, 8 * j, 16 * t));
+          mmaPair(vnT, j, rA[t], bByColumns(tm, ldC, 8 * j, idx(16 * t)));
       for (int64_t t = 0; t < tokenSteps; ++t)
         vnA.push_back(aFromAcc(vnT, t));
     } else {
@@ -1778,31 +1820,38 @@ private:
       }
     }
 
-    // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory.
-    SmallVector<Value> oT;
-    for (int64_t j = 0; j < (outputs ? tokenTiles : 0); ++j)
-      for (int64_t e = 0; e < 4; ++e)
-        oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
-    for (int64_t t = 0; t < (outputs ? tokenSteps : 0); ++t)
-      for (int64_t j = 0; j < tokenTiles; j += 2)
-        mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, 16 * t));
-    for (int64_t j = 0; j < (outputs ? tokenTiles : 0); ++j)
-      for (int64_t e = 0; e < 4; ++e) {
-        auto [v, token] = accPosition(v0, idx(8 * j), e);
-        ifThen(lt(token, rows), [&] {
-          Value at = add(mul(headRow(add(t0, token)), idx(s.V)), add(col0, v));
-          memref::StoreOp::create(b, loc, toHalf(oT[4 * j + e]), args.o, ValueRange{at});
-        });
-      }
+    // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory (with k-split,
+    // by the group's first warp).
+    auto output = [&] {
+      SmallVector<Value> oT;
+      for (int64_t j = 0; j < tokenTiles; ++j)
+        for (int64_t e = 0; e < 4; ++e)
+          oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        for (int64_t j = 0; j < tokenTiles; j += 2)
+          mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
+      for (int64_t j = 0; j < tokenTiles; ++j)
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [v, token] = accPosition(v0, idx(8 * j), e);
+          ifThen(lt(token, rows), [&] {
+            Value at = add(mul(headRow(add(t0, token)), idx(s.V)), add(col0, v));
+            memref::StoreOp::create(b, loc, toHalf(oT[4 * j + e]), args.o, ValueRange{at});
+          });
+        }
+    };
+    if (outputs && parts > 1)
+      ifThen(cmp(arith::CmpIPredicate::eq, kPart, idx(0)), output);
+    else if (outputs)
+      output();
 
     // S^T = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K; channel gates: S^T diag(exp(G_n))
     // + Vnew^T K2 (state tile j, element e is column 8 j + 2 quad + e % 2 of S^T).
     SmallVector<Value> out;
     if (s.channel()) {
       Value dk = divu(stageOffset(which, &StateLayout::Stage::dk), 4);
-      for (int64_t j = 0; j < K / 8; ++j) {
+      for (int64_t j = 0; j < K / 8 / parts; ++j) {
         SmallVector<Value> d =
-            loadElements(smemF32, add(dk, add(idx(8 * j), mul(quad, idx(2)))), 2, 8);
+            loadElements(smemF32, add(dk, add(kAt(8 * j), mul(quad, idx(2)))), 2, 8);
         for (int64_t e = 0; e < 4; ++e)
           out.push_back(fmul(S[4 * j + e], d[e % 2]));
       }
@@ -1814,15 +1863,21 @@ private:
     Value kUpdate = s.channel() ? stageOffset(which, &StateLayout::Stage::ku) : ks;
     for (int64_t t = 0; t < tokenSteps; ++t) {
       SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
-      for (int64_t j = 0; j < K / 8; j += 2)
-        mmaPair(out, j, a, bByRows(kUpdate, ldK, 16 * t, 8 * j));
+      for (int64_t j = 0; j < K / 8 / parts; j += 2)
+        mmaPair(out, j, a, bByRows(kUpdate, ldK, 16 * t, kAt(8 * j)));
     }
     return out;
   }
 
+  /// Row k of this warp's part of K (k-split), as an index.
+  Value kAt(int64_t k) { return kOffset ? add(kOffset, idx(k)) : idx(k); }
+
   StateLayout L;
   const bool segmentStates;
   Value col0;
+  /// Sliced pass: this warp's 16-column group of the V tile, and with k-split its part of K
+  /// (kPart in 0 .. kSplit - 1, starting at row kOffset; null without k-split).
+  Value columnGroup, kPart, kOffset;
   Value transition; ///< segmentStates: this block computes K columns of M (i1); else null
 };
 
@@ -1904,7 +1959,7 @@ struct GdnChunkedGpuKernelsPass
   void runOnOperation() override {
     GdnChunkedGpuKernelsOptions options{chunkSize,   vTile,    warps,   ldmatrix,
                                         prepInverse, stateWy,  qsEarly, slicedState,
-                                        prepWarps,   segments, stages};
+                                        prepWarps,   segments, stages,  kSplit};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -1996,6 +2051,11 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "segments must be in 1..64";
   if (options.stages < 2 || options.stages > 4)
     return "stages must be 2, 3 or 4";
+  if (options.kSplit != 1 && options.kSplit != 2)
+    return "k-split must be 1 or 2";
+  if (options.kSplit == 2 && options.slicedState && vTile > 64)
+    return "k-split 2 needs v-tile <= 64 (8 warps of about 240 registers fill an SM's "
+           "register file)";
   ChunkedSpec spec = pathSpec(r, options);
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
     return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: "

@@ -139,6 +139,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.prepWarps = o.prepWarps;
   c.segments = o.segments;
   c.stages = o.stages;
+  c.kSplit = o.kSplit;
   return c;
 }
 

@@ -49,6 +49,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.prepWarps = options.prepWarps;
     chunked.segments = options.segments;
     chunked.stages = options.stages;
+    chunked.kSplit = options.kSplit;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

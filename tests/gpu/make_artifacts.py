@@ -114,6 +114,16 @@ CHUNKED_CASES = [
     ("chunked_sliced_k256_c16_segments4", ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 1, 200),
     ("chunked_sliced_k256_c16_f16_varlen", ["--chunk-size", "16", "--v-tile", "32"], "deltanet", "none", "delta", "f16", 2, 2, 256, 64, True, True, True, None, True, False, 3, 100),
     ("chunked_sliced_kda_k256_c16", ["--chunk-size", "16", "--v-tile", "64"], "kda", "channel", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 70),
+    # k-split 2 (two warps per 16 value columns, each with half of K; partial K S and Q S
+    # swapped through shared memory): K = 256 at chunk 32, a packed batch in 4 segments,
+    # KDA (per-column decay of each half), additive f16 (Q S only) at chunk 64 V tile 16,
+    # GLA K = 256, ungated without states.
+    ("chunked_ksplit2_k256_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--k-split", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 256, 256, True, True, True, None, False, False, 2, 150),
+    ("chunked_ksplit2_segments4_varlen", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--k-split", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 700),
+    ("chunked_ksplit2_kda_c16", ["--chunk-size", "16", "--v-tile", "32", "--k-split", "2"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
+    ("chunked_ksplit2_additive_f16_c64", ["--chunk-size", "64", "--v-tile", "16", "--k-split", "2"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 150),
+    ("chunked_ksplit2_gla_k256", ["--chunk-size", "32", "--v-tile", "64", "--k-split", "2"], "gla", "channel", "additive", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 100),
+    ("chunked_ksplit2_deltanet_no_states", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--k-split", "2"], "deltanet", "none", "delta", "bf16", 2, 2, 128, 128, False, False, True, None, False, False, 2, 90),
     # Smaller prep blocks (the prep kernel's warps loop over more rows, tiles and columns):
     ("chunked_prep_w2", ["--chunk-size", "32", "--v-tile", "128", "--prep-warps", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),

@@ -64,6 +64,10 @@ int main(int argc, char **argv) {
                  "Chunked kernel (sliced state pass): chunks whose tiles are in shared memory "
                  "at once (copies run stages - 1 chunks ahead)")
       ->check(CLI::Range(2, 4));
+  app.add_option("--k-split", options.kSplit,
+                 "Chunked kernel (sliced state pass): warps sharing each 16 value columns, "
+                 "each holding 1 / k-split of K (2 needs v-tile <= 64)")
+      ->check(CLI::IsMember({1, 2}));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

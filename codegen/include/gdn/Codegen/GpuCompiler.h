@@ -35,6 +35,7 @@ struct GpuCompileOptions {
   /// chunked kernel: segments per sequence whose state passes run at once (1: none)
   int64_t segments = 1;
   int64_t stages = 2;         ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
+  int64_t kSplit = 1;         ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -88,7 +88,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "columns of S over all K, so K S, Q S and the state update take S (and R, Vnew) "
            "straight from registers, with one barrier per chunk; the block has v-tile/16 "
            "warps (`warps` is ignored) and v-tile may be 128. Applies where K x chunk-size <= 4096 "
-           "(K = 128 up to chunk 32, K = 256 at chunk 16) with ldmatrix and (delta rule) state-wy; elsewhere the tiled state pass is built">,
+           "(twice that with k-split 2) with ldmatrix and (delta rule) state-wy; elsewhere the "
+           "tiled state pass is built">,
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
            "Warps per block of the prep kernel: 2, 4 or 8 (smaller blocks keep more chunks "
            "in flight per SM)">,
@@ -103,7 +104,13 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"stages", "stages", "int64_t", /*default=*/"2",
            "Sliced state pass: chunks whose tiles are in shared memory at once, 2 to 4 (copies "
            "run stages - 1 chunks ahead, hiding more of their latency behind the chunk steps; "
-           "more shared memory per block). The tiled pass keeps 2">
+           "more shared memory per block). The tiled pass keeps 2">,
+    Option<"kSplit", "k-split", "int64_t", /*default=*/"1",
+           "Sliced state pass: warps sharing each 16 value columns, each holding 1 / k-split "
+           "of K (1 or 2; 2 needs v-tile <= 64). Halves each warp's chain of K S, Q S and "
+           "state-update products and its state registers (K = 256 at chunk 32, K = 128 at "
+           "chunk 64), for a partial-sum exchange through shared memory per chunk and the "
+           "small C x C products done by both warps">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -68,6 +68,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                          llvm::cl::desc("Chunked kernel (sliced): shared-memory stages of the "
                                         "chunk tiles (2 to 4)"),
                          llvm::cl::init(2)};
+  Option<int64_t> kSplit{*this, "k-split",
+                         llvm::cl::desc("Chunked kernel (sliced): warps sharing 16 value "
+                                        "columns, each with 1 / k-split of K (1 or 2)"),
+                         llvm::cl::init(1)};
 };
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
