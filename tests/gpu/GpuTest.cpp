@@ -276,6 +276,43 @@ TEST(GpuRuntime, ChannelGatedChunkedKernelsStayExactUnderSteepGates) {
   }
 }
 
+// The sliced pass with a scalar gate keeps S / sigma in registers (sigma: the product of the
+// chunk decays since the last renormalisation, which happens below 2^-60). Mild gates never
+// renormalise over these lengths, steep ones every chunk, and gates x 1000 underflow the decay
+// to 0 within a chunk; each must match the float64 recurrence.
+TEST(GpuRuntime, ScalarGatedSlicedKernelsDeferTheirDecayExactly) {
+  SKIP_WITHOUT_GPU();
+  for (const char *name : {"chunked_sliced_vt128", "chunked_segments4", "chunked_sliced_additive",
+                           "chunked_sliced_k256_c16_vt64"})
+    for (float gateScale : {0.01f, 16.0f, 1000.0f}) {
+      SCOPED_TRACE(std::string(name) + " gates x " + std::to_string(gateScale));
+      std::unique_ptr<Kernel> kernel;
+      ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk());
+      ASSERT_EQ(kernel->metadata().gate, GateKind::Scalar);
+      ASSERT_EQ(kernel->metadata().gType, "f32");
+      std::unique_ptr<DeviceLayer> p;
+      ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), 2, 300, 5, p).isOk());
+      for (float &g : p->inputs.g)
+        g *= gateScale;
+      ASSERT_TRUE(driver()
+                      .copyToDevice(const_cast<void *>(p->launch.g.data), p->inputs.g.data(),
+                                    p->inputs.g.size() * sizeof(float))
+                      .isOk());
+      ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
+      ASSERT_TRUE(driver().synchronize().isOk());
+      LayerResult want = p->reference();
+      std::vector<float> o, state;
+      ASSERT_TRUE(p->downloadOutput(o).isOk());
+      ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
+      EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
+      if (!want.finalState.empty()) {
+        ASSERT_TRUE(p->downloadFinalState(state).isOk());
+        ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
+        EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+      }
+    }
+}
+
 TEST(GpuRuntime, DriverErrorsNameTheCudaErrorAndTheKernel) {
   SKIP_WITHOUT_GPU();
   KernelMetadata m;
