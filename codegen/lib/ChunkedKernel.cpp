@@ -120,10 +120,6 @@ struct ChunkedSpec : LayerFacts {
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
   int64_t stateWarps() const { return sliced() ? vTile / 16 * kSplit : warps; }
-  /// Sliced pass with a scalar gate: the registers hold S / sigma with sigma the gates'
-  /// running product (StateKernelBuilder::slicedStep), so no chunk multiplies the state by
-  /// its decay. Gate none has no decay at all; channel gates decay per column.
-  bool deferredDecay() const { return sliced() && gate == GateKind::Scalar; }
   /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
   int64_t kParts() const { return sliced() ? kSplit : 1; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
@@ -1433,10 +1429,6 @@ public:
       ifThen(lt(idx(j), numChunks), [&] { issue(bos, eos, idx(j), idx(j)); });
       commitAsync();
     }
-    // Deferred decay: the state's scale sigma is carried after the state (1 to start).
-    const size_t stateValues = state.size();
-    if (s.deferredDecay())
-      state.push_back(f32c(1.0f));
     auto loop = scf::ForOp::create(
         b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
@@ -1471,12 +1463,10 @@ public:
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
     auto storeState = [&](Value buffer, function_ref<Value(Value, Value)> at) {
-      Value sigma = s.deferredDecay() ? loop.getResult(stateValues) : Value();
       for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
         for (int64_t e = 0; e < 4; ++e) {
           auto [r, c] = statePosition(tileAt, e);
-          Value x = loop.getResult(ti * 4 + e);
-          memref::StoreOp::create(b, loc, sigma ? fmul(x, sigma) : x, buffer, ValueRange{at(r, c)});
+          memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), buffer, ValueRange{at(r, c)});
         }
     };
     if (segmentStates) {
@@ -1698,18 +1688,8 @@ private:
   ///   S^T    = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K     (B: k rows, .trans)
   /// Additive rule: Vnew^T = U^T (beta V, from the workspace). No shared-memory writes and
   /// no barriers: the warps share only the chunk's input tiles.
-  SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> carried) {
+  SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
-    // Deferred decay (scalar gates): the registers hold S~ = S / sigma, sigma the product of
-    // the chunk decays since the last renormalisation (the last carried value). K S and Q S
-    // come out scaled by 1 / sigma, which their row factors take back; the update adds
-    // Vnew^T diag(krow / sigma') K with sigma' = sigma exp(G_n), so the K / 2 state values
-    // per thread are not multiplied every chunk. When sigma' falls below 2^-60 (or
-    // underflows) the state is scaled by sigma' once and sigma' restarts at 1: S~ stays
-    // within 2^60 of S, far inside f32 and bf16 range.
-    const bool deferred = s.deferredDecay();
-    ArrayRef<Value> S = deferred ? carried.drop_back() : carried;
-    Value sigma = deferred ? carried.back() : Value();
     const int64_t ldK = K + kPad, ldC = C + kPad, ldV = Vt + kPad;
     const int64_t tokenTiles = C / 8, tokenSteps = C / 16, kSteps = K / 16;
     Value qs = stageOffset(which, &StateLayout::Stage::qs);
@@ -1733,27 +1713,6 @@ private:
       }
       return f;
     };
-    // The same times `by` (once per chunk and distinct factor; `by` null: the factor).
-    std::map<std::tuple<int64_t, int64_t, int64_t>, Value> scaledFactors;
-    auto factorTimes = [&](int64_t j, int64_t e, int64_t field, Value by) {
-      if (!by)
-        return factor(j, e, field);
-      Value &f = scaledFactors[{j, e % 2, field}];
-      if (!f)
-        f = fmul(factor(j, e, field), by);
-      return f;
-    };
-    // The chunk's decay and the state's next scale (deferred decay): sigma' = sigma exp(G_n);
-    // below 2^-60 the state is renormalised (scaled by sigma') and the scale restarts at 1.
-    Value decay, renormalise, sigmaNext, inverseSigmaNext;
-    if (deferred) {
-      decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
-      Value product = fmul(sigma, decay);
-      renormalise =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, product, f32c(0x1p-60f));
-      sigmaNext = arith::SelectOp::create(b, loc, renormalise, f32c(1.0f), product);
-      inverseSigmaNext = arith::DivFOp::create(b, loc, f32c(1.0f), sigmaNext);
-    }
     // B fragments of token tiles n0/8 and n0/8 + 1 at depth k0 .. k0 + 15, from a tile stored
     // by columns (B[k, n] at row n, column k): {b0, b1} of the first, {b0, b1} of the second.
     auto bByColumns = [&](Value base, int64_t ld, int64_t n0, Value k0) {
@@ -1773,17 +1732,15 @@ private:
         std::copy(out.begin(), out.end(), acc.begin() + 4 * (j + h));
       }
     };
-    // The A fragment of k-step t from accumulator tiles 2t and 2t + 1 (scaled per token by
-    // row factor `scaleBy` times `times`, when given).
-    auto aFromAcc = [&](ArrayRef<Value> acc, int64_t t, int64_t scaleBy = -1,
-                        Value times = Value()) {
+    // The A fragment of k-step t from accumulator tiles 2t and 2t + 1 (scaled per token).
+    auto aFromAcc = [&](ArrayRef<Value> acc, int64_t t, int64_t scaleBy = -1) {
       SmallVector<Value> a;
       for (int64_t q = 0; q < 4; ++q) {
         int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
         Value x = acc[4 * j + e], y = acc[4 * j + e + 1];
         if (scaleBy >= 0) {
-          x = fmul(x, factorTimes(j, e, scaleBy, times));
-          y = fmul(y, factorTimes(j, e + 1, scaleBy, times));
+          x = fmul(x, factor(j, e, scaleBy));
+          y = fmul(y, factor(j, e + 1, scaleBy));
         }
         a.push_back(pack(x, y));
       }
@@ -1843,8 +1800,8 @@ private:
         for (int64_t q = 0; q < 4; ++q) {
           int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
           auto [x, y] = unpack(v[q]);
-          r.push_back(pack(fsub(x, fmul(factorTimes(j, e, 3, sigma), ksT[4 * j + e])),
-                           fsub(y, fmul(factorTimes(j, e + 1, 3, sigma), ksT[4 * j + e + 1]))));
+          r.push_back(pack(fsub(x, fmul(factor(j, e, 3), ksT[4 * j + e])),
+                           fsub(y, fmul(factor(j, e + 1, 3), ksT[4 * j + e + 1]))));
         }
         rA.push_back(r);
       }
@@ -1869,7 +1826,7 @@ private:
       SmallVector<Value> oT;
       for (int64_t j = 0; j < tokenTiles; ++j)
         for (int64_t e = 0; e < 4; ++e)
-          oT.push_back(fmul(qsT[4 * j + e], factorTimes(j, e, 0, sigma)));
+          oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
       for (int64_t t = 0; t < tokenSteps; ++t)
         for (int64_t j = 0; j < tokenTiles; j += 2)
           mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
@@ -1898,37 +1855,19 @@ private:
         for (int64_t e = 0; e < 4; ++e)
           out.push_back(fmul(S[4 * j + e], d[e % 2]));
       }
-    } else if (deferred) {
-      // Renormalise (rarely: a uniform branch) or keep S~ as it is.
-      SmallVector<Type> types(S.size(), b.getF32Type());
-      auto branch = scf::IfOp::create(b, loc, types, renormalise, /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&branch.getThenRegion().front());
-        Value scale = fmul(sigma, decay);
-        SmallVector<Value> scaled;
-        for (Value x : S)
-          scaled.push_back(fmul(x, scale));
-        scf::YieldOp::create(b, loc, scaled);
-        b.setInsertionPointToStart(&branch.getElseRegion().front());
-        scf::YieldOp::create(b, loc, SmallVector<Value>(S.begin(), S.end()));
-      }
-      out.append(branch.getResults().begin(), branch.getResults().end());
     } else if (s.gate != GateKind::None) {
       Value decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
       for (Value x : S)
         out.push_back(fmul(x, decay));
     } else {
-      out.append(S.begin(), S.end()); // no gate: no decay
+      out.append(S.begin(), S.end()); // no gate: exp(G_n) = 1
     }
     Value kUpdate = s.channel() ? stageOffset(which, &StateLayout::Stage::ku) : ks;
     for (int64_t t = 0; t < tokenSteps; ++t) {
-      SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1, inverseSigmaNext);
+      SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
       for (int64_t j = 0; j < K / 8 / parts; j += 2)
         mmaPair(out, j, a, bByRows(kUpdate, ldK, 16 * t, kAt(8 * j)));
     }
-    if (deferred)
-      out.push_back(sigmaNext);
     return out;
   }
 
