@@ -106,7 +106,8 @@ struct ChunkedSpec : LayerFacts {
   /// StateKernelBuilder::slicedStep), where it can: ldmatrix, state-wy for the delta rule,
   /// and registers: K / 2 for the state and about 2 C for the chunk's 16 x C products per
   /// thread, so K C <= 128 x 32 (K = 128 at C = 64 spills; K = 256 at C = 16 takes 228-253
-  /// registers without spills, C = 32 would not fit). Elsewhere the
+  /// registers without spills, C = 32 would not fit; k-split 2 halves the state per warp and
+  /// doubles the limit). Elsewhere the
   /// option is a no-op and the tiled state pass is built.
   bool slicedState = false;
   bool sliced() const {
