@@ -243,6 +243,35 @@ TEST(GpuRuntime, InPlaceStateUpdate) {
   EXPECT_LE(e.maxRel, 1e-4);
 }
 
+// Runs artifact `name` (gate `kind`, f32 gates) on random inputs with its gates multiplied by
+// `gateScale` and checks o and the final state against the float64 reference (rel 2e-2).
+void expectExactWithScaledGates(const std::string &name, GateKind kind, int64_t B, int64_t T,
+                                uint64_t seed, float gateScale) {
+  std::unique_ptr<Kernel> kernel;
+  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk());
+  ASSERT_EQ(kernel->metadata().gate, kind);
+  ASSERT_EQ(kernel->metadata().gType, "f32");
+  std::unique_ptr<DeviceLayer> p;
+  ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), B, T, seed, p).isOk());
+  for (float &g : p->inputs.g)
+    g *= gateScale;
+  ASSERT_TRUE(driver()
+                  .copyToDevice(const_cast<void *>(p->launch.g.data), p->inputs.g.data(),
+                                p->inputs.g.size() * sizeof(float))
+                  .isOk());
+  ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
+  ASSERT_TRUE(driver().synchronize().isOk());
+  LayerResult want = p->reference();
+  ASSERT_FALSE(want.finalState.empty()) << name << " must write a final state";
+  std::vector<float> o, state;
+  ASSERT_TRUE(p->downloadOutput(o).isOk());
+  ASSERT_TRUE(p->downloadFinalState(state).isOk());
+  ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
+  ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
+  EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
+  EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+}
+
 // Channel gates 16 times steeper than the random ones (about -13 per token on average): the
 // chunked kernels' gate factors are all <= 1 by construction (per-element sums on the 8 x 8
 // diagonal blocks, products relative to each 8-row block's first row), so nothing overflows
@@ -251,28 +280,7 @@ TEST(GpuRuntime, ChannelGatedChunkedKernelsStayExactUnderSteepGates) {
   SKIP_WITHOUT_GPU();
   for (const char *name : {"chunked_kda", "chunked_kda_c64_tiled", "chunked_gla"}) {
     SCOPED_TRACE(name);
-    std::unique_ptr<Kernel> kernel;
-    ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk());
-    ASSERT_EQ(kernel->metadata().gate, GateKind::Channel);
-    ASSERT_EQ(kernel->metadata().gType, "f32");
-    std::unique_ptr<DeviceLayer> p;
-    ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), 2, 150, 11, p).isOk());
-    for (float &g : p->inputs.g)
-      g *= 16.0f;
-    ASSERT_TRUE(driver()
-                    .copyToDevice(const_cast<void *>(p->launch.g.data), p->inputs.g.data(),
-                                  p->inputs.g.size() * sizeof(float))
-                    .isOk());
-    ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
-    ASSERT_TRUE(driver().synchronize().isOk());
-    LayerResult want = p->reference();
-    std::vector<float> o, state;
-    ASSERT_TRUE(p->downloadOutput(o).isOk());
-    ASSERT_TRUE(p->downloadFinalState(state).isOk());
-    ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
-    ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
-    EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
-    EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+    expectExactWithScaledGates(name, GateKind::Channel, 2, 150, 11, 16.0f);
   }
 }
 
@@ -285,30 +293,7 @@ TEST(GpuRuntime, ScalarGatedSlicedKernelsMatchUnderMildSteepAndUnderflowingGates
                            "chunked_sliced_k256_c16_vt64"})
     for (float gateScale : {0.01f, 16.0f, 1000.0f}) {
       SCOPED_TRACE(std::string(name) + " gates x " + std::to_string(gateScale));
-      std::unique_ptr<Kernel> kernel;
-      ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk());
-      ASSERT_EQ(kernel->metadata().gate, GateKind::Scalar);
-      ASSERT_EQ(kernel->metadata().gType, "f32");
-      std::unique_ptr<DeviceLayer> p;
-      ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), 2, 300, 5, p).isOk());
-      for (float &g : p->inputs.g)
-        g *= gateScale;
-      ASSERT_TRUE(driver()
-                      .copyToDevice(const_cast<void *>(p->launch.g.data), p->inputs.g.data(),
-                                    p->inputs.g.size() * sizeof(float))
-                      .isOk());
-      ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
-      ASSERT_TRUE(driver().synchronize().isOk());
-      LayerResult want = p->reference();
-      std::vector<float> o, state;
-      ASSERT_TRUE(p->downloadOutput(o).isOk());
-      ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
-      EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
-      if (!want.finalState.empty()) {
-        ASSERT_TRUE(p->downloadFinalState(state).isOk());
-        ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
-        EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
-      }
+      expectExactWithScaledGates(name, GateKind::Scalar, 2, 300, 5, gateScale);
     }
 }
 
