@@ -245,6 +245,8 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize, options.kSlices}));
+  if (mlir::gdn::chipHasGridDependency(options.chip))
+    first.addPass(mlir::gdn::createGdnGridDependency());
   if (failed(first.run(*module))) {
     error = diagnostics;
     return false;
@@ -284,6 +286,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.combineBlocks = intAttr("gdn.combine_blocks", 0);
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
   meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
+  meta.programmaticLaunch = kernel->hasAttr("gdn.programmatic_launch");
 
   PassManager rest(&context);
   std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +

@@ -28,6 +28,16 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
 
+bool gdn::chipHasGridDependency(const std::string &chip) {
+  if (chip.rfind("sm_", 0) != 0)
+    return false;
+  int version = 0;
+  size_t i = 3;
+  for (; i < chip.size() && chip[i] >= '0' && chip[i] <= '9'; ++i)
+    version = version * 10 + (chip[i] - '0');
+  return i > 3 && version >= 90;
+}
+
 std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::string &features) {
   return "nvvm-attach-target{chip=" + chip + " features=" + features +
          " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
@@ -59,6 +69,8 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
   } else {
     return failure();
   }
+  if (options.gridDependency && chipHasGridDependency(options.chip))
+    pm.addPass(gdn::createGdnGridDependency());
   std::string text = gpuLoweringPipelineText(options.chip, options.features);
   if (!stopAtNVVM)
     text += ",gpu-module-to-binary{format=" + options.format + "}";

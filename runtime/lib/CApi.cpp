@@ -157,6 +157,12 @@ gdn_status gdn_kernel_launch(const gdn_kernel *kernel, const gdn_layer_args *arg
   return report(kernel->kernel->launch(launch, stream));
 }
 
+gdn_status gdn_kernel_set_programmatic_launch(gdn_kernel *kernel, int enabled) {
+  if (!kernel)
+    return invalid("gdn_kernel_set_programmatic_launch: kernel is NULL");
+  return report(kernel->kernel->setProgrammaticLaunch(enabled != 0));
+}
+
 void gdn_kernel_destroy(gdn_kernel *kernel) { delete kernel; }
 
 const char *gdn_kernel_metadata(const gdn_kernel *kernel) {

@@ -22,6 +22,25 @@ using CUcontext = void *;
 using CUmodule = void *;
 using CUfunction = void *;
 using CUstream = void *;
+
+// cuLaunchKernelEx's configuration, as cuda.h lays it out (CUDA 12.0 and later).
+constexpr int kLaunchAttributeProgrammaticStreamSerialization = 6;
+struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+    void *alignment;
+  } value;
+};
+static_assert(sizeof(CUlaunchAttribute) == 72, "CUlaunchAttribute layout");
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
 } // namespace
 
 struct Driver::Api {
@@ -37,6 +56,8 @@ struct Driver::Api {
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
+  /// Optional (CUDA 12.0+): launches with attributes (programmatic dependent launch).
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
@@ -103,6 +124,9 @@ Status Driver::get(Driver *&driver) {
     bind(api->cuMemsetD8, "cuMemsetD8_v2");
     bind(api->cuFuncSetAttribute, "cuFuncSetAttribute");
     bind(api->cuStreamIsCapturing, "cuStreamIsCapturing");
+    // Optional: without it, launches are plainly serialised.
+    api->cuLaunchKernelEx =
+        reinterpret_cast<decltype(api->cuLaunchKernelEx)>(dlsym(h, "cuLaunchKernelEx"));
     if (!missing.empty()) {
       loaded = Status::error(Status::Code::NoDriver,
                              "no usable CUDA driver: libcuda lacks " + missing);
@@ -208,6 +232,8 @@ std::string KernelMetadata::serialize() const {
        << "\ncombine_blocks: " << combineBlocks << "\ncombine_block_size: " << combineBlockSize
        << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes
        << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
+  if (programmaticLaunch)
+    os << "\nprogrammatic_launch: 1";
   os << "\nargs:";
   for (const std::string &a : args)
     os << " " << a;
@@ -330,6 +356,11 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.combineSharedMemoryBytes);
     } else if (key == "workspace_sequence_bytes") {
       s = number(out.workspaceSequenceBytes);
+    } else if (key == "programmatic_launch") {
+      s = number(flag);
+      if (s && flag != 0 && flag != 1)
+        return bad("'programmatic_launch' must be 0 or 1, got '" + value + "'");
+      out.programmaticLaunch = flag == 1;
     } else if (key == "args") {
       std::istringstream words(value);
       std::string w;
@@ -722,6 +753,23 @@ Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
 
 Status Kernel::validate(const LayerLaunch &launch) const { return validateLaunch(meta, launch); }
 
+Status Kernel::setProgrammaticLaunch(bool on) {
+  if (on && !meta.programmaticLaunch)
+    return Status::error(Status::Code::InvalidArgument,
+                         "kernel '" + meta.kernelName +
+                             "' was not compiled for programmatic dependent launch (its "
+                             "metadata lacks 'programmatic_launch: 1'; gdn-grid-dependency "
+                             "applies to sm_90 and later)");
+  programmatic = on;
+  return Status::ok();
+}
+
+bool Kernel::programmaticLaunch() const {
+  Driver *driver = nullptr;
+  return meta.programmaticLaunch && programmatic && Driver::get(driver).isOk() &&
+         driver->api->cuLaunchKernelEx;
+}
+
 Status Kernel::launch(const LayerLaunch &l, void *stream) const {
   if (Status s = validateLaunch(meta, l); !s)
     return s;
@@ -787,26 +835,46 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     params[p++] = &desc.stride;
   }
   Driver::Api &api = *driver->api;
+  // Programmatic dependent launch: each kernel may be scheduled while the previous one on the
+  // stream drains (the kernels wait for it before any memory access: gdn-grid-dependency).
+  bool programmaticNow = meta.programmaticLaunch && programmatic && api.cuLaunchKernelEx;
+  auto launchKernel = [&](void *f, int64_t gx, int64_t gy, int64_t gz, int64_t block,
+                          int64_t shared, const std::string &what) {
+    if (!programmaticNow)
+      return api.check(api.cuLaunchKernel(f, static_cast<unsigned>(gx), static_cast<unsigned>(gy),
+                                          static_cast<unsigned>(gz), static_cast<unsigned>(block),
+                                          1, 1, static_cast<unsigned>(shared),
+                                          static_cast<CUstream>(stream), params, nullptr),
+                       "cuLaunchKernel(" + what + ")");
+    CUlaunchAttribute attribute = {};
+    attribute.id = kLaunchAttributeProgrammaticStreamSerialization;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {static_cast<unsigned>(gx),
+                             static_cast<unsigned>(gy),
+                             static_cast<unsigned>(gz),
+                             static_cast<unsigned>(block),
+                             1,
+                             1,
+                             static_cast<unsigned>(shared),
+                             static_cast<CUstream>(stream),
+                             &attribute,
+                             1};
+    return api.check(api.cuLaunchKernelEx(&config, f, params, nullptr),
+                     "cuLaunchKernelEx(" + what + ", programmatic dependent launch)");
+  };
   if (prepFunction) {
     int64_t slots = prepSlots(meta, T, N);
-    if (Status s = api.check(
-            api.cuLaunchKernel(prepFunction, static_cast<unsigned>(slots),
-                               static_cast<unsigned>(meta.HV), 1,
-                               static_cast<unsigned>(meta.prepBlockSize), 1, 1,
-                               static_cast<unsigned>(meta.prepSharedMemoryBytes),
-                               static_cast<CUstream>(stream), params, nullptr),
-            "cuLaunchKernel('" + meta.prepKernelName + "', grid " + std::to_string(slots) + "x" +
-                std::to_string(meta.HV) + ")");
+    if (Status s = launchKernel(prepFunction, slots, meta.HV, 1, meta.prepBlockSize,
+                                meta.prepSharedMemoryBytes,
+                                "'" + meta.prepKernelName + "', grid " + std::to_string(slots) +
+                                    "x" + std::to_string(meta.HV));
         !s)
       return s;
   }
   auto launchOn = [&](void *f, const std::string &name, int64_t z, int64_t block, int64_t shared) {
-    return api.check(api.cuLaunchKernel(f, static_cast<unsigned>(N), static_cast<unsigned>(meta.HV),
-                                        static_cast<unsigned>(z), static_cast<unsigned>(block), 1,
-                                        1, static_cast<unsigned>(shared),
-                                        static_cast<CUstream>(stream), params, nullptr),
-                     "cuLaunchKernel('" + name + "', grid " + std::to_string(N) + "x" +
-                         std::to_string(meta.HV) + "x" + std::to_string(z) + ")");
+    return launchKernel(f, N, meta.HV, z, block, shared,
+                        "'" + name + "', grid " + std::to_string(N) + "x" +
+                            std::to_string(meta.HV) + "x" + std::to_string(z));
   };
   if (meta.segments > 1) {
     // Segment end states and transitions, then their chain (nothing to chain for 2).

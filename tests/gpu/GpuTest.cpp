@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -295,6 +296,91 @@ TEST(GpuRuntime, ScalarGatedSlicedKernelsMatchUnderMildSteepAndUnderflowingGates
       SCOPED_TRACE(std::string(name) + " gates x " + std::to_string(gateScale));
       expectExactWithScaledGates(name, GateKind::Scalar, 2, 300, 5, gateScale);
     }
+}
+
+// Programmatic dependent launch (on by default for these sm_90a artifacts): launches that
+// follow one another on a stream, each starting from the final state the previous one wrote
+// (cleared beforehand, so a read that ran ahead of its writer would see zeros) and, for the
+// chunked layers, refilling the kernel's own workspace the previous launch's state pass still
+// reads, must match the float64 reference step by step and give the same bits as plainly
+// serialised launches.
+TEST(GpuRuntime, ProgrammaticLaunchesChainThroughTheStateAndTheWorkspace) {
+  SKIP_WITHOUT_GPU();
+  using Fn = int (*)(...);
+  auto sym = [](const char *n) { return reinterpret_cast<Fn>(driver().symbol(n)); };
+  void *stream = nullptr;
+  ASSERT_EQ(sym("cuStreamCreate")(&stream, 1u /*non-blocking*/), 0);
+  for (const char *name : {"chunked_segments4", "chunked_gated_deltanet", "chunked_sliced_vt128",
+                           "gated_deltanet_decode"}) {
+    SCOPED_TRACE(name);
+    std::unique_ptr<Kernel> kernel;
+    ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk());
+    const KernelMetadata &m = kernel->metadata();
+    ASSERT_TRUE(m.programmaticLaunch) << "artifacts built for sm_90a carry programmatic_launch";
+    EXPECT_TRUE(kernel->programmaticLaunch());
+    bool decode = m.layer == "gdn.decode";
+    int64_t B = decode ? 8 : 2, T = decode ? 1 : 300;
+    const int steps = decode ? 12 : 4;
+    std::vector<std::unique_ptr<DeviceLayer>> layers(steps);
+    for (int i = 0; i < steps; ++i) {
+      ASSERT_TRUE(DeviceLayer::create(m, B, T, 700 + i, layers[i]).isOk());
+      ASSERT_TRUE(layers[i]->launch.initialState.data && layers[i]->launch.finalState.data);
+    }
+    auto run = [&](bool programmatic, std::vector<std::vector<float>> &o,
+                   std::vector<std::vector<float>> &states) {
+      ASSERT_TRUE(kernel->setProgrammaticLaunch(programmatic).isOk());
+      EXPECT_EQ(kernel->programmaticLaunch(), programmatic);
+      for (auto &layer : layers)
+        ASSERT_TRUE(layer->clearOutputs().isOk());
+      ASSERT_TRUE(driver().synchronize().isOk());
+      for (int i = 0; i < steps; ++i) {
+        LayerLaunch l = layers[i]->launch;
+        if (i > 0)
+          l.initialState.data = layers[i - 1]->launch.finalState.data;
+        Status s = kernel->launch(l, stream);
+        ASSERT_TRUE(s.isOk()) << s.message;
+      }
+      ASSERT_EQ(sym("cuStreamSynchronize")(stream), 0);
+      o.assign(steps, {});
+      states.assign(steps, {});
+      for (int i = 0; i < steps; ++i) {
+        ASSERT_TRUE(layers[i]->downloadOutput(o[i]).isOk());
+        ASSERT_TRUE(layers[i]->downloadFinalState(states[i]).isOk());
+      }
+    };
+    std::vector<std::vector<float>> o, states, oSerial, statesSerial;
+    run(true, o, states);
+    run(false, oSerial, statesSerial);
+    EXPECT_TRUE(o == oSerial) << "outputs differ from plainly serialised launches";
+    EXPECT_TRUE(states == statesSerial) << "final states differ from plainly serialised launches";
+    for (int i = 0; i < steps; ++i) {
+      SCOPED_TRACE("step " + std::to_string(i));
+      if (i > 0)
+        layers[i]->inputs.initialState = states[i - 1]; // what the launch started from
+      LayerResult want = layers[i]->reference();
+      ErrorStats eo = compare(o[i].data(), want.o.data(), want.o.size());
+      ErrorStats es = compare(states[i].data(), want.finalState.data(), want.finalState.size());
+      double stateBound = m.kind == "chunked" ? 2e-2 : 1e-4;
+      EXPECT_LE(eo.maxRel, boundFor(m.inputType)) << "o, max abs " << eo.maxAbs;
+      EXPECT_LE(es.maxRel, stateBound) << "final state, max abs " << es.maxAbs;
+    }
+  }
+  sym("cuStreamDestroy_v2")(stream);
+
+  // A kernel whose metadata lacks programmatic_launch cannot be switched to it.
+  std::unique_ptr<Kernel> plain;
+  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/gated_deltanet", plain).isOk());
+  KernelMetadata m = plain->metadata();
+  m.programmaticLaunch = false;
+  std::ifstream f(artifactsDir() + "/gated_deltanet.ptx", std::ios::binary);
+  std::vector<char> image((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(Kernel::load(image, m, plain).isOk());
+  EXPECT_FALSE(plain->programmaticLaunch());
+  EXPECT_TRUE(plain->setProgrammaticLaunch(false).isOk());
+  EXPECT_EQ(plain->setProgrammaticLaunch(true).message,
+            "kernel 'gated_deltanet_recurrent' was not compiled for programmatic dependent "
+            "launch (its metadata lacks 'programmatic_launch: 1'; gdn-grid-dependency applies to "
+            "sm_90 and later)");
 }
 
 TEST(GpuRuntime, DriverErrorsNameTheCudaErrorAndTheKernel) {

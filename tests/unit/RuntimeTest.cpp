@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -63,6 +65,26 @@ TEST(KernelMetadata, RoundTripsThroughItsTextForm) {
   EXPECT_EQ(parsed.serialize(), m.serialize());
   EXPECT_TRUE(parsed.isVarlen());
   EXPECT_TRUE(parsed.hasArg("cu_seqlens"));
+}
+
+// gdn-grid-dependency's flag: written only when set, read back, and only 0 or 1.
+TEST(KernelMetadata, ProgrammaticLaunchFlagRoundTrips) {
+  KernelMetadata m = gatedDeltaNet(), parsed;
+  EXPECT_EQ(m.serialize().find("programmatic_launch"), std::string::npos);
+  m.programmaticLaunch = true;
+  std::string text = m.serialize();
+  EXPECT_NE(text.find("\nprogrammatic_launch: 1\n"), std::string::npos);
+  ASSERT_TRUE(KernelMetadata::parse(text, parsed).isOk());
+  EXPECT_TRUE(parsed.programmaticLaunch);
+  EXPECT_EQ(parsed.serialize(), text);
+  text.replace(text.find("programmatic_launch: 1"), 22, "programmatic_launch: 0");
+  ASSERT_TRUE(KernelMetadata::parse(text, parsed).isOk());
+  EXPECT_FALSE(parsed.programmaticLaunch);
+  size_t line = std::count(text.begin(), text.begin() + text.find("programmatic_launch"), '\n') + 1;
+  text.replace(text.find("programmatic_launch: 0"), 22, "programmatic_launch: 2");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata line " + std::to_string(line) +
+                ": 'programmatic_launch' must be 0 or 1, got '2'");
 }
 
 // A chunked layer: a prep kernel, a workspace, and the N argument.
@@ -356,6 +378,8 @@ TEST(CApi, RejectsNullsAndBadMetadata) {
   size_t bytes = 1;
   EXPECT_EQ(gdn_kernel_workspace_size(nullptr, nullptr, &bytes), GDN_ERROR_INVALID_ARGUMENT);
   EXPECT_STREQ(gdn_last_error(), "gdn_kernel_workspace_size: kernel and bytes must not be NULL");
+  EXPECT_EQ(gdn_kernel_set_programmatic_launch(nullptr, 1), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "gdn_kernel_set_programmatic_launch: kernel is NULL");
   EXPECT_EQ(gdn_kernel_load("/nonexistent/kernel", &k), GDN_ERROR_IO);
   EXPECT_STREQ(gdn_last_error(), "cannot open /nonexistent/kernel.meta");
   EXPECT_EQ(k, nullptr);

@@ -15,6 +15,7 @@
 #include "gdn/Numeric.h"
 #include "gdn/Reference.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -69,6 +70,10 @@ struct KernelMetadata {
   std::string segmentKernelName, combineKernelName;
   int64_t segmentBlocks = 0, combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
   int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
+  /// Every kernel starts with griddepcontrol.launch_dependents + griddepcontrol.wait
+  /// (gdn-grid-dependency, sm_90+), so it may be launched with programmatic stream
+  /// serialisation: scheduled while the previous kernel on the stream drains.
+  bool programmaticLaunch = false;
 
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
@@ -155,6 +160,13 @@ public:
   Status launch(const LayerLaunch &launch, void *stream) const;
   /// Workspace bytes `launch` needs (0 for single-kernel layers).
   size_t workspaceBytes(const LayerLaunch &launch) const;
+  /// Programmatic dependent launch (on by default where the metadata allows it and the
+  /// driver has cuLaunchKernelEx): each of the layer's kernels may start while the previous
+  /// kernel on the stream drains; the kernels wait for it before touching memory, so results
+  /// do not change. Turning it on for a kernel compiled without it is an error.
+  Status setProgrammaticLaunch(bool on);
+  /// Whether launches use programmatic dependent launch now.
+  bool programmaticLaunch() const;
 
 private:
   /// The kernel's own workspace for `stream`, at least `bytes` long (it cannot grow while
@@ -166,6 +178,7 @@ private:
   void *function = nullptr;
   void *prepFunction = nullptr;
   void *segmentFunction = nullptr, *combineFunction = nullptr;
+  std::atomic<bool> programmatic{true};
   struct Workspace {
     void *data = nullptr;
     size_t bytes = 0;

@@ -72,7 +72,15 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                          llvm::cl::desc("Chunked kernel (sliced): warps sharing 16 value "
                                         "columns, each with 1 / k-split of K (1 or 2)"),
                          llvm::cl::init(1)};
+  Option<bool> gridDependency{
+      *this, "grid-dependency",
+      llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
+                     "has it (sm_90 and later)"),
+      llvm::cl::init(true)};
 };
+
+/// Whether `chip` (sm_NN or sm_NNa) has griddepcontrol: sm_90 and later.
+bool chipHasGridDependency(const std::string &chip);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
