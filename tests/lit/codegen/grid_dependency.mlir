@@ -1,6 +1,7 @@
-// gdn-grid-dependency: every gdn kernel starts with griddepcontrol.launch_dependents and
-// griddepcontrol.wait, before any memory access, and is marked gdn.programmatic_launch (the
-// runtime's metadata flag). The named pipelines add the pass for sm_90 and later only.
+// gdn-grid-dependency: every gdn kernel starts with griddepcontrol.wait, before any memory
+// access, signals griddepcontrol.launch_dependents just before each return, and is marked
+// gdn.programmatic_launch (the runtime's metadata flag). The named pipelines add the pass
+// for sm_90 and later only.
 // RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels --gdn-grid-dependency | FileCheck %s
 // RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels --gdn-grid-dependency --gdn-grid-dependency | FileCheck %s --check-prefix=ONCE
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" --gdn-grid-dependency | FileCheck %s --check-prefix=CHUNKED
@@ -11,10 +12,11 @@
 
 // CHECK-LABEL: gpu.func @gated_deltanet_recurrent(
 // CHECK-SAME: gdn.programmatic_launch
-// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT: nvvm.griddepcontrol wait
 // CHECK-NOT: nvvm.griddepcontrol
-// CHECK: gpu.return
+// CHECK: nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT: gpu.return
+// CHECK-NOT: nvvm.griddepcontrol
 
 // Applying the pass twice changes nothing.
 // ONCE-COUNT-2: nvvm.griddepcontrol
@@ -27,20 +29,25 @@
 // CHUNKED-DAG: gpu.func @gated_deltanet_chunked({{.*}}gdn.programmatic_launch
 // EIGHT: {{^}}8{{$}}
 
-// In the PTX each kernel reads its parameters, then runs the two before any memory access.
+// In the PTX each kernel reads its parameters, then waits before any memory access, and
+// signals last.
 // PTX: gpu.binary @gdn
 // PTX-SAME: .entry gated_deltanet_chunked_prep(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked_segments(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked_combine(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.wait;
+// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 
 // SM80-NOT: griddepcontrol
 // SM80: .target sm_80
