@@ -1885,19 +1885,26 @@ private:
 };
 
 /// The segmented pass's chain (SegmentPlan, step 2): S_p = M_{p-1} S_{p-1} + E_{p-1} for
-/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8, K threads: thread
-/// r owns row r of 8 value columns; S_{p-1}'s 8 columns wait in shared memory (K x 8 f32) and
-/// M's rows are read as M^T's columns, coalesced. About K^2 V (P - 2) FMAs per head.
+/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8, K x kGroups
+/// threads: thread (g, r) sums group g's quarter of k for row r of 8 value columns; the
+/// quarters meet in shared memory and group 0 forms the row. S_{p-1}'s 8 columns wait in
+/// shared memory (K x 8 f32) and M's rows are read as M^T's columns, coalesced. About
+/// K^2 V (P - 2) FMAs per head. (With one thread per row, each thread's 8 chains of K
+/// dependent FMAs behind broadcast shared loads ran at 12.5 cycles per instruction with
+/// under 2 warps per scheduler: 25 us at B1 T8192 H16, P = 4; ncu, ninth session.)
 class CombineKernelBuilder : ChunkedBuilderBase {
 public:
-  static constexpr int64_t kColumns = 8, kUnroll = 16;
+  static constexpr int64_t kColumns = 8, kUnroll = 16, kGroups = 4;
   CombineKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
-      : ChunkedBuilderBase(b, loc, s, s.K) {}
-  static int64_t sharedBytes(const ChunkedSpec &s) { return s.K * kColumns * 4; }
+      : ChunkedBuilderBase(b, loc, s, threads(s)) {}
+  /// K x kGroups, at most 1024 (K = 256: kGroups 4 is exactly 1024).
+  static int64_t threads(const ChunkedSpec &s) { return s.K * kGroups; }
+  /// S_{p-1} (K x 8), then every group's partial sums (kGroups x K x 8), f32.
+  static int64_t sharedBytes(const ChunkedSpec &s) { return (1 + kGroups) * s.K * kColumns * 4; }
 
   gpu::GPUFuncOp build(const std::string &name) {
     OpBuilder::InsertionGuard guard(b);
-    const int64_t K = s.K, V = s.V, P = s.segments;
+    const int64_t K = s.K, V = s.V, P = s.segments, span = K / kGroups;
     auto fn = begin(name, sharedBytes(s));
     setLaunchAttributes(b, fn, argNames, kThreads, kColumns, V);
     setCommonAttributes(fn, sharedBytes(s));
@@ -1905,7 +1912,9 @@ public:
 
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value c0 = mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z), idx(kColumns));
-    Value r = tid;
+    Value r = remu(tid, K), group = divu(tid, K);
+    Value first = cmp(arith::CmpIPredicate::eq, group, idx(0));
+    const int64_t partials = K * kColumns; // f32 elements before the partial sums
     // Row r, columns c0 .. c0 + 7 of E slot j, as two 16-byte pieces.
     auto rowAt = [&](Value j) { return add(eSlot(n, hv, j), add(mul(r, idx(V)), c0)); };
     auto loadRow = [&](Value at) {
@@ -1913,41 +1922,64 @@ public:
       x.append(loadElements(wsSeq, add(at, idx(4)), 4, 16));
       return x;
     };
-    auto share = [&](ArrayRef<Value> x) {
+    auto storeRow = [&](Value base, ArrayRef<Value> x) {
       for (int64_t j = 0; j < kColumns; ++j)
-        storeF32(0, add(mul(r, idx(kColumns)), idx(j)), x[j]);
+        storeF32(0, add(base, idx(j)), x[j]);
     };
-    share(loadRow(rowAt(idx(0)))); // S_1 = E_0
+    auto loadShared = [&](Value base) {
+      SmallVector<Value> x = loadElements(smemF32, base, 4, 16);
+      x.append(loadElements(smemF32, add(base, idx(4)), 4, 16));
+      return x;
+    };
+    ifThen(first, [&] { storeRow(mul(r, idx(kColumns)), loadRow(rowAt(idx(0)))); }); // S_1 = E_0
+    SmallVector<Type> rowTypes(kColumns, f32);
     scf::ForOp::create(
         b, loc, idx(2), idx(P), idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value p, ValueRange) {
           barrier(); // S_{p-1} complete in shared memory
           Value at = rowAt(sub(p, idx(1)));
           Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}
-          // acc = E_{p-1} + sum_k M[r, k] S_{p-1}[k, :], 16 k per iteration with their M
-          // loads issued first (the loop is bound by L2 latency, not by the FMAs).
+          // Group 0 starts from E_{p-1}, the others from 0.
+          auto start = scf::IfOp::create(b, loc, rowTypes, first, /*withElseRegion=*/true);
+          {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPointToStart(start.thenBlock());
+            scf::YieldOp::create(b, loc, loadRow(at));
+            b.setInsertionPointToStart(start.elseBlock());
+            scf::YieldOp::create(b, loc, SmallVector<Value>(kColumns, f32c(0.0f)));
+          }
+          // acc += sum over this group's k of M[r, k] S_{p-1}[k, :], 16 k per iteration with
+          // their M loads issued first.
+          Value k0 = mul(group, idx(span));
           auto loop = scf::ForOp::create(
-              b, loc, idx(0), idx(K), idx(kUnroll), loadRow(at),
-              [&](OpBuilder &, Location, Value k0, ValueRange carried) {
+              b, loc, k0, add(k0, idx(span)), idx(kUnroll), start.getResults(),
+              [&](OpBuilder &, Location, Value kb, ValueRange carried) {
                 SmallVector<Value> acc(carried.begin(), carried.end()), mrks;
                 for (int64_t u = 0; u < kUnroll; ++u)
                   mrks.push_back(memref::LoadOp::create(
-                      b, loc, wsSeq, ValueRange{add(m, add(mul(add(k0, idx(u)), idx(K)), r))}));
+                      b, loc, wsSeq, ValueRange{add(m, add(mul(add(kb, idx(u)), idx(K)), r))}));
                 for (int64_t u = 0; u < kUnroll; ++u) {
-                  Value k = add(k0, idx(u)), mrk = mrks[u];
-                  Value row = mul(k, idx(kColumns));
-                  SmallVector<Value> sk = loadElements(smemF32, row, 4, 16);
-                  sk.append(loadElements(smemF32, add(row, idx(4)), 4, 16));
+                  SmallVector<Value> sk = loadShared(mul(add(kb, idx(u)), idx(kColumns)));
                   for (int64_t j = 0; j < kColumns; ++j)
-                    acc[j] = fma(mrk, sk[j], acc[j]);
+                    acc[j] = fma(mrks[u], sk[j], acc[j]);
                 }
                 scf::YieldOp::create(b, loc, acc);
               });
-          barrier(); // every thread is done reading S_{p-1}
-          SmallVector<Value> next(loop.getResults().begin(), loop.getResults().end());
-          share(next);
-          for (int64_t j = 0; j < kColumns; ++j)
-            memref::StoreOp::create(b, loc, next[j], wsSeq, ValueRange{add(at, idx(j))});
+          SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
+          storeRow(add(idx(partials), mul(tid, idx(kColumns))), acc);
+          barrier(); // every group's partial sums are in; nobody reads S_{p-1} any more
+          ifThen(first, [&] {
+            SmallVector<Value> next = loadShared(add(idx(partials), mul(r, idx(kColumns))));
+            for (int64_t g = 1; g < kGroups; ++g) {
+              SmallVector<Value> part =
+                  loadShared(add(idx(partials), mul(add(r, idx(g * K)), idx(kColumns))));
+              for (int64_t j = 0; j < kColumns; ++j)
+                next[j] = fadd(next[j], part[j]);
+            }
+            storeRow(mul(r, idx(kColumns)), next);
+            for (int64_t j = 0; j < kColumns; ++j)
+              memref::StoreOp::create(b, loc, next[j], wsSeq, ValueRange{add(at, idx(j))});
+          });
           scf::YieldOp::create(b, loc);
         });
     gpu::ReturnOp::create(b, loc);
@@ -1988,7 +2020,8 @@ struct GdnChunkedGpuKernelsPass
         kernel->setAttr("gdn.segment_blocks", b.getI64IntegerAttr(StateKernelBuilder::blocksPerHead(
                                                   spec, /*segmentStates=*/true)));
         kernel->setAttr("gdn.combine_kernel", b.getStringAttr(spec.name + "_combine"));
-        kernel->setAttr("gdn.combine_block", b.getI64IntegerAttr(spec.K));
+        kernel->setAttr("gdn.combine_block",
+                        b.getI64IntegerAttr(CombineKernelBuilder::threads(spec)));
         kernel->setAttr("gdn.combine_blocks",
                         b.getI64IntegerAttr(spec.V / CombineKernelBuilder::kColumns));
         kernel->setAttr("gdn.combine_shared_memory_bytes",

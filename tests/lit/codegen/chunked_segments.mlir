@@ -12,10 +12,10 @@
 // Main kernel: 2 V tiles x 4 segments per head, 112 mma per chunk as unsegmented; workspace
 // per sequence: 32 heads x (3 E slots of 128 x 128 + 2 M slots of 128 x 128) x 4 bytes.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked(
-// CHECK-SAME: gdn.combine_block = 128
+// CHECK-SAME: gdn.combine_block = 512
 // CHECK-SAME: gdn.combine_blocks = 16
 // CHECK-SAME: gdn.combine_kernel = "gated_deltanet_chunked_combine"
-// CHECK-SAME: gdn.combine_shared_memory_bytes = 4096
+// CHECK-SAME: gdn.combine_shared_memory_bytes = 20480
 // CHECK-SAME: gdn.grid = "N,HV,8"
 // CHECK-SAME: gdn.segment_blocks = 10
 // CHECK-SAME: gdn.segment_kernel = "gated_deltanet_chunked_segments"
@@ -32,16 +32,21 @@
 // CHECK-COUNT-72: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
-// Combine: K threads, 8 value columns per block, f32 FMAs four k at a time.
+// Combine: K x 4 threads (each group of K sums a quarter of k), 8 value columns per block,
+// f32 FMAs 16 k at a time; the partial sums meet in shared memory, added by group 0.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked_combine(
 // CHECK-SAME: gdn.auxiliary
-// CHECK-SAME: gdn.block = 128
+// CHECK-SAME: gdn.block = 512
 // CHECK-SAME: gdn.grid = "N,HV,16"
 // CHECK: scf.for
 // CHECK: gpu.barrier
 // CHECK: scf.for
-// CHECK-COUNT-32: llvm.intr.fma
+// CHECK-COUNT-128: llvm.intr.fma
+// CHECK-NOT: llvm.intr.fma
 // CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-24: arith.addf
+// CHECK-NOT: arith.addf
 // CHECK: gpu.return
 // PTX: .entry gated_deltanet_chunked(
 // PTX: .entry gated_deltanet_chunked_segments(
