@@ -1,12 +1,13 @@
 // gdn-grid-dependency: every gdn kernel starts with griddepcontrol.wait, before any memory
-// access, signals griddepcontrol.launch_dependents just before each return, and is marked
-// gdn.programmatic_launch (the runtime's metadata flag). The named pipelines add the pass
-// for sm_90 and later only.
+// access, never signals griddepcontrol.launch_dependents (see the pass's description), and is
+// marked gdn.programmatic_launch (the runtime's metadata flag). The named pipelines add the
+// pass for sm_90 and later only.
 // RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels --gdn-grid-dependency | FileCheck %s
 // RUN: gdn-opt %s -split-input-file --gdn-recurrent-gpu-kernels --gdn-grid-dependency --gdn-grid-dependency | FileCheck %s --check-prefix=ONCE
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" --gdn-grid-dependency | FileCheck %s --check-prefix=CHUNKED
-// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" --gdn-grid-dependency | grep -c "nvvm.griddepcontrol" | FileCheck %s --check-prefix=EIGHT
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" --gdn-grid-dependency | grep -c "nvvm.griddepcontrol" | FileCheck %s --check-prefix=FOUR
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chip=sm_90a chunk-size=32 v-tile=64 segments=4" | FileCheck %s --check-prefix=PTX
+// RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chip=sm_90a chunk-size=32 v-tile=64 segments=4" | FileCheck %s --check-prefix=NOSIGNAL
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=recurrent chip=sm_80" | FileCheck %s --check-prefix=SM80
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=recurrent chip=sm_90a grid-dependency=false" | FileCheck %s --check-prefix=OFF
 
@@ -14,12 +15,10 @@
 // CHECK-SAME: gdn.programmatic_launch
 // CHECK-NEXT: nvvm.griddepcontrol wait
 // CHECK-NOT: nvvm.griddepcontrol
-// CHECK: nvvm.griddepcontrol launch_dependents
-// CHECK-NEXT: gpu.return
-// CHECK-NOT: nvvm.griddepcontrol
+// CHECK: gpu.return
 
 // Applying the pass twice changes nothing.
-// ONCE-COUNT-2: nvvm.griddepcontrol
+// ONCE-COUNT-1: nvvm.griddepcontrol
 // ONCE-NOT: nvvm.griddepcontrol
 
 // All four kernels of the segmented chunked layer.
@@ -27,28 +26,26 @@
 // CHUNKED-DAG: gpu.func @gated_deltanet_chunked_segments({{.*}}gdn.programmatic_launch
 // CHUNKED-DAG: gpu.func @gated_deltanet_chunked_combine({{.*}}gdn.programmatic_launch
 // CHUNKED-DAG: gpu.func @gated_deltanet_chunked({{.*}}gdn.programmatic_launch
-// EIGHT: {{^}}8{{$}}
+// FOUR: {{^}}4{{$}}
 
-// In the PTX each kernel reads its parameters, then waits before any memory access, and
-// signals last.
+// In the PTX each kernel reads its parameters, then waits before any memory access.
 // PTX: gpu.binary @gdn
 // PTX-SAME: .entry gated_deltanet_chunked_prep(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
 // PTX-SAME: griddepcontrol.wait;
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
 // PTX-SAME: griddepcontrol.wait;
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked_segments(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
 // PTX-SAME: griddepcontrol.wait;
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 // PTX-SAME: .entry gated_deltanet_chunked_combine(
 // PTX-NOT: {{ld.global|st.global|cp.async|ld.shared|st.shared}}
 // PTX-SAME: griddepcontrol.wait;
-// PTX-SAME: griddepcontrol.launch_dependents;\0A\09ret;
 
+// NOSIGNAL-NOT: launch_dependents
+// NOSIGNAL: griddepcontrol.wait
+// NOSIGNAL-NOT: launch_dependents
 // SM80-NOT: griddepcontrol
 // SM80: .target sm_80
 // SM80-NOT: griddepcontrol
