@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <locale>
 #include <mutex>
 #include <sstream>
 
@@ -71,6 +72,7 @@ static void specsToJson(std::ostringstream &os, const std::vector<TensorSpec> &s
 
 std::string LayerInfo::toJson() const {
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os.precision(9);
   os << "{\n  \"op\": \"" << op << "\",\n  \"gate\": \"" << toString(gate)
      << "\",\n  \"rule\": \"" << toString(rule) << "\",\n  \"scale\": " << scale

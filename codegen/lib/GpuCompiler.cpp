@@ -26,8 +26,9 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <locale>
 #include <mutex>
+#include <sstream>
 
 using namespace mlir;
 
@@ -184,6 +185,7 @@ bool segmentedStateApplies(const std::string &source, const GpuCompileOptions &o
 /// and "Used R registers" lines for X.
 static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {
   std::istringstream in(log);
+  in.imbue(std::locale::classic()); // not the host's global locale
   std::string line, kernel, spills;
   while (std::getline(in, line)) {
     size_t at = line.find("Compiling entry function '");

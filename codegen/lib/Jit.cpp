@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <locale>
 #include <map>
 #include <mutex>
 #include <random>
@@ -45,6 +46,7 @@ std::string hashHex(const std::string &data) {
     b = (b ^ c) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
   }
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os << std::hex << std::setfill('0') << std::setw(16) << a << std::setw(16) << b;
   return os.str();
 }
@@ -63,6 +65,7 @@ std::string defaultCacheDir() {
 bool writeAtomically(const fs::path &path, const std::string &data) {
   static std::atomic<uint64_t> counter{0};
   std::ostringstream tmpName;
+  tmpName.imbue(std::locale::classic()); // not the host's global locale
   tmpName << "." << path.filename().string() << ".tmp." << getpid() << "."
           << std::hash<std::thread::id>()(std::this_thread::get_id()) << "." << counter++;
   fs::path tmp = path.parent_path() / tmpName.str();
@@ -108,6 +111,7 @@ bool readWhole(const fs::path &path, std::string &out) {
   if (!f)
     return false;
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os << f.rdbuf();
   out = os.str();
   return true;
@@ -213,6 +217,7 @@ std::string cacheDirectory(const Options &options) {
 
 std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   const GpuCompileOptions &c = options.compile;
   os << "gdn-jit/2|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
      << "|" << c.features << "|" << c.blockSize << "|" << c.kSlices << "|" << c.kernel << "|"

@@ -2,6 +2,7 @@
 #include "gdn/Codegen/LayerDescription.h"
 
 #include <iomanip>
+#include <locale>
 #include <sstream>
 #include <vector>
 
@@ -22,6 +23,7 @@ std::string LayerDescription::toMlir() const {
   std::string gT = gate == GateKind::Channel ? tensor({b, t, hv, k}, "f32") : tensor({b, t, hv}, "f32");
   std::string betaT = tensor({b, t, hv}, "f32"), sT = tensor({"?", hv, k, v}, "f32");
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os << "func.func @layer(%q: " << qT << ", %k: " << qT << ", %v: " << vT << ", %g: " << gT
      << ", %beta: " << betaT << ", %s: " << sT << ", %cu: tensor<?xi32>) {\n  "
      << (decode || finalState ? "%o, %s1 = " : "%o = ") << (decode ? "gdn.decode" : "gdn.recurrence")
@@ -46,6 +48,7 @@ std::string LayerDescription::toMlir() const {
     attrs.push_back("allow_neg_eigval");
   if (scale > 0) {
     std::ostringstream sc;
+    sc.imbue(std::locale::classic()); // not the host's global locale
     sc << std::setprecision(9) << scale;
     attrs.push_back("scale = " + sc.str() + " : f32");
   }

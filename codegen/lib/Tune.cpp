@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <locale>
 #include <mutex>
 #include <sstream>
 
@@ -112,6 +113,7 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
     if (line.empty() || line[0] == '#')
       continue;
     std::istringstream fields(line);
+    fields.imbue(std::locale::classic()); // not the host's global locale
     std::string key, bucket;
     TuningEntry e;
     std::string state;
@@ -134,6 +136,7 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
 
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
         "<stages> <segments> <block> <ms>\n";
   for (const auto &[key, e] : entries)

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <locale>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -280,6 +281,7 @@ bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
                 std::to_string(count * npyItemSize(a.dtype)));
 
   std::ostringstream dict;
+  dict.imbue(std::locale::classic()); // not the host's global locale
   dict << "{'descr': '<" << a.dtype << "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < a.shape.size(); ++i)
     dict << (i ? ", " : "") << a.shape[i];

@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <limits>
+#include <locale>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -42,6 +43,7 @@ int64_t numSequences(const LayerProblem &p) {
 
 std::string validate(const LayerProblem &p) {
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   auto positive = [&](const char *name, int64_t value) {
     if (value > 0)
       return true;

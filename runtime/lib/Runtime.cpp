@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <locale>
 #include <mutex>
 #include <sstream>
 
@@ -212,6 +213,7 @@ bool KernelMetadata::hasArg(const std::string &name) const {
 
 std::string KernelMetadata::serialize() const {
   std::ostringstream os;
+  os.imbue(std::locale::classic()); // not the host's global locale
   os.precision(9);
   os << "kernel: " << kernelName << "\nlayer: " << layer << "\nkind: " << kind
      << "\ngate: " << toString(gate) << "\nrule: " << toString(rule) << "\nH: " << H
@@ -244,6 +246,7 @@ std::string KernelMetadata::serialize() const {
 Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
   out = KernelMetadata();
   std::istringstream in(text);
+  in.imbue(std::locale::classic()); // not the host's global locale
   std::string line;
   int lineNo = 0;
   auto bad = [&](const std::string &why) {
@@ -314,11 +317,13 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
     } else if (key == "chunk_size") {
       s = number(out.chunkSize);
     } else if (key == "scale") {
-      try {
-        out.scale = std::stof(value);
-      } catch (const std::exception &) {
+      // A classic-locale stream, not std::stof: the host's C locale may use a decimal comma.
+      std::istringstream text(value);
+      text.imbue(std::locale::classic());
+      float scale = 0;
+      if (!(text >> scale) || !(text >> std::ws).eof())
         return bad("'scale' needs a number, got '" + value + "'");
-      }
+      out.scale = scale;
     } else if (key == "qk_l2norm") {
       s = number(flag);
       out.qkL2norm = flag != 0;
@@ -363,6 +368,7 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       out.programmaticLaunch = flag == 1;
     } else if (key == "args") {
       std::istringstream words(value);
+      words.imbue(std::locale::classic()); // not the host's global locale
       std::string w;
       while (words >> w)
         out.args.push_back(w);

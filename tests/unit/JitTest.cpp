@@ -1,8 +1,11 @@
 // gdn::jit without a GPU: compiling to artifacts, the memory and disk caches (hits, corrupt
 // entries, concurrent compiles), cache keys, layer descriptions, errors, the C API.
 #include "gdn/Codegen/Jit.h"
+#include "gdn/Codegen/GpuCompiler.h"
 #include "gdn/Codegen/Tune.h"
 #include "gdn/Codegen/gdn_jit.h"
+
+#include "GroupingLocale.h"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +45,32 @@ protected:
   fs::path dir;
   jit::Options options;
 };
+
+// A host that sets a global C++ locale with digit grouping and a decimal comma (as a Python
+// process with torch loaded effectively did) must not change the layer text, the cache key or
+// the compiled kernel's metadata.
+TEST_F(JitTest, LayerTextKeysAndMetadataIgnoreTheGlobalLocale) {
+  jit::LayerDescription layer;
+  layer.H = 2;
+  layer.HV = 4;
+  layer.scale = 0.0625f;
+  std::string classic = layer.toMlir();
+  std::string key = jit::cacheKey(classic, options);
+  ASSERT_NE(classic.find("scale = 0.0625 : f32"), std::string::npos) << classic;
+  gdn::test_support::GroupingLocaleGuard hostile;
+  EXPECT_EQ(layer.toMlir(), classic);
+  EXPECT_EQ(jit::cacheKey(classic, options), key);
+  GpuArtifact artifact;
+  std::string error;
+  GpuCompileOptions compile;
+  ASSERT_TRUE(compileLayerForGpu(classic, "layer.mlir", compile, artifact, error)) << error;
+  std::string meta = artifact.metadata.serialize();
+  EXPECT_NE(meta.find("\nscale: 0.0625\n"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("\nshared_memory_bytes: " +
+                      std::to_string(artifact.metadata.sharedMemoryBytes) + "\n"),
+            std::string::npos)
+      << meta;
+}
 
 TEST_F(JitTest, CompilesThenHitsMemoryThenDisk) {
   jit::LayerDescription layer;

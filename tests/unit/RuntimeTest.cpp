@@ -4,12 +4,15 @@
 #include "gdn/Runtime.h"
 #include "gdn/gdn.h"
 
+#include "GroupingLocale.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 using namespace gdn;
@@ -85,6 +88,35 @@ TEST(KernelMetadata, ProgrammaticLaunchFlagRoundTrips) {
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
             "metadata line " + std::to_string(line) +
                 ": 'programmatic_launch' must be 0 or 1, got '2'");
+}
+
+// Under a host's global locale that groups digits and uses a decimal comma (a Python process
+// with torch loaded broke the first number of the record, dropping every line after it), the
+// record still reads and writes plain numbers.
+TEST(KernelMetadata, TextIgnoresTheGlobalLocale) {
+  KernelMetadata m = gatedDeltaNet(), parsed;
+  m.sharedMemoryBytes = 44544;
+  m.scale = 0.125f;
+  m.programmaticLaunch = true;
+  std::string classic = m.serialize();
+  {
+    gdn::test_support::GroupingLocaleGuard hostile;
+    std::ostringstream probe; // the guard does change what a plain stream writes
+    probe << int64_t(44544);
+    ASSERT_EQ(probe.str(), "44,544");
+    std::string text = m.serialize();
+    EXPECT_EQ(text, classic);
+    EXPECT_NE(text.find("\nshared_memory_bytes: 44544\n"), std::string::npos);
+    EXPECT_NE(text.find("\nscale: 0.125\n"), std::string::npos);
+    ASSERT_TRUE(KernelMetadata::parse(text, parsed).isOk());
+    EXPECT_EQ(parsed.sharedMemoryBytes, 44544);
+    EXPECT_EQ(parsed.scale, 0.125f);
+    EXPECT_TRUE(parsed.programmaticLaunch);
+    std::string comma = text;
+    comma.replace(comma.find("scale: 0.125"), 12, "scale: 0,125");
+    std::string message = KernelMetadata::parse(comma, parsed).message;
+    EXPECT_NE(message.find("'scale' needs a number, got '0,125'"), std::string::npos) << message;
+  }
 }
 
 // A chunked layer: a prep kernel, a workspace, and the N argument.

@@ -20,6 +20,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <locale>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -181,6 +182,7 @@ int main(int argc, char **argv) {
   std::printf("%-24s %-9s %9s %9s %9s %9s\n", "case", "kernel", "gdn ms", "serial ms", "eager ms",
               "roofline");
   std::ostringstream json;
+  json.imbue(std::locale::classic()); // not the host's global locale
   json << "{\n \"device\": \"" << driver->deviceName() << "\",\n \"copy_bandwidth_GBps\": "
        << bandwidth / 1e9 << ",\n \"cases\": [";
   bool first = true;
