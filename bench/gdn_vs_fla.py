@@ -20,6 +20,7 @@ import math
 import os
 import statistics
 import sys
+import time
 
 import numpy as np
 import torch
@@ -332,18 +333,23 @@ def main():
     print(f"{device}, copy bandwidth {bandwidth / 1e12:.2f} TB/s, commit {args.commit}")
     print(f"{'case':24} {'kernel':9} {'gdn ms':>9} {'fla ms':>9} {'speedup':>8} {'serial':>8} "
           f"{'roofline':>9} "
-          f"{'gdn eager':>10} {'fla eager':>10} {'o rel':>8} {'h rel':>8}")
+          f"{'gdn eager':>10} {'fla eager':>10} {'o rel':>8} {'h rel':>8} {'wall':>6}")
     results = []
     for name, params in cases:
         if want and name not in want:
             continue
+        started = time.monotonic()
         r = run_case(gdn, args.kernels, name, **params)
         r["roofline_ms"] = r["io_bytes"] / bandwidth * 1e3
+        # Wall time of the case (inputs, fla's Triton compiles and autotuning, both timings):
+        # the whole run must fit the device's 10-minute command limit.
+        r["case_wall_s"] = time.monotonic() - started
         results.append(r)
         print(f"{r['case']:24} {r['kernel']:9} {r['gdn_ms']:9.3f} {r['fla_ms']:9.3f} "
               f"{r['speedup']:8.3f} {r['gdn_serialized_ms']:8.3f} {r['roofline_ms']:9.3f} "
               f"{r['gdn_eager_ms']:10.3f} "
-              f"{r['fla_eager_ms']:10.3f} {r['o_max_rel_err']:8.1e} {r['state_max_rel_err']:8.1e}")
+              f"{r['fla_eager_ms']:10.3f} {r['o_max_rel_err']:8.1e} {r['state_max_rel_err']:8.1e} "
+              f"{r['case_wall_s']:5.0f}s")
         # Written after every case, so that a failure later keeps what was measured.
         report = {"commit": args.commit, "device": device,
                   "date": datetime.date.today().isoformat(),
