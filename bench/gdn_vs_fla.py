@@ -281,9 +281,9 @@ def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=Fa
     abs_s, rel_s = errors(ht, ht_ref)
 
     gdn_ms = graph_ms(ours)
-    # The same with programmatic dependent launch off (kernels from sm_90 on start while their
-    # predecessor drains, including the next replay's first kernel): what the graph costs when
-    # every kernel waits for the previous one to finish, as fla's do.
+    # The same with programmatic dependent launch off (kernels from sm_90 on may be scheduled
+    # once their predecessor's blocks have retired, including the next replay's first kernel):
+    # what the graph costs when every kernel waits for the previous one to complete.
     programmatic = meta.get("programmatic_launch") == "1"
     gdn_serialized_ms = gdn_ms
     if programmatic:

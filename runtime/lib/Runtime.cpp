@@ -841,8 +841,9 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     params[p++] = &desc.stride;
   }
   Driver::Api &api = *driver->api;
-  // Programmatic dependent launch: each kernel may be scheduled while the previous one on the
-  // stream drains (the kernels wait for it before any memory access: gdn-grid-dependency).
+  // Programmatic dependent launch: each kernel may be scheduled once the previous one on the
+  // stream has retired its blocks, before its completion is processed (the kernels wait for it
+  // before any memory access: gdn-grid-dependency).
   bool programmaticNow = meta.programmaticLaunch && programmatic && api.cuLaunchKernelEx;
   auto launchKernel = [&](void *f, int64_t gx, int64_t gy, int64_t gz, int64_t block,
                           int64_t shared, const std::string &what) {

@@ -70,9 +70,8 @@ struct KernelMetadata {
   std::string segmentKernelName, combineKernelName;
   int64_t segmentBlocks = 0, combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
   int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
-  /// Every kernel starts with griddepcontrol.launch_dependents + griddepcontrol.wait
-  /// (gdn-grid-dependency, sm_90+), so it may be launched with programmatic stream
-  /// serialisation: scheduled while the previous kernel on the stream drains.
+  /// Every kernel starts with griddepcontrol.wait (gdn-grid-dependency, sm_90+), so it may
+  /// be launched with programmatic stream serialisation.
   bool programmaticLaunch = false;
 
   bool hasArg(const std::string &name) const;
@@ -161,9 +160,10 @@ public:
   /// Workspace bytes `launch` needs (0 for single-kernel layers).
   size_t workspaceBytes(const LayerLaunch &launch) const;
   /// Programmatic dependent launch (on by default where the metadata allows it and the
-  /// driver has cuLaunchKernelEx): each of the layer's kernels may start while the previous
-  /// kernel on the stream drains; the kernels wait for it before touching memory, so results
-  /// do not change. Turning it on for a kernel compiled without it is an error.
+  /// driver has cuLaunchKernelEx): each of the layer's kernels may be scheduled once the
+  /// previous kernel on the stream has retired its blocks, before its completion is processed;
+  /// the kernels wait for it before touching memory, so results do not change. Turning it on
+  /// for a kernel compiled without it is an error.
   Status setProgrammaticLaunch(bool on);
   /// Whether launches use programmatic dependent launch now.
   bool programmaticLaunch() const;

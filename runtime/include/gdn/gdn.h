@@ -71,9 +71,9 @@ gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_a
 /* Validates, then launches asynchronously on stream (a CUstream; NULL: the default stream). */
 gdn_status gdn_kernel_launch(const gdn_kernel *kernel, const gdn_layer_args *args, void *stream);
 /* Programmatic dependent launch (default on where the kernel was compiled for it, sm_90+):
- * the layer's kernels may be scheduled while the previous kernel on the stream drains; they
- * wait for it before touching memory. enabled = 0 turns it off; 1 on a kernel compiled
- * without it is an error. */
+ * the layer's kernels may be scheduled once the previous kernel on the stream has retired its
+ * blocks; they wait for it before touching memory. enabled = 0 turns it off; 1 on a kernel
+ * compiled without it is an error. */
 gdn_status gdn_kernel_set_programmatic_launch(gdn_kernel *kernel, int enabled);
 void gdn_kernel_destroy(gdn_kernel *kernel);
 
