@@ -1915,22 +1915,20 @@ public:
     Value r = remu(tid, K), group = divu(tid, K);
     Value first = cmp(arith::CmpIPredicate::eq, group, idx(0));
     const int64_t partials = K * kColumns; // f32 elements before the partial sums
-    // Row r, columns c0 .. c0 + 7 of E slot j, as two 16-byte pieces.
+    // Row r, columns c0 .. c0 + 7 of E slot j.
     auto rowAt = [&](Value j) { return add(eSlot(n, hv, j), add(mul(r, idx(V)), c0)); };
-    auto loadRow = [&](Value at) {
-      SmallVector<Value> x = loadElements(wsSeq, at, 4, 16);
-      x.append(loadElements(wsSeq, add(at, idx(4)), 4, 16));
+    // 8 consecutive f32 of `buffer` from `at`, as two 16-byte pieces.
+    auto loadEight = [&](Value buffer, Value at) {
+      SmallVector<Value> x = loadElements(buffer, at, 4, 16);
+      x.append(loadElements(buffer, add(at, idx(4)), 4, 16));
       return x;
     };
+    auto loadRow = [&](Value at) { return loadEight(wsSeq, at); };
     auto storeRow = [&](Value base, ArrayRef<Value> x) {
       for (int64_t j = 0; j < kColumns; ++j)
         storeF32(0, add(base, idx(j)), x[j]);
     };
-    auto loadShared = [&](Value base) {
-      SmallVector<Value> x = loadElements(smemF32, base, 4, 16);
-      x.append(loadElements(smemF32, add(base, idx(4)), 4, 16));
-      return x;
-    };
+    auto loadShared = [&](Value base) { return loadEight(smemF32, base); };
     ifThen(first, [&] { storeRow(mul(r, idx(kColumns)), loadRow(rowAt(idx(0)))); }); // S_1 = E_0
     SmallVector<Type> rowTypes(kColumns, f32);
     scf::ForOp::create(
