@@ -770,10 +770,15 @@ Status Kernel::setProgrammaticLaunch(bool on) {
   return Status::ok();
 }
 
+/// Launches go through cuLaunchKernelEx with programmatic stream serialisation: the kernel
+/// was built for it, the caller has not turned it off, and the driver has the entry point.
+static bool programmaticAllowed(const KernelMetadata &meta, bool enabled, const Driver::Api &api) {
+  return meta.programmaticLaunch && enabled && api.cuLaunchKernelEx;
+}
+
 bool Kernel::programmaticLaunch() const {
   Driver *driver = nullptr;
-  return meta.programmaticLaunch && programmatic && Driver::get(driver).isOk() &&
-         driver->api->cuLaunchKernelEx;
+  return Driver::get(driver).isOk() && programmaticAllowed(meta, programmatic, *driver->api);
 }
 
 Status Kernel::launch(const LayerLaunch &l, void *stream) const {
@@ -844,7 +849,7 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
   // Programmatic dependent launch: each kernel may be scheduled once the previous one on the
   // stream has retired its blocks, before its completion is processed (the kernels wait for it
   // before any memory access: gdn-grid-dependency).
-  bool programmaticNow = meta.programmaticLaunch && programmatic && api.cuLaunchKernelEx;
+  bool programmaticNow = programmaticAllowed(meta, programmatic, api);
   auto launchKernel = [&](void *f, int64_t gx, int64_t gy, int64_t gz, int64_t block,
                           int64_t shared, const std::string &what) {
     if (!programmaticNow)
