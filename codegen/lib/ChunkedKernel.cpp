@@ -322,14 +322,26 @@ protected:
     smemHalf = view(half, 2);
     smemWord = view(i32, 4);
 
+    tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+    warp = arith::DivUIOp::create(b, loc, tid, idx(32));
+    group = arith::DivUIOp::create(b, loc, lane, idx(4));
+    quad = arith::RemUIOp::create(b, loc, lane, idx(4));
     if (s.ldmatrix) {
-      // An LLVM pointer to the dynamic shared memory.
+      // An LLVM pointer to the dynamic shared memory, and each lane's row and column in an
+      // ldmatrix block.
       sharedPtrType = LLVM::LLVMPointerType::get(b.getContext(), 3);
       Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
       sharedBase = LLVM::IntToPtrOp::create(
           b, loc, sharedPtrType, Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), address)));
+      Value lane8 = remu(lane, 8), sel = remu(divu(lane, 8), 2), half16 = divu(lane, 16);
+      laneRowA = add(lane8, mul(sel, idx(8)));
+      laneColA = mul(half16, idx(8));
+      laneColAT = add(lane8, mul(half16, idx(8)));
+      laneRowAT = mul(sel, idx(8));
+      laneRowB = lane8;
+      laneColB = mul(sel, idx(8));
     }
-    threadIds(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
     hv = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
     h = arith::DivUIOp::create(b, loc, hv, idx(s.HV / s.H));
     tokens = s.varlen ? args.T : mul(args.T, args.N);
@@ -661,35 +673,6 @@ protected:
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(pending));
   }
 
-  /// The thread's index `t` and what follows from it: lane, warp, mma group and quad, and with
-  /// ldmatrix each lane's row and column in an ldmatrix block.
-  void threadIds(Value t) {
-    tid = t;
-    lane = arith::RemUIOp::create(b, loc, tid, idx(32));
-    warp = arith::DivUIOp::create(b, loc, tid, idx(32));
-    group = arith::DivUIOp::create(b, loc, lane, idx(4));
-    quad = arith::RemUIOp::create(b, loc, lane, idx(4));
-    if (s.ldmatrix) {
-      Value lane8 = remu(lane, 8), sel = remu(divu(lane, 8), 2), half16 = divu(lane, 16);
-      laneRowA = add(lane8, mul(sel, idx(8)));
-      laneColA = mul(half16, idx(8));
-      laneColAT = add(lane8, mul(half16, idx(8)));
-      laneRowAT = mul(sel, idx(8));
-      laneRowB = lane8;
-      laneColB = mul(sel, idx(8));
-    }
-  }
-  /// %tid.x read by an asm statement with side effects, so that nothing computed from it is
-  /// hoisted out of the loop it is read in.
-  Value opaqueThreadId() {
-    Value t = LLVM::InlineAsmOp::create(b, loc, TypeRange{i32}, ValueRange{}, "mov.u32 $0, %tid.x;",
-                                        "=r", /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                        LLVM::tailcallkind::TailCallKind::None,
-                                        LLVM::AsmDialectAttr(), ArrayAttr())
-                  .getResult(0);
-    return arith::IndexCastUIOp::create(b, loc, idxType, t);
-  }
-
   /// Ready flags (prep-overlap): one i32 per (chunk slot, value head), zeroed by the runtime
   /// before the prep. The prep publishes an item after a block barrier (every thread's
   /// workspace stores done) with a release fence and a relaxed store; the state pass reads it
@@ -807,10 +790,6 @@ private:
     scf::ForOp::create(
         b, loc, first, items, step, ValueRange{},
         [&](OpBuilder &, Location, Value item, ValueRange) {
-          // Per-thread values are recomputed in every item: hoisted out of the loop, the
-          // addresses and masks derived from the thread index took the prep from 69 to 204
-          // registers (ptxas, chunk 32).
-          threadIds(opaqueThreadId());
           // 32-bit index arithmetic (the runtime keeps items below 2^31).
           Value item32 = i32Of(item), heads = i32Of(idx(s.HV));
           hv = indexOf(rem32(item32, heads));
