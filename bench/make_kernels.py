@@ -5,7 +5,6 @@
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
                                            [--segments P] [--stages S] [--k-split 2]
-                                           [--prep-overlap W]
                                            [--only NAME,...]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
@@ -84,9 +83,6 @@ def main():
                    help="chunked kernels (sliced): shared-memory stages of the chunk tiles")
     p.add_argument("--k-split", type=int, choices=(1, 2),
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
-    p.add_argument("--prep-overlap", type=int,
-                   help="chunked kernels: persistent prep blocks per SM running beside the state "
-                        "pass (0: the prep runs first)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -104,7 +100,7 @@ def main():
         options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
         for token in it:
             if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments",
-                         "--k-split", "--prep-overlap"):
+                         "--k-split"):
                 options[token] = next(it)
             else:
                 flags.append(token)
@@ -114,8 +110,7 @@ def main():
         # With --sliced-state, buckets it does not apply to keep their own tiling.
         overrides = [] if args.sliced_state and not sliced else [
             ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps),
-            ("--stages", args.stages), ("--segments", args.segments), ("--k-split", args.k_split),
-            ("--prep-overlap", args.prep_overlap)]
+            ("--stages", args.stages), ("--segments", args.segments), ("--k-split", args.k_split)]
         for flag, value in overrides:
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):

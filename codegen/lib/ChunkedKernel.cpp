@@ -78,7 +78,7 @@ struct ChunkedSpec : LayerFacts {
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit), prepOverlap(o.prepOverlap) {}
+        kSplit(o.kSplit) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -86,9 +86,6 @@ struct ChunkedSpec : LayerFacts {
   /// Sliced state pass: warps per 16 value columns, each with K / kSplit rows of S (see
   /// StateKernelBuilder::slicedStep).
   int64_t kSplit = 1;
-  /// Prep blocks per SM of the persistent prep that runs beside the state pass (0: the prep
-  /// runs first, one block per chunk and value head). See PrepKernelBuilder::buildPersistent.
-  int64_t prepOverlap = 0;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -369,15 +366,6 @@ protected:
       wsSeq =
           memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws, seqByte,
                                  ValueRange{mul(args.N, idx(SegmentPlan(s).sequenceElems()))});
-    }
-    if (s.prepOverlap > 0) {
-      // The ready flags (one i32 per chunk slot and value head) after every other region, as
-      // a generic address: they are read and written by inline PTX with explicit ordering.
-      Value flagByte = mul(tokens, idx(workspaceTokenBytes(s)));
-      if (s.segmented())
-        flagByte = add(flagByte, mul(args.N, idx(SegmentPlan(s).sequenceBytes())));
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, ws);
-      flagsBase = arith::IndexCastOp::create(b, loc, b.getI64Type(), add(base, flagByte));
     }
     wsW = idx(0);
     if (s.wyInState()) {
@@ -673,49 +661,6 @@ protected:
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(pending));
   }
 
-  /// Ready flags (prep-overlap): one i32 per (chunk slot, value head), zeroed by the runtime
-  /// before the prep. The prep publishes an item after a block barrier (every thread's
-  /// workspace stores done) with a release fence and a relaxed store; the state pass reads it
-  /// relaxed and issues the item's copies only after seeing it set (the copies depend on the
-  /// branch, so they cannot be issued before the load returns; cp.async's 16-byte copies go
-  /// through L2, where the prep's fenced stores already are).
-  Value flagPointer(Value flag) {
-    Value at = arith::AddIOp::create(
-        b, loc, flagsBase,
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), mul(flag, idx(4))).getResult());
-    return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), at);
-  }
-  void publishFlag(Value flag) {
-    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{flagPointer(flag)},
-                              "fence.acq_rel.gpu;\n\tst.relaxed.gpu.u32 [$0], 1;", "l",
-                              /*has_side_effects=*/true, /*is_align_stack=*/false,
-                              LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-                              ArrayAttr());
-  }
-  Value loadFlag(Value flag) {
-    return LLVM::InlineAsmOp::create(b, loc, TypeRange{i32}, ValueRange{flagPointer(flag)},
-                                     "ld.relaxed.gpu.u32 $0, [$1];", "=r,l",
-                                     /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                     LLVM::tailcallkind::TailCallKind::None,
-                                     LLVM::AsmDialectAttr(), ArrayAttr())
-        .getResult(0);
-  }
-  /// Spins (with a short sleep between reads) until `flag` is set; `seen` is an earlier read.
-  void waitFlag(Value flag, Value seen) {
-    auto spin = scf::WhileOp::create(
-        b, loc, TypeRange{i32}, ValueRange{seen},
-        [&](OpBuilder &, Location, ValueRange v) {
-          Value unset = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v[0],
-                                              arith::ConstantIntOp::create(b, loc, 0, 32));
-          scf::ConditionOp::create(b, loc, unset, v);
-        },
-        [&](OpBuilder &, Location, ValueRange) {
-          NVVM::NanosleepOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 64, 32));
-          scf::YieldOp::create(b, loc, ValueRange{loadFlag(flag)});
-        });
-    (void)spin;
-  }
-
   /// Row index (in elements) of token t's q/k row and of its v/o row.
   Value qkRow(Value t) { return mul(add(mul(t, idx(s.H)), h), idx(s.K)); }
   Value headRow(Value t) { return add(mul(t, idx(s.HV)), hv); }
@@ -728,7 +673,6 @@ protected:
   Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM, wsSeq;
   Value wsQ1, wsK1, wsK2, wsDecay; ///< channel gates (ChunkedSpec::channel)
   Value tid, lane, warp, group, quad, hv, h, tokens;
-  Value flagsBase; ///< i64 address of the ready flags (prep-overlap)
   Type sharedPtrType;
   Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
 };
@@ -751,79 +695,10 @@ public:
     setLaunchAttributes(b, fn, argNames, kThreads, s.V, s.V);
     setCommonAttributes(fn, L.total);
     fn->setAttr("gdn.prep", b.getUnitAttr());
-    fn->setAttr("gdn.grid", b.getStringAttr(s.prepOverlap > 0 ? "min(slots*HV,SMs*overlap),1,1"
-                                            : s.varlen        ? "ceil(T/C)+N,HV,1"
-                                                              : "N*ceil(T/C),HV,1"));
-    if (s.prepOverlap > 0) {
-      fn->setAttr("gdn.prep_overlap", b.getI64IntegerAttr(s.prepOverlap));
-      buildPersistent();
-    } else {
-      Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-      auto [t0, eos] = chunkOfSlot(slot);
-      Value rows = select(lt(t0, eos), minu(sub(eos, t0), idx(s.C)), idx(0));
-      ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows); });
-    }
-    gpu::ReturnOp::create(b, loc);
-    return fn;
-  }
+    fn->setAttr("gdn.grid", b.getStringAttr(s.varlen ? "ceil(T/C)+N,HV,1" : "N*ceil(T/C),HV,1"));
 
-private:
-  /// prep-overlap: a grid of prep-overlap blocks per SM that walks the (chunk, value head)
-  /// items in the order the state pass consumes them (chunk by chunk across sequences and
-  /// segments, value heads innermost; packed batches in slot order) and sets each item's ready
-  /// flag when its workspace rows are written. It lets the state pass launch at once (it
-  /// never waits for the state pass, so the pair cannot deadlock however the blocks land).
-  void buildPersistent() {
-    auto i32Of = [&](Value x) { return arith::IndexCastUIOp::create(b, loc, i32, x).getResult(); };
-    auto indexOf = [&](Value x) {
-      return arith::IndexCastUIOp::create(b, loc, idxType, x).getResult();
-    };
-    auto div32 = [&](Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y).getResult(); };
-    auto rem32 = [&](Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y).getResult(); };
-    const int64_t P = s.segmented() ? s.segments : 1;
-    Value chunks = arith::CeilDivUIOp::create(b, loc, args.T, idx(s.C)); // per sequence
-    Value perSegment = arith::CeilDivUIOp::create(b, loc, chunks, idx(P));
-    Value items = s.varlen ? mul(add(chunks, args.N), idx(s.HV))
-                           : mul(mul(args.N, mul(perSegment, idx(P))), idx(s.HV));
-    Value first = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value step = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-    scf::ForOp::create(
-        b, loc, first, items, step, ValueRange{},
-        [&](OpBuilder &, Location, Value item, ValueRange) {
-          // 32-bit index arithmetic (the runtime keeps items below 2^31).
-          Value item32 = i32Of(item), heads = i32Of(idx(s.HV));
-          hv = indexOf(rem32(item32, heads));
-          h = divu(hv, s.HV / s.H);
-          Value r = div32(item32, heads), slot, valid;
-          if (s.varlen) {
-            slot = indexOf(r);
-            valid = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
-          } else {
-            // r = (i (P N) + p N + n): chunk i of segment p of sequence n.
-            Value lanes = i32Of(mul(args.N, idx(P))), n32 = i32Of(args.N);
-            Value i = indexOf(div32(r, lanes)), rest = rem32(r, lanes);
-            Value p = indexOf(div32(rest, n32)), n = indexOf(rem32(rest, n32));
-            Value c = add(mul(p, perSegment), i);
-            valid = lt(c, chunks);
-            slot = add(mul(n, chunks), c);
-          }
-          ifThen(valid, [&] {
-            auto [t0, eos] = chunkOfSlot(slot);
-            Value rows = select(lt(t0, eos), minu(sub(eos, t0), idx(s.C)), idx(0));
-            ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows); });
-            // Every thread's stores are done (and the shared memory is free for the next item)
-            // before thread 0 publishes the item.
-            barrier();
-            ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)),
-                   [&] { publishFlag(add(mul(slot, idx(s.HV)), hv)); });
-          });
-          scf::YieldOp::create(b, loc);
-        });
-  }
-
-  /// The chunk of slot `slot`: (its first token, its sequence's end); first token = end for
-  /// the slots past a packed sequence's chunks.
-  std::pair<Value, Value> chunkOfSlot(Value slot) {
+    // Which chunk this block owns: (sequence start, chunk start, sequence end).
+    Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value t0, eos;
     if (s.varlen) {
       // Sequence m owns slots [floor(cu[m] / C) + m, floor(cu[m + 1] / C) + m + 1): at least
@@ -868,9 +743,13 @@ private:
       t0 = add(mul(n, args.T), mul(j, idx(s.C)));
       eos = add(mul(n, args.T), args.T);
     }
-    return {t0, eos};
+    Value rows = select(lt(t0, eos), minu(sub(eos, t0), idx(s.C)), idx(0));
+    ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows); });
+    gpu::ReturnOp::create(b, loc);
+    return fn;
   }
 
+private:
   Value gateAt(Value i) { return f32At(L.gates, i); }
   /// Element index of channel gate (row r, channel c) in L.gates.
   Value gateIndex(Value r, Value c) { return add(mul(r, idx(L.ldG)), c); }
@@ -1481,12 +1360,6 @@ public:
       bos = mul(n, args.T);
       eos = add(bos, args.T);
     }
-    if (s.prepOverlap > 0) {
-      // Chunk slot of the sequence's first chunk (the prep's numbering, ready flags).
-      sequenceStart = bos;
-      firstSlot = s.varlen ? add(divu(bos, C), n)
-                           : mul(n, arith::CeilDivUIOp::create(b, loc, args.T, idx(C)));
-    }
     if (segmented) {
       // This segment's whole chunks (possibly none).
       Value perSegment = arith::CeilDivUIOp::create(
@@ -1497,7 +1370,6 @@ public:
       bos = from;
     }
     Value numChunks = arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C));
-    chunkCount = numChunks;
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(K)); // (n*HV + hv)*K
     auto stateIndex = [&](Value r, Value c) { return add(mul(add(stateBase, r), idx(s.V)), add(col0, c)); };
 
@@ -1552,22 +1424,14 @@ public:
     // Copies run `stages` - 1 chunks ahead, one commit group per chunk (empty past the last
     // chunk, so waiting for all but the newest `stages` - 2 groups always means this chunk's).
     const int64_t stages = L.stageCount;
-    // prep-overlap: the flag of the chunk whose copies the next iteration issues is read one
-    // chunk step early (carried), so a set flag costs no load latency on the step's path.
-    const bool overlap = s.prepOverlap > 0;
-    issue(bos, eos, idx(0), idx(0), overlap ? readyFlag(bos, idx(0)) : Value());
+    issue(bos, eos, idx(0), idx(0));
     commitAsync();
     for (int64_t j = 1; j + 1 < stages; ++j) {
-      ifThen(lt(idx(j), numChunks), [&] {
-        issue(bos, eos, idx(j), idx(j), overlap ? readyFlag(bos, idx(j)) : Value());
-      });
+      ifThen(lt(idx(j), numChunks), [&] { issue(bos, eos, idx(j), idx(j)); });
       commitAsync();
     }
-    SmallVector<Value> initial(state);
-    if (overlap)
-      initial.push_back(readyFlag(bos, idx(stages - 1)));
     auto loop = scf::ForOp::create(
-        b, loc, idx(0), numChunks, idx(1), initial,
+        b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
           // Each chunk waits for its own copies (all but the newest stages - 2 groups), then
           // one barrier: the copies are visible to every warp, and every warp is done with the
@@ -1575,8 +1439,7 @@ public:
           // (2 stages) first stores S^T, which alternates between two buffers because nothing
           // separates its reads in the previous chunk from its writes here, and has one or two
           // more barriers inside its step.
-          SmallVector<Value> S(carried.begin(), carried.begin() + state.size());
-          Value seen = overlap ? carried.back() : Value();
+          SmallVector<Value> S(carried.begin(), carried.end());
           Value t0 = add(bos, mul(chunk, idx(C)));
           Value rows = minu(sub(eos, t0), idx(C));
           Value ahead = add(chunk, idx(stages - 1));
@@ -1592,15 +1455,11 @@ public:
               }
           }
           barrier();
-          ifThen(lt(ahead, numChunks),
-                 [&] { issue(bos, eos, ahead, remu(ahead, stages), seen); });
+          ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
           commitAsync();
-          Value seenNext = overlap ? readyFlag(bos, add(ahead, idx(1))) : Value();
-          SmallVector<Value> next = sliced ? slicedStep(stage, t0, rows, S)
-                                           : step(stage, st, t0, rows, stateTiles, S);
-          if (overlap)
-            next.push_back(seenNext);
-          scf::YieldOp::create(b, loc, next);
+          scf::YieldOp::create(b, loc,
+                               sliced ? slicedStep(stage, t0, rows, S)
+                                      : step(stage, st, t0, rows, stateTiles, S));
         });
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
@@ -1635,31 +1494,9 @@ private:
     return add(idx(L.stage[0].*field), mul(which, idx(L.stageBytes)));
   }
 
-  /// prep-overlap: the ready flag of chunk `chunk` of the segment starting at `bos` (as read
-  /// now; 1 past the segment's chunks, which nobody waits for).
-  Value readyFlag(Value bos, Value chunk) {
-    auto read = scf::IfOp::create(b, loc, TypeRange{i32}, lt(chunk, chunkCount), true, true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(read.thenBlock());
-      scf::YieldOp::create(b, loc, ValueRange{loadFlag(flagOf(bos, chunk))});
-      b.setInsertionPointToStart(read.elseBlock());
-      scf::YieldOp::create(b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, 1, 32)});
-    }
-    return read.getResult(0);
-  }
-  /// Flag index of chunk `chunk` of the segment starting at `bos`: (slot, value head).
-  Value flagOf(Value bos, Value chunk) {
-    Value slot = add(add(firstSlot, divu(sub(bos, sequenceStart), s.C)), chunk);
-    return add(mul(slot, idx(s.HV)), hv);
-  }
-
-  /// Starts the copies of chunk `chunk`'s tiles into stage `which`; with prep-overlap, first
-  /// waits for the prep to publish the chunk (`seen`: its flag as read earlier).
-  void issue(Value bos, Value eos, Value chunk, Value which, Value seen) {
+  /// Starts the copies of chunk `chunk`'s tiles into stage `which`.
+  void issue(Value bos, Value eos, Value chunk, Value which) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
-    if (seen)
-      ifThen(lt(chunk, chunkCount), [&] { waitFlag(flagOf(bos, chunk), seen); });
     Value t0 = add(bos, mul(chunk, idx(C)));
     Value rows = minu(sub(eos, t0), idx(C));
     auto tokenRow = [&](Value r) { return add(t0, r); };
@@ -2045,8 +1882,6 @@ private:
   /// (kPart in 0 .. kSplit - 1, starting at row kOffset; null without k-split).
   Value columnGroup, kPart, kOffset;
   Value transition; ///< segmentStates: this block computes K columns of M (i1); else null
-  /// prep-overlap: the sequence's first token and chunk slot; this segment's chunk count.
-  Value sequenceStart, firstSlot, chunkCount;
 };
 
 /// The segmented pass's chain (SegmentPlan, step 2): S_p = M_{p-1} S_{p-1} + E_{p-1} for
@@ -2157,8 +1992,7 @@ struct GdnChunkedGpuKernelsPass
   void runOnOperation() override {
     GdnChunkedGpuKernelsOptions options{chunkSize,   vTile,    warps,   ldmatrix,
                                         prepInverse, stateWy,  qsEarly, slicedState,
-                                        prepWarps,   segments, stages,  kSplit,
-                                        prepOverlap};
+                                        prepWarps,   segments, stages,  kSplit};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -2175,14 +2009,9 @@ struct GdnChunkedGpuKernelsPass
           b.getI64IntegerAttr(
               PrepLayout(spec.C, spec.K, spec.V, spec.inverse(), spec.channel()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
-      if (spec.prepOverlap > 0)
-        kernel->setAttr("gdn.prep_blocks_per_sm", b.getI64IntegerAttr(spec.prepOverlap));
-      // With prep-overlap the kernel launched right after the prep reads the prep's output by
-      // its ready flags, not after the prep's completion (gdn-grid-dependency adds no wait).
-      gpu::GPUFuncOp afterPrep = kernel;
       if (spec.segmented()) {
-        afterPrep = StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
-                        .build(spec.name + "_segments");
+        StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
+            .build(spec.name + "_segments");
         CombineKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_combine");
         kernel->setAttr("gdn.segments", b.getI64IntegerAttr(spec.segments));
         kernel->setAttr("gdn.segment_kernel", b.getStringAttr(spec.name + "_segments"));
@@ -2198,8 +2027,6 @@ struct GdnChunkedGpuKernelsPass
         kernel->setAttr("gdn.workspace_sequence_bytes",
                         b.getI64IntegerAttr(SegmentPlan(spec).sequenceBytes()));
       }
-      if (spec.prepOverlap > 0)
-        afterPrep->setAttr("gdn.reads_prep_flags", b.getUnitAttr());
       return kernel;
     };
     if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked",
@@ -2260,8 +2087,6 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "stages must be 2, 3 or 4";
   if (options.kSplit != 1 && options.kSplit != 2)
     return "k-split must be 1 or 2";
-  if (options.prepOverlap < 0 || options.prepOverlap > 16)
-    return "prep-overlap must be in 0..16 (prep blocks per SM)";
   if (options.kSplit == 2 && options.slicedState && vTile > 64)
     return "k-split 2 needs v-tile <= 64 (8 warps of about 240 registers fill an SM's "
            "register file)";

@@ -141,7 +141,6 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.segments = o.segments;
   c.stages = o.stages;
   c.kSplit = o.kSplit;
-  c.prepOverlap = o.prepOverlap;
   return c;
 }
 
@@ -289,7 +288,6 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.combineBlocks = intAttr("gdn.combine_blocks", 0);
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
   meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
-  meta.prepOverlap = intAttr("gdn.prep_blocks_per_sm", 0);
   meta.programmaticLaunch = kernel->hasAttr("gdn.programmatic_launch");
 
   PassManager rest(&context);

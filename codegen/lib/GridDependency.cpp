@@ -12,12 +12,6 @@
 // 0.262 vs 0.210 ms). Without a signal nothing is lost and short kernels back to back still
 // gain (decode at B = 1: 3.4 instead of 4.0 us).
 //
-// The exception is prep-overlap (gdn-chunked-gpu-kernels), where the prep and the state pass
-// are meant to share the SMs: its persistent prep (`gdn.prep_overlap`) signals right after its
-// wait, and the kernel after it (`gdn.reads_prep_flags`) has no wait: it reads the prep's
-// results by per-chunk ready flags. Everything before the prep has completed when it signals
-// (the prep waited), so that kernel's other reads and writes stay ordered.
-//
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/Passes.h"
 
@@ -38,11 +32,7 @@ struct GdnGridDependencyPass
         return;
       OpBuilder b(fn.getContext());
       b.setInsertionPointToStart(&fn.getBody().front());
-      if (!fn->hasAttr("gdn.reads_prep_flags"))
-        NVVM::GriddepcontrolOp::create(b, fn.getLoc(), NVVM::GridDepActionKind::wait);
-      if (fn->hasAttr("gdn.prep") && fn->hasAttr("gdn.prep_overlap"))
-        NVVM::GriddepcontrolOp::create(b, fn.getLoc(),
-                                       NVVM::GridDepActionKind::launch_dependents);
+      NVVM::GriddepcontrolOp::create(b, fn.getLoc(), NVVM::GridDepActionKind::wait);
       fn->setAttr("gdn.programmatic_launch", b.getUnitAttr());
     });
   }

@@ -60,7 +60,6 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.segments = options.segments;
     chunked.stages = options.stages;
     chunked.kSplit = options.kSplit;
-    chunked.prepOverlap = options.prepOverlap;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

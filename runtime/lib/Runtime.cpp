@@ -66,8 +66,6 @@ struct Driver::Api {
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
-  CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
-  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuStreamIsCapturing)(CUstream, int *);
   CUcontext context = nullptr;
@@ -125,8 +123,6 @@ Status Driver::get(Driver *&driver) {
     bind(api->cuMemcpyHtoD, "cuMemcpyHtoD_v2");
     bind(api->cuMemcpyDtoH, "cuMemcpyDtoH_v2");
     bind(api->cuMemsetD8, "cuMemsetD8_v2");
-    bind(api->cuMemsetD32Async, "cuMemsetD32Async");
-    bind(api->cuDeviceGetAttribute, "cuDeviceGetAttribute");
     bind(api->cuFuncSetAttribute, "cuFuncSetAttribute");
     bind(api->cuStreamIsCapturing, "cuStreamIsCapturing");
     // Optional: without it, launches are plainly serialised.
@@ -238,8 +234,6 @@ std::string KernelMetadata::serialize() const {
        << "\ncombine_blocks: " << combineBlocks << "\ncombine_block_size: " << combineBlockSize
        << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes
        << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
-  if (prepOverlap > 0)
-    os << "\nprep_overlap: " << prepOverlap;
   if (programmaticLaunch)
     os << "\nprogrammatic_launch: 1";
   os << "\nargs:";
@@ -351,8 +345,6 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.prepSharedMemoryBytes);
     } else if (key == "workspace_token_bytes") {
       s = number(out.workspaceTokenBytes);
-    } else if (key == "prep_overlap") {
-      s = number(out.prepOverlap);
     } else if (key == "segments") {
       s = number(out.segments);
     } else if (key == "segment_kernel") {
@@ -423,12 +415,6 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
   if (!out.prepKernelName.empty() && out.chunkSize <= 0)
     return Status::error(Status::Code::InvalidArgument,
                          "metadata with a prep_kernel needs chunk_size > 0");
-  if (out.prepOverlap < 0 || out.prepOverlap > 16 ||
-      (out.prepOverlap > 0 && !out.needsWorkspace()))
-    return Status::error(Status::Code::InvalidArgument,
-                         "metadata prep_overlap " + std::to_string(out.prepOverlap) +
-                             " must be in 0..16, and above 0 only with a prep kernel and a "
-                             "workspace");
   if (out.segments < 1 || out.segments > 64)
     return Status::error(Status::Code::InvalidArgument,
                          "metadata segments " + std::to_string(out.segments) + " must be in 1..64");
@@ -505,6 +491,13 @@ Status checkTensor(const std::string &name, const TensorArg &t, const std::strin
 }
 
 } // namespace
+
+/// Blocks of the prep kernel along x: every chunk of every sequence (packed batches: at most
+/// floor(T / C) + N slots, see ChunkedKernel.cpp; blocks past a sequence's chunks return).
+static int64_t prepSlots(const KernelMetadata &m, int64_t T, int64_t N) {
+  int64_t C = m.chunkSize;
+  return m.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
+}
 
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
@@ -603,13 +596,9 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   }
   if (!m.needsWorkspace() && l.workspace)
     return invalid("'workspace' was given, but kernel '" + m.kernelName + "' needs none");
-  if (!m.prepKernelName.empty() && m.prepSlots(T, N) > 2147483647)
-    return invalid("grid too large: " + std::to_string(m.prepSlots(T, N)) +
+  if (!m.prepKernelName.empty() && prepSlots(m, T, N) > 2147483647)
+    return invalid("grid too large: " + std::to_string(prepSlots(m, T, N)) +
                    " chunks for the prep kernel");
-  // The persistent prep numbers (chunk, segment, sequence, value head) items in 32 bits.
-  if (m.prepOverlap > 0 && (m.prepSlots(T, N) + N * m.segments) * m.HV > 2147483647)
-    return invalid("too many chunks for prep_overlap: " + std::to_string(m.prepSlots(T, N)) +
-                   " slots x " + std::to_string(m.HV) + " value heads");
   if (N > 2147483647 || m.HV > 65535)
     return invalid("grid too large: N = " + std::to_string(N) + ", HV = " + std::to_string(m.HV));
   return Status::ok();
@@ -712,18 +701,6 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
                          metadata.combineKernelName);
         !s)
       return s;
-  if (metadata.prepOverlap > 0) {
-    constexpr int kMultiprocessorCount = 16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
-    CUdevice device = 0;
-    int count = 0;
-    if (Status s = api.check(api.cuDeviceGet(&device, 0), "cuDeviceGet(0)"); !s)
-      return s;
-    if (Status s = api.check(api.cuDeviceGetAttribute(&count, kMultiprocessorCount, device),
-                             "cuDeviceGetAttribute(multiprocessor count)");
-        !s)
-      return s;
-    kernel->multiprocessors = count > 0 ? count : 1;
-  }
   out = std::move(kernel);
   return Status::ok();
 }
@@ -897,22 +874,8 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     return api.check(api.cuLaunchKernelEx(&config, f, params, nullptr),
                      "cuLaunchKernelEx(" + what + ", programmatic dependent launch)");
   };
-  if (prepFunction && meta.prepOverlap > 0) {
-    // Ready flags cleared (a memset node when captured), then the persistent prep.
-    size_t flags = meta.workspaceFlagsBytes(T, N) / 4;
-    CUdeviceptr at = reinterpret_cast<CUdeviceptr>(workspace) + meta.workspaceFlagsOffset(B, T, N);
-    if (Status s = api.check(api.cuMemsetD32Async(at, 0, flags, static_cast<CUstream>(stream)),
-                             "cuMemsetD32Async(ready flags of '" + meta.prepKernelName + "')");
-        !s)
-      return s;
-    int64_t blocks = std::min(meta.prepSlots(T, N) * meta.HV, multiprocessors * meta.prepOverlap);
-    if (Status s = launchKernel(prepFunction, blocks, 1, 1, meta.prepBlockSize,
-                                meta.prepSharedMemoryBytes,
-                                "'" + meta.prepKernelName + "', grid " + std::to_string(blocks));
-        !s)
-      return s;
-  } else if (prepFunction) {
-    int64_t slots = meta.prepSlots(T, N);
+  if (prepFunction) {
+    int64_t slots = prepSlots(meta, T, N);
     if (Status s = launchKernel(prepFunction, slots, meta.HV, 1, meta.prepBlockSize,
                                 meta.prepSharedMemoryBytes,
                                 "'" + meta.prepKernelName + "', grid " + std::to_string(slots) +

@@ -144,16 +144,6 @@ CHUNKED_CASES = [
     ("chunked_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_stages4_segments4_short", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 40),
     ("chunked_stages3_varlen", ["--chunk-size", "32", "--v-tile", "32", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
-    # The prep beside the state pass (prep-overlap: a persistent prep publishing each chunk by
-    # a ready flag, the kernel after it polling them): segmented with more items than prep
-    # blocks (each block loops), the tiled pass at chunk 64, a packed batch, KDA's gated tiles,
-    # K = 256 with one prep block per SM, empty segments.
-    ("chunked_overlap_segments4", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--prep-overlap", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 2000),
-    ("chunked_overlap_tiled_c64", ["--chunk-size", "64", "--prep-overlap", "2"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
-    ("chunked_overlap_varlen_segments4", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--prep-overlap", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 700),
-    ("chunked_overlap_kda_c16", ["--chunk-size", "16", "--v-tile", "64", "--prep-overlap", "4"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_overlap_k256_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--prep-overlap", "1"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 1100),
-    ("chunked_overlap_segments8_empty_k64", ["--chunk-size", "16", "--v-tile", "64", "--segments", "8", "--prep-overlap", "2"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 70),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

@@ -208,39 +208,6 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
             "metadata names segment kernels or workspace_sequence_bytes without segments > 1");
 }
 
-// prep-overlap: the record names the prep blocks per SM, and the workspace grows by one i32
-// ready flag per (chunk slot, value head) after its other regions.
-TEST(KernelMetadata, PrepOverlapRecordsSizeTheReadyFlags) {
-  KernelMetadata m = chunkedGatedDeltaNet(), parsed;
-  EXPECT_EQ(m.serialize().find("prep_overlap"), std::string::npos) << "written only when on";
-  m.prepOverlap = 4;
-  std::string text = m.serialize();
-  EXPECT_NE(text.find("\nprep_overlap: 4\n"), std::string::npos);
-  ASSERT_TRUE(KernelMetadata::parse(text, parsed).isOk());
-  EXPECT_EQ(parsed.prepOverlap, 4);
-  EXPECT_EQ(parsed.serialize(), text);
-  // B = 2 sequences of 10 tokens at chunk 32: 2 slots x 4 value heads x 4 bytes.
-  EXPECT_EQ(parsed.workspaceFlagsOffset(2, 10, 2), 20000u);
-  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20000u + 2 * 4 * 4);
-  // Packed: at most floor(T / C) + N slots (ceil(70 / 32) + 3 = 6).
-  parsed.cuSeqlensType = "i32";
-  EXPECT_EQ(parsed.workspaceBytes(1, 70, 3), 70u * 1000 + 6 * 4 * 4);
-  auto parseEdited = [&](const std::string &from, const std::string &to) {
-    std::string edited = text;
-    edited.replace(edited.find(from), from.size(), to);
-    return KernelMetadata::parse(edited, parsed).message;
-  };
-  const std::string range = "must be in 0..16, and above 0 only with a prep kernel and a workspace";
-  EXPECT_EQ(parseEdited("prep_overlap: 4", "prep_overlap: 17"),
-            "metadata prep_overlap 17 " + range);
-  EXPECT_EQ(parseEdited("prep_overlap: 4", "prep_overlap: -1"),
-            "metadata prep_overlap -1 " + range);
-  KernelMetadata recurrent = gatedDeltaNet();
-  recurrent.prepOverlap = 2;
-  EXPECT_EQ(KernelMetadata::parse(recurrent.serialize(), parsed).message,
-            "metadata prep_overlap 2 " + range);
-}
-
 TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {
   KernelMetadata m = chunkedGatedDeltaNet();
   LayerLaunch l = goodLaunch(2, 10);

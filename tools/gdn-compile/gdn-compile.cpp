@@ -68,11 +68,6 @@ int main(int argc, char **argv) {
                  "Chunked kernel (sliced state pass): warps sharing each 16 value columns, "
                  "each holding 1 / k-split of K (2 needs v-tile <= 64)")
       ->check(CLI::IsMember({1, 2}));
-  app.add_option("--prep-overlap", options.prepOverlap,
-                 "Chunked kernel: run the prep beside the state pass as a persistent grid of "
-                 "this many blocks per SM, each chunk published by a ready flag (0: off; "
-                 "overlaps with programmatic dependent launch, sm_90+)")
-      ->check(CLI::Range(0, 16));
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

@@ -70,10 +70,6 @@ struct KernelMetadata {
   std::string segmentKernelName, combineKernelName;
   int64_t segmentBlocks = 0, combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
   int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
-  /// Prep beside the state pass (prep_overlap > 0): the prep kernel is a persistent grid of
-  /// min(slots x HV, SMs x prepOverlap) blocks, x only, and publishes each (chunk slot, value
-  /// head) by an i32 ready flag at the workspace's end, which the launch zeroes first.
-  int64_t prepOverlap = 0;
   /// Every kernel starts with griddepcontrol.wait (gdn-grid-dependency, sm_90+), so it may
   /// be launched with programmatic stream serialisation.
   bool programmaticLaunch = false;
@@ -81,26 +77,11 @@ struct KernelMetadata {
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
   bool needsWorkspace() const { return workspaceTokenBytes > 0; }
-  /// Chunk slots of the prep (every chunk of every sequence; packed batches: at most
-  /// floor(T / C) + N, see ChunkedKernel.cpp) for B x T tokens in `sequences` sequences.
-  int64_t prepSlots(int64_t T, int64_t sequences) const {
-    if (chunkSize <= 0)
-      return 0;
-    int64_t chunks = (T + chunkSize - 1) / chunkSize;
-    return isVarlen() ? chunks + sequences : sequences * chunks;
-  }
-  /// Where the ready flags start (prep_overlap) in a launch's workspace.
-  size_t workspaceFlagsOffset(int64_t B, int64_t T, int64_t sequences) const {
-    return static_cast<size_t>(B * T * workspaceTokenBytes + sequences * workspaceSequenceBytes);
-  }
-  size_t workspaceFlagsBytes(int64_t T, int64_t sequences) const {
-    return prepOverlap > 0 ? static_cast<size_t>(prepSlots(T, sequences) * HV * 4) : 0;
-  }
   /// Workspace bytes a launch over B x T tokens in `sequences` sequences (B, or the
   /// packed batch's cu_seqlens length - 1) needs (0 for single-kernel layers).
   size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences) const {
-    return needsWorkspace() ? workspaceFlagsOffset(B, T, sequences) +
-                                  workspaceFlagsBytes(T, sequences)
+    return needsWorkspace() ? static_cast<size_t>(B * T * workspaceTokenBytes +
+                                                  sequences * workspaceSequenceBytes)
                             : 0;
   }
   /// "key: value" lines; parse() reports the line of the first problem.
@@ -197,7 +178,6 @@ private:
   void *function = nullptr;
   void *prepFunction = nullptr;
   void *segmentFunction = nullptr, *combineFunction = nullptr;
-  int64_t multiprocessors = 0; ///< the device's SM count (prep_overlap's grid)
   std::atomic<bool> programmatic{true};
   struct Workspace {
     void *data = nullptr;

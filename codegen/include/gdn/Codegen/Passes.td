@@ -110,17 +110,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "of K (1 or 2; 2 needs v-tile <= 64). Halves each warp's chain of K S, Q S and "
            "state-update products and its state registers (K = 256 at chunk 32, K = 128 at "
            "chunk 64), for a partial-sum exchange through shared memory per chunk and the "
-           "small C x C products done by both warps">,
-    Option<"prepOverlap", "prep-overlap", "int64_t", /*default=*/"0",
-           "Run the prep beside the state pass instead of before it (0: off; 1 to 16: prep "
-           "blocks per SM). The prep becomes a persistent grid of this many blocks per SM that "
-           "takes (chunk, value head) items in the order the state pass consumes them and "
-           "publishes each with a ready flag in the workspace; it lets the next kernel launch "
-           "at once (griddepcontrol.launch_dependents), and the first state kernel after it "
-           "polls each chunk's flag before copying its workspace rows instead of waiting for "
-           "the whole prep. For few (sequence, head) streams, where the state pass leaves most "
-           "of each SM idle; needs programmatic dependent launch (sm_90+) to overlap, and is "
-           "correct, only serialised, without it">
+           "small C x C products done by both warps">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

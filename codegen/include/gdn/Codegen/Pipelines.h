@@ -72,11 +72,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                          llvm::cl::desc("Chunked kernel (sliced): warps sharing 16 value "
                                         "columns, each with 1 / k-split of K (1 or 2)"),
                          llvm::cl::init(1)};
-  Option<int64_t> prepOverlap{
-      *this, "prep-overlap",
-      llvm::cl::desc("Chunked kernel: persistent prep blocks per SM that run beside the state "
-                     "pass, publishing each chunk by a ready flag (0: the prep runs first)"),
-      llvm::cl::init(0)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
