@@ -78,7 +78,7 @@ struct ChunkedSpec : LayerFacts {
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit) {}
+        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -86,6 +86,9 @@ struct ChunkedSpec : LayerFacts {
   /// Sliced state pass: warps per 16 value columns, each with K / kSplit rows of S (see
   /// StateKernelBuilder::slicedStep).
   int64_t kSplit = 1;
+  /// State pass: whole chunks' tiles copied without per-row predicates (StateKernelBuilder::
+  /// issue).
+  bool wholeChunkCopies = false;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -630,13 +633,15 @@ protected:
     int64_t perCopy = isF32 ? 4 : 8, pieces = rowElems / perCopy;
     Value dst = isF32 ? smemF32 : smemHalf;
     Value dstBase = isF32 ? divu(dstByte, 4) : divu(dstByte, 2);
+    // `valid` null: every row is there (a whole chunk), so each source is its row's, and the
+    // unrolled copies below differ by constants in both addresses.
     auto copy = [&](Value r, Value c) {
-      Value ok = lt(r, valid);
-      Value from = add(srcRow(select(ok, r, idx(0))), c);
+      Value ok = valid ? lt(r, valid) : Value();
+      Value from = add(srcRow(ok ? select(ok, r, idx(0)) : r), c);
       Value to = add(dstBase, add(mul(r, idx(ld)), c));
-      nvgpu::DeviceAsyncCopyOp::create(b, loc, dst, ValueRange{to}, src, ValueRange{from},
-                                       b.getIndexAttr(perCopy), select(ok, idx(perCopy), idx(0)),
-                                       b.getUnitAttr());
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, dst, ValueRange{to}, src, ValueRange{from}, b.getIndexAttr(perCopy),
+          ok ? select(ok, idx(perCopy), idx(0)) : Value(), b.getUnitAttr());
     };
     if (kThreads % pieces == 0) {
       // Each thread copies one fixed piece of every (threads / pieces)-th row: its row and
@@ -1496,12 +1501,33 @@ private:
 
   /// Starts the copies of chunk `chunk`'s tiles into stage `which`.
   void issue(Value bos, Value eos, Value chunk, Value which) {
-    const int64_t C = s.C, K = s.K, Vt = s.vTile;
+    const int64_t C = s.C;
     Value t0 = add(bos, mul(chunk, idx(C)));
     Value rows = minu(sub(eos, t0), idx(C));
+    // whole-chunk-copies: whole chunks (all but a sequence's or segment's last) copy every row
+    // unpredicated, so each thread's sources are one base plus constants. The branch sits
+    // where the copies were already conditional, outside the step.
+    if (!s.wholeChunkCopies) {
+      issueRows(t0, rows, which);
+      return;
+    }
+    auto whole = scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::eq, rows, idx(C)),
+                                   /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(whole.thenBlock());
+      issueRows(t0, Value(), which);
+      b.setInsertionPointToStart(whole.elseBlock());
+      issueRows(t0, rows, which);
+    }
+  }
+
+  /// The copies of issue() for the chunk at `t0` with `rows` rows (null: all C).
+  void issueRows(Value t0, Value rows, Value which) {
+    const int64_t C = s.C, K = s.K, Vt = s.vTile;
     auto tokenRow = [&](Value r) { return add(t0, r); };
     // Segment states need no q or QKg (no outputs); transition blocks take V = 0.
-    Value vRows = transition ? select(transition, idx(0), rows) : rows;
+    Value vRows = transition ? select(transition, idx(0), rows ? rows : idx(C)) : rows;
     if (s.channel()) {
       // The gated tiles from the prep kernel: Q1, K1 (for K S), K2 (for the update), and the
       // chunk's decay vector.
@@ -1990,9 +2016,9 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{chunkSize,   vTile,    warps,   ldmatrix,
-                                        prepInverse, stateWy,  qsEarly, slicedState,
-                                        prepWarps,   segments, stages,  kSplit};
+    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,           ldmatrix,  prepInverse,
+                                        stateWy,   qsEarly, slicedState,     prepWarps, segments,
+                                        stages,    kSplit,  wholeChunkCopies};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";

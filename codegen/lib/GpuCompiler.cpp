@@ -141,6 +141,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.segments = o.segments;
   c.stages = o.stages;
   c.kSplit = o.kSplit;
+  c.wholeChunkCopies = o.wholeChunkCopies;
   return c;
 }
 

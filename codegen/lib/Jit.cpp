@@ -223,7 +223,8 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
      << "|" << c.features << "|" << c.blockSize << "|" << c.kSlices << "|" << c.kernel << "|"
      << c.chunkSize << "|" << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse
      << "|" << c.stateWy << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|"
-     << c.segments << "|" << c.stages << "|" << c.kSplit << "|" << c.cubin << "|" << layerSource;
+     << c.segments << "|" << c.stages << "|" << c.kSplit << "|" << c.wholeChunkCopies << "|"
+     << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 

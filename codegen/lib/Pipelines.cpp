@@ -60,6 +60,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.segments = options.segments;
     chunked.stages = options.stages;
     chunked.kSplit = options.kSplit;
+    chunked.wholeChunkCopies = options.wholeChunkCopies;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

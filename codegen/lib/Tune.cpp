@@ -39,6 +39,8 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
       text += ", " + std::to_string(o.stages) + " stages";
     if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
       text += ", " + std::to_string(o.segments) + " segments";
+    if (o.wholeChunkCopies)
+      text += ", whole-chunk copies";
     return text;
   }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
@@ -127,6 +129,15 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
       continue;
     }
     e.options.slicedState = state == "sliced";
+    // An optional last field: how the state pass copies whole chunks.
+    std::string copies;
+    if (fields >> copies) {
+      if (copies != "whole" && copies != "rows") {
+        ++bad;
+        continue;
+      }
+      e.options.wholeChunkCopies = copies == "whole";
+    }
     entries[key + " " + bucket] = e;
   }
   if (malformed)
@@ -138,12 +149,12 @@ bool writeTuningFile(const std::string &path, const std::map<std::string, Tuning
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<stages> <segments> <block> <ms>\n";
+        "<stages> <segments> <block> <ms> <whole|rows>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
        << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
        << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
-       << "\n";
+       << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
@@ -235,10 +246,13 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
     return Status::error(Status::Code::InvalidArgument, "gdn-tune: " + error);
 
   std::unique_ptr<DeviceLayer> layer;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    TuneCandidate c{candidates[i], 0, ""};
+  // The sliced winner is tried once more with its whole-chunk copies switched (faster on some
+  // tilings, slower on others: docs/gpu-kernels.md), so that choice costs one candidate.
+  size_t total = candidates.size() + 1;
+  auto tryCandidate = [&](const GpuCompileOptions &candidate) -> Status {
+    TuneCandidate c{candidate, 0, ""};
     Options o = options;
-    o.compile = candidates[i];
+    o.compile = candidate;
     std::shared_ptr<Kernel> kernel;
     Status s = compile(layerSource, o, kernel);
     if (s.code == Status::Code::NoDriver)
@@ -253,12 +267,27 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
       c.error = s.message;
     result.tried.push_back(c);
     if (progress)
-      progress(c, i + 1, candidates.size());
+      progress(c, result.tried.size(), total);
+    return Status::ok();
+  };
+  auto fastest = [&]() -> const TuneCandidate * {
+    const TuneCandidate *best = nullptr;
+    for (const TuneCandidate &c : result.tried)
+      if (c.error.empty() && (!best || c.ms < best->ms))
+        best = &c;
+    return best;
+  };
+  for (const GpuCompileOptions &candidate : candidates)
+    if (Status s = tryCandidate(candidate); !s)
+      return s;
+  if (const TuneCandidate *best = fastest();
+      best && best->options.kernel == "chunked" && slicedStateApplies(layerSource, best->options)) {
+    GpuCompileOptions other = best->options;
+    other.wholeChunkCopies = !other.wholeChunkCopies;
+    if (Status s = tryCandidate(other); !s)
+      return s;
   }
-  const TuneCandidate *best = nullptr;
-  for (const TuneCandidate &c : result.tried)
-    if (c.error.empty() && (!best || c.ms < best->ms))
-      best = &c;
+  const TuneCandidate *best = fastest();
   if (!best)
     return Status::error(Status::Code::DriverError,
                          "gdn-tune: no configuration ran: " + result.tried.front().error);
@@ -300,6 +329,9 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
     o.vTile = it->second.options.vTile;
     o.warps = it->second.options.warps;
     o.slicedState = it->second.options.slicedState;
+    o.stages = it->second.options.stages;
+    o.segments = it->second.options.segments;
+    o.wholeChunkCopies = it->second.options.wholeChunkCopies;
     o.blockSize = it->second.options.blockSize;
   }
   return o;

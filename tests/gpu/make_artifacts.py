@@ -144,6 +144,17 @@ CHUNKED_CASES = [
     ("chunked_stages3", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_stages4_segments4_short", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, True, None, False, False, 2, 40),
     ("chunked_stages3_varlen", ["--chunk-size", "32", "--v-tile", "32", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
+    # Whole chunks copied without per-row predicates (whole-chunk-copies; short last chunks
+    # and segments keep them): 2 segments with a short last chunk, V tile 128 at 4 stages, a
+    # packed batch at chunk 16, K = 256, the tiled pass at chunk 64, KDA's gated tiles, the
+    # additive rule in 4 segments with empty ones.
+    ("chunked_whole_segments2", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 301),
+    ("chunked_whole_vt128_s4", ["--chunk-size", "16", "--v-tile", "128", "--stages", "4", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_whole_varlen_c16", ["--chunk-size", "16", "--v-tile", "64", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 400),
+    ("chunked_whole_k256_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 90),
+    ("chunked_whole_tiled_c64", ["--chunk-size", "64", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
+    ("chunked_whole_kda_c16", ["--chunk-size", "16", "--v-tile", "64", "--whole-chunk-copies"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_whole_additive_segments4", ["--chunk-size", "16", "--v-tile", "64", "--segments", "4", "--whole-chunk-copies"], "mamba2", "scalar", "additive", "f16", 2, 2, 64, 128, True, True, False, 1.0, False, False, 2, 70),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

@@ -262,18 +262,26 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   sliced.vTile = 128;
   sliced.stages = 3;
   sliced.segments = 4;
+  sliced.wholeChunkCopies = true;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
   // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
-  // design field and before stages and segments, and out-of-range stages: all dropped.
+  // design field and before stages and segments, out-of-range stages and an unknown copy
+  // mode: all dropped. A line without the copy mode (the format before it) reads as "rows".
   std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
                                      << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
                                      << "abc b2t8 chunked 32 64 4 64 1\n"
                                      << "abc b2t16 chunked 32 64 4 sliced 64 1\n"
-                                     << "abc b2t32 chunked 32 64 4 sliced 5 1 64 1\n";
+                                     << "abc b2t32 chunked 32 64 4 sliced 5 1 64 1\n"
+                                     << "abc b2t64 chunked 32 64 4 sliced 3 1 64 1 some\n"
+                                     << "abc b2t128 chunked 32 64 4 sliced 3 2 64 0.25\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 6u);
+  EXPECT_EQ(malformed, 7u);
+  ASSERT_EQ(read.count("abc b2t128"), 1u);
+  EXPECT_FALSE(read["abc b2t128"].options.wholeChunkCopies);
+  EXPECT_EQ(read["abc b2t128"].options.segments, 2);
+  EXPECT_TRUE(read["abc b4t4096"].options.wholeChunkCopies);
   ASSERT_EQ(read.count("abc b4t4096"), 1u);
   EXPECT_TRUE(read["abc b4t4096"].options.slicedState);
   EXPECT_EQ(read["abc b4t4096"].options.vTile, 128);
@@ -329,6 +337,9 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   described.segments = 4;
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments");
+  described.wholeChunkCopies = true;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies");
 
   jit::LayerDescription f32Layer = gated;
   f32Layer.inputType = "f32";
@@ -362,12 +373,19 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   best.chunkSize = 64;
   best.vTile = 16;
   best.warps = 8;
+  best.stages = 3;
+  best.segments = 4;
+  best.wholeChunkCopies = true;
   ASSERT_TRUE(jit::writeTuningFile(jit::tuningFilePath(options),
                                    {{jit::tuningKey(source, shape, options), {best, 0.5}}}));
   o = jit::tunedOptions(source, {2, 3000}, options, &found); // same bucket
   EXPECT_TRUE(found);
   EXPECT_EQ(o.chunkSize, 64);
   EXPECT_EQ(o.vTile, 16);
+  // Every recorded field (stages and segments were once dropped here).
+  EXPECT_EQ(o.stages, 3);
+  EXPECT_EQ(o.segments, 4);
+  EXPECT_TRUE(o.wholeChunkCopies);
   o = jit::tunedOptions(source, {2, 9000}, options, &found); // another bucket
   EXPECT_FALSE(found);
 }

@@ -68,6 +68,9 @@ int main(int argc, char **argv) {
                  "Chunked kernel (sliced state pass): warps sharing each 16 value columns, "
                  "each holding 1 / k-split of K (2 needs v-tile <= 64)")
       ->check(CLI::IsMember({1, 2}));
+  app.add_flag("--whole-chunk-copies", options.wholeChunkCopies,
+               "Chunked kernel: the state pass copies whole chunks' tiles without per-row "
+               "predicates (one base plus constants per thread)");
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

@@ -110,7 +110,12 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "of K (1 or 2; 2 needs v-tile <= 64). Halves each warp's chain of K S, Q S and "
            "state-update products and its state registers (K = 256 at chunk 32, K = 128 at "
            "chunk 64), for a partial-sum exchange through shared memory per chunk and the "
-           "small C x C products done by both warps">
+           "small C x C products done by both warps">,
+    Option<"wholeChunkCopies", "whole-chunk-copies", "bool", /*default=*/"false",
+           "State pass: copy the tiles of whole chunks (all but each sequence's or segment's "
+           "last) without per-row predicates, so each thread's copy sources are one base plus "
+           "constants (fewer instructions per chunk step, more registers; faster on some "
+           "tilings, slower on others: see docs/gpu-kernels.md)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -72,6 +72,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                          llvm::cl::desc("Chunked kernel (sliced): warps sharing 16 value "
                                         "columns, each with 1 / k-split of K (1 or 2)"),
                          llvm::cl::init(1)};
+  Option<bool> wholeChunkCopies{
+      *this, "whole-chunk-copies",
+      llvm::cl::desc("Chunked kernel: whole chunks' tiles copied without per-row predicates"),
+      llvm::cl::init(false)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
