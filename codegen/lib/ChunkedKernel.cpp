@@ -1911,26 +1911,27 @@ private:
 };
 
 /// The segmented pass's chain (SegmentPlan, step 2): S_p = M_{p-1} S_{p-1} + E_{p-1} for
-/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8, K x kGroups
-/// threads: thread (g, r) sums group g's quarter of k for row r of 8 value columns; the
-/// quarters meet in shared memory and group 0 forms the row. S_{p-1}'s 8 columns wait in
-/// shared memory (K x 8 f32) and M's rows are read as M^T's columns, coalesced. About
-/// K^2 V (P - 2) FMAs per head. (With one thread per row, each thread's 8 chains of K
-/// dependent FMAs behind broadcast shared loads ran at 12.5 cycles per instruction with
-/// under 2 warps per scheduler: 25 us at B1 T8192 H16, P = 4; ncu, ninth session.)
+/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8: a block owns 8
+/// value columns of S for all K rows, so its steps need nothing from other blocks. 2 K threads:
+/// thread (g, q) forms rows 4q .. 4q + 3 of the 8 columns over k-group g's eighth of K (a
+/// 16-byte load of M^T[k][4q .. 4q + 3] and two broadcast 16-byte loads of S_{p-1}[k] feed 32
+/// FMAs); the 8 groups' partial sums meet in shared memory, where each thread adds the 8
+/// partials of one row's half and writes S_p. (With one row per thread, 8 FMAs per M load and
+/// two shared loads, it ran 19 us at B1 T8192 H16, P = 4, issue-stalled on the load queues:
+/// ncu, tenth session.)
 class CombineKernelBuilder : ChunkedBuilderBase {
 public:
-  static constexpr int64_t kColumns = 8, kUnroll = 16, kGroups = 4;
+  static constexpr int64_t kColumns = 8, kRows = 4, kGroups = 8, kUnroll = 4;
   CombineKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
       : ChunkedBuilderBase(b, loc, s, threads(s)) {}
-  /// K x kGroups, at most 1024 (K = 256: kGroups 4 is exactly 1024).
-  static int64_t threads(const ChunkedSpec &s) { return s.K * kGroups; }
+  /// (K / 4 row quads) x 8 k-groups: 128, 256 or 512 threads for K = 64, 128, 256.
+  static int64_t threads(const ChunkedSpec &s) { return s.K / kRows * kGroups; }
   /// S_{p-1} (K x 8), then every group's partial sums (kGroups x K x 8), f32.
   static int64_t sharedBytes(const ChunkedSpec &s) { return (1 + kGroups) * s.K * kColumns * 4; }
 
   gpu::GPUFuncOp build(const std::string &name) {
     OpBuilder::InsertionGuard guard(b);
-    const int64_t K = s.K, V = s.V, P = s.segments, span = K / kGroups;
+    const int64_t K = s.K, V = s.V, P = s.segments, span = K / kGroups, quads = K / kRows;
     auto fn = begin(name, sharedBytes(s));
     setLaunchAttributes(b, fn, argNames, kThreads, kColumns, V);
     setCommonAttributes(fn, sharedBytes(s));
@@ -1938,72 +1939,67 @@ public:
 
     Value n = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value c0 = mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::z), idx(kColumns));
-    Value r = remu(tid, K), group = divu(tid, K);
-    Value first = cmp(arith::CmpIPredicate::eq, group, idx(0));
+    Value r0 = mul(remu(tid, quads), idx(kRows)), group = divu(tid, quads);
+    // The reduction's share: row tid / 2, columns 4 (tid % 2) .. + 3.
+    Value row = divu(tid, 2), half4 = mul(remu(tid, 2), idx(4));
     const int64_t partials = K * kColumns; // f32 elements before the partial sums
-    // Row r, columns c0 .. c0 + 7 of E slot j.
-    auto rowAt = [&](Value j) { return add(eSlot(n, hv, j), add(mul(r, idx(V)), c0)); };
-    // 8 consecutive f32 of `buffer` from `at`, as two 16-byte pieces.
-    auto loadEight = [&](Value buffer, Value at) {
-      SmallVector<Value> x = loadElements(buffer, at, 4, 16);
-      x.append(loadElements(buffer, add(at, idx(4)), 4, 16));
-      return x;
+    auto slotAt = [&](Value j, Value r, Value c) {
+      return add(eSlot(n, hv, j), add(mul(r, idx(V)), add(c0, c)));
     };
-    auto loadRow = [&](Value at) { return loadEight(wsSeq, at); };
-    auto storeRow = [&](Value base, ArrayRef<Value> x) {
-      for (int64_t j = 0; j < kColumns; ++j)
-        storeF32(0, add(base, idx(j)), x[j]);
+    auto store4 = [&](Value buffer, Value at, ArrayRef<Value> x) {
+      Value v = vector::FromElementsOp::create(b, loc, VectorType::get({4}, f32), x);
+      vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
+                              llvm::MaybeAlign(16));
     };
-    auto loadShared = [&](Value base) { return loadEight(smemF32, base); };
-    ifThen(first, [&] { storeRow(mul(r, idx(kColumns)), loadRow(rowAt(idx(0)))); }); // S_1 = E_0
-    SmallVector<Type> rowTypes(kColumns, f32);
+    // S_1 = E_0 into shared memory (row-major, 8 columns).
+    store4(smemF32, add(mul(row, idx(kColumns)), half4),
+           loadElements(wsSeq, slotAt(idx(0), row, half4), 4, 16));
     scf::ForOp::create(
         b, loc, idx(2), idx(P), idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value p, ValueRange) {
           barrier(); // S_{p-1} complete in shared memory
-          Value at = rowAt(sub(p, idx(1)));
-          Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}
-          // Group 0 starts from E_{p-1}, the others from 0.
-          auto start = scf::IfOp::create(b, loc, rowTypes, first, /*withElseRegion=*/true);
-          {
-            OpBuilder::InsertionGuard g(b);
-            b.setInsertionPointToStart(start.thenBlock());
-            scf::YieldOp::create(b, loc, loadRow(at));
-            b.setInsertionPointToStart(start.elseBlock());
-            scf::YieldOp::create(b, loc, SmallVector<Value>(kColumns, f32c(0.0f)));
-          }
-          // acc += sum over this group's k of M[r, k] S_{p-1}[k, :], 16 k per iteration with
-          // their M loads issued first.
+          Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}, stored transposed
           Value k0 = mul(group, idx(span));
+          SmallVector<Value> zero(kRows * kColumns, f32c(0.0f));
           auto loop = scf::ForOp::create(
-              b, loc, k0, add(k0, idx(span)), idx(kUnroll), start.getResults(),
+              b, loc, k0, add(k0, idx(span)), idx(kUnroll), zero,
               [&](OpBuilder &, Location, Value kb, ValueRange carried) {
-                SmallVector<Value> acc(carried.begin(), carried.end()), mrks;
+                SmallVector<Value> acc(carried.begin(), carried.end());
+                SmallVector<SmallVector<Value>> mk;
                 for (int64_t u = 0; u < kUnroll; ++u)
-                  mrks.push_back(memref::LoadOp::create(
-                      b, loc, wsSeq, ValueRange{add(m, add(mul(add(kb, idx(u)), idx(K)), r))}));
+                  mk.push_back(
+                      loadElements(wsSeq, add(m, add(mul(add(kb, idx(u)), idx(K)), r0)), 4, 16));
                 for (int64_t u = 0; u < kUnroll; ++u) {
-                  SmallVector<Value> sk = loadShared(mul(add(kb, idx(u)), idx(kColumns)));
-                  for (int64_t j = 0; j < kColumns; ++j)
-                    acc[j] = fma(mrks[u], sk[j], acc[j]);
+                  Value at = mul(add(kb, idx(u)), idx(kColumns));
+                  SmallVector<Value> sk = loadElements(smemF32, at, 4, 16);
+                  sk.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
+                  for (int64_t i = 0; i < kRows; ++i)
+                    for (int64_t j = 0; j < kColumns; ++j)
+                      acc[i * kColumns + j] = fma(mk[u][i], sk[j], acc[i * kColumns + j]);
                 }
                 scf::YieldOp::create(b, loc, acc);
               });
-          SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
-          storeRow(add(idx(partials), mul(tid, idx(kColumns))), acc);
-          barrier(); // every group's partial sums are in; nobody reads S_{p-1} any more
-          ifThen(first, [&] {
-            SmallVector<Value> next = loadShared(add(idx(partials), mul(r, idx(kColumns))));
-            for (int64_t g = 1; g < kGroups; ++g) {
-              SmallVector<Value> part =
-                  loadShared(add(idx(partials), mul(add(r, idx(g * K)), idx(kColumns))));
-              for (int64_t j = 0; j < kColumns; ++j)
-                next[j] = fadd(next[j], part[j]);
-            }
-            storeRow(mul(r, idx(kColumns)), next);
-            for (int64_t j = 0; j < kColumns; ++j)
-              memref::StoreOp::create(b, loc, next[j], wsSeq, ValueRange{add(at, idx(j))});
-          });
+          // Partials of group g at [g][r][8].
+          for (int64_t i = 0; i < kRows; ++i) {
+            Value at =
+                add(idx(partials), mul(add(mul(group, idx(K)), add(r0, idx(i))), idx(kColumns)));
+            SmallVector<Value> x(loop.getResults().begin() + i * kColumns,
+                                 loop.getResults().begin() + (i + 1) * kColumns);
+            store4(smemF32, at, ArrayRef<Value>(x).take_front(4));
+            store4(smemF32, add(at, idx(4)), ArrayRef<Value>(x).drop_front(4));
+          }
+          barrier(); // every partial is in; nobody reads S_{p-1} any more
+          Value at = slotAt(sub(p, idx(1)), row, half4);
+          SmallVector<Value> next = loadElements(wsSeq, at, 4, 16); // E_{p-1}
+          for (int64_t g = 0; g < kGroups; ++g) {
+            SmallVector<Value> part = loadElements(
+                smemF32, add(idx(partials), add(mul(add(row, idx(g * K)), idx(kColumns)), half4)),
+                4, 16);
+            for (int64_t j = 0; j < 4; ++j)
+              next[j] = fadd(next[j], part[j]);
+          }
+          store4(smemF32, add(mul(row, idx(kColumns)), half4), next);
+          store4(wsSeq, at, next);
           scf::YieldOp::create(b, loc);
         });
     gpu::ReturnOp::create(b, loc);

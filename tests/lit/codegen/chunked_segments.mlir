@@ -12,10 +12,10 @@
 // Main kernel: 2 V tiles x 4 segments per head, 112 mma per chunk as unsegmented; workspace
 // per sequence: 32 heads x (3 E slots of 128 x 128 + 2 M slots of 128 x 128) x 4 bytes.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked(
-// CHECK-SAME: gdn.combine_block = 512
+// CHECK-SAME: gdn.combine_block = 256
 // CHECK-SAME: gdn.combine_blocks = 16
 // CHECK-SAME: gdn.combine_kernel = "gated_deltanet_chunked_combine"
-// CHECK-SAME: gdn.combine_shared_memory_bytes = 20480
+// CHECK-SAME: gdn.combine_shared_memory_bytes = 36864
 // CHECK-SAME: gdn.grid = "N,HV,8"
 // CHECK-SAME: gdn.segment_blocks = 10
 // CHECK-SAME: gdn.segment_kernel = "gated_deltanet_chunked_segments"
@@ -32,20 +32,22 @@
 // CHECK-COUNT-72: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
-// Combine: K x 4 threads (each group of K sums a quarter of k), 8 value columns per block,
-// f32 FMAs 16 k at a time; the partial sums meet in shared memory, added by group 0.
+// Combine: K / 4 row quads x 8 k-groups (256 threads), 8 value columns per block; per k a
+// 16-byte load of M^T and two of S_{p-1} feed 4 x 8 f32 FMAs, 4 k per iteration; the 8
+// groups' partial sums meet in shared memory, each thread adding one row half's 8 partials
+// to E_{p-1}.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked_combine(
 // CHECK-SAME: gdn.auxiliary
-// CHECK-SAME: gdn.block = 512
+// CHECK-SAME: gdn.block = 256
 // CHECK-SAME: gdn.grid = "N,HV,16"
 // CHECK: scf.for
 // CHECK: gpu.barrier
 // CHECK: scf.for
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<?xf32>, vector<4xf32>
 // CHECK-COUNT-128: llvm.intr.fma
 // CHECK-NOT: llvm.intr.fma
 // CHECK: gpu.barrier
-// CHECK: scf.if
-// CHECK-COUNT-24: arith.addf
+// CHECK-COUNT-32: arith.addf
 // CHECK-NOT: arith.addf
 // CHECK: gpu.return
 // PTX: .entry gated_deltanet_chunked(
