@@ -661,6 +661,13 @@ protected:
     forStrided(rows * pieces,
                [&](Value p) { copy(divu(p, pieces), mul(remu(p, pieces), idx(perCopy))); });
   }
+  /// Stores `x` (one element type) as one vector at `at` of `buffer`.
+  void storeVector(Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
+    Value v = vector::FromElementsOp::create(
+        b, loc, VectorType::get({int64_t(x.size())}, x.front().getType()), x);
+    vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(align));
+  }
   void commitAsync() { NVVM::CpAsyncCommitGroupOp::create(b, loc); }
   void waitAsync(int32_t pending) {
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(pending));
@@ -764,13 +771,6 @@ private:
     SmallVector<Value> g = loadElements(smemF32, at, 4, 16);
     g.append(loadElements(smemF32, add(at, idx(4)), 4, 16));
     return g;
-  }
-  /// Stores `x` (one element type) as one vector at `at` of `buffer`.
-  void storeVector(Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
-    Value v = vector::FromElementsOp::create(
-        b, loc, VectorType::get({int64_t(x.size())}, x.front().getType()), x);
-    vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
-                            llvm::MaybeAlign(align));
   }
   Value betaAt(Value i) { return s.hasBeta ? f32At(L.beta, i) : f32c(1.0f); }
 
@@ -1947,9 +1947,7 @@ public:
       return add(eSlot(n, hv, j), add(mul(r, idx(V)), add(c0, c)));
     };
     auto store4 = [&](Value buffer, Value at, ArrayRef<Value> x) {
-      Value v = vector::FromElementsOp::create(b, loc, VectorType::get({4}, f32), x);
-      vector::StoreOp::create(b, loc, v, buffer, ValueRange{at}, /*nontemporal=*/false,
-                              llvm::MaybeAlign(16));
+      storeVector(buffer, at, x, 16);
     };
     // S_1 = E_0 into shared memory (row-major, 8 columns).
     store4(smemF32, add(mul(row, idx(kColumns)), half4),

@@ -58,7 +58,8 @@ constexpr int64_t kFewBlocks = 132;
 
 /// Times every candidate on the GPU (compiling through the JIT cache), records the fastest
 /// in the tuning file, and returns them all. `force` re-times a shape already in the file.
-/// `progress` is told about each candidate as it finishes (i of n).
+/// `progress` is told about each candidate as it finishes (i of n; n counts the sliced winner's
+/// re-timing with whole-chunk copies switched, which a tiled or recurrent winner skips).
 Status tune(const std::string &layerSource, const TuneShape &shape, const Options &options,
             TuneResult &result, bool force = false,
             const std::function<void(const TuneCandidate &, size_t, size_t)> &progress = {});
