@@ -382,7 +382,8 @@ def main():
 def warm_up(args, names):
     """Runs fla once per case in up to args.warm_fla processes at a time (Triton compiles
     each kernel configuration it autotunes over; serially that was ~9 of the run's 10 minutes
-    on the H100). Only the disk cache carries over: the timed process autotunes again, on an
+    on the H100; 14 cases took 185 s with 8 processes). Only compiled kernels carry over (the
+    workers do not store fla's autotuning choices): the timed process autotunes again, on an
     idle GPU. A failed worker only means that case compiles in the timed process."""
     started = time.monotonic()
     pending = list(names)
@@ -393,10 +394,14 @@ def warm_up(args, names):
             name = pending.pop(0)
             cmd = [sys.executable, os.path.abspath(__file__), "--lib", args.lib, "--kernels",
                    args.kernels, "--out", os.devnull, "--warm-case", name]
+            # fla stores its autotuning choices in Triton's cache by default: chosen while
+            # the workers share the GPU, they made fla up to 24% slower in the timed run
+            # (fce16ee, H100). The workers keep only the compiled kernels.
+            env = dict(os.environ, FLA_CACHE_RESULTS="0")
             # stderr to a file: a full pipe would stall a worker until it is read.
             log = tempfile.TemporaryFile()
             running.append((name, log, subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                                        stderr=log)))
+                                                        stderr=log, env=env)))
         name, log, proc = running.pop(0)
         proc.wait()
         if proc.returncode != 0:
