@@ -1,5 +1,7 @@
 // gdn-compile: PTX, the metadata record, the kernel choice, and its errors.
 // RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=PTX
+// RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=ROWS
+// RUN: gdn-compile %s --print-ptx --whole-chunk-copies | FileCheck %s --check-prefix=WHOLE
 // RUN: rm -rf %t && gdn-compile %s -o %t/k --no-cubin && FileCheck %s --check-prefix=META < %t/k.meta
 // RUN: gdn-compile %s -o %t/r --no-cubin --kernel recurrent && FileCheck %s --check-prefix=RMETA < %t/r.meta
 // RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
@@ -20,6 +22,14 @@
 // PTX: .entry layer_chunked
 // PTX: cp.async.cg.shared.global
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// Without --whole-chunk-copies every copy carries its source size; with it, whole chunks'
+// copies in the state pass do not (the prep's keep theirs).
+// ROWS: .target sm_90a
+// ROWS-NOT: cp.async.cg.shared.global [{{[^]]*}}], [{{[^]]*}}], 16;
+// WHOLE: .entry layer_chunked_prep
+// WHOLE-NOT: cp.async.cg.shared.global [{{[^]]*}}], [{{[^]]*}}], 16;
+// WHOLE: .entry layer_chunked(
+// WHOLE: cp.async.cg.shared.global [{{[^]]*}}], [{{[^]]*}}], 16;
 // META: kernel: layer_chunked
 // META: kind: chunked
 // META: block_size: 128
