@@ -389,15 +389,15 @@ def warm_up(args, names):
     pending = list(names)
     running = []
     failed = []
+    # fla stores its autotuning choices in Triton's cache by default: chosen while the workers
+    # share the GPU, they made fla up to 24% slower in the timed run (fce16ee, H100). The
+    # workers keep only the compiled kernels.
+    env = dict(os.environ, FLA_CACHE_RESULTS="0")
     while pending or running:
         while pending and len(running) < args.warm_fla:
             name = pending.pop(0)
             cmd = [sys.executable, os.path.abspath(__file__), "--lib", args.lib, "--kernels",
                    args.kernels, "--out", os.devnull, "--warm-case", name]
-            # fla stores its autotuning choices in Triton's cache by default: chosen while
-            # the workers share the GPU, they made fla up to 24% slower in the timed run
-            # (fce16ee, H100). The workers keep only the compiled kernels.
-            env = dict(os.environ, FLA_CACHE_RESULTS="0")
             # stderr to a file: a full pipe would stall a worker until it is read.
             log = tempfile.TemporaryFile()
             running.append((name, log, subprocess.Popen(cmd, stdout=subprocess.DEVNULL,

@@ -32,6 +32,8 @@ std::string layerKey(const std::string &source, const Options &options) {
 std::string describe(const GpuCompileOptions &o, const std::string &layerSource = "") {
   if (o.kernel == "recurrent")
     return "recurrent, block " + std::to_string(o.blockSize);
+  // Both state passes copy through the same code, so whole-chunk copies apply to either.
+  std::string copies = o.wholeChunkCopies ? ", whole-chunk copies" : "";
   if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o)) {
     std::string text = o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
                        std::to_string(o.vTile) + ", sliced state";
@@ -39,12 +41,10 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
       text += ", " + std::to_string(o.stages) + " stages";
     if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
       text += ", " + std::to_string(o.segments) + " segments";
-    if (o.wholeChunkCopies)
-      text += ", whole-chunk copies";
-    return text;
+    return text + copies;
   }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
-         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps";
+         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies;
 }
 
 /// Median launch time of `kernel` on `layer`, with CUDA events around each launch.

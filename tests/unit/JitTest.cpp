@@ -340,6 +340,9 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   described.wholeChunkCopies = true;
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies");
+  described.slicedState = false; // the tiled pass takes them too
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, 8 warps, whole-chunk copies");
 
   jit::LayerDescription f32Layer = gated;
   f32Layer.inputType = "f32";
