@@ -5,7 +5,7 @@
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
                                            [--segments P] [--stages S] [--k-split 2]
-                                           [--whole-chunk-copies] [--state-qk]
+                                           [--whole-chunk-copies]
                                            [--only NAME,...]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
@@ -89,9 +89,6 @@ def main():
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--whole-chunk-copies", action="store_true",
                    help="chunked kernels: whole chunks' tiles copied unpredicated in every bucket")
-    p.add_argument("--state-qk", action="store_true",
-                   help="chunked kernels: gated Q K^T and q norms in the state pass in every "
-                        "bucket (where it applies: sliced, scalar or no gates)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -133,7 +130,6 @@ def main():
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         tiling += (["--whole-chunk-copies"]
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
-        tiling += ["--state-qk"] if args.state_qk and "--state-qk" not in tiling else []
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:

@@ -78,7 +78,7 @@ struct ChunkedSpec : LayerFacts {
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stateQk(o.stateQk) {}
+        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -89,8 +89,6 @@ struct ChunkedSpec : LayerFacts {
   /// State pass: whole chunks' tiles copied without per-row predicates (StateKernelBuilder::
   /// issue).
   bool wholeChunkCopies = false;
-  /// Sliced state pass: Q K^T gated and the q norms formed by each warp (qkInState).
-  bool stateQk = false;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -129,11 +127,6 @@ struct ChunkedSpec : LayerFacts {
   /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
   int64_t kParts() const { return sliced() ? kSplit : 1; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
-  /// `state-qk` where it applies: each warp of the sliced pass forms QKg (and the q rows'
-  /// L2 norms) from the q and k fragments it loads for (Q S)^T and (K S)^T
-  /// (StateKernelBuilder::slicedStep); the prep reads no q and writes no QKg, and its row
-  /// factors become (G log2 e, kf exp(G_n - G), kf, exp(G) kf).
-  bool qkInState() const { return stateQk && sliced() && !channel() && kSplit == 1; }
   bool delta() const { return rule == UpdateRule::Delta; }
 };
 
@@ -142,8 +135,7 @@ constexpr int64_t kMaxSharedBytes = 227 * 1024;
 /// 16-bit tile rows are padded by this many elements (16 bytes): conflict-free fragments.
 constexpr int64_t kPad = 8;
 /// f32 row factors per token and value head: scale qf exp(G), kf exp(G_n - G), exp(G_n), and
-/// exp(G) kf with state-wy (else 0); with state-qk (ChunkedSpec::qkInState) G log2(e) (0
-/// without gates), kf exp(G_n - G), kf, exp(G) kf.
+/// exp(G) kf with state-wy (else 0).
 constexpr int64_t kRowFactors = 4;
 /// Channel gates: KKg and QKg sum 8 x 8 diagonal blocks per element; the rest is on tensor
 /// cores with the rows gated relative to their 8-row block's first row.
@@ -225,7 +217,7 @@ struct StateLayout {
       s.ks = m.take(C * (K + kPad) * 2);
       s.ws = spec.delta() && !spec.wyInState() ? m.take(C * (K + kPad) * 2) : 0;
       s.us = m.take(C * (Vt + kPad) * 2);
-      s.qk = spec.qkInState() ? 0 : m.take(C * (C + kPad) * 2);
+      s.qk = m.take(C * (C + kPad) * 2);
       s.rf = m.take(C * kRowFactors * 4);
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
@@ -260,13 +252,12 @@ struct StateLayout {
 };
 
 /// 16-bit workspace elements per token and value head: W (delta rule), U, QKg; with
-/// state-wy, QKg and Tm diag(beta) instead; with state-qk no QKg.
+/// state-wy, QKg and Tm diag(beta) instead.
 int64_t workspaceHeadElems(const ChunkedSpec &s) {
   int64_t gated = s.channel() ? (s.delta() ? 3 : 2) * s.K : 0; // Q1, K2 (and K1)
-  int64_t qkg = s.qkInState() ? 0 : s.C;
   if (s.wyInState())
-    return qkg + s.C + gated;
-  return (s.delta() ? s.K : 0) + s.V + qkg + gated;
+    return 2 * s.C + gated;
+  return (s.delta() ? s.K : 0) + s.V + s.C + gated;
 }
 
 /// f32 workspace elements per token and value head: the row factors, and with channel gates
@@ -383,7 +374,7 @@ protected:
     if (s.wyInState()) {
       wsU = idx(0); // unused: the state pass reads V itself
       wsQK = idx(0);
-      wsTM = s.qkInState() ? idx(0) : mul(tokens, idx(s.HV * s.C)); // after QKg, if any
+      wsTM = mul(tokens, idx(s.HV * s.C));
     } else {
       wsU = s.delta() ? mul(tokens, idx(s.HV * s.K)) : idx(0);
       wsQK = add(wsU, mul(tokens, idx(s.HV * s.V)));
@@ -787,9 +778,7 @@ private:
     const int64_t C = s.C, K = s.K, ldK = K + kPad;
     // 1. K and Q rows (zero past the end), gates and betas.
     asyncRows(args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
-    if (!s.qkInState()) // else the state pass forms QKg and the q norms
-      asyncRows(
-          args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
+    asyncRows(args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
     if (s.inverse())
       asyncRows(args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V,
                 idx(L.vs), s.V + kPad, rows, false);
@@ -832,10 +821,8 @@ private:
       // read contiguous bytes), then a shuffle butterfly over the lanes. With fewer threads
       // than rows (lanes = 1) a thread loops over rows. (A warp per row serialised a 5-shuffle
       // chain per row; a thread per row, element by element, had 4-way bank conflicts.)
-      // With state-qk only the K rows (the state pass normalises q).
-      const int64_t normRows = s.qkInState() ? C : 2 * C;
-      const int64_t groups = K / 8, lanes = std::clamp<int64_t>(kThreads / normRows, 1, groups);
-      forStrided(normRows * lanes, [&](Value slot) {
+      const int64_t groups = K / 8, lanes = std::clamp<int64_t>(kThreads / (2 * C), 1, groups);
+      forStrided(2 * C * lanes, [&](Value slot) {
         Value row = divu(slot, lanes), part = remu(slot, lanes);
         Value isQ = cmp(arith::CmpIPredicate::uge, row, idx(C));
         Value base = select(isQ, idx(L.qs), idx(L.ks));
@@ -850,7 +837,7 @@ private:
           }
         }
         Value sum = fadd(fadd(sums[0], sums[1]), fadd(sums[2], sums[3]));
-        // normRows x lanes is the block size whenever lanes > 1: every lane takes part.
+        // 2C x lanes is the block size whenever lanes > 1: every lane takes part.
         sum = xorLaneSum(sum, 1, lanes);
         ifThen(cmp(arith::CmpIPredicate::eq, part, idx(0)),
                [&] { storeFactor(row, rsqrtApprox(fadd(sum, f32c(1e-6f)))); });
@@ -913,19 +900,10 @@ private:
         storeF32(L.expG, r, eg);
         ifThen(lt(r, rows), [&] {
           Value base = mul(headRow(add(t0, r)), idx(kRowFactors));
+          Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
           Value krow = fmul(f32At(L.kf, r), tail);
           Value wyRow = s.wyInState() ? fmul(eg, f32At(L.kf, r)) : f32c(0.0f);
-          Value values[kRowFactors];
-          if (s.qkInState()) {
-            // The state pass gates Q K^T itself (exp of differences) and forms qrow.
-            Value g2 = gated ? fmul(gateAt(r), f32c(1.4426950408889634f)) : f32c(0.0f);
-            Value rowValues[kRowFactors] = {g2, krow, f32At(L.kf, r), wyRow};
-            std::copy(std::begin(rowValues), std::end(rowValues), values);
-          } else {
-            Value qrow = fmul(fmul(f32c(s.scale), f32At(L.qf, r)), eg);
-            Value rowValues[kRowFactors] = {qrow, krow, decay, wyRow};
-            std::copy(std::begin(rowValues), std::end(rowValues), values);
-          }
+          Value values[kRowFactors] = {qrow, krow, decay, wyRow};
           for (int64_t i = 0; i < kRowFactors; ++i)
             memref::StoreOp::create(b, loc, values[i], wsF32, ValueRange{add(base, idx(i))});
         });
@@ -962,21 +940,20 @@ private:
                                   llvm::MaybeAlign(4));
         });
       };
-      if (!s.qkInState())
-        forTiles(C, C, [&](Value m0, Value n0) {
-          Value live = lt(n0, add(m0, idx(16)));
-          ifThen(live, [&] {
-            SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
-            decayedTile(
-                acc, m0, n0, [&](Value r) { return fmul(f32c(s.scale), f32At(L.qf, r)); },
-                /*strict=*/false, storeQK);
-          });
-          ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
-            Value c = add(n0, mul(quad, idx(2)));
-            for (int64_t h = 0; h < 2; ++h)
-              storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
-          });
+      forTiles(C, C, [&](Value m0, Value n0) {
+        Value live = lt(n0, add(m0, idx(16)));
+        ifThen(live, [&] {
+          SmallVector<Value> acc = tileProduct(zero, K, m0, n0, qTile, false, kTile);
+          decayedTile(
+              acc, m0, n0, [&](Value r) { return fmul(f32c(s.scale), f32At(L.qf, r)); },
+              /*strict=*/false, storeQK);
         });
+        ifThen(cmp(arith::CmpIPredicate::uge, n0, add(m0, idx(16))), [&] {
+          Value c = add(n0, mul(quad, idx(2)));
+          for (int64_t h = 0; h < 2; ++h)
+            storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
+        });
+      });
     }
     barrier();
 
@@ -1590,7 +1567,7 @@ private:
           wsHalf, [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
           C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, vRows, false);
     }
-    if (!segmentStates && !s.qkInState())
+    if (!segmentStates)
       asyncRows(
           wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
           stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
@@ -1807,41 +1784,13 @@ private:
     const bool outputs = !segmentStates;
     SmallVector<Value> ksT(s.delta() ? 4 * tokenTiles : 0, f32c(0.0f)),
         qsT(outputs ? 4 * tokenTiles : 0, f32c(0.0f));
-    // state-qk: Q K^T (query tile m, key tile n: qkAcc[m][n], causal tiles only) and the
-    // diagonal blocks of Q Q^T (the q rows' squared norms) from the same fragments: the B
-    // fragments of 16 q rows are, permuted, their A fragment.
-    const bool qkHere = outputs && s.qkInState(), norms = qkHere && s.qkL2norm;
-    const int64_t queryTiles = C / 16;
-    SmallVector<SmallVector<Value>> qkAcc(qkHere ? queryTiles * tokenTiles : 0,
-                                          SmallVector<Value>(4, f32c(0.0f)));
-    SmallVector<SmallVector<Value>> qqAcc(norms ? 2 * queryTiles : 0,
-                                          SmallVector<Value>(4, f32c(0.0f)));
-    auto accumulate = [&](SmallVector<Value> &acc, ArrayRef<Value> a, Value b0, Value b1) {
-      acc = mma(acc, a, {b0, b1});
-    };
     for (int64_t t = 0; t < kSteps / parts; ++t) {
       SmallVector<Value> a = aFromAcc(S, t);
-      SmallVector<SmallVector<Value>> qB, kB;
       for (int64_t j = 0; j < tokenTiles; j += 2) {
-        if (s.delta() || qkHere)
-          kB.push_back(bByColumns(ks, ldK, 8 * j, kAt(16 * t)));
-        if (outputs)
-          qB.push_back(bByColumns(qs, ldK, 8 * j, kAt(16 * t)));
         if (s.delta())
-          mmaPair(ksT, j, a, kB.back());
+          mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, kAt(16 * t)));
         if (outputs)
-          mmaPair(qsT, j, a, qB.back());
-      }
-      if (!qkHere)
-        continue;
-      for (int64_t m = 0; m < queryTiles; ++m) {
-        SmallVector<Value> qA = {qB[m][0], qB[m][2], qB[m][1], qB[m][3]};
-        for (int64_t p = 0; p <= m; ++p) // key tiles right of the diagonal block are zero
-          for (int64_t h = 0; h < 2; ++h)
-            accumulate(qkAcc[m * tokenTiles + 2 * p + h], qA, kB[p][2 * h], kB[p][2 * h + 1]);
-        if (norms)
-          for (int64_t h = 0; h < 2; ++h)
-            accumulate(qqAcc[2 * m + h], qA, qB[m][2 * h], qB[m][2 * h + 1]);
+          mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, kAt(16 * t)));
       }
     }
     if (parts > 1) {
@@ -1902,16 +1851,12 @@ private:
     // by the group's first warp).
     auto output = [&] {
       SmallVector<Value> oT;
-      if (qkHere) {
-        stateQkOutput(oT, qkAcc, qqAcc, qsT, vnA, factor, rf);
-      } else {
-        for (int64_t j = 0; j < tokenTiles; ++j)
-          for (int64_t e = 0; e < 4; ++e)
-            oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
-        for (int64_t t = 0; t < tokenSteps; ++t)
-          for (int64_t j = 0; j < tokenTiles; j += 2)
-            mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
-      }
+      for (int64_t j = 0; j < tokenTiles; ++j)
+        for (int64_t e = 0; e < 4; ++e)
+          oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        for (int64_t j = 0; j < tokenTiles; j += 2)
+          mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
       for (int64_t j = 0; j < tokenTiles; ++j)
         for (int64_t e = 0; e < 4; ++e) {
           auto [v, token] = accPosition(v0, idx(8 * j), e);
@@ -1938,12 +1883,7 @@ private:
           out.push_back(fmul(S[4 * j + e], d[e % 2]));
       }
     } else if (s.gate != GateKind::None) {
-      // exp(G_n): the first row's copy; with state-qk from the last valid row's G log2(e).
-      Value decay =
-          s.qkInState()
-              ? exp2Ftz(memref::LoadOp::create(
-                    b, loc, smemF32, ValueRange{add(rf, mul(sub(rows, idx(1)), idx(kRowFactors)))}))
-              : Value(memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))}));
+      Value decay = memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))});
       for (Value x : S)
         out.push_back(fmul(x, decay));
     } else {
@@ -1960,96 +1900,6 @@ private:
 
   /// Row k of this warp's part of K (k-split), as an index.
   Value kAt(int64_t k) { return kOffset ? add(kOffset, idx(k)) : idx(k); }
-
-  /// state-qk: O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T with QKg formed here from
-  /// Q K^T (qkAcc) and, with qk_l2norm, the squared q norms on the diagonals of qqAcc.
-  /// An m16n8 accumulator of Q K^T holds QKg[i = g (+8)][j = 2 quad (+1)], which is exactly
-  /// the B fragment {b0 | b1} of QKg^T for query tile i / 8 at key step j / 16, so QKg never
-  /// leaves registers. Row factors: G log2(e) (0), kf (2).
-  template <typename Factor>
-  void stateQkOutput(SmallVector<Value> &oT, ArrayRef<SmallVector<Value>> qkAcc,
-                     ArrayRef<SmallVector<Value>> qqAcc, ArrayRef<Value> qsT,
-                     ArrayRef<SmallVector<Value>> vnA, Factor &factor, Value rf) {
-    const int64_t C = s.C, tokenTiles = C / 8, queryTiles = C / 16;
-    const bool gated = s.gate != GateKind::None;
-    auto i32Of = [&](Value x) { return arith::IndexCastOp::create(b, loc, i32, x).getResult(); };
-    auto fromLane = [&](Value x, Value srcLane) {
-      return gpu::ShuffleOp::create(b, loc, x, i32Of(srcLane), i32Of(idx(32)),
-                                    gpu::ShuffleMode::IDX)
-          .getShuffleResult();
-    };
-    // Local row r (0..15) of a query tile has its squared norm at lane 4 (r % 8) + (r % 8) / 2:
-    // element r % 2 of the first key tile's accumulator (rows < 8) or 2 + r % 2 of the second.
-    // Each lane offers the one diagonal element it may hold; a row's reader picks the lane.
-    Value odd = cmp(arith::CmpIPredicate::eq, remu(group, 2), idx(1));
-    auto scaledQf = [&](int64_t m, int64_t upper, Value srcLane) {
-      if (qqAcc.empty())
-        return f32c(s.scale);
-      const SmallVector<Value> &d = qqAcc[2 * m + upper];
-      Value mine = select(odd, d[2 * upper + 1], d[2 * upper]);
-      Value ssq = fromLane(mine, srcLane);
-      return fmul(f32c(s.scale), rsqrtApprox(fadd(ssq, f32c(1e-6f))));
-    };
-    Value ownRowLane = add(mul(group, idx(4)), divu(group, 2));
-    for (int64_t m = 0; m < queryTiles; ++m) {
-      // This lane's query rows 16 m + g + 8 u: scale qf and G.
-      Value rowScale[2], rowG[2];
-      for (int64_t u = 0; u < 2; ++u) {
-        rowScale[u] = scaledQf(m, u, ownRowLane);
-        Value token = add(idx(16 * m + 8 * u), group);
-        rowG[u] = gated ? Value(memref::LoadOp::create(
-                              b, loc, smemF32, ValueRange{add(rf, mul(token, idx(kRowFactors)))}))
-                        : Value();
-      }
-      // QKg of key tiles 0 .. 2 m + 1 (the rest is zero), masked inside the diagonal block.
-      SmallVector<SmallVector<Value>> gatedTiles;
-      for (int64_t n = 0; n <= 2 * m + 1; ++n) {
-        SmallVector<Value> tileValues;
-        for (int64_t u = 0; u < 2; ++u)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value v =
-                fmul(qkAcc[m * tokenTiles + n][2 * u + e], fmul(rowScale[u], factor(n, e, 2)));
-            Value mask;
-            if (n >= 2 * m) // diagonal block: key 8 (n - 2 m) + 2 quad + e <= query g + 8 u
-              mask = cmp(arith::CmpIPredicate::ule,
-                         add(idx(8 * (n - 2 * m) + e), mul(quad, idx(2))), add(group, idx(8 * u)));
-            if (gated) {
-              Value diff = fsub(rowG[u], factor(n, e, 0));
-              v = fmul(v, exp2Ftz(mask ? select(mask, diff, f32c(0.0f)) : diff));
-            }
-            tileValues.push_back(mask ? select(mask, v, f32c(0.0f)) : v);
-          }
-        gatedTiles.push_back(tileValues);
-      }
-      // (Q S)^T diag(scale qf exp(G)) for this query tile's two token tiles.
-      for (int64_t jj = 0; jj < 2; ++jj)
-        for (int64_t e = 0; e < 4; ++e) {
-          int64_t j = 2 * m + jj;
-          // token 8 j + 2 quad + e % 2: local row 8 jj + 2 quad + e % 2.
-          Value srcLane = add(mul(quad, idx(9)), idx(4 * (e % 2)));
-          Value qrow = scaledQf(m, jj, srcLane);
-          if (gated)
-            qrow = fmul(qrow, exp2Ftz(factor(j, e, 0)));
-          oT.push_back(fmul(qsT[4 * j + e], qrow));
-        }
-      // + Vnew^T QKg^T: key steps t <= m; B of token tile 2 m + jj at step t is the rows
-      // g + 8 jj of key tiles 2 t, 2 t + 1.
-      for (int64_t t = 0; t <= m; ++t) {
-        SmallVector<Value> bRegs;
-        for (int64_t jj = 0; jj < 2; ++jj)
-          for (int64_t h = 0; h < 2; ++h) {
-            const SmallVector<Value> &g = gatedTiles[2 * t + h];
-            bRegs.push_back(pack(g[2 * jj], g[2 * jj + 1]));
-          }
-        for (int64_t jj = 0; jj < 2; ++jj) {
-          int64_t j = 2 * m + jj;
-          SmallVector<Value> out =
-              mma(ArrayRef<Value>(oT).slice(4 * j, 4), vnA[t], {bRegs[2 * jj], bRegs[2 * jj + 1]});
-          std::copy(out.begin(), out.end(), oT.begin() + 4 * j);
-        }
-      }
-    }
-  }
 
   StateLayout L;
   const bool segmentStates;
@@ -2160,9 +2010,9 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{
-        chunkSize,   vTile,     warps,    ldmatrix, prepInverse, stateWy,          qsEarly,
-        slicedState, prepWarps, segments, stages,   kSplit,      wholeChunkCopies, stateQk};
+    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,           ldmatrix,  prepInverse,
+                                        stateWy,   qsEarly, slicedState,     prepWarps, segments,
+                                        stages,    kSplit,  wholeChunkCopies};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";

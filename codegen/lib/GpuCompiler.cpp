@@ -142,7 +142,6 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.stages = o.stages;
   c.kSplit = o.kSplit;
   c.wholeChunkCopies = o.wholeChunkCopies;
-  c.stateQk = o.stateQk;
   return c;
 }
 

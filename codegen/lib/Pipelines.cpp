@@ -61,7 +61,6 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.stages = options.stages;
     chunked.kSplit = options.kSplit;
     chunked.wholeChunkCopies = options.wholeChunkCopies;
-    chunked.stateQk = options.stateQk;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

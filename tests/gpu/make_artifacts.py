@@ -155,17 +155,6 @@ CHUNKED_CASES = [
     ("chunked_whole_tiled_c64", ["--chunk-size", "64", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
     ("chunked_whole_kda_c16", ["--chunk-size", "16", "--v-tile", "64", "--whole-chunk-copies"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_whole_additive_segments4", ["--chunk-size", "16", "--v-tile", "64", "--segments", "4", "--whole-chunk-copies"], "mamba2", "scalar", "additive", "f16", 2, 2, 64, 128, True, True, False, 1.0, False, False, 2, 70),
-    # Gated Q K^T and q norms formed in the state pass (state-qk; the prep reads no q): V tile
-    # 128 at 4 stages with a short last chunk, two query tiles per chunk (chunk 32) in 4
-    # segments, a packed batch, K = 256, no gate and no norm (f16, K = 64), the additive rule,
-    # and KDA (channel gates: the option is a no-op there).
-    ("chunked_stateqk_vt128_s4", ["--chunk-size", "16", "--v-tile", "128", "--stages", "4", "--whole-chunk-copies", "--state-qk"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_stateqk_c32_segments4", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--state-qk"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 301),
-    ("chunked_stateqk_varlen_c16", ["--chunk-size", "16", "--v-tile", "64", "--state-qk"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 400),
-    ("chunked_stateqk_k256_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--state-qk"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 90),
-    ("chunked_stateqk_deltanet_no_norm_k64", ["--chunk-size", "32", "--v-tile", "32", "--state-qk"], "deltanet", "none", "delta", "f16", 2, 2, 64, 128, True, True, False, 0.5, False, False, 3, 77),
-    ("chunked_stateqk_additive", ["--chunk-size", "32", "--v-tile", "128", "--state-qk"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 200),
-    ("chunked_stateqk_kda_noop", ["--chunk-size", "16", "--v-tile", "64", "--state-qk"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 100),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

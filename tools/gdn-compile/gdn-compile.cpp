@@ -71,9 +71,6 @@ int main(int argc, char **argv) {
   app.add_flag("--whole-chunk-copies", options.wholeChunkCopies,
                "Chunked kernel: the state pass copies whole chunks' tiles without per-row "
                "predicates (one base plus constants per thread)");
-  app.add_flag("--state-qk", options.stateQk,
-               "Chunked kernel (sliced state pass, scalar or no gates): the state pass forms "
-               "the gated Q K^T and the q norms itself; the prep reads no q");
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

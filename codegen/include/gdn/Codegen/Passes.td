@@ -115,12 +115,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "State pass: copy the tiles of whole chunks (all but each sequence's or segment's "
            "last) without per-row predicates, so each thread's copy sources are one base plus "
            "constants (fewer instructions per chunk step, more registers; faster on some "
-           "tilings, slower on others: see docs/gpu-kernels.md)">,
-    Option<"stateQk", "state-qk", "bool", /*default=*/"false",
-           "Sliced state pass (scalar or no gates, k-split 1): each warp forms the chunk's "
-           "gated Q K^T and the q rows' L2 norms itself, from the q and k fragments it already "
-           "loads, so the prep reads no q and the workspace holds no QKg (fewer bytes, more "
-           "work in the state pass: for many (sequence, head) streams). Elsewhere a no-op">
+           "tilings, slower on others: see docs/gpu-kernels.md)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

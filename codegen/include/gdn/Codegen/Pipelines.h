@@ -76,10 +76,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "whole-chunk-copies",
       llvm::cl::desc("Chunked kernel: whole chunks' tiles copied without per-row predicates"),
       llvm::cl::init(false)};
-  Option<bool> stateQk{
-      *this, "state-qk",
-      llvm::cl::desc("Chunked kernel (sliced): gated Q K^T and q norms formed in the state pass"),
-      llvm::cl::init(false)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
