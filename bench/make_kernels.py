@@ -5,7 +5,7 @@
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
                                            [--segments P] [--stages S] [--k-split 2]
-                                           [--whole-chunk-copies]
+                                           [--whole-chunk-copies] [--no-stmatrix-stores]
                                            [--only NAME,...]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
@@ -30,15 +30,20 @@ from make_artifacts import layer_source  # noqa: E402
 # and 16 streams, 2 for 32); K = 256 the sliced pass at chunk 16 (K x C <= 4096), V tile 64, 4
 # stages (0.288 vs 0.637 ms tiled at chunk 32, sweep run Q). Whole chunks' copies unpredicated
 # (--whole-chunk-copies) where that was faster (sweep run AE: +1.5-5%; the 3-stage wide and
-# the KDA buckets lost 3-7%, the 4-segment bucket was even).
+# the KDA buckets lost 3-7%, the 4-segment bucket was even). Outputs leave through stmatrix
+# and 16-byte row pieces (the default on sm_90) except in the chunk-32 and K = 256 buckets,
+# where the per-element stores were 1-1.5% faster (sweep run AH; chunk 16 gained up to 4%).
 WHOLE = ["--whole-chunk-copies"]
+ELEMENT_STORES = ["--no-stmatrix-stores"]
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"] + WHOLE
 SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"]
-SLICED_SEG4 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
-SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"] + WHOLE
+SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
+               + ELEMENT_STORES)
+SLICED_SEG2 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"] + WHOLE
+               + ELEMENT_STORES)
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"] + WHOLE
-SLICED_K256 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE
+SLICED_K256 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE + ELEMENT_STORES
 # name: (H, HV, K, V, varlen, decode, bucket[, gate]); the gate is scalar (Gated DeltaNet)
 # unless named: "channel" is KDA (channel gates, delta rule).
 VARIANTS = {
@@ -89,6 +94,9 @@ def main():
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--whole-chunk-copies", action="store_true",
                    help="chunked kernels: whole chunks' tiles copied unpredicated in every bucket")
+    p.add_argument("--no-stmatrix-stores", action="store_true",
+                   help="chunked kernels: one 16-bit store per output element (the sliced pass "
+                        "stores rows through stmatrix by default on sm_90)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -130,6 +138,8 @@ def main():
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         tiling += (["--whole-chunk-copies"]
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
+        tiling += (["--no-stmatrix-stores"]
+                   if args.no_stmatrix_stores and "--no-stmatrix-stores" not in tiling else [])
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:

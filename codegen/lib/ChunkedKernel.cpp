@@ -78,7 +78,7 @@ struct ChunkedSpec : LayerFacts {
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies) {}
+        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -89,6 +89,9 @@ struct ChunkedSpec : LayerFacts {
   /// State pass: whole chunks' tiles copied without per-row predicates (StateKernelBuilder::
   /// issue).
   bool wholeChunkCopies = false;
+  /// Sliced state pass: O^T leaves through stmatrix.trans and a per-warp shared tile as 16-byte
+  /// row pieces (sm_90 and later; StateKernelBuilder::storeOutputRows).
+  bool stmatrixStores = false;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -207,6 +210,9 @@ struct StateLayout {
   int64_t qsAcc = 0;            ///< qs-early: diag(qrow) Q S, f32, C x Vt
   /// k-split: each warp's partial (K S)^T and (Q S)^T, f32 [warp][value][lane]
   int64_t xs = 0, xsFloats = 0;
+  /// stmatrix-stores: each warp's C x 16 output tile (token rows of kOutLd 16-bit elements)
+  int64_t out = 0;
+  static constexpr int64_t kOutLd = 24; ///< 48-byte rows: stmatrix's 8 rows hit distinct banks
   explicit StateLayout(const ChunkedSpec &spec) {
     const int64_t C = spec.C, K = spec.K, Vt = spec.vTile;
     Arena m;
@@ -236,6 +242,8 @@ struct StateLayout {
         xsFloats = (spec.delta() ? 2 : 1) * 4 * (C / 8);
         xs = m.take(spec.stateWarps() * 32 * xsFloats * 4);
       }
+      if (spec.stmatrixStores)
+        out = m.take(spec.stateWarps() * C * kOutLd * 2);
       total = m.at;
       return;
     }
@@ -1857,6 +1865,10 @@ private:
       for (int64_t t = 0; t < tokenSteps; ++t)
         for (int64_t j = 0; j < tokenTiles; j += 2)
           mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
+      if (s.stmatrixStores) {
+        storeOutputRows(oT, t0, rows, v0);
+        return;
+      }
       for (int64_t j = 0; j < tokenTiles; ++j)
         for (int64_t e = 0; e < 4; ++e) {
           auto [v, token] = accPosition(v0, idx(8 * j), e);
@@ -1900,6 +1912,42 @@ private:
 
   /// Row k of this warp's part of K (k-split), as an index.
   Value kAt(int64_t k) { return kOffset ? add(kOffset, idx(k)) : idx(k); }
+
+  /// stmatrix-stores: O^T (16 value columns x C tokens, accumulator tiles per 8 tokens) to
+  /// global memory by rows. stmatrix.x4.trans writes the transposed 8 x 8 blocks into this
+  /// warp's shared tile, so each token's 16 values lie in one 32-byte row; then lane l moves
+  /// 16 bytes (token l / 2, values 8 (l % 2) ..) per 16 tokens. Per 16 tokens that is one
+  /// stmatrix, one shared load and one global store per lane, where the accumulator layout
+  /// took 8 predicated 16-bit stores. The chunk's block barrier orders the next chunk's
+  /// stmatrix after these loads; a warp barrier orders the loads after the stmatrix.
+  void storeOutputRows(ArrayRef<Value> oT, Value t0, Value rows, Value v0) {
+    const int64_t C = s.C, ld = StateLayout::kOutLd;
+    Value tileBase = add(idx(L.out), mul(warp, idx(C * ld * 2)));
+    for (int64_t j = 0; j < C / 8; j += 2) {
+      // Matrix i = 2 (tile j + i / 2) + value half i % 2; lanes 8 i .. 8 i + 7 address its
+      // rows (tokens 8 j + (l % 8) + 8 (l / 16), values 8 ((l / 8) % 2)).
+      SmallVector<Value> sources;
+      for (int64_t i = 0; i < 4; ++i) {
+        int64_t tile = j + i / 2, h = i % 2;
+        sources.push_back(pack(oT[4 * tile + 2 * h], oT[4 * tile + 2 * h + 1]));
+      }
+      Value ptr = tileAddress({tileBase, ld}, add(idx(8 * j), laneColAT), laneRowAT);
+      NVVM::StMatrixOp::create(b, loc, ptr, sources, NVVM::MMALayout::col,
+                               NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+                               NVVM::LdStMatrixEltType::B16);
+    }
+    NVVM::SyncWarpOp::create(
+        b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(0xffffffffu))));
+    Value half8 = mul(remu(lane, 2), idx(8));
+    for (int64_t r = 0; r < C / 16; ++r) {
+      Value token = add(idx(16 * r), divu(lane, 2));
+      SmallVector<Value> x = loadElements(smemHalf, halfIndex(tileBase, token, ld, half8), 8, 16);
+      ifThen(lt(token, rows), [&] {
+        Value at = add(mul(headRow(add(t0, token)), idx(s.V)), add(col0, add(v0, half8)));
+        storeVector(args.o, at, x, 16);
+      });
+    }
+  }
 
   StateLayout L;
   const bool segmentStates;
@@ -2010,9 +2058,9 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{chunkSize, vTile,   warps,           ldmatrix,  prepInverse,
-                                        stateWy,   qsEarly, slicedState,     prepWarps, segments,
-                                        stages,    kSplit,  wholeChunkCopies};
+    GdnChunkedGpuKernelsOptions options{
+        chunkSize,   vTile,     warps,    ldmatrix, prepInverse, stateWy,          qsEarly,
+        slicedState, prepWarps, segments, stages,   kSplit,      wholeChunkCopies, stmatrixStores};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";

@@ -142,6 +142,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.stages = o.stages;
   c.kSplit = o.kSplit;
   c.wholeChunkCopies = o.wholeChunkCopies;
+  c.stmatrixStores = o.stmatrixStores && mlir::gdn::chipHasStmatrix(o.chip);
   return c;
 }
 

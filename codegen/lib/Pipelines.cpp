@@ -28,15 +28,20 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
 
-bool gdn::chipHasGridDependency(const std::string &chip) {
+/// The compute capability of "sm_NN[a]" as NN, or 0.
+static int chipVersion(const std::string &chip) {
   if (chip.rfind("sm_", 0) != 0)
-    return false;
+    return 0;
   int version = 0;
   size_t i = 3;
   for (; i < chip.size() && chip[i] >= '0' && chip[i] <= '9'; ++i)
     version = version * 10 + (chip[i] - '0');
-  return i > 3 && version >= 90;
+  return version;
 }
+
+bool gdn::chipHasGridDependency(const std::string &chip) { return chipVersion(chip) >= 90; }
+
+bool gdn::chipHasStmatrix(const std::string &chip) { return chipVersion(chip) >= 90; }
 
 std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::string &features) {
   return "nvvm-attach-target{chip=" + chip + " features=" + features +
@@ -61,6 +66,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.stages = options.stages;
     chunked.kSplit = options.kSplit;
     chunked.wholeChunkCopies = options.wholeChunkCopies;
+    chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

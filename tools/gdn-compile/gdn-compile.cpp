@@ -71,11 +71,17 @@ int main(int argc, char **argv) {
   app.add_flag("--whole-chunk-copies", options.wholeChunkCopies,
                "Chunked kernel: the state pass copies whole chunks' tiles without per-row "
                "predicates (one base plus constants per thread)");
+  bool noStmatrix = false;
+  app.add_flag("--no-stmatrix-stores", noStmatrix,
+               "Chunked kernel (sliced state pass): one 16-bit store per output element instead "
+               "of stmatrix and 16-byte row pieces (which need sm_90 or later and are used "
+               "there by default)");
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");
   CLI11_PARSE(app, argc, argv);
   options.cubin = !noCubin && !outPrefix.empty();
+  options.stmatrixStores = !noStmatrix;
   if (outPrefix.empty() && !printPtx) {
     std::cerr << "gdn-compile: error: give -o PREFIX or --print-ptx\n";
     return 1;

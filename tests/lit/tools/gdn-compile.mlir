@@ -2,6 +2,9 @@
 // RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=PTX
 // RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=ROWS
 // RUN: gdn-compile %s --print-ptx --whole-chunk-copies | FileCheck %s --check-prefix=WHOLE
+// RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=STM
+// RUN: gdn-compile %s --print-ptx --no-stmatrix-stores | FileCheck %s --check-prefix=NOSTM
+// RUN: gdn-compile %s --print-ptx --chip sm_80 | FileCheck %s --check-prefix=NOSTM
 // RUN: rm -rf %t && gdn-compile %s -o %t/k --no-cubin && FileCheck %s --check-prefix=META < %t/k.meta
 // RUN: gdn-compile %s -o %t/r --no-cubin --kernel recurrent && FileCheck %s --check-prefix=RMETA < %t/r.meta
 // RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
@@ -30,6 +33,11 @@
 // WHOLE-NOT: cp.async.cg.shared.global [{{[^]]*}}], [{{[^]]*}}], 16;
 // WHOLE: .entry layer_chunked(
 // WHOLE: cp.async.cg.shared.global [{{[^]]*}}], [{{[^]]*}}], 16;
+// The sliced state pass stores outputs through stmatrix on sm_90 (not with
+// --no-stmatrix-stores, nor for sm_80, which has no stmatrix).
+// STM: .entry layer_chunked(
+// STM: stmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// NOSTM-NOT: stmatrix
 // META: kernel: layer_chunked
 // META: kind: chunked
 // META: block_size: 128

@@ -37,6 +37,8 @@ struct GpuCompileOptions {
   int64_t stages = 2;         ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
   int64_t kSplit = 1;         ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
   bool wholeChunkCopies = false; ///< chunked kernel: whole chunks' tiles copied unpredicated
+  /// chunked kernel (sliced): outputs through stmatrix, where the chip has it (sm_90+)
+  bool stmatrixStores = true;
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

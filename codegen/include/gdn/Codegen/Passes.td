@@ -115,7 +115,12 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "State pass: copy the tiles of whole chunks (all but each sequence's or segment's "
            "last) without per-row predicates, so each thread's copy sources are one base plus "
            "constants (fewer instructions per chunk step, more registers; faster on some "
-           "tilings, slower on others: see docs/gpu-kernels.md)">
+           "tilings, slower on others: see docs/gpu-kernels.md)">,
+    Option<"stmatrixStores", "stmatrix-stores", "bool", /*default=*/"false",
+           "Sliced state pass: outputs go through stmatrix.trans into a per-warp shared-memory "
+           "tile and out as 16-byte row pieces, instead of one 16-bit store per element. Needs "
+           "sm_90 or later (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler turn it on "
+           "there)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -76,6 +76,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "whole-chunk-copies",
       llvm::cl::desc("Chunked kernel: whole chunks' tiles copied without per-row predicates"),
       llvm::cl::init(false)};
+  Option<bool> stmatrixStores{
+      *this, "stmatrix-stores",
+      llvm::cl::desc("Chunked kernel (sliced): outputs stored through stmatrix where the chip "
+                     "has it (sm_90 and later)"),
+      llvm::cl::init(true)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
@@ -85,6 +90,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 
 /// Whether `chip` (sm_NN or sm_NNa) has griddepcontrol: sm_90 and later.
 bool chipHasGridDependency(const std::string &chip);
+/// Whether `chip` (sm_NN[a]) has stmatrix (sm_90 and later).
+bool chipHasStmatrix(const std::string &chip);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
