@@ -5,7 +5,8 @@
                                            [--no-ldmatrix] [--no-state-wy] [--prep-inverse]
                                            [--qs-early] [--sliced-state] [--prep-warps W]
                                            [--segments P] [--stages S] [--k-split 2]
-                                           [--whole-chunk-copies] [--no-stmatrix-stores]
+                                           [--whole-chunk-copies]
+                                           [--stmatrix-stores | --no-stmatrix-stores]
                                            [--only NAME,...]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
@@ -33,14 +34,16 @@ from make_artifacts import layer_source  # noqa: E402
 # the KDA buckets lost 3-7%, the 4-segment bucket was even). Outputs leave through stmatrix
 # and 16-byte row pieces (the default on sm_90) except in the chunk-32 and K = 256 buckets,
 # where the per-element stores were 1-1.5% faster (sweep run AH; chunk 16 gained up to 4%).
+# Four stages for the 2-segment and the KDA 4-segment buckets (run AI: 1.6-2% faster; even or
+# slower elsewhere).
 WHOLE = ["--whole-chunk-copies"]
 ELEMENT_STORES = ["--no-stmatrix-stores"]
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"] + WHOLE
-SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "3", "--segments", "4"]
+SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"]
 SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
                + ELEMENT_STORES)
-SLICED_SEG2 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "2"] + WHOLE
+SLICED_SEG2 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2"] + WHOLE
                + ELEMENT_STORES)
 SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"] + WHOLE
 SLICED_K256 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE + ELEMENT_STORES
@@ -97,6 +100,8 @@ def main():
     p.add_argument("--no-stmatrix-stores", action="store_true",
                    help="chunked kernels: one 16-bit store per output element (the sliced pass "
                         "stores rows through stmatrix by default on sm_90)")
+    p.add_argument("--stmatrix-stores", action="store_true",
+                   help="chunked kernels: stmatrix output stores in every bucket (on sm_90)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -140,6 +145,8 @@ def main():
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
         tiling += (["--no-stmatrix-stores"]
                    if args.no_stmatrix_stores and "--no-stmatrix-stores" not in tiling else [])
+        if args.stmatrix_stores:
+            tiling = [f for f in tiling if f != "--no-stmatrix-stores"]
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:

@@ -1,6 +1,7 @@
 //===- Tune.cpp - autotuning the kernel design and tiling per shape ------===//
 #include "gdn/Codegen/Tune.h"
 #include "JitInternal.h"
+#include "gdn/Codegen/Pipelines.h"
 #include "gdn/DeviceLayer.h"
 
 #include <algorithm>
@@ -34,6 +35,9 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
     return "recurrent, block " + std::to_string(o.blockSize);
   // Both state passes copy through the same code, so whole-chunk copies apply to either.
   std::string copies = o.wholeChunkCopies ? ", whole-chunk copies" : "";
+  // Only the sliced pass stores through stmatrix, and only where the chip has it.
+  std::string stores =
+      o.stmatrixStores || !mlir::gdn::chipHasStmatrix(o.chip) ? "" : ", per-element stores";
   if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o)) {
     std::string text = o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
                        std::to_string(o.vTile) + ", sliced state";
@@ -41,7 +45,7 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
       text += ", " + std::to_string(o.stages) + " stages";
     if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
       text += ", " + std::to_string(o.segments) + " segments";
-    return text + copies;
+    return text + copies + stores;
   }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
          std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies;
@@ -129,14 +133,22 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
       continue;
     }
     e.options.slicedState = state == "sliced";
-    // An optional last field: how the state pass copies whole chunks.
-    std::string copies;
+    // Optional last fields (older lines end before them): how the state pass copies whole
+    // chunks, and how the sliced pass stores its outputs.
+    std::string copies, stores;
     if (fields >> copies) {
       if (copies != "whole" && copies != "rows") {
         ++bad;
         continue;
       }
       e.options.wholeChunkCopies = copies == "whole";
+    }
+    if (fields >> stores) {
+      if (stores != "stmatrix" && stores != "elements") {
+        ++bad;
+        continue;
+      }
+      e.options.stmatrixStores = stores == "stmatrix";
     }
     entries[key + " " + bucket] = e;
   }
@@ -149,12 +161,13 @@ bool writeTuningFile(const std::string &path, const std::map<std::string, Tuning
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<stages> <segments> <block> <ms> <whole|rows>\n";
+        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
        << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
        << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
-       << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << "\n";
+       << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << " "
+       << (e.options.stmatrixStores ? "stmatrix" : "elements") << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
@@ -200,14 +213,16 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
           if (!consider(c))
             return {};
         }
-        // Few streams: the segmented pass (sweep runs J-L: 2 or 4 segments at 3 stages).
+        // Few streams: the segmented pass (sweep runs J-L: 2 or 4 segments at 3 stages; 4
+        // stages won at 2 segments in run AH).
         if (shape && shape->batch * HV * (V / vTile) < kFewBlocks)
-          for (int64_t segments : {2, 4}) {
-            c.segments = segments;
-            c.stages = 3;
-            if (segmentedStateApplies(layerSource, c) && !consider(c))
-              return {};
-          }
+          for (int64_t segments : {2, 4})
+            for (int64_t stages : {3, 4}) {
+              c.segments = segments;
+              c.stages = stages;
+              if (segmentedStateApplies(layerSource, c) && !consider(c))
+                return {};
+            }
       }
       c.segments = 1;
       c.stages = 2;
@@ -246,9 +261,12 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
     return Status::error(Status::Code::InvalidArgument, "gdn-tune: " + error);
 
   std::unique_ptr<DeviceLayer> layer;
-  // The sliced winner is tried once more with its whole-chunk copies switched (faster on some
-  // tilings, slower on others: docs/gpu-kernels.md), so that choice costs one candidate.
-  size_t total = candidates.size() + 1;
+  // The sliced winner is tried once more with its whole-chunk copies switched, and the better
+  // of the two once more with its output stores switched where the chip has stmatrix (each
+  // faster on some tilings, slower on others: docs/gpu-kernels.md), so those choices cost one
+  // candidate each.
+  const bool storesChoice = mlir::gdn::chipHasStmatrix(options.compile.chip);
+  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0);
   auto tryCandidate = [&](const GpuCompileOptions &candidate) -> Status {
     TuneCandidate c{candidate, 0, ""};
     Options o = options;
@@ -286,6 +304,12 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
     other.wholeChunkCopies = !other.wholeChunkCopies;
     if (Status s = tryCandidate(other); !s)
       return s;
+    if (storesChoice) {
+      other = fastest()->options;
+      other.stmatrixStores = !other.stmatrixStores;
+      if (Status s = tryCandidate(other); !s)
+        return s;
+    }
   }
   const TuneCandidate *best = fastest();
   if (!best)
@@ -332,6 +356,7 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
     o.stages = it->second.options.stages;
     o.segments = it->second.options.segments;
     o.wholeChunkCopies = it->second.options.wholeChunkCopies;
+    o.stmatrixStores = it->second.options.stmatrixStores;
     o.blockSize = it->second.options.blockSize;
   }
   return o;

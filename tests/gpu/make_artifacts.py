@@ -156,9 +156,12 @@ CHUNKED_CASES = [
     ("chunked_whole_kda_c16", ["--chunk-size", "16", "--v-tile", "64", "--whole-chunk-copies"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_whole_additive_segments4", ["--chunk-size", "16", "--v-tile", "64", "--segments", "4", "--whole-chunk-copies"], "mamba2", "scalar", "additive", "f16", 2, 2, 64, 128, True, True, False, 1.0, False, False, 2, 70),
     # The sliced pass stores outputs through stmatrix on sm_90 (every sliced case above); the
-    # per-element 16-bit stores it keeps for older chips: chunk 32 with a short last chunk, and
-    # chunk 16 in a packed batch.
+    # per-element 16-bit stores it keeps for older chips: chunk 32 with a short last chunk, the
+    # 2-segment benchmark bucket (4 stages, whole-chunk copies), and chunk 16 in a packed batch;
+    # KDA in 4 segments at 4 stages (its benchmark bucket).
     ("chunked_scalar_stores_c32", ["--chunk-size", "32", "--v-tile", "64", "--no-stmatrix-stores"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_stages4_segments2_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2", "--whole-chunk-copies", "--no-stmatrix-stores"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 301),
+    ("chunked_kda_stages4_segments4_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_scalar_stores_varlen_c16", ["--chunk-size", "16", "--v-tile", "128", "--no-stmatrix-stores"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 300),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of

@@ -263,21 +263,30 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   sliced.stages = 3;
   sliced.segments = 4;
   sliced.wholeChunkCopies = true;
+  sliced.stmatrixStores = false;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
   // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
   // design field and before stages and segments, out-of-range stages and an unknown copy
-  // mode: all dropped. A line without the copy mode (the format before it) reads as "rows".
+  // mode or store mode: all dropped. A line without the copy mode (the format before it) reads
+  // as "rows", one without the store mode as "stmatrix".
   std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
                                      << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
                                      << "abc b2t8 chunked 32 64 4 64 1\n"
                                      << "abc b2t16 chunked 32 64 4 sliced 64 1\n"
                                      << "abc b2t32 chunked 32 64 4 sliced 5 1 64 1\n"
                                      << "abc b2t64 chunked 32 64 4 sliced 3 1 64 1 some\n"
-                                     << "abc b2t128 chunked 32 64 4 sliced 3 2 64 0.25\n";
+                                     << "abc b2t128 chunked 32 64 4 sliced 3 2 64 0.25\n"
+                                     << "abc b2t256 chunked 32 64 4 sliced 3 2 64 0.25 rows x\n"
+                                     << "abc b2t512 chunked 32 64 4 sliced 3 2 64 0.25 whole\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 7u);
+  EXPECT_EQ(malformed, 8u);
+  ASSERT_EQ(read.count("abc b2t512"), 1u);
+  EXPECT_TRUE(read["abc b2t512"].options.wholeChunkCopies);
+  EXPECT_TRUE(read["abc b2t512"].options.stmatrixStores);
+  EXPECT_TRUE(read["abc b2t128"].options.stmatrixStores);
+  EXPECT_FALSE(read["abc b4t4096"].options.stmatrixStores);
   ASSERT_EQ(read.count("abc b2t128"), 1u);
   EXPECT_FALSE(read["abc b2t128"].options.wholeChunkCopies);
   EXPECT_EQ(read["abc b2t128"].options.segments, 2);
@@ -322,14 +331,15 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
     return n;
   };
   EXPECT_EQ(segmented(candidates), 0u) << "no shape: no segment candidates";
-  // Few streams (B 1 x HV 32: V tiles of 32 and up): segments 2 and 4 at 3 stages; many
-  // (B 64): none.
+  // Few streams (B 1 x HV 32: V tiles of 32 and up): segments 2 and 4 at 3 and 4 stages;
+  // many (B 64): none.
   jit::TuneShape few{1, 8192}, many{64, 1024};
   auto withFew = jit::tuneCandidates(gated.toMlir(), options, error, &few);
   EXPECT_GT(segmented(withFew), 0u);
   for (const GpuCompileOptions &c : withFew)
     if (c.segments > 1)
-      EXPECT_TRUE(c.slicedState && c.stages == 3 && (c.segments == 2 || c.segments == 4));
+      EXPECT_TRUE(c.slicedState && (c.stages == 3 || c.stages == 4) &&
+                  (c.segments == 2 || c.segments == 4));
   EXPECT_EQ(segmented(jit::tuneCandidates(gated.toMlir(), options, error, &many)), 0u);
   GpuCompileOptions described = options.compile;
   described.kernel = "chunked";
@@ -338,6 +348,14 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments");
   described.wholeChunkCopies = true;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies");
+  described.stmatrixStores = false;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies, "
+            "per-element stores");
+  described.chip = "sm_80"; // no stmatrix there: per-element stores whatever the option says
+  described.stmatrixStores = true;
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies");
   described.slicedState = false; // the tiled pass takes them too
@@ -379,6 +397,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   best.stages = 3;
   best.segments = 4;
   best.wholeChunkCopies = true;
+  best.stmatrixStores = false;
   ASSERT_TRUE(jit::writeTuningFile(jit::tuningFilePath(options),
                                    {{jit::tuningKey(source, shape, options), {best, 0.5}}}));
   o = jit::tunedOptions(source, {2, 3000}, options, &found); // same bucket
@@ -389,6 +408,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   EXPECT_EQ(o.stages, 3);
   EXPECT_EQ(o.segments, 4);
   EXPECT_TRUE(o.wholeChunkCopies);
+  EXPECT_FALSE(o.stmatrixStores);
   o = jit::tunedOptions(source, {2, 9000}, options, &found); // another bucket
   EXPECT_FALSE(found);
 }
