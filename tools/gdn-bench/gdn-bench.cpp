@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <functional>
@@ -161,6 +162,10 @@ int main(int argc, char **argv) {
   app.add_option("--kernels", kernels, "Folder of the benchmark kernels (bench/make_kernels.py)");
   app.add_option("--out", out, "JSON results file");
   app.add_option("--cases", only, "Comma-separated case names (default: all)");
+  const char *commitEnv = std::getenv("GDN_COMMIT");
+  std::string commit = commitEnv && *commitEnv ? commitEnv : "unknown";
+  app.add_option("--commit", commit,
+                 "Commit recorded in the JSON results (default: $GDN_COMMIT, else unknown)");
   CLI11_PARSE(app, argc, argv);
   std::set<std::string> wanted;
   std::stringstream list(only);
@@ -183,8 +188,12 @@ int main(int argc, char **argv) {
               "roofline");
   std::ostringstream json;
   json.imbue(std::locale::classic()); // not the host's global locale
-  json << "{\n \"device\": \"" << driver->deviceName() << "\",\n \"copy_bandwidth_GBps\": "
-       << bandwidth / 1e9 << ",\n \"cases\": [";
+  char date[16] = "";
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  json << "{\n \"device\": \"" << driver->deviceName() << "\",\n \"commit\": \"" << commit
+       << "\",\n \"date\": \"" << date << "\",\n \"copy_bandwidth_GBps\": " << bandwidth / 1e9
+       << ",\n \"cases\": [";
   bool first = true;
   for (const Case &c : benchmarkCases()) {
     if (!wanted.empty() && !wanted.count(c.name))
