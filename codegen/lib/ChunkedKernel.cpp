@@ -26,7 +26,8 @@
 // With `sliced-state` (the default where it applies) the state pass instead keeps S^T in
 // registers, 16 value columns per warp over all K, and takes the left operand of every product
 // from registers (StateKernelBuilder::slicedStep): one barrier per chunk, no shared-memory
-// traffic but the chunk's input tiles.
+// traffic but the chunk's input tiles (and, with `stmatrix-stores` on sm_90, each warp's
+// output tile on its way to 16-byte row stores: StateKernelBuilder::storeOutputRows).
 //
 // With `segments` (SegmentPlan) two more kernels run between them, `<layer>_chunked_segments`
 // and `<layer>_chunked_combine`, and the state pass runs every segment of a sequence at once;
