@@ -97,11 +97,12 @@ def main():
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--whole-chunk-copies", action="store_true",
                    help="chunked kernels: whole chunks' tiles copied unpredicated in every bucket")
-    p.add_argument("--no-stmatrix-stores", action="store_true",
-                   help="chunked kernels: one 16-bit store per output element (the sliced pass "
-                        "stores rows through stmatrix by default on sm_90)")
-    p.add_argument("--stmatrix-stores", action="store_true",
-                   help="chunked kernels: stmatrix output stores in every bucket (on sm_90)")
+    stores = p.add_mutually_exclusive_group()
+    stores.add_argument("--no-stmatrix-stores", action="store_true",
+                        help="chunked kernels: one 16-bit store per output element (the sliced "
+                             "pass stores rows through stmatrix by default on sm_90)")
+    stores.add_argument("--stmatrix-stores", action="store_true",
+                        help="chunked kernels: stmatrix output stores in every bucket (on sm_90)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -143,10 +144,9 @@ def main():
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         tiling += (["--whole-chunk-copies"]
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
-        tiling += (["--no-stmatrix-stores"]
-                   if args.no_stmatrix_stores and "--no-stmatrix-stores" not in tiling else [])
-        if args.stmatrix_stores:
+        if args.stmatrix_stores or args.no_stmatrix_stores:  # the bucket's choice replaced
             tiling = [f for f in tiling if f != "--no-stmatrix-stores"]
+            tiling += ["--no-stmatrix-stores"] if args.no_stmatrix_stores else []
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:
