@@ -35,33 +35,38 @@ from make_artifacts import layer_source  # noqa: E402
 # and 16-byte row pieces (the default on sm_90) except in the chunk-32 and K = 256 buckets,
 # where the per-element stores were 1-1.5% faster (sweep run AH; chunk 16 gained up to 4%).
 # Four stages for the 2-segment and the KDA 4-segment buckets (run AI: 1.6-2% faster; even or
-# slower elsewhere).
+# slower elsewhere). The sliced pass's products are wgmma on sm_90a (the default) except in
+# the 3-stage chunk-16 Gated DeltaNet buckets, K = 256 and KDA's 4-segment bucket, where
+# mma.sync was 4-11% faster (sweep run AJ; wgmma gained 2-10% everywhere else). With wgmma,
+# 4 stages for the packed and the wide KDA buckets and stmatrix stores for the 2-segment
+# ones gained 1-2.6% (run AJ).
 WHOLE = ["--whole-chunk-copies"]
 ELEMENT_STORES = ["--no-stmatrix-stores"]
+MMA_SYNC = ["--no-wgmma"]
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"] + WHOLE
 SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"]
 SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
                + ELEMENT_STORES)
-SLICED_SEG2 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2"] + WHOLE
-               + ELEMENT_STORES)
-SLICED_C16 = ["--chunk-size", "16", "--v-tile", "64"] + WHOLE
-SLICED_K256 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE + ELEMENT_STORES
+SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2"] + WHOLE
+SLICED_C16_S4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE
+SLICED_K256 = (["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE + ELEMENT_STORES
+               + MMA_SYNC)
 # name: (H, HV, K, V, varlen, decode, bucket[, gate]); the gate is scalar (Gated DeltaNet)
 # unless named: "channel" is KDA (channel gates, delta rule).
 VARIANTS = {
-    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16),
+    "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16 + MMA_SYNC),
     "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED_SEG4),
     "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16_S4),
     "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED_SEG2),
-    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16),
+    "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16 + MMA_SYNC),
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, SLICED_K256),
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
-    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16),
+    "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16_S4),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
-    "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16, "channel"),
-    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_C16_SEG4, "channel"),
+    "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16_S4, "channel"),
+    "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_C16_SEG4 + MMA_SYNC, "channel"),
 }
 
 
@@ -103,6 +108,12 @@ def main():
                              "pass stores rows through stmatrix by default on sm_90)")
     stores.add_argument("--stmatrix-stores", action="store_true",
                         help="chunked kernels: stmatrix output stores in every bucket (on sm_90)")
+    products = p.add_mutually_exclusive_group()
+    products.add_argument("--no-wgmma", action="store_true",
+                          help="chunked kernels: mma.sync for every product (the sliced pass "
+                               "uses wgmma by default on sm_90a at V tile 64 and 128)")
+    products.add_argument("--wgmma", action="store_true",
+                          help="chunked kernels: wgmma in every bucket (where it applies)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -147,6 +158,9 @@ def main():
         if args.stmatrix_stores or args.no_stmatrix_stores:  # the bucket's choice replaced
             tiling = [f for f in tiling if f != "--no-stmatrix-stores"]
             tiling += ["--no-stmatrix-stores"] if args.no_stmatrix_stores else []
+        if args.wgmma or args.no_wgmma:  # the bucket's choice replaced
+            tiling = [f for f in tiling if f != "--no-wgmma"]
+            tiling += ["--no-wgmma"] if args.no_wgmma else []
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:

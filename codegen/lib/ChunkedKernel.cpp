@@ -27,7 +27,9 @@
 // registers, 16 value columns per warp over all K, and takes the left operand of every product
 // from registers (StateKernelBuilder::slicedStep): one barrier per chunk, no shared-memory
 // traffic but the chunk's input tiles (and, with `stmatrix-stores` on sm_90, each warp's
-// output tile on its way to 16-byte row stores: StateKernelBuilder::storeOutputRows).
+// output tile on its way to 16-byte row stores: StateKernelBuilder::storeOutputRows). With
+// `wgmma` (sm_90a) its products with the chunk tiles run as warpgroup wgmma.mma_async, B read
+// by descriptor from swizzled / core-matrix tiles.
 //
 // With `segments` (SegmentPlan) two more kernels run between them, `<layer>_chunked_segments`
 // and `<layer>_chunked_combine`, and the state pass runs every segment of a sequence at once;
@@ -79,7 +81,8 @@ struct ChunkedSpec : LayerFacts {
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores) {}
+        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores),
+        wgmma(o.wgmma) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -93,6 +96,8 @@ struct ChunkedSpec : LayerFacts {
   /// Sliced state pass: O^T leaves through stmatrix.trans and a per-warp shared tile as 16-byte
   /// row pieces (sm_90 and later; StateKernelBuilder::storeOutputRows).
   bool stmatrixStores = false;
+  /// Sliced state pass: products with the chunk tiles as wgmma (sm_90a; see useWgmma).
+  bool wgmma = false;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -128,6 +133,9 @@ struct ChunkedSpec : LayerFacts {
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
   int64_t stateWarps() const { return sliced() ? vTile / 16 * kSplit : warps; }
+  /// The sliced pass's products run as wgmma, one warpgroup (4 warps, 64 value columns) per
+  /// m64 tile: needs whole warpgroups (V tile 64 or 128) and each warp holding all of K.
+  bool useWgmma() const { return wgmma && sliced() && kSplit == 1 && vTile % 64 == 0; }
   /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
   int64_t kParts() const { return sliced() ? kSplit : 1; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
@@ -154,6 +162,10 @@ struct Arena {
     int64_t o = at;
     at = alignUp(at + bytes, 16);
     return o;
+  }
+  int64_t takeAligned(int64_t bytes, int64_t align) {
+    at = alignUp(at, align);
+    return take(bytes);
   }
 };
 
@@ -220,8 +232,11 @@ struct StateLayout {
     stageCount = spec.pipelineStages();
     for (int64_t j = 0; j < stageCount; ++j) {
       Stage &s = stage[j];
-      s.qs = m.take(C * (K + kPad) * 2);
-      s.ks = m.take(C * (K + kPad) * 2);
+      // wgmma: the q and k tiles (and the gated ones) are 128-byte swizzled, whose atoms of
+      // 8 rows x 128 bytes must sit at 1024-byte boundaries (swizzleAlign).
+      const int64_t qkAlign = spec.useWgmma() ? 1024 : 16;
+      s.qs = m.takeAligned(C * (K + kPad) * 2, qkAlign);
+      s.ks = m.takeAligned(C * (K + kPad) * 2, qkAlign);
       s.ws = spec.delta() && !spec.wyInState() ? m.take(C * (K + kPad) * 2) : 0;
       s.us = m.take(C * (Vt + kPad) * 2);
       s.qk = m.take(C * (C + kPad) * 2);
@@ -229,12 +244,18 @@ struct StateLayout {
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
       if (spec.channel()) {
-        s.ku = m.take(C * (K + kPad) * 2);
+        s.ku = m.takeAligned(C * (K + kPad) * 2, qkAlign);
         s.dk = m.take(K * 4);
       }
+      if (spec.useWgmma())
+        m.at = alignUp(m.at, 1024);
       if (j == 0)
         stageBytes = m.at;
     }
+    // wgmma: the stages start at the first 1024-byte boundary of the shared window at or
+    // after the dynamic shared memory (a run-time offset below 1024: swizzleAlign).
+    if (spec.useWgmma())
+      m.take(1024);
     if (spec.sliced()) {
       // Nothing else: S, R and Vnew stay in the warps' registers; with k-split, each warp's
       // partial products (per lane: 4 C / 8 floats of (K S)^T and of (Q S)^T).
@@ -341,6 +362,7 @@ protected:
       // ldmatrix block.
       sharedPtrType = LLVM::LLVMPointerType::get(b.getContext(), 3);
       Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
+      sharedAddress = address;
       sharedBase = LLVM::IntToPtrOp::create(
           b, loc, sharedPtrType, Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), address)));
       Value lane8 = remu(lane, 8), sel = remu(divu(lane, 8), 2), half16 = divu(lane, 16);
@@ -592,6 +614,106 @@ protected:
     return regs;
   }
 
+  // --- wgmma (sm_90a) ----------------------------------------------------------------
+  // NVVM's wgmma op takes A only from shared memory, so these are inline PTX. The waits
+  // pass the accumulators through as tied operands: nothing that reads a result can be
+  // scheduled before the wait that completes it.
+  /// Inline PTX with side effects; `results` f32 values come back (null type: none).
+  Value inlinePtx(StringRef text, StringRef constraints, ValueRange operands, int64_t results) {
+    Type type =
+        results ? LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(results, f32))
+                : Type();
+    return LLVM::InlineAsmOp::create(b, loc, type, operands, text, constraints,
+                                     /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                     LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+                                     ArrayAttr())
+        .getResult(0);
+  }
+  SmallVector<Value> unpackStruct(Value x, int64_t n) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, loc, x, ArrayRef<int64_t>{i}));
+    return out;
+  }
+  void ptxStatement(StringRef text) {
+    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{}, text, "",
+                              /*has_side_effects=*/true, /*is_align_stack=*/false,
+                              LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+                              ArrayAttr());
+  }
+  /// Descriptor of a wgmma B operand at byte `byteOffset` of the dynamic shared memory: bits
+  /// 0-13 its address / 16, 16-29 the leading and 32-45 the stride byte offset / 16, 62-63
+  /// the swizzle. No swizzle: core matrices (8 rows of 16 bytes) `lbo` bytes apart along K
+  /// and `sbo` along N (either major). 128-byte swizzle: K-major, `sbo` between 8-row groups
+  /// (`lbo` unused); N-major, `lbo` between 64-element atoms along N, `sbo` between 8-row
+  /// groups along K.
+  Value wgmmaDescriptor(Value byteOffset, int64_t lbo, int64_t sbo, bool swizzle128 = false) {
+    Value address = remu(divu(add(sharedAddress, byteOffset), 16), 1 << 14);
+    Value low = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    int64_t strides = ((lbo / 16) << 16) | ((sbo / 16) << 32) | (int64_t(swizzle128) << 62);
+    return arith::AddIOp::create(b, loc, low,
+                                 arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(strides)));
+  }
+  /// This warp's 16 x n slice (n / 8 accumulator tiles of 4 f32) of the warpgroup's
+  /// m64nNk16 product D = A B + acc (acc empty: D = A B). A: this warp's 16 x 16 fragment in
+  /// the mma.sync layout (4 words); B: descriptor, K-major or, with `bByRows`, N-major.
+  SmallVector<Value> wgmma(ArrayRef<Value> acc, int64_t n, ArrayRef<Value> a, Value desc,
+                           bool bByRows) {
+    const int64_t m = n / 2;
+    const bool fresh = acc.empty();
+    std::string type = s.inputType.isF16() ? "f16" : "bf16", text, constraints;
+    llvm::raw_string_ostream os(text), cs(constraints);
+    auto list = [&](int64_t first, int64_t count) {
+      os << "{";
+      for (int64_t i = 0; i < count; ++i)
+        os << (i ? ", $" : "$") << first + i;
+      os << "}";
+    };
+    int64_t aFirst = fresh ? m : 2 * m;
+    if (fresh)
+      os << "{\n.reg .pred p;\nsetp.ne.b32 p, 0, 0;\n";
+    os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "." << type << " ";
+    list(0, m);
+    os << ", ";
+    list(aFirst, 4);
+    os << ", $" << aFirst + 4 << (fresh ? ", p" : ", 1") << ", 1, 1, " << (bByRows ? 1 : 0) << ";";
+    if (fresh)
+      os << "\n}";
+    SmallVector<Value> operands;
+    for (int64_t i = 0; i < m; ++i)
+      cs << (i ? "," : "") << "=f";
+    if (!fresh)
+      for (int64_t i = 0; i < m; ++i) {
+        cs << "," << i;
+        operands.push_back(acc[i]);
+      }
+    cs << ",r,r,r,r,l";
+    operands.append(a.begin(), a.end());
+    operands.push_back(desc);
+    return unpackStruct(inlinePtx(text, constraints, operands, m), m);
+  }
+  void wgmmaFence() { ptxStatement("wgmma.fence.sync.aligned;"); }
+  void wgmmaCommit() { ptxStatement("wgmma.commit_group.sync.aligned;"); }
+  /// Waits until at most `pending` committed groups are in flight; `results` (accumulators
+  /// of the completed groups) come back through the wait.
+  void wgmmaWait(int64_t pending, ArrayRef<SmallVector<Value> *> results) {
+    SmallVector<Value> all;
+    for (auto *r : results)
+      all.append(r->begin(), r->end());
+    std::string constraints;
+    llvm::raw_string_ostream cs(constraints);
+    for (size_t i = 0; i < all.size(); ++i)
+      cs << (i ? "," : "") << "=f";
+    for (size_t i = 0; i < all.size(); ++i)
+      cs << "," << i;
+    std::string text = "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";";
+    SmallVector<Value> out =
+        unpackStruct(inlinePtx(text, constraints, all, all.size()), all.size());
+    size_t at = 0;
+    for (auto *r : results)
+      for (Value &x : *r)
+        x = out[at++];
+  }
   SmallVector<Value> mma(ValueRange c, ArrayRef<Value> aRegs, ArrayRef<Value> bRegs) {
     bool f16 = s.inputType.isF16();
     auto operand = [&](Value word) -> Value {
@@ -637,8 +759,20 @@ protected:
   /// Copies `rows` rows of `rowElems` elements from `src` (row r starts at srcRow(r)) into
   /// shared memory at `dstByte` with row stride `ld` elements, 16 bytes per copy; rows at or
   /// past `valid` are zero-filled (their source clamped to row 0, nothing read).
+  /// Other orders for 16-bit tiles of `rows` rows (a multiple of 8) that wgmma reads (`ld`
+  /// unused):
+  /// - CoreMatrices: no-swizzle core matrices, column block by column block: element (r, c)
+  ///   at (c / 8) rows 8 + 8 r + c % 8; consecutive threads take consecutive rows of one
+  ///   16-byte column block, so each 8-lane phase of the copies writes 128 contiguous bytes;
+  /// - Swizzled128: rows of 64 elements (128 bytes) per atom of 8 rows, the 16-byte pieces of
+  ///   row r XOR-permuted by r % 8: (c / 64) rows 64 + 64 r + 8 ((c / 8) % 8 ^ r % 8) + c % 8.
+  ///   Threads still take whole rows (global reads stay row-contiguous) and an 8-lane phase
+  ///   writes 8 distinct pieces of one 128-byte row: no bank conflicts either side.
+  enum class TileOrder { RowMajor, CoreMatrices, Swizzled128 };
   void asyncRows(Value src, function_ref<Value(Value)> srcRow, int64_t rows, int64_t rowElems,
-                 Value dstByte, int64_t ld, Value valid, bool isF32) {
+                 Value dstByte, int64_t ld, Value valid, bool isF32,
+                 TileOrder order = TileOrder::RowMajor) {
+    const bool coreMatrices = order == TileOrder::CoreMatrices;
     int64_t perCopy = isF32 ? 4 : 8, pieces = rowElems / perCopy;
     Value dst = isF32 ? smemF32 : smemHalf;
     Value dstBase = isF32 ? divu(dstByte, 4) : divu(dstByte, 2);
@@ -647,11 +781,39 @@ protected:
     auto copy = [&](Value r, Value c) {
       Value ok = valid ? lt(r, valid) : Value();
       Value from = add(srcRow(ok ? select(ok, r, idx(0)) : r), c);
-      Value to = add(dstBase, add(mul(r, idx(ld)), c));
+      Value to;
+      if (coreMatrices) {
+        to = add(dstBase, add(mul(c, idx(rows)), mul(r, idx(8))));
+      } else if (order == TileOrder::Swizzled128) {
+        Value piece = arith::XOrIOp::create(b, loc, remu(divu(c, 8), 8), remu(r, 8));
+        to = add(dstBase,
+                 add(add(mul(divu(c, 64), idx(rows * 64)), mul(r, idx(64))), mul(piece, idx(8))));
+      } else {
+        to = add(dstBase, add(mul(r, idx(ld)), c));
+      }
       nvgpu::DeviceAsyncCopyOp::create(
           b, loc, dst, ValueRange{to}, src, ValueRange{from}, b.getIndexAttr(perCopy),
           ok ? select(ok, idx(perCopy), idx(0)) : Value(), b.getUnitAttr());
     };
+    if (coreMatrices) {
+      // Piece p: row p % 8 + 8 (p / (8 pieces)), column block (p / 8) % pieces.
+      auto rowOf = [&](Value p) { return add(remu(p, 8), mul(divu(p, 8 * pieces), idx(8))); };
+      auto colOf = [&](Value p) { return mul(remu(divu(p, 8), pieces), idx(perCopy)); };
+      if (kThreads % (8 * pieces) == 0) {
+        int64_t step = kThreads / pieces;
+        Value r0 = rowOf(tid), c = colOf(tid);
+        for (int64_t i = 0; i * step < rows; ++i) {
+          Value r = add(r0, idx(i * step));
+          if ((i + 1) * step > rows)
+            ifThen(lt(r, idx(rows)), [&] { copy(r, c); });
+          else
+            copy(r, c);
+        }
+        return;
+      }
+      forStrided(rows * pieces, [&](Value p) { copy(rowOf(p), colOf(p)); });
+      return;
+    }
     if (kThreads % pieces == 0) {
       // Each thread copies one fixed piece of every (threads / pieces)-th row: its row and
       // column are computed once and the unrolled copies differ by constants (a strided loop
@@ -696,6 +858,7 @@ protected:
   Value tid, lane, warp, group, quad, hv, h, tokens;
   Type sharedPtrType;
   Value sharedBase, laneRowA, laneColA, laneRowAT, laneColAT, laneRowB, laneColB;
+  Value sharedAddress; ///< the dynamic shared memory's address in the shared window (index)
 };
 
 //===----------------------------------------------------------------------===//
@@ -1324,6 +1487,7 @@ public:
     OpBuilder::InsertionGuard guard(b);
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
     auto fn = begin(name, L.total);
+    swizzleAlign = s.useWgmma() ? remu(sub(idx(1024), remu(sharedAddress, 1024)), 1024) : Value();
     setLaunchAttributes(b, fn, argNames, kThreads, Vt, s.V);
     setCommonAttributes(fn, L.total);
     const bool segmented = s.segmented();
@@ -1459,6 +1623,10 @@ public:
           Value ahead = add(chunk, idx(stages - 1));
           Value stage = remu(chunk, stages);
           waitAsync(stages - 2);
+          // wgmma reads the tiles through the async proxy; cp.async wrote them through the
+          // generic one.
+          if (s.useWgmma())
+            ptxStatement("fence.proxy.async.shared::cta;");
           Value st;
           if (!sliced) {
             st = select(cmp(arith::CmpIPredicate::eq, stage, idx(0)), idx(L.st[0]), idx(L.st[1]));
@@ -1471,17 +1639,23 @@ public:
           barrier();
           ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
           commitAsync();
+          // wgmma: the previous chunk's state update may still be in flight.
+          if (s.useWgmma())
+            wgmmaWait(0, {&S});
           scf::YieldOp::create(b, loc,
                                sliced ? slicedStep(stage, t0, rows, S)
                                       : step(stage, st, t0, rows, stateTiles, S));
         });
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
+    SmallVector<Value> finalS(loop.getResults().begin(), loop.getResults().end());
+    if (s.useWgmma())
+      wgmmaWait(0, {&finalS});
     auto storeState = [&](Value buffer, function_ref<Value(Value, Value)> at) {
       for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
         for (int64_t e = 0; e < 4; ++e) {
           auto [r, c] = statePosition(tileAt, e);
-          memref::StoreOp::create(b, loc, loop.getResult(ti * 4 + e), buffer, ValueRange{at(r, c)});
+          memref::StoreOp::create(b, loc, finalS[ti * 4 + e], buffer, ValueRange{at(r, c)});
         }
     };
     if (segmentStates) {
@@ -1505,7 +1679,8 @@ public:
 private:
   /// Byte offset of stage `which` (0 or 1) of buffer `field`.
   Value stageOffset(Value which, int64_t StateLayout::Stage::*field) {
-    return add(idx(L.stage[0].*field), mul(which, idx(L.stageBytes)));
+    Value at = add(idx(L.stage[0].*field), mul(which, idx(L.stageBytes)));
+    return swizzleAlign ? add(at, swizzleAlign) : at;
   }
 
   /// Starts the copies of chunk `chunk`'s tiles into stage `which`.
@@ -1537,13 +1712,16 @@ private:
     auto tokenRow = [&](Value r) { return add(t0, r); };
     // Segment states need no q or QKg (no outputs); transition blocks take V = 0.
     Value vRows = transition ? select(transition, idx(0), rows ? rows : idx(C)) : rows;
+    // wgmma reads q, k (or the gated tiles) swizzled, Tm and QKg as core matrices.
+    const TileOrder cm = s.useWgmma() ? TileOrder::Swizzled128 : TileOrder::RowMajor,
+                    cmc = s.useWgmma() ? TileOrder::CoreMatrices : TileOrder::RowMajor;
     if (s.channel()) {
       // The gated tiles from the prep kernel: Q1, K1 (for K S), K2 (for the update), and the
       // chunk's decay vector.
       auto gatedRows = [&](Value region, int64_t StateLayout::Stage::*field) {
         asyncRows(
             wsHalf, [&](Value r) { return add(region, mul(headRow(tokenRow(r)), idx(K))); }, C, K,
-            stageOffset(which, field), K + kPad, rows, false);
+            stageOffset(which, field), K + kPad, rows, false, cm);
       };
       if (!segmentStates)
         gatedRows(wsQ1, &StateLayout::Stage::qs);
@@ -1557,17 +1735,18 @@ private:
       if (!segmentStates)
         asyncRows(
             args.q, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
-            stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false);
+            stageOffset(which, &StateLayout::Stage::qs), K + kPad, rows, false, cm);
       asyncRows(
           args.k, [&](Value r) { return qkRow(tokenRow(r)); }, C, K,
-          stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false);
+          stageOffset(which, &StateLayout::Stage::ks), K + kPad, rows, false, cm);
     }
     if (s.wyInState()) {
       asyncRows(
           args.v, [&](Value r) { return add(mul(headRow(tokenRow(r)), idx(s.V)), col0); }, C, Vt,
           stageOffset(which, &StateLayout::Stage::us), Vt + kPad, vRows, false);
-      asyncRows(wsHalf, [&](Value r) { return add(wsTM, mul(headRow(tokenRow(r)), idx(C))); },
-                C, C, stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false);
+      asyncRows(
+          wsHalf, [&](Value r) { return add(wsTM, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
+          stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false, cmc);
     } else {
       if (s.delta())
         asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); },
@@ -1579,7 +1758,7 @@ private:
     if (!segmentStates)
       asyncRows(
           wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
-          stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false);
+          stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false, cmc);
     asyncRows(wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C,
               kRowFactors, stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
   }
@@ -1724,6 +1903,11 @@ private:
   ///   S^T    = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K     (B: k rows, .trans)
   /// Additive rule: Vnew^T = U^T (beta V, from the workspace). No shared-memory writes and
   /// no barriers: the warps share only the chunk's input tiles.
+  /// With `wgmma` (sm_90a, V tile 64 or 128) each warpgroup issues the products with the
+  /// chunk tiles as wgmma.mma_async m64nNk16 (A: the same register fragments; B: descriptors
+  /// over the tiles, which issueRows then stores 128-byte swizzled (q, k) or as core matrices
+  /// (Tm, QKg)): three waits per chunk (K S and Q S; Vnew; O), and the state update is left
+  /// in flight into the next chunk.
   SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
     const int64_t ldK = K + kPad, ldC = C + kPad, ldV = Vt + kPad;
@@ -1736,6 +1920,7 @@ private:
     Value rf = divu(stageOffset(which, &StateLayout::Stage::rf), 4); // f32 index
     Value v0 = mul(columnGroup, idx(16)); // this warp's first column of the V tile
     const int64_t parts = s.kParts();
+    const bool wg = s.useWgmma();
 
     // Accumulator element e of token tile j covers token 8 j + 2 quad + e % 2; its row
     // factors are loaded once per chunk.
@@ -1793,13 +1978,48 @@ private:
     const bool outputs = !segmentStates;
     SmallVector<Value> ksT(s.delta() ? 4 * tokenTiles : 0, f32c(0.0f)),
         qsT(outputs ? 4 * tokenTiles : 0, f32c(0.0f));
-    for (int64_t t = 0; t < kSteps / parts; ++t) {
-      SmallVector<Value> a = aFromAcc(S, t);
-      for (int64_t j = 0; j < tokenTiles; j += 2) {
+    // wgmma (useWgmma): one m64nNk16 per k-step for the warpgroup's 64 value columns, B by
+    // descriptor. Tm and QKg are core matrices (TileOrder::CoreMatrices): a column block of
+    // 8 of a C-row tile is 16 C bytes, a group of 8 rows 128 bytes; stored by columns (B[k, n]
+    // at row n, column k) they are K-major.
+    auto byColumns = [&](Value base, int64_t k0) {
+      return wgmmaDescriptor(add(base, idx(k0 / 8 * C * 16)), C * 16, 128);
+    };
+    // The swizzled q / k tiles (C rows of K): by columns (K S, Q S) a k-step starts 32 bytes
+    // further into the atom's rows, the next atom C 128 bytes on, 8-row groups 1024 bytes
+    // apart; by rows (the update's k rows, N-major) 16 rows = 2048 bytes per k-step, N atoms
+    // C 128 bytes apart.
+    auto swizzledByColumns = [&](Value base, int64_t k0) {
+      return wgmmaDescriptor(add(base, idx(k0 / 64 * C * 128 + k0 % 64 * 2)), 16, 1024, true);
+    };
+    auto swizzledByRows = [&](Value base, int64_t k0) {
+      return wgmmaDescriptor(add(base, idx(k0 * 128)), C * 128, 1024, true);
+    };
+    if (wg) {
+      // Every A fragment before the fence: registers written while earlier wgmmas are in
+      // flight make ptxas wait for them (C7517) and fence again (C7519).
+      SmallVector<SmallVector<Value>> stateA;
+      for (int64_t t = 0; t < kSteps; ++t)
+        stateA.push_back(aFromAcc(S, t));
+      wgmmaFence();
+      for (int64_t t = 0; t < kSteps; ++t) {
+        ArrayRef<Value> a = stateA[t];
         if (s.delta())
-          mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, kAt(16 * t)));
+          ksT = wgmma(t ? ksT : SmallVector<Value>(), C, a, swizzledByColumns(ks, 16 * t), false);
         if (outputs)
-          mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, kAt(16 * t)));
+          qsT = wgmma(t ? qsT : SmallVector<Value>(), C, a, swizzledByColumns(qs, 16 * t), false);
+      }
+      wgmmaCommit();
+      wgmmaWait(0, {&ksT, &qsT});
+    } else {
+      for (int64_t t = 0; t < kSteps / parts; ++t) {
+        SmallVector<Value> a = aFromAcc(S, t);
+        for (int64_t j = 0; j < tokenTiles; j += 2) {
+          if (s.delta())
+            mmaPair(ksT, j, a, bByColumns(ks, ldK, 8 * j, kAt(16 * t)));
+          if (outputs)
+            mmaPair(qsT, j, a, bByColumns(qs, ldK, 8 * j, kAt(16 * t)));
+        }
       }
     }
     if (parts > 1) {
@@ -1841,9 +2061,17 @@ private:
         }
         rA.push_back(r);
       }
-      for (int64_t t = 0; t < tokenSteps; ++t)
-        for (int64_t j = 0; j < tokenTiles; j += 2)
-          mmaPair(vnT, j, rA[t], bByColumns(tm, ldC, 8 * j, idx(16 * t)));
+      if (wg) {
+        wgmmaFence();
+        for (int64_t t = 0; t < tokenSteps; ++t)
+          vnT = wgmma(t ? vnT : SmallVector<Value>(), C, rA[t], byColumns(tm, 16 * t), false);
+        wgmmaCommit();
+        wgmmaWait(0, {&vnT});
+      } else {
+        for (int64_t t = 0; t < tokenSteps; ++t)
+          for (int64_t j = 0; j < tokenTiles; j += 2)
+            mmaPair(vnT, j, rA[t], bByColumns(tm, ldC, 8 * j, idx(16 * t)));
+      }
       for (int64_t t = 0; t < tokenSteps; ++t)
         vnA.push_back(aFromAcc(vnT, t));
     } else {
@@ -1858,14 +2086,14 @@ private:
 
     // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory (with k-split,
     // by the group's first warp).
-    auto output = [&] {
+    auto outputStart = [&] {
       SmallVector<Value> oT;
       for (int64_t j = 0; j < tokenTiles; ++j)
         for (int64_t e = 0; e < 4; ++e)
           oT.push_back(fmul(qsT[4 * j + e], factor(j, e, 0)));
-      for (int64_t t = 0; t < tokenSteps; ++t)
-        for (int64_t j = 0; j < tokenTiles; j += 2)
-          mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
+      return oT;
+    };
+    auto storeOutput = [&](ArrayRef<Value> oT) {
       if (s.stmatrixStores) {
         storeOutputRows(oT, t0, rows, v0);
         return;
@@ -1879,9 +2107,18 @@ private:
           });
         }
     };
+    auto output = [&] {
+      SmallVector<Value> oT = outputStart();
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        for (int64_t j = 0; j < tokenTiles; j += 2)
+          mmaPair(oT, j, vnA[t], bByColumns(qk, ldC, 8 * j, idx(16 * t)));
+      storeOutput(oT);
+    };
+    // wgmma: O^T's products and the state update are issued together (below) and waited for
+    // once, then O^T is stored.
     if (outputs && parts > 1)
       ifThen(cmp(arith::CmpIPredicate::eq, kPart, idx(0)), output);
-    else if (outputs)
+    else if (outputs && !wg)
       output();
 
     // S^T = exp(G_n) S^T + Vnew^T diag(kf exp(G_n - G)) K; channel gates: S^T diag(exp(G_n))
@@ -1903,6 +2140,28 @@ private:
       out.append(S.begin(), S.end()); // no gate: exp(G_n) = 1
     }
     Value kUpdate = s.channel() ? stageOffset(which, &StateLayout::Stage::ku) : ks;
+    if (wg) {
+      // O^T's group is committed first and waited for before its stores; the update's is
+      // left in flight: the next chunk waits for it after issuing its copies (build()).
+      SmallVector<Value> oT = outputs ? outputStart() : SmallVector<Value>();
+      SmallVector<SmallVector<Value>> updateA;
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        updateA.push_back(aFromAcc(vnT, t, /*scaleBy=*/1));
+      wgmmaFence();
+      if (outputs) {
+        for (int64_t t = 0; t < tokenSteps; ++t)
+          oT = wgmma(oT, C, vnA[t], byColumns(qk, 16 * t), false);
+        wgmmaCommit();
+      }
+      for (int64_t t = 0; t < tokenSteps; ++t)
+        out = wgmma(out, K, updateA[t], swizzledByRows(kUpdate, 16 * t), true);
+      wgmmaCommit();
+      if (outputs) {
+        wgmmaWait(1, {&oT});
+        storeOutput(oT);
+      }
+      return out;
+    }
     for (int64_t t = 0; t < tokenSteps; ++t) {
       SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
       for (int64_t j = 0; j < K / 8 / parts; j += 2)
@@ -1951,6 +2210,9 @@ private:
   }
 
   StateLayout L;
+  /// wgmma: bytes from the dynamic shared memory to the first 1024-byte boundary of the
+  /// shared window, where the stages start (the swizzled tiles' atoms need it); else null.
+  Value swizzleAlign;
   const bool segmentStates;
   Value col0;
   /// Sliced pass: this warp's 16-column group of the V tile, and with k-split its part of K
@@ -2059,9 +2321,10 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{
-        chunkSize,   vTile,     warps,    ldmatrix, prepInverse, stateWy,          qsEarly,
-        slicedState, prepWarps, segments, stages,   kSplit,      wholeChunkCopies, stmatrixStores};
+    GdnChunkedGpuKernelsOptions options{chunkSize,        vTile,          warps,   ldmatrix,
+                                        prepInverse,      stateWy,        qsEarly, slicedState,
+                                        prepWarps,        segments,       stages,  kSplit,
+                                        wholeChunkCopies, stmatrixStores, wgmma};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";

@@ -143,6 +143,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.kSplit = o.kSplit;
   c.wholeChunkCopies = o.wholeChunkCopies;
   c.stmatrixStores = o.stmatrixStores && mlir::gdn::chipHasStmatrix(o.chip);
+  c.wgmma = o.wgmma && mlir::gdn::chipHasWgmma(o.chip);
   return c;
 }
 

@@ -43,6 +43,8 @@ bool gdn::chipHasGridDependency(const std::string &chip) { return chipVersion(ch
 
 bool gdn::chipHasStmatrix(const std::string &chip) { return chipVersion(chip) >= 90; }
 
+bool gdn::chipHasWgmma(const std::string &chip) { return chip == "sm_90a"; }
+
 std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::string &features) {
   return "nvvm-attach-target{chip=" + chip + " features=" + features +
          " O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
@@ -67,6 +69,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.kSplit = options.kSplit;
     chunked.wholeChunkCopies = options.wholeChunkCopies;
     chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
+    chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

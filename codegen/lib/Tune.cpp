@@ -45,7 +45,12 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
       text += ", " + std::to_string(o.stages) + " stages";
     if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
       text += ", " + std::to_string(o.segments) + " segments";
-    return text + copies + stores;
+    // wgmma applies to whole warpgroups of the sliced pass, on sm_90a.
+    std::string products =
+        o.wgmma || !mlir::gdn::chipHasWgmma(o.chip) || o.vTile % 64 != 0 || o.kSplit != 1
+            ? ""
+            : ", mma.sync products";
+    return text + copies + stores + products;
   }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
          std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies;
@@ -134,8 +139,8 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
     }
     e.options.slicedState = state == "sliced";
     // Optional last fields (older lines end before them): how the state pass copies whole
-    // chunks, and how the sliced pass stores its outputs.
-    std::string copies, stores;
+    // chunks, how the sliced pass stores its outputs, and whether its products are wgmma.
+    std::string copies, stores, products;
     if (fields >> copies) {
       if (copies != "whole" && copies != "rows") {
         ++bad;
@@ -150,6 +155,13 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
       }
       e.options.stmatrixStores = stores == "stmatrix";
     }
+    if (fields >> products) {
+      if (products != "wgmma" && products != "mma") {
+        ++bad;
+        continue;
+      }
+      e.options.wgmma = products == "wgmma";
+    }
     entries[key + " " + bucket] = e;
   }
   if (malformed)
@@ -161,13 +173,14 @@ bool writeTuningFile(const std::string &path, const std::map<std::string, Tuning
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements>\n";
+        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements> <wgmma|mma>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
        << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
        << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
        << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << " "
-       << (e.options.stmatrixStores ? "stmatrix" : "elements") << "\n";
+       << (e.options.stmatrixStores ? "stmatrix" : "elements") << " "
+       << (e.options.wgmma ? "wgmma" : "mma") << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
@@ -262,11 +275,13 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
 
   std::unique_ptr<DeviceLayer> layer;
   // The sliced winner is tried once more with its whole-chunk copies switched, and the better
-  // of the two once more with its output stores switched where the chip has stmatrix (each
-  // faster on some tilings, slower on others: docs/gpu-kernels.md), so those choices cost one
-  // candidate each.
+  // of the two once more with its output stores switched where the chip has stmatrix, and
+  // the best so far once more with its products switched between wgmma and mma.sync where
+  // the chip has wgmma and the V tile is whole warpgroups (each faster on some tilings,
+  // slower on others: docs/gpu-kernels.md), so those choices cost one candidate each.
   const bool storesChoice = mlir::gdn::chipHasStmatrix(options.compile.chip);
-  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0);
+  const bool productsChoice = mlir::gdn::chipHasWgmma(options.compile.chip);
+  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0) + (productsChoice ? 1 : 0);
   auto tryCandidate = [&](const GpuCompileOptions &candidate) -> Status {
     TuneCandidate c{candidate, 0, ""};
     Options o = options;
@@ -309,6 +324,14 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
       other.stmatrixStores = !other.stmatrixStores;
       if (Status s = tryCandidate(other); !s)
         return s;
+    }
+    if (productsChoice) {
+      other = fastest()->options;
+      if (other.vTile % 64 == 0 && other.kSplit == 1) {
+        other.wgmma = !other.wgmma;
+        if (Status s = tryCandidate(other); !s)
+          return s;
+      }
     }
   }
   const TuneCandidate *best = fastest();
@@ -357,6 +380,7 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
     o.segments = it->second.options.segments;
     o.wholeChunkCopies = it->second.options.wholeChunkCopies;
     o.stmatrixStores = it->second.options.stmatrixStores;
+    o.wgmma = it->second.options.wgmma;
     o.blockSize = it->second.options.blockSize;
   }
   return o;

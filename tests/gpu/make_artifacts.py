@@ -163,6 +163,17 @@ CHUNKED_CASES = [
     ("chunked_stages4_segments2_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2", "--whole-chunk-copies", "--no-stmatrix-stores"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 301),
     ("chunked_kda_stages4_segments4_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_scalar_stores_varlen_c16", ["--chunk-size", "16", "--v-tile", "128", "--no-stmatrix-stores"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 300),
+    # wgmma (sm_90a: the sliced pass at V tile 64 and 128, every such case above): f16 at K =
+    # 64 (update m64n64), K = 256 at V tile 128 (m64n256, two warpgroups), the additive rule,
+    # KDA's gated tiles at V tile 128, no gate in a packed batch; and mma.sync at the same V
+    # tiles (--no-wgmma): the wide and the segmented benchmark buckets.
+    ("chunked_wgmma_f16_k64", ["--chunk-size", "32", "--v-tile", "64"], "deltanet", "none", "delta", "f16", 2, 4, 64, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_wgmma_k256_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"], "gated_deltanet", "scalar", "delta", "bf16", 1, 2, 256, 256, True, True, True, None, False, False, 2, 90),
+    ("chunked_wgmma_additive", ["--chunk-size", "32", "--v-tile", "128"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 130),
+    ("chunked_wgmma_kda_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_wgmma_varlen_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3"], "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 400),
+    ("chunked_mma_sync_vt128_c16", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("chunked_mma_sync_segments4_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

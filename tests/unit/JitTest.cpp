@@ -264,12 +264,14 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   sliced.segments = 4;
   sliced.wholeChunkCopies = true;
   sliced.stmatrixStores = false;
+  sliced.wgmma = false;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
   // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
   // design field and before stages and segments, out-of-range stages and an unknown copy
-  // mode or store mode: all dropped. A line without the copy mode (the format before it) reads
-  // as "rows", one without the store mode as "stmatrix".
+  // mode, store mode or product mode: all dropped. A line without the copy mode (the format
+  // before it) reads as "rows", one without the store mode as "stmatrix", one without the
+  // product mode as "wgmma".
   std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
                                      << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
                                      << "abc b2t8 chunked 32 64 4 64 1\n"
@@ -278,10 +280,19 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
                                      << "abc b2t64 chunked 32 64 4 sliced 3 1 64 1 some\n"
                                      << "abc b2t128 chunked 32 64 4 sliced 3 2 64 0.25\n"
                                      << "abc b2t256 chunked 32 64 4 sliced 3 2 64 0.25 rows x\n"
-                                     << "abc b2t512 chunked 32 64 4 sliced 3 2 64 0.25 whole\n";
+                                     << "abc b2t512 chunked 32 64 4 sliced 3 2 64 0.25 whole\n"
+                                     << "abc b2t1k chunked 32 64 4 sliced 3 2 64 0.25 whole "
+                                        "stmatrix tensor\n"
+                                     << "abc b2t2k chunked 32 64 4 sliced 3 2 64 0.25 rows "
+                                        "elements mma\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 8u);
+  EXPECT_EQ(malformed, 9u);
+  EXPECT_TRUE(read["abc b2t512"].options.wgmma);
+  EXPECT_FALSE(read["abc b4t4096"].options.wgmma);
+  ASSERT_EQ(read.count("abc b2t2k"), 1u);
+  EXPECT_FALSE(read["abc b2t2k"].options.wgmma);
+  EXPECT_FALSE(read["abc b2t2k"].options.stmatrixStores);
   ASSERT_EQ(read.count("abc b2t512"), 1u);
   EXPECT_TRUE(read["abc b2t512"].options.wholeChunkCopies);
   EXPECT_TRUE(read["abc b2t512"].options.stmatrixStores);
@@ -354,7 +365,11 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies, "
             "per-element stores");
-  described.chip = "sm_80"; // no stmatrix there: per-element stores whatever the option says
+  described.wgmma = false; // sm_90a and a V tile of one warpgroup: mma.sync is named
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies, "
+            "per-element stores, mma.sync products");
+  described.chip = "sm_80"; // no stmatrix or wgmma there, whatever the options say
   described.stmatrixStores = true;
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies");
@@ -398,6 +413,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   best.segments = 4;
   best.wholeChunkCopies = true;
   best.stmatrixStores = false;
+  best.wgmma = false;
   ASSERT_TRUE(jit::writeTuningFile(jit::tuningFilePath(options),
                                    {{jit::tuningKey(source, shape, options), {best, 0.5}}}));
   o = jit::tunedOptions(source, {2, 3000}, options, &found); // same bucket
@@ -409,6 +425,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   EXPECT_EQ(o.segments, 4);
   EXPECT_TRUE(o.wholeChunkCopies);
   EXPECT_FALSE(o.stmatrixStores);
+  EXPECT_FALSE(o.wgmma);
   o = jit::tunedOptions(source, {2, 9000}, options, &found); // another bucket
   EXPECT_FALSE(found);
 }

@@ -76,12 +76,18 @@ int main(int argc, char **argv) {
                "Chunked kernel (sliced state pass): one 16-bit store per output element instead "
                "of stmatrix and 16-byte row pieces (which need sm_90 or later and are used "
                "there by default)");
+  bool noWgmma = false;
+  app.add_flag("--no-wgmma", noWgmma,
+               "Chunked kernel (sliced state pass): mma.sync for every product instead of "
+               "wgmma (which needs sm_90a and a V tile of 64 or 128, and is used there by "
+               "default)");
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");
   CLI11_PARSE(app, argc, argv);
   options.cubin = !noCubin && !outPrefix.empty();
   options.stmatrixStores = !noStmatrix;
+  options.wgmma = !noWgmma;
   if (outPrefix.empty() && !printPtx) {
     std::cerr << "gdn-compile: error: give -o PREFIX or --print-ptx\n";
     return 1;

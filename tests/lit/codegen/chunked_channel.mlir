@@ -42,7 +42,7 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry kda_chunked(
 // PTX: cp.async.wait_group
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16
 func.func @kda(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x8x128xbf16>,
                %g: tensor<?x?x8x128xf32>, %beta: tensor<?x?x8xf32>, %h0: tensor<?x8x128x128xf32>) {
   %o, %s = gdn.recurrence <channel, delta> q(%q : tensor<?x?x4x128xbf16>) k(%k : tensor<?x?x4x128xbf16>)
@@ -73,7 +73,7 @@ func.func @kda(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tenso
 // PTX: .entry gla_chunked_prep
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry gla_chunked(
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n{{[0-9]+}}k16.f32.bf16.bf16
 func.func @gla(%q: tensor<?x?x4x64xbf16>, %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4x64xf32>) {
   %o = gdn.recurrence <channel, additive> q(%q : tensor<?x?x4x64xbf16>) k(%q : tensor<?x?x4x64xbf16>)
       v(%v : tensor<?x?x4x128xbf16>) g(%g : tensor<?x?x4x64xf32>) -> tensor<?x?x4x128xbf16>

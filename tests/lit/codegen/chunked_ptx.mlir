@@ -54,8 +54,7 @@
 // n-blocks per ldmatrix.x4, V^T and K by ldmatrix.x4.trans.
 // PTX: .entry gated_deltanet_chunked
 // PTX: cp.async.cg.shared.global
-// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16
 // PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // PTX-NOT: __nv_
 // VTILE: v-tile must be 16, 32 or 64
@@ -127,7 +126,7 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 // KERNEL: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // KERNEL-NOT: bf16
 // PTX: .entry mamba2_chunked
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16
 // VTILE: v-tile must be 16, 32 or 64
 func.func @mamba2(%q: tensor<?x?x2x64xf16>, %v: tensor<?x?x4x64xf16>, %g: tensor<?x?x4xf32>) {
   %o = gdn.recurrence <scalar, additive> q(%q : tensor<?x?x2x64xf16>) k(%q : tensor<?x?x2x64xf16>)

@@ -52,7 +52,7 @@
 // CHECK: gpu.return
 // PTX: .entry gated_deltanet_chunked(
 // PTX: .entry gated_deltanet_chunked_segments(
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n{{[0-9]+}}k16.f32.bf16.bf16
 // PTX: .entry gated_deltanet_chunked_combine(
 // PTX: fma.rn.f32
 // ONE-NOT: gdn.segments

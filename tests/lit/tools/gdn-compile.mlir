@@ -5,6 +5,7 @@
 // RUN: gdn-compile %s --print-ptx | FileCheck %s --check-prefix=STM
 // RUN: gdn-compile %s --print-ptx --no-stmatrix-stores | FileCheck %s --check-prefix=NOSTM
 // RUN: gdn-compile %s --print-ptx --chip sm_80 | FileCheck %s --check-prefix=NOSTM
+// RUN: gdn-compile %s --print-ptx --no-wgmma | FileCheck %s --check-prefix=NOWG
 // RUN: rm -rf %t && gdn-compile %s -o %t/k --no-cubin && FileCheck %s --check-prefix=META < %t/k.meta
 // RUN: gdn-compile %s -o %t/r --no-cubin --kernel recurrent && FileCheck %s --check-prefix=RMETA < %t/r.meta
 // RUN: not gdn-compile %s 2>&1 | FileCheck %s --check-prefix=USAGE
@@ -24,7 +25,7 @@
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: .entry layer_chunked
 // PTX: cp.async.cg.shared.global
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16
 // Without --whole-chunk-copies every copy carries its source size; with it, whole chunks'
 // copies in the state pass do not (the prep's keep theirs).
 // ROWS: .target sm_90a
@@ -38,6 +39,12 @@
 // STM: .entry layer_chunked(
 // STM: stmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // NOSTM-NOT: stmatrix
+
+// The sliced state pass's products are wgmma on sm_90a (PTX above), mma.sync with --no-wgmma.
+// NOWG: .entry layer_chunked(
+// NOWG-NOT: wgmma
+// NOWG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// NOWG-NOT: wgmma
 // META: kernel: layer_chunked
 // META: kind: chunked
 // META: block_size: 128

@@ -39,6 +39,9 @@ struct GpuCompileOptions {
   bool wholeChunkCopies = false; ///< chunked kernel: whole chunks' tiles copied unpredicated
   /// chunked kernel (sliced): outputs through stmatrix, where the chip has it (sm_90+)
   bool stmatrixStores = true;
+  /// chunked kernel (sliced, V tile 64 or 128): products as wgmma, where the chip has it
+  /// (sm_90a)
+  bool wgmma = true;
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

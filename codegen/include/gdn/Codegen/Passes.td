@@ -120,7 +120,13 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "Sliced state pass: outputs go through stmatrix.trans into a per-warp shared-memory "
            "tile and out as 16-byte row pieces, instead of one 16-bit store per element. Needs "
            "sm_90 or later (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler turn it on "
-           "there)">
+           "there)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Sliced state pass with V tile 64 or 128 and no k-split: every product with a chunk "
+           "tile runs as wgmma.mma_async (m64nNk16, A from the warps' registers, B from shared "
+           "memory by descriptor; one warpgroup per 64 value columns), with the chunk tiles "
+           "copied in core-matrix order. Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines "
+           "and the compiler turn it on there); elsewhere a no-op">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -81,6 +81,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Chunked kernel (sliced): outputs stored through stmatrix where the chip "
                      "has it (sm_90 and later)"),
       llvm::cl::init(true)};
+  Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("Chunked kernel (sliced, V tile 64 or 128): products as wgmma where the "
+                     "chip has it (sm_90a)"),
+      llvm::cl::init(true)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
@@ -92,6 +97,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 bool chipHasGridDependency(const std::string &chip);
 /// Whether `chip` (sm_NN[a]) has stmatrix (sm_90 and later).
 bool chipHasStmatrix(const std::string &chip);
+/// Whether `chip` has wgmma: sm_90a only (the arch-specific Hopper target).
+bool chipHasWgmma(const std::string &chip);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
