@@ -313,9 +313,17 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   for (const GpuCompileOptions &candidate : candidates)
     if (Status s = tryCandidate(candidate); !s)
       return s;
-  if (const TuneCandidate *best = fastest();
-      best && best->options.kernel == "chunked" && slicedStateApplies(layerSource, best->options)) {
-    GpuCompileOptions other = best->options;
+  const TuneCandidate *winner = fastest();
+  const bool sliced = winner && winner->options.kernel == "chunked" &&
+                      slicedStateApplies(layerSource, winner->options);
+  // wgmma needs whole warpgroups; the toggles below keep the V tile and k-split.
+  const bool productsApply =
+      productsChoice && sliced && winner->options.vTile % 64 == 0 && winner->options.kSplit == 1;
+  // Progress counted the extra candidates that may follow; now it is known which do.
+  total = candidates.size() +
+          (sliced ? 1 + (storesChoice ? 1 : 0) + (productsApply ? 1 : 0) : 0);
+  if (sliced) {
+    GpuCompileOptions other = winner->options;
     other.wholeChunkCopies = !other.wholeChunkCopies;
     if (Status s = tryCandidate(other); !s)
       return s;
@@ -325,13 +333,11 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
       if (Status s = tryCandidate(other); !s)
         return s;
     }
-    if (productsChoice) {
+    if (productsApply) {
       other = fastest()->options;
-      if (other.vTile % 64 == 0 && other.kSplit == 1) {
-        other.wgmma = !other.wgmma;
-        if (Status s = tryCandidate(other); !s)
-          return s;
-      }
+      other.wgmma = !other.wgmma;
+      if (Status s = tryCandidate(other); !s)
+        return s;
     }
   }
   const TuneCandidate *best = fastest();
