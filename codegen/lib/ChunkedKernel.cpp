@@ -647,8 +647,11 @@ protected:
   /// and `sbo` along N (either major). 128-byte swizzle: K-major, `sbo` between 8-row groups
   /// (`lbo` unused); N-major, `lbo` between 64-element atoms along N, `sbo` between 8-row
   /// groups along K.
+  /// Shared-memory addresses stay below 2^18 (228 KB), so the address field never carries
+  /// into the next one and a descriptor plus (bytes / 16) addresses `bytes` further on
+  /// (descriptorPlus): each tile's descriptor is made once per chunk.
   Value wgmmaDescriptor(Value byteOffset, int64_t lbo, int64_t sbo, bool swizzle128 = false) {
-    Value address = remu(divu(add(sharedAddress, byteOffset), 16), 1 << 14);
+    Value address = divu(add(sharedAddress, byteOffset), 16);
     Value low = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
     int64_t strides = ((lbo / 16) << 16) | ((sbo / 16) << 32) | (int64_t(swizzle128) << 62);
     return arith::AddIOp::create(b, loc, low,
@@ -691,6 +694,12 @@ protected:
     operands.append(a.begin(), a.end());
     operands.push_back(desc);
     return unpackStruct(inlinePtx(text, constraints, operands, m), m);
+  }
+  Value descriptorPlus(Value desc, int64_t bytes) {
+    if (!bytes)
+      return desc;
+    return arith::AddIOp::create(
+        b, loc, desc, arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(bytes / 16)));
   }
   void wgmmaFence() { ptxStatement("wgmma.fence.sync.aligned;"); }
   void wgmmaCommit() { ptxStatement("wgmma.commit_group.sync.aligned;"); }
@@ -1982,18 +1991,26 @@ private:
     // descriptor. Tm and QKg are core matrices (TileOrder::CoreMatrices): a column block of
     // 8 of a C-row tile is 16 C bytes, a group of 8 rows 128 bytes; stored by columns (B[k, n]
     // at row n, column k) they are K-major.
+    // Per tile and major (the leading byte offsets differ), once per chunk.
+    llvm::DenseMap<std::pair<Value, int64_t>, Value> descriptors;
+    auto tileDescriptor = [&](Value base, int64_t lbo, int64_t sbo, bool swizzled) {
+      Value &d = descriptors[{base, lbo}];
+      if (!d)
+        d = wgmmaDescriptor(base, lbo, sbo, swizzled);
+      return d;
+    };
     auto byColumns = [&](Value base, int64_t k0) {
-      return wgmmaDescriptor(add(base, idx(k0 / 8 * C * 16)), C * 16, 128);
+      return descriptorPlus(tileDescriptor(base, C * 16, 128, false), k0 / 8 * C * 16);
     };
     // The swizzled q / k tiles (C rows of K): by columns (K S, Q S) a k-step starts 32 bytes
     // further into the atom's rows, the next atom C 128 bytes on, 8-row groups 1024 bytes
     // apart; by rows (the update's k rows, N-major) 16 rows = 2048 bytes per k-step, N atoms
     // C 128 bytes apart.
     auto swizzledByColumns = [&](Value base, int64_t k0) {
-      return wgmmaDescriptor(add(base, idx(k0 / 64 * C * 128 + k0 % 64 * 2)), 16, 1024, true);
+      return descriptorPlus(tileDescriptor(base, 16, 1024, true), k0 / 64 * C * 128 + k0 % 64 * 2);
     };
     auto swizzledByRows = [&](Value base, int64_t k0) {
-      return wgmmaDescriptor(add(base, idx(k0 * 128)), C * 128, 1024, true);
+      return descriptorPlus(tileDescriptor(base, C * 128, 1024, true), k0 * 128);
     };
     if (wg) {
       // Every A fragment before the fence: registers written while earlier wgmmas are in
