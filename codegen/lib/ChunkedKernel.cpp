@@ -716,6 +716,10 @@ protected:
     for (size_t i = 0; i < all.size(); ++i)
       cs << "," << i;
     std::string text = "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";";
+    if (all.empty()) {
+      ptxStatement(text);
+      return;
+    }
     SmallVector<Value> out =
         unpackStruct(inlinePtx(text, constraints, all, all.size()), all.size());
     size_t at = 0;
@@ -2012,7 +2016,7 @@ private:
     auto swizzledByRows = [&](Value base, int64_t k0) {
       return descriptorPlus(tileDescriptor(base, C * 128, 1024, true), k0 * 128);
     };
-    if (wg) {
+    if (wg && (s.delta() || outputs)) {
       // Every A fragment before the fence: registers written while earlier wgmmas are in
       // flight make ptxas wait for them (C7517) and fence again (C7519).
       SmallVector<SmallVector<Value>> stateA;
