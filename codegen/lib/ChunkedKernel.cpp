@@ -134,8 +134,11 @@ struct ChunkedSpec : LayerFacts {
   /// Warps of the state pass.
   int64_t stateWarps() const { return sliced() ? vTile / 16 * kSplit : warps; }
   /// The sliced pass's products run as wgmma, one warpgroup (4 warps, 64 value columns) per
-  /// m64 tile: needs whole warpgroups (V tile 64 or 128) and each warp holding all of K.
-  bool useWgmma() const { return wgmma && sliced() && kSplit == 1 && vTile % 64 == 0; }
+  /// m64 tile: needs whole warpgroups (V tile 64 or 128), each warp holding all of K, and
+  /// q / k rows of whole 128-byte swizzle atoms (K a multiple of 64, as the verifier ensures).
+  bool useWgmma() const {
+    return wgmma && sliced() && kSplit == 1 && vTile % 64 == 0 && K % 64 == 0;
+  }
   /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
   int64_t kParts() const { return sliced() ? kSplit : 1; }
   bool inverse() const { return prepInverse && delta() && !wyInState(); }
