@@ -69,6 +69,14 @@ VARIANTS = {
     "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_C16_SEG4 + MMA_SYNC, "channel"),
 }
 
+# gdn-compile's on/off options a bucket may switch off: (name, help of --no-NAME, of --NAME).
+SWITCHES = [
+    ("stmatrix-stores", "one 16-bit store per output element (the sliced pass stores rows "
+     "through stmatrix by default on sm_90)", "stmatrix output stores in every bucket (on sm_90)"),
+    ("wgmma", "mma.sync for every product (the sliced pass uses wgmma by default on sm_90a at "
+     "V tile 64 and 128)", "wgmma in every bucket (where it applies)"),
+]
+
 
 def main():
     p = argparse.ArgumentParser()
@@ -102,18 +110,12 @@ def main():
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--whole-chunk-copies", action="store_true",
                    help="chunked kernels: whole chunks' tiles copied unpredicated in every bucket")
-    stores = p.add_mutually_exclusive_group()
-    stores.add_argument("--no-stmatrix-stores", action="store_true",
-                        help="chunked kernels: one 16-bit store per output element (the sliced "
-                             "pass stores rows through stmatrix by default on sm_90)")
-    stores.add_argument("--stmatrix-stores", action="store_true",
-                        help="chunked kernels: stmatrix output stores in every bucket (on sm_90)")
-    products = p.add_mutually_exclusive_group()
-    products.add_argument("--no-wgmma", action="store_true",
-                          help="chunked kernels: mma.sync for every product (the sliced pass "
-                               "uses wgmma by default on sm_90a at V tile 64 and 128)")
-    products.add_argument("--wgmma", action="store_true",
-                          help="chunked kernels: wgmma in every bucket (where it applies)")
+    # On/off pairs whose "off" flag a bucket may carry; either replaces the bucket's choice.
+    for switch, off_help, on_help in SWITCHES:
+        pair = p.add_mutually_exclusive_group()
+        pair.add_argument(f"--no-{switch}", action="store_true",
+                          help="chunked kernels: " + off_help)
+        pair.add_argument(f"--{switch}", action="store_true", help="chunked kernels: " + on_help)
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -155,12 +157,11 @@ def main():
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         tiling += (["--whole-chunk-copies"]
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
-        if args.stmatrix_stores or args.no_stmatrix_stores:  # the bucket's choice replaced
-            tiling = [f for f in tiling if f != "--no-stmatrix-stores"]
-            tiling += ["--no-stmatrix-stores"] if args.no_stmatrix_stores else []
-        if args.wgmma or args.no_wgmma:  # the bucket's choice replaced
-            tiling = [f for f in tiling if f != "--no-wgmma"]
-            tiling += ["--no-wgmma"] if args.no_wgmma else []
+        for switch, _, _ in SWITCHES:
+            on, off = (getattr(args, prefix + switch.replace("-", "_")) for prefix in ("", "no_"))
+            if on or off:  # the bucket's choice replaced
+                tiling = [f for f in tiling if f != f"--no-{switch}"]
+                tiling += [f"--no-{switch}"] if off else []
         if sliced:
             tiling = [f for f in tiling if f != "--no-sliced-state"]
         if args.no_sliced_state and "--no-sliced-state" not in tiling:

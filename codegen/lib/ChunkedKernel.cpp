@@ -811,31 +811,22 @@ protected:
           b, loc, dst, ValueRange{to}, src, ValueRange{from}, b.getIndexAttr(perCopy),
           ok ? select(ok, idx(perCopy), idx(0)) : Value(), b.getUnitAttr());
     };
-    if (coreMatrices) {
-      // Piece p: row p % 8 + 8 (p / (8 pieces)), column block (p / 8) % pieces.
-      auto rowOf = [&](Value p) { return add(remu(p, 8), mul(divu(p, 8 * pieces), idx(8))); };
-      auto colOf = [&](Value p) { return mul(remu(divu(p, 8), pieces), idx(perCopy)); };
-      if (kThreads % (8 * pieces) == 0) {
-        int64_t step = kThreads / pieces;
-        Value r0 = rowOf(tid), c = colOf(tid);
-        for (int64_t i = 0; i * step < rows; ++i) {
-          Value r = add(r0, idx(i * step));
-          if ((i + 1) * step > rows)
-            ifThen(lt(r, idx(rows)), [&] { copy(r, c); });
-          else
-            copy(r, c);
-        }
-        return;
-      }
-      forStrided(rows * pieces, [&](Value p) { copy(rowOf(p), colOf(p)); });
-      return;
-    }
-    if (kThreads % pieces == 0) {
+    // Piece p of the tile: whole rows at a time (row p / pieces, pieces fastest), or, for core
+    // matrices, 8 rows of one 16-byte column block at a time (row p % 8 + 8 (p / (8 pieces)),
+    // column block (p / 8) % pieces).
+    const int64_t group = coreMatrices ? 8 * pieces : pieces;
+    auto rowOf = [&](Value p) {
+      return coreMatrices ? add(remu(p, 8), mul(divu(p, 8 * pieces), idx(8))) : divu(p, pieces);
+    };
+    auto colOf = [&](Value p) {
+      return mul(coreMatrices ? remu(divu(p, 8), pieces) : remu(p, pieces), idx(perCopy));
+    };
+    if (kThreads % group == 0) {
       // Each thread copies one fixed piece of every (threads / pieces)-th row: its row and
       // column are computed once and the unrolled copies differ by constants (a strided loop
       // spent more instructions on index arithmetic than on copies in narrow blocks).
       int64_t step = kThreads / pieces;
-      Value r0 = divu(tid, pieces), c = mul(remu(tid, pieces), idx(perCopy));
+      Value r0 = rowOf(tid), c = colOf(tid);
       for (int64_t i = 0; i * step < rows; ++i) {
         Value r = add(r0, idx(i * step));
         if ((i + 1) * step > rows)
@@ -845,9 +836,9 @@ protected:
       }
       return;
     }
-    forStrided(rows * pieces,
-               [&](Value p) { copy(divu(p, pieces), mul(remu(p, pieces), idx(perCopy))); });
+    forStrided(rows * pieces, [&](Value p) { copy(rowOf(p), colOf(p)); });
   }
+
   /// Stores `x` (one element type) as one vector at `at` of `buffer`.
   void storeVector(Value buffer, Value at, ArrayRef<Value> x, int64_t align) {
     Value v = vector::FromElementsOp::create(
