@@ -621,16 +621,17 @@ protected:
   // NVVM's wgmma op takes A only from shared memory, so these are inline PTX. The waits
   // pass the accumulators through as tied operands: nothing that reads a result can be
   // scheduled before the wait that completes it.
-  /// Inline PTX with side effects; `results` f32 values come back (null type: none).
+  /// Inline PTX with side effects; a struct of `results` f32 values comes back (none: null).
   Value inlinePtx(StringRef text, StringRef constraints, ValueRange operands, int64_t results) {
-    Type type =
-        results ? LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(results, f32))
-                : Type();
-    return LLVM::InlineAsmOp::create(b, loc, type, operands, text, constraints,
-                                     /*has_side_effects=*/true, /*is_align_stack=*/false,
-                                     LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-                                     ArrayAttr())
-        .getResult(0);
+    SmallVector<Type> type;
+    if (results)
+      type.push_back(
+          LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(results, f32)));
+    auto op = LLVM::InlineAsmOp::create(b, loc, type, operands, text, constraints,
+                                        /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                        LLVM::tailcallkind::TailCallKind::None,
+                                        LLVM::AsmDialectAttr(), ArrayAttr());
+    return results ? op.getResult(0) : Value();
   }
   SmallVector<Value> unpackStruct(Value x, int64_t n) {
     SmallVector<Value> out;
@@ -638,12 +639,7 @@ protected:
       out.push_back(LLVM::ExtractValueOp::create(b, loc, x, ArrayRef<int64_t>{i}));
     return out;
   }
-  void ptxStatement(StringRef text) {
-    LLVM::InlineAsmOp::create(b, loc, TypeRange{}, ValueRange{}, text, "",
-                              /*has_side_effects=*/true, /*is_align_stack=*/false,
-                              LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-                              ArrayAttr());
-  }
+  void ptxStatement(StringRef text) { inlinePtx(text, "", ValueRange{}, 0); }
   /// Descriptor of a wgmma B operand at byte `byteOffset` of the dynamic shared memory: bits
   /// 0-13 its address / 16, 16-29 the leading and 32-45 the stride byte offset / 16, 62-63
   /// the swizzle. No swizzle: core matrices (8 rows of 16 bytes) `lbo` bytes apart along K
@@ -1630,10 +1626,15 @@ public:
           Value ahead = add(chunk, idx(stages - 1));
           Value stage = remu(chunk, stages);
           waitAsync(stages - 2);
-          // wgmma reads the tiles through the async proxy; cp.async wrote them through the
-          // generic one.
-          if (s.useWgmma())
+          if (s.useWgmma()) {
+            // wgmma reads the tiles through the async proxy; cp.async wrote them through the
+            // generic one.
             ptxStatement("fence.proxy.async.shared::cta;");
+            // The previous chunk's state update (left in flight) reads its k tile by
+            // descriptor; the copies issued after the barrier overwrite that stage, so every
+            // warpgroup's update must be complete before the barrier.
+            wgmmaWait(0, {&S});
+          }
           Value st;
           if (!sliced) {
             st = select(cmp(arith::CmpIPredicate::eq, stage, idx(0)), idx(L.st[0]), idx(L.st[1]));
@@ -1646,9 +1647,6 @@ public:
           barrier();
           ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
           commitAsync();
-          // wgmma: the previous chunk's state update may still be in flight.
-          if (s.useWgmma())
-            wgmmaWait(0, {&S});
           scf::YieldOp::create(b, loc,
                                sliced ? slicedStep(stage, t0, rows, S)
                                       : step(stage, st, t0, rows, stateTiles, S));
@@ -1684,7 +1682,7 @@ public:
   }
 
 private:
-  /// Byte offset of stage `which` (0 or 1) of buffer `field`.
+  /// Byte offset of stage `which` (0 .. stages - 1) of buffer `field` (after swizzleAlign).
   Value stageOffset(Value which, int64_t StateLayout::Stage::*field) {
     Value at = add(idx(L.stage[0].*field), mul(which, idx(L.stageBytes)));
     return swizzleAlign ? add(at, swizzleAlign) : at;
@@ -1913,8 +1911,8 @@ private:
   /// With `wgmma` (sm_90a, V tile 64 or 128) each warpgroup issues the products with the
   /// chunk tiles as wgmma.mma_async m64nNk16 (A: the same register fragments; B: descriptors
   /// over the tiles, which issueRows then stores 128-byte swizzled (q, k) or as core matrices
-  /// (Tm, QKg)): three waits per chunk (K S and Q S; Vnew; O), and the state update is left
-  /// in flight into the next chunk.
+  /// (Tm, QKg)): four waits per chunk (K S and Q S; Vnew; O; the state update, which is left
+  /// in flight until the next chunk's copies have landed, before its barrier).
   SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
     const int64_t ldK = K + kPad, ldC = C + kPad, ldV = Vt + kPad;
@@ -1989,26 +1987,20 @@ private:
     // descriptor. Tm and QKg are core matrices (TileOrder::CoreMatrices): a column block of
     // 8 of a C-row tile is 16 C bytes, a group of 8 rows 128 bytes; stored by columns (B[k, n]
     // at row n, column k) they are K-major.
-    // Per tile and major (the leading byte offsets differ), once per chunk.
-    llvm::DenseMap<std::pair<Value, int64_t>, Value> descriptors;
-    auto tileDescriptor = [&](Value base, int64_t lbo, int64_t sbo, bool swizzled) {
-      Value &d = descriptors[{base, lbo}];
-      if (!d)
-        d = wgmmaDescriptor(base, lbo, sbo, swizzled);
-      return d;
-    };
+    // Each k-step adds its constant offset to the tile's descriptor (descriptorPlus), so
+    // after CSE a tile's descriptor is made once per chunk.
     auto byColumns = [&](Value base, int64_t k0) {
-      return descriptorPlus(tileDescriptor(base, C * 16, 128, false), k0 / 8 * C * 16);
+      return descriptorPlus(wgmmaDescriptor(base, C * 16, 128), k0 / 8 * C * 16);
     };
     // The swizzled q / k tiles (C rows of K): by columns (K S, Q S) a k-step starts 32 bytes
     // further into the atom's rows, the next atom C 128 bytes on, 8-row groups 1024 bytes
     // apart; by rows (the update's k rows, N-major) 16 rows = 2048 bytes per k-step, N atoms
     // C 128 bytes apart.
     auto swizzledByColumns = [&](Value base, int64_t k0) {
-      return descriptorPlus(tileDescriptor(base, 16, 1024, true), k0 / 64 * C * 128 + k0 % 64 * 2);
+      return descriptorPlus(wgmmaDescriptor(base, 16, 1024, true), k0 / 64 * C * 128 + k0 % 64 * 2);
     };
     auto swizzledByRows = [&](Value base, int64_t k0) {
-      return descriptorPlus(tileDescriptor(base, C * 128, 1024, true), k0 * 128);
+      return descriptorPlus(wgmmaDescriptor(base, C * 128, 1024, true), k0 * 128);
     };
     if (wg && (s.delta() || outputs)) {
       // Every A fragment before the fence: registers written while earlier wgmmas are in

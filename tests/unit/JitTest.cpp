@@ -288,6 +288,7 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
   EXPECT_EQ(malformed, 9u);
+  ASSERT_EQ(read.count("abc b2t512"), 1u);
   EXPECT_TRUE(read["abc b2t512"].options.wgmma);
   EXPECT_FALSE(read["abc b4t4096"].options.wgmma);
   ASSERT_EQ(read.count("abc b2t2k"), 1u);

@@ -2,7 +2,9 @@
 // wgmma.mma_async (A from registers, B by shared-memory descriptor), per chunk: K S and Q S
 // (fresh accumulators on the first k-step), a wait; Vnew, a wait; O^T then the state update
 // (B N-major: the last immediate is 1), O^T's group waited for (1 left in flight) before its
-// stores, the update's at the next chunk, after a proxy fence for the cp.async tiles. Off
+// stores, the update's in the next chunk once its copies have landed (after the proxy fence
+// for the cp.async tiles, before the barrier that lets the next copies overwrite the k tile
+// the update reads). Off
 // in the pass by default (it needs sm_90a); gdn-to-ptx turns it on for sm_90a only, and only
 // V tiles of whole warpgroups (64, 128) take it.
 // RUN: gdn-opt %s --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 wgmma=1" | FileCheck %s
@@ -17,8 +19,8 @@
 // CHECK: scf.for
 // CHECK: nvvm.cp.async.wait.group
 // CHECK-NEXT: llvm.inline_asm has_side_effects "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;"
 // CHECK: gpu.barrier
-// CHECK: llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;"
 // CHECK: llvm.inline_asm has_side_effects "wgmma.fence.sync.aligned;"
 // CHECK: llvm.inline_asm has_side_effects "{\0A.reg .pred p;\0Asetp.ne.b32 p, 0, 0;\0Awgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {$0, {{.*}}, $15}, {$16, $17, $18, $19}, $20, p, 1, 1, 0;\0A}"
 // CHECK: "wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {$0, {{.*}}, $15}, {$32, $33, $34, $35}, $36, 1, 1, 1, 0;"

@@ -125,8 +125,9 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "Sliced state pass with V tile 64 or 128 and no k-split: every product with a chunk "
            "tile runs as wgmma.mma_async (m64nNk16, A from the warps' registers, B from shared "
            "memory by descriptor; one warpgroup per 64 value columns), with the chunk tiles "
-           "copied in core-matrix order. Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines "
-           "and the compiler turn it on there); elsewhere a no-op">
+           "copied in the layouts wgmma reads (q, k 128-byte swizzled; Tm, QKg core "
+           "matrices). Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler "
+           "turn it on there); elsewhere a no-op">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
