@@ -633,6 +633,16 @@ protected:
                                         LLVM::AsmDialectAttr(), ArrayAttr());
     return results ? op.getResult(0) : Value();
   }
+  /// Inline-asm constraints of `n` f32 results, each (`tied`) also read from the operand of
+  /// the same position.
+  static std::string f32Results(int64_t n, bool tied) {
+    std::string c;
+    for (int64_t i = 0; i < n; ++i)
+      c += i ? ",=f" : "=f";
+    for (int64_t i = 0; tied && i < n; ++i)
+      c += "," + std::to_string(i);
+    return c;
+  }
   SmallVector<Value> unpackStruct(Value x, int64_t n) {
     SmallVector<Value> out;
     for (int64_t i = 0; i < n; ++i)
@@ -663,8 +673,8 @@ protected:
                            bool bByRows) {
     const int64_t m = n / 2;
     const bool fresh = acc.empty();
-    std::string type = s.inputType.isF16() ? "f16" : "bf16", text, constraints;
-    llvm::raw_string_ostream os(text), cs(constraints);
+    std::string type = s.inputType.isF16() ? "f16" : "bf16", text;
+    llvm::raw_string_ostream os(text);
     auto list = [&](int64_t first, int64_t count) {
       os << "{";
       for (int64_t i = 0; i < count; ++i)
@@ -681,15 +691,8 @@ protected:
     os << ", $" << aFirst + 4 << (fresh ? ", p" : ", 1") << ", 1, 1, " << (bByRows ? 1 : 0) << ";";
     if (fresh)
       os << "\n}";
-    SmallVector<Value> operands;
-    for (int64_t i = 0; i < m; ++i)
-      cs << (i ? "," : "") << "=f";
-    if (!fresh)
-      for (int64_t i = 0; i < m; ++i) {
-        cs << "," << i;
-        operands.push_back(acc[i]);
-      }
-    cs << ",r,r,r,r,l";
+    SmallVector<Value> operands(acc.begin(), acc.end());
+    std::string constraints = f32Results(m, /*tied=*/!fresh) + ",r,r,r,r,l";
     operands.append(a.begin(), a.end());
     operands.push_back(desc);
     return unpackStruct(inlinePtx(text, constraints, operands, m), m);
@@ -708,12 +711,7 @@ protected:
     SmallVector<Value> all;
     for (auto *r : results)
       all.append(r->begin(), r->end());
-    std::string constraints;
-    llvm::raw_string_ostream cs(constraints);
-    for (size_t i = 0; i < all.size(); ++i)
-      cs << (i ? "," : "") << "=f";
-    for (size_t i = 0; i < all.size(); ++i)
-      cs << "," << i;
+    std::string constraints = f32Results(all.size(), /*tied=*/true);
     std::string text = "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";";
     if (all.empty()) {
       ptxStatement(text);
