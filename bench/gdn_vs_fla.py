@@ -373,10 +373,24 @@ def main():
         # Written after every case, so that a failure later keeps what was measured.
         report = {"commit": args.commit, "device": device,
                   "date": datetime.date.today().isoformat(),
-                  "copy_bandwidth_GBps": bandwidth / 1e9, "cases": results}
+                  "copy_bandwidth_GBps": bandwidth / 1e9, "versions": versions(),
+                  "cases": results}
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)
     return 0
+
+
+def versions():
+    """The reference's and the framework's versions: fla's times depend on them."""
+    from importlib import metadata
+    found = {}
+    for package in ("fla-core", "torch", "triton"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    found["torch_cuda"] = torch.version.cuda
+    return found
 
 
 def warm_up(args, names):
