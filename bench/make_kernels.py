@@ -99,7 +99,7 @@ def main():
     p.add_argument("--sliced-state", action="store_true",
                    help="chunked kernels: the sliced state pass in every bucket where it applies "
                         "(K x chunk <= 4096; V tile / 16 warps); others keep their bucket's tiling")
-    p.add_argument("--prep-warps", type=int, choices=(2, 4, 8),
+    p.add_argument("--prep-warps", type=int, choices=(1, 2, 4, 8),
                    help="chunked kernels: warps per block of the prep kernel")
     p.add_argument("--segments", type=int,
                    help="chunked kernels: segments per sequence for the segmented state pass "

@@ -2416,8 +2416,12 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
     return "chunk-size must be 16, 32 or 64";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
-  if (options.prepWarps != 2 && options.prepWarps != 4 && options.prepWarps != 8)
-    return "prep-warps must be 2, 4 or 8";
+  if (options.prepWarps != 1 && options.prepWarps != 2 && options.prepWarps != 4 &&
+      options.prepWarps != 8)
+    return "prep-warps must be 1, 2, 4 or 8";
+  // The solve gives each of the chunk's C columns a thread.
+  if (options.prepWarps == 1 && chunkSize > 32)
+    return "prep-warps 1 needs chunk-size 16 or 32 (a thread per column of the solve)";
   if (options.segments < 1 || options.segments > 64)
     return "segments must be in 1..64";
   if (options.stages < 2 || options.stages > 4)

@@ -54,8 +54,9 @@ int main(int argc, char **argv) {
   app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--prep-warps", options.prepWarps,
-                 "Warps per block of the chunked kernel's prep (chunk-parallel) kernel")
-      ->check(CLI::IsMember({2, 4, 8}));
+                 "Warps per block of the chunked kernel's prep (chunk-parallel) kernel (1 needs "
+                 "chunk size 16 or 32)")
+      ->check(CLI::IsMember({1, 2, 4, 8}));
   app.add_option("--segments", options.segments,
                  "Chunked kernel: split each sequence into this many segments whose state "
                  "passes run at once (for few (sequence, head) streams; 1: none)")

@@ -15,6 +15,8 @@
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=128 sliced-state=0" 2>&1 | FileCheck %s --check-prefix=TILED128
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 prep-warps=2" | FileCheck %s --check-prefix=PREPW2
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="prep-warps=3" 2>&1 | FileCheck %s --check-prefix=PREPW3
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=16 prep-warps=1" | FileCheck %s --check-prefix=PREPW1
+// RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=64 prep-warps=1" 2>&1 | FileCheck %s --check-prefix=PREPW1C64
 
 // Gated DeltaNet. Prep: K K^T and Q K^T (mma chains unrolled over K = 128: 8 steps each),
 // then the substitution of Tm's 64 unit columns with A rows read 4 at a time, and no more
@@ -103,7 +105,13 @@
 // PREPW2-SAME: gdn.block = 64
 // PREPW2-LABEL: gpu.func @gated_deltanet_chunked(
 // PREPW2-SAME: gdn.prep_block = 64
-// PREPW3: prep-warps must be 2, 4 or 8
+// PREPW3: prep-warps must be 1, 2, 4 or 8
+// One warp per prep block (a chunk per warp: no idle warps while one solves), up to chunk 32.
+// PREPW1-LABEL: gpu.func @gated_deltanet_chunked_prep
+// PREPW1-SAME: gdn.block = 32
+// PREPW1-LABEL: gpu.func @gated_deltanet_chunked(
+// PREPW1-SAME: gdn.prep_block = 32
+// PREPW1C64: prep-warps 1 needs chunk-size 16 or 32
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf16>,
                           %g: tensor<?x?x32xf32>, %h0: tensor<?x32x128x128xf32>) {
   %o, %hT = gdn.recurrence <scalar, delta> q(%q : tensor<?x?x16x128xbf16>) k(%q : tensor<?x?x16x128xbf16>)

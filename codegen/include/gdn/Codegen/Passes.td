@@ -91,8 +91,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "(twice that with k-split 2) with ldmatrix and (delta rule) state-wy; elsewhere the "
            "tiled state pass is built">,
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
-           "Warps per block of the prep kernel: 2, 4 or 8 (smaller blocks keep more chunks "
-           "in flight per SM)">,
+           "Warps per block of the prep kernel: 1 (chunk size 16 or 32), 2, 4 or 8 (smaller "
+           "blocks keep more chunks in flight per SM)">,
     Option<"segments", "segments", "int64_t", /*default=*/"1",
            "Split each sequence into this many segments of whole chunks (1 to 64) and run "
            "the state pass on all of them at once: `<layer>_chunked_segments` finds each "
