@@ -35,6 +35,10 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
     return "recurrent, block " + std::to_string(o.blockSize);
   // Both state passes copy through the same code, so whole-chunk copies apply to either.
   std::string copies = o.wholeChunkCopies ? ", whole-chunk copies" : "";
+  // The prep kernel's block, where it is not the default 4 warps.
+  std::string prep = o.prepWarps == 4   ? ""
+                     : o.prepWarps == 1 ? ", 1 prep warp"
+                                        : ", " + std::to_string(o.prepWarps) + " prep warps";
   // Only the sliced pass stores through stmatrix, and only where the chip has it.
   std::string stores =
       o.stmatrixStores || !mlir::gdn::chipHasStmatrix(o.chip) ? "" : ", per-element stores";
@@ -50,10 +54,10 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
         o.wgmma || !mlir::gdn::chipHasWgmma(o.chip) || o.vTile % 64 != 0 || o.kSplit != 1
             ? ""
             : ", mma.sync products";
-    return text + copies + stores + products;
+    return text + copies + stores + products + prep;
   }
   return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
-         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies;
+         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies + prep;
 }
 
 /// Median launch time of `kernel` on `layer`, with CUDA events around each launch.
@@ -139,7 +143,8 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
     }
     e.options.slicedState = state == "sliced";
     // Optional last fields (older lines end before them): how the state pass copies whole
-    // chunks, how the sliced pass stores its outputs, and whether its products are wgmma.
+    // chunks, how the sliced pass stores its outputs, whether its products are wgmma, and the
+    // prep kernel's warps.
     std::string copies, stores, products;
     if (fields >> copies) {
       if (copies != "whole" && copies != "rows") {
@@ -162,6 +167,13 @@ std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_
       }
       e.options.wgmma = products == "wgmma";
     }
+    if (std::string prep; fields >> prep) {
+      if (prep != "1" && prep != "2" && prep != "4" && prep != "8") {
+        ++bad;
+        continue;
+      }
+      e.options.prepWarps = std::stoi(prep);
+    }
     entries[key + " " + bucket] = e;
   }
   if (malformed)
@@ -173,14 +185,15 @@ bool writeTuningFile(const std::string &path, const std::map<std::string, Tuning
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements> <wgmma|mma>\n";
+        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements> <wgmma|mma> "
+        "<prep warps>\n";
   for (const auto &[key, e] : entries)
     os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
        << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
        << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
        << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << " "
        << (e.options.stmatrixStores ? "stmatrix" : "elements") << " "
-       << (e.options.wgmma ? "wgmma" : "mma") << "\n";
+       << (e.options.wgmma ? "wgmma" : "mma") << " " << e.options.prepWarps << "\n";
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());
@@ -278,10 +291,12 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   // of the two once more with its output stores switched where the chip has stmatrix, and
   // the best so far once more with its products switched between wgmma and mma.sync where
   // the chip has wgmma and the V tile is whole warpgroups (each faster on some tilings,
-  // slower on others: docs/gpu-kernels.md), so those choices cost one candidate each.
+  // slower on others: docs/gpu-kernels.md), and the chunked winner once more with one-warp
+  // prep blocks where its chunk is 16 or 32 (4 warps otherwise, as in the candidates), so
+  // those choices cost one candidate each.
   const bool storesChoice = mlir::gdn::chipHasStmatrix(options.compile.chip);
   const bool productsChoice = mlir::gdn::chipHasWgmma(options.compile.chip);
-  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0) + (productsChoice ? 1 : 0);
+  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0) + (productsChoice ? 1 : 0) + 1;
   auto tryCandidate = [&](const GpuCompileOptions &candidate) -> Status {
     TuneCandidate c{candidate, 0, ""};
     Options o = options;
@@ -319,9 +334,11 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   // wgmma needs whole warpgroups; the toggles below keep the V tile and k-split.
   const bool productsApply =
       productsChoice && sliced && winner->options.vTile % 64 == 0 && winner->options.kSplit == 1;
+  const bool prepApplies = winner && winner->options.kernel == "chunked" &&
+                           winner->options.chunkSize <= 32 && winner->options.prepWarps != 1;
   // Progress counted the extra candidates that may follow; now it is known which do.
-  total = candidates.size() +
-          (sliced ? 1 + (storesChoice ? 1 : 0) + (productsApply ? 1 : 0) : 0);
+  total = candidates.size() + (sliced ? 1 + (storesChoice ? 1 : 0) + (productsApply ? 1 : 0) : 0) +
+          (prepApplies ? 1 : 0);
   if (sliced) {
     GpuCompileOptions other = winner->options;
     other.wholeChunkCopies = !other.wholeChunkCopies;
@@ -339,6 +356,12 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
       if (Status s = tryCandidate(other); !s)
         return s;
     }
+  }
+  if (prepApplies) {
+    GpuCompileOptions other = fastest()->options;
+    other.prepWarps = 1;
+    if (Status s = tryCandidate(other); !s)
+      return s;
   }
   const TuneCandidate *best = fastest();
   if (!best)
@@ -387,6 +410,7 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
     o.wholeChunkCopies = it->second.options.wholeChunkCopies;
     o.stmatrixStores = it->second.options.stmatrixStores;
     o.wgmma = it->second.options.wgmma;
+    o.prepWarps = it->second.options.prepWarps;
     o.blockSize = it->second.options.blockSize;
   }
   return o;

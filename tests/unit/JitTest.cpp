@@ -265,13 +265,14 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   sliced.wholeChunkCopies = true;
   sliced.stmatrixStores = false;
   sliced.wgmma = false;
+  sliced.prepWarps = 1;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
   // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
   // design field and before stages and segments, out-of-range stages and an unknown copy
-  // mode, store mode or product mode: all dropped. A line without the copy mode (the format
-  // before it) reads as "rows", one without the store mode as "stmatrix", one without the
-  // product mode as "wgmma".
+  // mode, store mode, product mode or prep warps: all dropped. A line without the copy mode
+  // (the format before it) reads as "rows", one without the store mode as "stmatrix", one
+  // without the product mode as "wgmma", one without the prep warps as 4.
   std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
                                      << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
                                      << "abc b2t8 chunked 32 64 4 64 1\n"
@@ -284,15 +285,23 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
                                      << "abc b2t1k chunked 32 64 4 sliced 3 2 64 0.25 whole "
                                         "stmatrix tensor\n"
                                      << "abc b2t2k chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma\n";
+                                        "elements mma\n"
+                                     << "abc b2t4k chunked 32 64 4 sliced 3 2 64 0.25 rows "
+                                        "elements mma 3\n"
+                                     << "abc b2t8k chunked 32 64 4 sliced 3 2 64 0.25 rows "
+                                        "elements mma 2\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 9u);
+  EXPECT_EQ(malformed, 10u);
+  ASSERT_EQ(read.count("abc b2t8k"), 1u);
+  EXPECT_EQ(read["abc b2t8k"].options.prepWarps, 2);
+  EXPECT_EQ(read["abc b4t4096"].options.prepWarps, 1);
   ASSERT_EQ(read.count("abc b2t512"), 1u);
   EXPECT_TRUE(read["abc b2t512"].options.wgmma);
   EXPECT_FALSE(read["abc b4t4096"].options.wgmma);
   ASSERT_EQ(read.count("abc b2t2k"), 1u);
   EXPECT_FALSE(read["abc b2t2k"].options.wgmma);
+  EXPECT_EQ(read["abc b2t2k"].options.prepWarps, 4);
   EXPECT_FALSE(read["abc b2t2k"].options.stmatrixStores);
   ASSERT_EQ(read.count("abc b2t512"), 1u);
   EXPECT_TRUE(read["abc b2t512"].options.wholeChunkCopies);
@@ -377,6 +386,14 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   described.slicedState = false; // the tiled pass takes them too
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, 8 warps, whole-chunk copies");
+  described.prepWarps = 1; // named where it is not the default 4
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, 8 warps, whole-chunk copies, 1 prep warp");
+  described.slicedState = true;
+  described.prepWarps = 2;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies, "
+            "2 prep warps");
 
   jit::LayerDescription f32Layer = gated;
   f32Layer.inputType = "f32";
@@ -415,6 +432,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   best.wholeChunkCopies = true;
   best.stmatrixStores = false;
   best.wgmma = false;
+  best.prepWarps = 1;
   ASSERT_TRUE(jit::writeTuningFile(jit::tuningFilePath(options),
                                    {{jit::tuningKey(source, shape, options), {best, 0.5}}}));
   o = jit::tunedOptions(source, {2, 3000}, options, &found); // same bucket
@@ -427,6 +445,7 @@ TEST_F(TuneTest, TunedOptionsAreUsedWhenRecorded) {
   EXPECT_TRUE(o.wholeChunkCopies);
   EXPECT_FALSE(o.stmatrixStores);
   EXPECT_FALSE(o.wgmma);
+  EXPECT_EQ(o.prepWarps, 1);
   o = jit::tunedOptions(source, {2, 9000}, options, &found); // another bucket
   EXPECT_FALSE(found);
 }

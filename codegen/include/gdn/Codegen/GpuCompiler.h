@@ -31,7 +31,7 @@ struct GpuCompileOptions {
   bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
   /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
   bool slicedState = true;
-  int64_t prepWarps = 4;      ///< warps per block of the chunked prep kernel (2, 4, 8)
+  int64_t prepWarps = 4; ///< warps per block of the chunked prep kernel (1, 2, 4, 8)
   /// chunked kernel: segments per sequence whose state passes run at once (1: none)
   int64_t segments = 1;
   int64_t stages = 2;         ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
