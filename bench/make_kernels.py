@@ -39,12 +39,15 @@ from make_artifacts import layer_source  # noqa: E402
 # the 3-stage chunk-16 Gated DeltaNet buckets, K = 256 and KDA's 4-segment bucket, where
 # mma.sync was 4-11% faster (sweep run AJ; wgmma gained 2-10% everywhere else). With wgmma,
 # 4 stages for the packed and the wide KDA buckets and stmatrix stores for the 2-segment
-# ones gained 1-2.6% (run AJ).
+# ones gained 1-2.6% (run AJ). On the H200 (run BA) B4 T4096 H32 moved to chunk 32, V tile
+# 128, 3 stages, whole-chunk copies, wgmma: 0.318 vs 0.336 ms for the chunk-16 bucket (every
+# other wide bucket 2-35% slower at chunk 32).
 WHOLE = ["--whole-chunk-copies"]
 ELEMENT_STORES = ["--no-stmatrix-stores"]
 MMA_SYNC = ["--no-wgmma"]
 SLICED_WIDE_C16 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"]
 SLICED_WIDE_C16_S4 = ["--chunk-size", "16", "--v-tile", "128", "--stages", "4"] + WHOLE
+SLICED_WIDE_C32 = ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"] + WHOLE
 SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"]
 SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
                + ELEMENT_STORES)
@@ -62,7 +65,7 @@ SLICED_K256 = (["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE
 VARIANTS = {
     "gdn_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_WIDE_C16 + MMA_SYNC + PREP_W1),
     "gdn_h16_hv16_k128_few": (16, 16, 128, 128, False, False, SLICED_SEG4),
-    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16_S4 + PREP_W1),
+    "gdn_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C32),
     "gdn_h32_hv32_k128_few": (32, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv32_k128": (16, 32, 128, 128, False, False, SLICED_WIDE_C16 + MMA_SYNC + PREP_W1),
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),

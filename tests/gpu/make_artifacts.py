@@ -178,6 +178,9 @@ CHUNKED_CASES = [
     ("chunked_wgmma_additive", ["--chunk-size", "32", "--v-tile", "128"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 130),
     ("chunked_wgmma_kda_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_wgmma_varlen_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3"], "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 400),
+    # The wide Gated DeltaNet bucket (B4 T4096 H32): chunk 32, V tile 128, 3 stages, whole-chunk
+    # copies, wgmma; T not a multiple of the chunk.
+    ("chunked_wgmma_c32_vt128_s3_whole", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 3, 300),
     ("chunked_mma_sync_vt128_c16", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_mma_sync_segments4_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
 ]
