@@ -54,9 +54,9 @@ SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segm
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2"] + WHOLE
 SLICED_C16_S4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE
 # One-warp prep blocks (a chunk per warp: no warps idle while one solves) in the chunk-16
-# Gated DeltaNet buckets: the packed batch 27% faster, 8x2048 3.7%, 4x4096 1.3% (H200, this
-# (sweep-chunked-h200-2026-12-02.txt, run BA); the chunk-32, K = 256 and KDA buckets keep 4
-# warps (even, or 2-18% slower there).
+# Gated DeltaNet buckets: the packed batch 27% faster, 8x2048 3.7%, 16x1024 1% (H200,
+# sweep-chunked-h200-2026-12-02.txt, run BA; 4x4096 gained 1.3% before it moved to chunk 32);
+# the chunk-32, K = 256 and KDA buckets keep 4 warps (even, or 2-18% slower there).
 PREP_W1 = ["--prep-warps", "1"]
 SLICED_K256 = (["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE + ELEMENT_STORES
                + MMA_SYNC)
