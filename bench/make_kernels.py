@@ -135,9 +135,10 @@ def main():
     for name, (H, HV, K, V, varlen, decode, bucket, *gate) in VARIANTS.items():
         if only and name not in only:
             continue
-        # The bucket's tiling, with --chunk-size / --v-tile / --warps / --stages / --segments
-        # from the command line taking the place of the bucket's (and --v-tile 16's qs-early choice staying the
-        # bucket's only when the V tile is the bucket's).
+        # The bucket's tiling, with --chunk-size / --v-tile / --warps / --stages / --segments /
+        # --k-split from the command line taking the place of the bucket's (and --v-tile 16's
+        # qs-early choice staying the bucket's only when the V tile is the bucket's), and
+        # --prep-warps in every bucket.
         options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
         for token in it:
             if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments",
@@ -151,8 +152,8 @@ def main():
         # With --sliced-state, buckets it does not apply to keep their own tiling.
         overrides = [] if args.sliced_state and not sliced else [
             ("--chunk-size", args.chunk_size), ("--v-tile", args.v_tile), ("--warps", args.warps),
-            ("--stages", args.stages), ("--segments", args.segments), ("--k-split", args.k_split),
-            ("--prep-warps", args.prep_warps)]
+            ("--stages", args.stages), ("--segments", args.segments), ("--k-split", args.k_split)]
+        overrides.append(("--prep-warps", args.prep_warps))  # the prep, whatever the state pass
         for flag, value in overrides:
             if value is not None:
                 if flag == "--v-tile" and str(value) != options.get(flag):

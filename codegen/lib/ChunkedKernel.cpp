@@ -1049,8 +1049,8 @@ private:
     barrier();
 
     // 3. Row exponentials and the row factors the state pass needs. No barrier after: step 4
-    // reads none of it (its factors come from the norms and betas), so one warp's exps and
-    // stores overlap the other warps' tiles.
+    // reads none of it (its factors come from the norms and betas), so (with several warps)
+    // one warp's exps and stores overlap the other warps' tiles.
     Value last = idx(C - 1); // padded rows carry g = 0, so G_{C-1} = G_n
     if (s.channel()) {
       // The gates live in the tiles (channelTiles): every row factor is 1.
@@ -2419,7 +2419,8 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   if (options.prepWarps != 1 && options.prepWarps != 2 && options.prepWarps != 4 &&
       options.prepWarps != 8)
     return "prep-warps must be 1, 2, 4 or 8";
-  // The solve gives each of the chunk's C columns a thread.
+  // The unit-column solve (state-wy, prep-inverse) gives each of the chunk's C columns a
+  // thread; one limit for every path keeps the option's meaning simple.
   if (options.prepWarps == 1 && chunkSize > 32)
     return "prep-warps 1 needs chunk-size 16 or 32 (a thread per column of the solve)";
   if (options.segments < 1 || options.segments > 64)

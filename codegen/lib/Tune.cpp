@@ -292,8 +292,8 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   // the best so far once more with its products switched between wgmma and mma.sync where
   // the chip has wgmma and the V tile is whole warpgroups (each faster on some tilings,
   // slower on others: docs/gpu-kernels.md), and the chunked winner once more with one-warp
-  // prep blocks where its chunk is 16 or 32 (4 warps otherwise, as in the candidates), so
-  // those choices cost one candidate each.
+  // prep blocks where its chunk is 16 or 32 (the candidates keep the caller's prep warps,
+  // 4 by default), so those choices cost one candidate each.
   const bool storesChoice = mlir::gdn::chipHasStmatrix(options.compile.chip);
   const bool productsChoice = mlir::gdn::chipHasWgmma(options.compile.chip);
   size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0) + (productsChoice ? 1 : 0) + 1;

@@ -129,11 +129,13 @@ CHUNKED_CASES = [
     ("chunked_prep_w4_k64_varlen", ["--chunk-size", "16", "--prep-warps", "4"], "gated_deltanet", "scalar", "delta", "f16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
     ("chunked_prep_w2_k256_no_norm", ["--chunk-size", "32", "--prep-warps", "2"], "deltanet", "none", "delta", "bf16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 70),
     # One warp per prep block (chunk 16 or 32): the wide buckets' tiling, KDA packed, K = 256
-    # in f16, additive in 4 segments.
+    # in f16, additive in 4 segments, W and U in the workspace, the prep-inverse solve (packed).
     ("chunked_prep_w1_c16_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "4", "--whole-chunk-copies", "--prep-warps", "1"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_prep_w1_kda_c32_varlen", ["--chunk-size", "32", "--v-tile", "64", "--prep-warps", "1"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 3, 170),
     ("chunked_prep_w1_k256_f16", ["--chunk-size", "16", "--v-tile", "64", "--prep-warps", "1"], "deltanet", "none", "delta", "f16", 1, 2, 256, 128, True, True, False, None, False, False, 2, 70),
     ("chunked_prep_w1_additive_segments4", ["--chunk-size", "32", "--v-tile", "64", "--segments", "4", "--prep-warps", "1"], "mamba2", "scalar", "additive", "bf16", 1, 2, 64, 64, True, True, False, 1.0, False, False, 1, 300),
+    ("chunked_prep_w1_w_u_workspace", ["--chunk-size", "32", "--v-tile", "64", "--no-sliced-state", "--no-state-wy", "--prep-warps", "1"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 64, True, True, True, None, False, False, 2, 100),
+    ("chunked_prep_w1_prep_inverse", ["--chunk-size", "16", "--v-tile", "64", "--no-sliced-state", "--no-state-wy", "--prep-inverse", "--prep-warps", "1"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 64, True, True, True, None, True, False, 3, 90),
     # Segmented state pass (segment states and transitions, their chain, then every segment
     # at once): a short last chunk and segment, empty segments (5 chunks in 8 segments), two
     # segments (no chain), the additive rule, V tiles 16 to 128, no initial state.
