@@ -225,6 +225,8 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
     GpuCompileOptions c = options.compile;
     c.kernel = "chunked";
     c.chunkSize = chunk;
+    if (c.prepWarps == 1 && chunk > 32)
+      c.prepWarps = 4; // one-warp blocks stop at chunk 32: the default there, not no chunk 64
     if (slicedStateApplies(layerSource, c)) {
       c.slicedState = true;
       for (int64_t vTile : {16, 32, 64, 128}) {

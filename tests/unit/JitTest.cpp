@@ -395,6 +395,19 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments, whole-chunk copies, "
             "2 prep warps");
 
+  // A caller's one-warp prep blocks where they apply (chunk 16, 32), 4 warps at chunk 64
+  // (not: no chunk-64 candidates).
+  jit::Options onePrepWarp = options;
+  onePrepWarp.compile.prepWarps = 1;
+  candidates = jit::tuneCandidates(gated.toMlir(), onePrepWarp, error);
+  size_t chunk64 = 0;
+  for (const GpuCompileOptions &c : candidates)
+    if (c.kernel == "chunked") {
+      chunk64 += c.chunkSize == 64;
+      EXPECT_EQ(c.prepWarps, c.chunkSize == 64 ? 4 : 1);
+    }
+  EXPECT_GT(chunk64, 0u);
+
   jit::LayerDescription f32Layer = gated;
   f32Layer.inputType = "f32";
   candidates = jit::tuneCandidates(f32Layer.toMlir(), options, error);
