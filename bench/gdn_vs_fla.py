@@ -316,7 +316,12 @@ def run_case(gdn, kernels, name, B, T, H, HV, K, kernel_name, cu=None, decode=Fa
     fla_eager = eager_ms(theirs)
     return {
         "case": name, "shape": {"B": B, "T": T, "H": H, "HV": HV, "K": K, "V": K, "N": N},
-        "kernel": meta.get("kind", "?"), "gdn_ms": gdn_ms, "fla_ms": fla_ms,
+        "kernel": meta.get("kind", "?"),
+        # The launch contract of the kernel timed (its tiling as far as the metadata says).
+        "kernel_metadata": {key: meta[key] for key in (
+            "chunk_size", "v_tile", "block_size", "shared_memory_bytes", "segments",
+            "prep_block_size", "prep_shared_memory_bytes", "chip") if key in meta},
+        "gdn_ms": gdn_ms, "fla_ms": fla_ms,
         "gdn_serialized_ms": gdn_serialized_ms, "programmatic_launch": programmatic,
         "speedup_serialized": fla_ms / gdn_serialized_ms,
         "gdn_eager_ms": gdn_eager, "fla_eager_ms": fla_eager, "speedup": fla_ms / gdn_ms,
