@@ -2419,9 +2419,8 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   if (options.prepWarps != 1 && options.prepWarps != 2 && options.prepWarps != 4 &&
       options.prepWarps != 8)
     return "prep-warps must be 1, 2, 4 or 8";
-  // The unit-column solve (state-wy, prep-inverse) gives each of the chunk's C columns a
-  // thread; one limit for every path keeps the option's meaning simple.
-  if (options.prepWarps == 1 && chunkSize > 32)
+  // One limit for every prep path (only the unit-column solve needs it) keeps the option simple.
+  if (options.prepWarps == 1 && chunkSize > kOnePrepWarpMaxChunk)
     return "prep-warps 1 needs chunk-size 16 or 32 (a thread per column of the solve)";
   if (options.segments < 1 || options.segments > 64)
     return "segments must be in 1..64";

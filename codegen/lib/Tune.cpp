@@ -1,6 +1,7 @@
 //===- Tune.cpp - autotuning the kernel design and tiling per shape ------===//
 #include "gdn/Codegen/Tune.h"
 #include "JitInternal.h"
+#include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/DeviceLayer.h"
 
@@ -225,7 +226,7 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
     GpuCompileOptions c = options.compile;
     c.kernel = "chunked";
     c.chunkSize = chunk;
-    if (c.prepWarps == 1 && chunk > 32)
+    if (c.prepWarps == 1 && chunk > mlir::gdn::kOnePrepWarpMaxChunk)
       c.prepWarps = 4; // one-warp blocks stop at chunk 32: the default there, not no chunk 64
     if (slicedStateApplies(layerSource, c)) {
       c.slicedState = true;
@@ -337,7 +338,8 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   const bool productsApply =
       productsChoice && sliced && winner->options.vTile % 64 == 0 && winner->options.kSplit == 1;
   const bool prepApplies = winner && winner->options.kernel == "chunked" &&
-                           winner->options.chunkSize <= 32 && winner->options.prepWarps != 1;
+                           winner->options.chunkSize <= mlir::gdn::kOnePrepWarpMaxChunk &&
+                           winner->options.prepWarps != 1;
   // Progress counted the extra candidates that may follow; now it is known which do.
   total = candidates.size() + (sliced ? 1 + (storesChoice ? 1 : 0) + (productsApply ? 1 : 0) : 0) +
           (prepApplies ? 1 : 0);

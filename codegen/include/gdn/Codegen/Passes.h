@@ -20,6 +20,10 @@ namespace mlir::gdn {
 #define GEN_PASS_REGISTRATION
 #include "gdn/Codegen/Passes.h.inc"
 
+/// The largest chunk size whose prep runs in one-warp blocks (`prep-warps 1`): the unit-column
+/// solve gives each of the chunk's columns a thread.
+constexpr int64_t kOnePrepWarpMaxChunk = 32;
+
 /// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with these options
 /// (tiling and code path), or "" when it can.
 std::string chunkedKernelUnsupportedReason(Operation *op,
