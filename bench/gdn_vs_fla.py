@@ -381,8 +381,21 @@ def main():
                   "copy_bandwidth_GBps": bandwidth / 1e9, "versions": versions(),
                   "cases": results}
         with open(args.out, "w") as f:
-            json.dump(report, f, indent=1)
+            json.dump(finite_or_null(report), f, indent=1, allow_nan=False)
     return 0
+
+
+def finite_or_null(x):
+    """x with every inf or NaN float replaced by None: JSON has neither (json.dump would write
+    the non-standard `Infinity` / `NaN`, which strict readers reject), and an error that
+    overflowed must still leave a loadable file."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_or_null(v) for v in x]
+    return x
 
 
 def versions():

@@ -430,6 +430,16 @@ TEST(GpuRuntime, BadArgumentsAreRejectedBeforeLaunching) {
   gdn_kernel_destroy(handle);
 }
 
+/// An error as a JSON value: JSON has no inf or NaN (a kernel that overflowed or produced
+/// NaN writes them), so those are written as null, which keeps the file loadable.
+std::string jsonError(double x) {
+  if (!std::isfinite(x))
+    return "null";
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
 /// Writes GDN_GPU_RESULTS (when set) once every test has run.
 class ResultsWriter : public testing::Environment {
 public:
@@ -449,9 +459,10 @@ public:
       << (date ? date : "") << "\",\n  \"cases\": [\n";
     for (size_t i = 0; i < results().size(); ++i) {
       const CaseResult &r = results()[i];
-      f << "    {\"case\": \"" << r.name << "\", \"o_max_abs_err\": " << r.oAbs
-        << ", \"o_max_rel_err\": " << r.oRel << ", \"state_max_abs_err\": " << r.stateAbs
-        << ", \"state_max_rel_err\": " << r.stateRel << ", \"pass\": "
+      f << "    {\"case\": \"" << r.name << "\", \"o_max_abs_err\": " << jsonError(r.oAbs)
+        << ", \"o_max_rel_err\": " << jsonError(r.oRel)
+        << ", \"state_max_abs_err\": " << jsonError(r.stateAbs)
+        << ", \"state_max_rel_err\": " << jsonError(r.stateRel) << ", \"pass\": "
         << (r.pass ? "true" : "false") << "}" << (i + 1 < results().size() ? "," : "") << "\n";
     }
     f << "  ]\n}\n";
