@@ -118,9 +118,6 @@ def main():
                    help="chunked kernels (sliced): warps sharing each 16 value columns")
     p.add_argument("--whole-chunk-copies", action="store_true",
                    help="chunked kernels: whole chunks' tiles copied unpredicated in every bucket")
-    p.add_argument("--lookahead", action="store_true",
-                   help="chunked kernels: the next chunk's K S one chunk ahead in every bucket "
-                   "(where it applies: sliced, mma.sync, delta rule, 3 or 4 stages)")
     # On/off pairs whose "off" flag a bucket may carry; either replaces the bucket's choice.
     for switch, off_help, on_help in SWITCHES:
         pair = p.add_mutually_exclusive_group()
@@ -171,7 +168,6 @@ def main():
         tiling += ["--qs-early"] if args.qs_early and "--qs-early" not in tiling else []
         tiling += (["--whole-chunk-copies"]
                    if args.whole_chunk_copies and "--whole-chunk-copies" not in tiling else [])
-        tiling += ["--lookahead"] if args.lookahead and "--lookahead" not in tiling else []
         for switch, _, _ in SWITCHES:
             on, off = (getattr(args, prefix + switch.replace("-", "_")) for prefix in ("", "no_"))
             if on or off:  # the bucket's choice replaced

@@ -82,7 +82,7 @@ struct ChunkedSpec : LayerFacts {
         prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
         kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores),
-        wgmma(o.wgmma), lookahead(o.lookahead) {}
+        wgmma(o.wgmma) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once
@@ -98,8 +98,6 @@ struct ChunkedSpec : LayerFacts {
   bool stmatrixStores = false;
   /// Sliced state pass: products with the chunk tiles as wgmma (sm_90a; see useWgmma).
   bool wgmma = false;
-  /// Sliced state pass: the next chunk's K S formed one chunk ahead (see lookAhead).
-  bool lookahead = false;
   bool ldmatrix = false; ///< operands by ldmatrix instead of 32-bit shared loads
   /// Prep solves for Tm = (I + A)^-1 (C columns) and forms W, U on tensor cores, instead of
   /// substituting all K + V columns of [W | U].
@@ -140,18 +138,6 @@ struct ChunkedSpec : LayerFacts {
   /// q / k rows of whole 128-byte swizzle atoms (K a multiple of 64, as the verifier ensures).
   bool useWgmma() const {
     return wgmma && sliced() && kSplit == 1 && vTile % 64 == 0 && K % 64 == 0;
-  }
-  /// Lookahead (StateKernelBuilder::slicedStep): with S_{n+1} = d_n S_n + (diag(krow_n)
-  /// K_n)^T Vnew_n, K_{n+1} S_{n+1} = d_n K_{n+1} S_n + (K_{n+1} K_n^T) diag(krow_n) Vnew_n, so
-  /// the step for chunk n forms P_{n+1} = K_{n+1} S_n from the state it starts with, and the
-  /// next chunk's K S needs only the small product with Y_{n+1} = K_{n+1} K_n^T (C x C, from
-  /// the prep): the long product leaves the chain Vnew_n -> R_{n+1} -> Vnew_{n+1}. The sliced
-  /// pass with mma.sync, the delta rule with state-wy, scalar or no gates, no k-split, 3 or 4
-  /// stages (chunk n + 1's k rows are in shared memory during chunk n), bf16 inputs (Y holds
-  /// raw k products, which f16 could not); elsewhere a no-op.
-  bool lookAhead() const {
-    return lookahead && sliced() && wyInState() && !channel() && kSplit == 1 && !useWgmma() &&
-           stages >= 3 && inputType && inputType.isBF16();
   }
   /// Warps sharing 16 value columns of the sliced pass (1 elsewhere).
   int64_t kParts() const { return sliced() ? kSplit : 1; }
@@ -201,13 +187,10 @@ struct PrepLayout {
   /// keeps rows 16-byte aligned for the substitution's vector loads.
   int64_t ldA;
   int64_t vs = 0, tmW = 0, tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
-  int64_t kp = 0;                   ///< lookahead: the previous chunk's k rows (16-bit)
-  PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse, bool channel, bool lookAhead) {
+  PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse, bool channel) {
     Arena m;
     ks = m.take(C * (K + kPad) * 2);
     qs = m.take(C * (K + kPad) * 2);
-    if (lookAhead)
-      kp = m.take(C * (K + kPad) * 2);
     if (channel) {
       ka = m.take(C * (K + kPad) * 2);
       qa = m.take(C * (K + kPad) * 2);
@@ -236,7 +219,6 @@ struct StateLayout {
   struct Stage {
     int64_t qs, ks, ws, us, qk, rf, tm = 0; ///< us: U, or V's slice with state-wy
     int64_t ku = 0, dk = 0; ///< channel gates: K2 (the update's k rows), exp(G_n) (K f32)
-    int64_t y = 0;          ///< lookahead: Y = K K_prev^T rows (16-bit)
   } stage[4];
   int64_t stageCount, stageBytes;
   int64_t st[2], vn, vs, total; // S^T is double buffered: one barrier per chunk fewer
@@ -264,8 +246,6 @@ struct StateLayout {
       s.rf = m.take(C * kRowFactors * 4);
       if (spec.wyInState())
         s.tm = m.take(C * (C + kPad) * 2);
-      if (spec.lookAhead())
-        s.y = m.take(C * (C + kPad) * 2);
       if (spec.channel()) {
         s.ku = m.takeAligned(C * (K + kPad) * 2, qkAlign);
         s.dk = m.take(K * 4);
@@ -309,7 +289,7 @@ struct StateLayout {
 int64_t workspaceHeadElems(const ChunkedSpec &s) {
   int64_t gated = s.channel() ? (s.delta() ? 3 : 2) * s.K : 0; // Q1, K2 (and K1)
   if (s.wyInState())
-    return (s.lookAhead() ? 3 : 2) * s.C + gated; // QKg, Tm diag(beta) (, Y)
+    return 2 * s.C + gated;
   return (s.delta() ? s.K : 0) + s.V + s.C + gated;
 }
 
@@ -429,7 +409,6 @@ protected:
       wsU = idx(0); // unused: the state pass reads V itself
       wsQK = idx(0);
       wsTM = mul(tokens, idx(s.HV * s.C));
-      wsY = mul(tokens, idx(2 * s.HV * s.C));
     } else {
       wsU = s.delta() ? mul(tokens, idx(s.HV * s.K)) : idx(0);
       wsQK = add(wsU, mul(tokens, idx(s.HV * s.V)));
@@ -875,7 +854,7 @@ protected:
   Type half, i32;
   SmallVector<std::string> argNames;
   KernelArguments args;
-  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM, wsY, wsSeq;
+  Value smemF32, smemHalf, smemWord, wsHalf, wsF32, wsW, wsU, wsQK, wsTM, wsSeq;
   Value wsQ1, wsK1, wsK2, wsDecay; ///< channel gates (ChunkedSpec::channel)
   Value tid, lane, warp, group, quad, hv, h, tokens;
   Type sharedPtrType;
@@ -891,7 +870,7 @@ class PrepKernelBuilder : ChunkedBuilderBase {
 public:
   PrepKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s)
       : ChunkedBuilderBase(b, loc, s, 32 * s.prepWarps),
-        L(s.C, s.K, s.V, s.inverse(), s.channel(), s.lookAhead()) {}
+        L(s.C, s.K, s.V, s.inverse(), s.channel()) {}
 
   int64_t sharedBytes() const { return L.total; }
 
@@ -905,7 +884,7 @@ public:
 
     // Which chunk this block owns: (sequence start, chunk start, sequence end).
     Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-    Value t0, eos, hasPrev; // hasPrev: not its sequence's first chunk
+    Value t0, eos;
     if (s.varlen) {
       // Sequence m owns slots [floor(cu[m] / C) + m, floor(cu[m + 1] / C) + m + 1): at least
       // ceil(len / C) of them, found by bisection on cu (log N loads, not a scan of N);
@@ -934,7 +913,6 @@ public:
       Value mine = lt(j, arith::CeilDivUIOp::create(b, loc, sub(end, bos), idx(s.C)));
       eos = end;
       t0 = select(mine, add(bos, mul(j, idx(s.C))), end);
-      hasPrev = cmp(arith::CmpIPredicate::ugt, j, idx(0));
     } else {
       // In 32 bits (grid dimensions are): a 64-bit division is a long software sequence.
       auto i32Of = [&](Value x) {
@@ -949,10 +927,9 @@ public:
       Value j = indexOf(arith::RemUIOp::create(b, loc, slot32, perSequence));
       t0 = add(mul(n, args.T), mul(j, idx(s.C)));
       eos = add(mul(n, args.T), args.T);
-      hasPrev = cmp(arith::CmpIPredicate::ugt, j, idx(0));
     }
     Value rows = select(lt(t0, eos), minu(sub(eos, t0), idx(s.C)), idx(0));
-    ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows, hasPrev); });
+    ifThen(cmp(arith::CmpIPredicate::ugt, rows, idx(0)), [&] { chunk(t0, rows); });
     gpu::ReturnOp::create(b, loc);
     return fn;
   }
@@ -970,18 +947,11 @@ private:
   }
   Value betaAt(Value i) { return s.hasBeta ? f32At(L.beta, i) : f32c(1.0f); }
 
-  void chunk(Value t0, Value rows, Value hasPrev) {
+  void chunk(Value t0, Value rows) {
     const int64_t C = s.C, K = s.K, ldK = K + kPad;
     // 1. K and Q rows (zero past the end), gates and betas.
     asyncRows(args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
     asyncRows(args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
-    if (s.lookAhead()) {
-      // The previous chunk's k rows (always whole), zero at a sequence's first chunk.
-      Value from = select(hasPrev, sub(t0, idx(C)), t0);
-      asyncRows(
-          args.k, [&](Value r) { return qkRow(add(from, r)); }, C, K, idx(L.kp), ldK,
-          select(hasPrev, idx(C), idx(0)), false);
-    }
     if (s.inverse())
       asyncRows(args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V,
                 idx(L.vs), s.V + kPad, rows, false);
@@ -1157,25 +1127,6 @@ private:
             storeQK(add(m0, add(group, idx(8 * h))), c, f32c(0.0f), f32c(0.0f));
         });
       });
-      if (s.lookAhead()) {
-        // Lookahead: Y = K K_prev^T (raw rows; the state pass applies the factors), all C x C.
-        Tile prevTile{idx(L.kp), ldK};
-        forTiles(C, C, [&](Value m0, Value n0) {
-          SmallVector<Value> acc = tileProduct(zero, K, m0, n0, kTile, false, prevTile);
-          Value c = add(n0, mul(quad, idx(2)));
-          for (int64_t h = 0; h < 2; ++h) {
-            Value i = add(m0, add(group, idx(8 * h)));
-            ifThen(lt(i, rows), [&] {
-              Value at = add(add(wsY, mul(headRow(add(t0, i)), idx(C))), c);
-              Value pair = vector::FromElementsOp::create(
-                  b, loc, VectorType::get({2}, half),
-                  ValueRange{toHalf(acc[2 * h]), toHalf(acc[2 * h + 1])});
-              vector::StoreOp::create(b, loc, pair, wsHalf, ValueRange{at},
-                                      /*nontemporal=*/false, llvm::MaybeAlign(4));
-            });
-          }
-        });
-      }
     }
     barrier();
 
@@ -1658,21 +1609,8 @@ public:
       ifThen(lt(idx(j), numChunks), [&] { issue(bos, eos, idx(j), idx(j)); });
       commitAsync();
     }
-    // Lookahead: P for chunk 0 (its copies waited for here), then the carried P^T, the
-    // previous update's A fragments (zero: no previous chunk) and its decay ride after S.
-    const bool lookAhead = s.lookAhead();
-    const int64_t tokenTiles = C / 8;
-    SmallVector<Value> carriedInit(state);
-    if (lookAhead) {
-      waitAsync(stages - 2);
-      barrier();
-      carriedInit.append(stateTimesRows(state, stageOffset(idx(0), &StateLayout::Stage::ks)));
-      Value zeroWord = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-      carriedInit.append(SmallVector<Value>(4 * (C / 16), zeroWord));
-      carriedInit.push_back(f32c(1.0f));
-    }
     auto loop = scf::ForOp::create(
-        b, loc, idx(0), numChunks, idx(1), carriedInit,
+        b, loc, idx(0), numChunks, idx(1), state,
         [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
           // Each chunk waits for its own copies (all but the newest stages - 2 groups), then
           // one barrier: the copies are visible to every warp, and every warp is done with the
@@ -1680,20 +1618,12 @@ public:
           // (2 stages) first stores S^T, which alternates between two buffers because nothing
           // separates its reads in the previous chunk from its writes here, and has one or two
           // more barriers inside its step.
-          SmallVector<Value> S(carried.begin(), carried.begin() + state.size());
-          Ahead look;
-          if (lookAhead) {
-            auto rest = carried.drop_front(state.size());
-            look.p.assign(rest.begin(), rest.begin() + 4 * tokenTiles);
-            look.u.assign(rest.begin() + 4 * tokenTiles, rest.begin() + (rest.size() - 1));
-            look.decay = rest.back();
-          }
+          SmallVector<Value> S(carried.begin(), carried.end());
           Value t0 = add(bos, mul(chunk, idx(C)));
           Value rows = minu(sub(eos, t0), idx(C));
           Value ahead = add(chunk, idx(stages - 1));
           Value stage = remu(chunk, stages);
-          // Lookahead also needs the next chunk's k rows: all but stages - 3 groups.
-          waitAsync(lookAhead ? stages - 3 : stages - 2);
+          waitAsync(stages - 2);
           if (s.useWgmma()) {
             // wgmma reads the tiles through the async proxy; cp.async wrote them through the
             // generic one.
@@ -1715,20 +1645,13 @@ public:
           barrier();
           ifThen(lt(ahead, numChunks), [&] { issue(bos, eos, ahead, remu(ahead, stages)); });
           commitAsync();
-          SmallVector<Value> next =
-              !sliced     ? step(stage, st, t0, rows, stateTiles, S)
-              : lookAhead ? slicedStep(stage, t0, rows, S, &look, remu(add(chunk, idx(1)), stages))
-                          : slicedStep(stage, t0, rows, S);
-          if (lookAhead) {
-            next.append(look.p);
-            next.append(look.u);
-            next.push_back(look.decay);
-          }
-          scf::YieldOp::create(b, loc, next);
+          scf::YieldOp::create(b, loc,
+                               sliced ? slicedStep(stage, t0, rows, S)
+                                      : step(stage, st, t0, rows, stateTiles, S));
         });
 
     waitAsync(0); // nothing in flight at exit (an empty sequence still issued chunk 0)
-    SmallVector<Value> finalS(loop.getResults().begin(), loop.getResults().begin() + state.size());
+    SmallVector<Value> finalS(loop.getResults().begin(), loop.getResults().end());
     if (s.useWgmma())
       wgmmaWait(0, {&finalS});
     auto storeState = [&](Value buffer, function_ref<Value(Value, Value)> at) {
@@ -1827,10 +1750,6 @@ private:
       asyncRows(
           wsHalf, [&](Value r) { return add(wsTM, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
           stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false, cmc);
-      if (s.lookAhead())
-        asyncRows(
-            wsHalf, [&](Value r) { return add(wsY, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
-            stageOffset(which, &StateLayout::Stage::y), C + kPad, rows, false, cmc);
     } else {
       if (s.delta())
         asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); },
@@ -1992,19 +1911,7 @@ private:
   /// over the tiles, which issueRows then stores 128-byte swizzled (q, k) or as core matrices
   /// (Tm, QKg)): four waits per chunk (K S and Q S; Vnew; O; the state update, which is left
   /// in flight until the next chunk's copies have landed, before its barrier).
-  ///
-  /// With lookahead (ChunkedSpec::lookAhead) `ahead` carries, from the previous chunk, P^T =
-  /// (K S_prev)^T for this chunk's k rows, the A fragments U^T of the previous update's
-  /// (diag(krow) Vnew)^T and its decay: this chunk's (K S)^T = decay P^T + U^T Y^T (Y from the
-  /// prep, 2 mma per token tile pair at C 16), so R, Vnew and the update no longer wait for
-  /// the K-deep product; that product is formed for the next chunk (k rows in stage
-  /// `whichNext`) beside Q S, after Vnew, and `ahead` is replaced by this chunk's values.
-  struct Ahead {
-    SmallVector<Value> p, u;
-    Value decay;
-  };
-  SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S,
-                                Ahead *ahead = nullptr, Value whichNext = Value()) {
+  SmallVector<Value> slicedStep(Value which, Value t0, Value rows, ArrayRef<Value> S) {
     const int64_t C = s.C, K = s.K, Vt = s.vTile;
     const int64_t ldK = K + kPad, ldC = C + kPad, ldV = Vt + kPad;
     const int64_t tokenTiles = C / 8, tokenSteps = C / 16, kSteps = K / 16;
@@ -2109,15 +2016,6 @@ private:
       }
       wgmmaCommit();
       wgmmaWait(0, {&ksT, &qsT});
-    } else if (ahead) {
-      // This chunk's (K S)^T from the carried values; P and Q S after Vnew (below).
-      Value y = stageOffset(which, &StateLayout::Stage::y);
-      for (int64_t e = 0; e < 4 * tokenTiles; ++e)
-        ksT[e] = fmul(ahead->p[e], ahead->decay);
-      for (int64_t t = 0; t < tokenSteps; ++t)
-        for (int64_t j = 0; j < tokenTiles; j += 2)
-          mmaPair(ksT, j, ArrayRef<Value>(ahead->u).slice(4 * t, 4),
-                  bByColumns(y, ldC, 8 * j, idx(16 * t)));
     } else {
       for (int64_t t = 0; t < kSteps / parts; ++t) {
         SmallVector<Value> a = aFromAcc(S, t);
@@ -2189,13 +2087,6 @@ private:
           std::tie(vnT[4 * j + e], vnT[4 * j + e + 1]) = unpack(vnA.back()[q]);
         }
       }
-    }
-
-    if (ahead) {
-      // Lookahead: the next chunk's P^T = S^T K_next^T, beside this chunk's (Q S)^T.
-      ahead->p = stateTimesRows(S, stageOffset(whichNext, &StateLayout::Stage::ks));
-      if (outputs)
-        qsT = stateTimesRows(S, qs);
     }
 
     // O^T = (Q S)^T diag(scale qf exp(G)) + Vnew^T QKg^T, to global memory (with k-split,
@@ -2276,48 +2167,12 @@ private:
       }
       return out;
     }
-    SmallVector<Value> updateA;
     for (int64_t t = 0; t < tokenSteps; ++t) {
       SmallVector<Value> a = aFromAcc(vnT, t, /*scaleBy=*/1);
-      updateA.append(a);
       for (int64_t j = 0; j < K / 8 / parts; j += 2)
         mmaPair(out, j, a, bByRows(kUpdate, ldK, 16 * t, kAt(8 * j)));
     }
-    if (ahead) {
-      ahead->u = updateA;
-      ahead->decay =
-          s.gate == GateKind::None
-              ? f32c(1.0f)
-              : Value(memref::LoadOp::create(b, loc, smemF32, ValueRange{add(rf, idx(2))}));
-    }
     return out;
-  }
-
-  /// (S^T X^T) for the C rows of the 16-bit chunk tile X at byte offset `base` (row stride
-  /// K + kPad), mma.sync: per k-step the state's A fragment (an accumulator pair packed) and
-  /// two token tiles' B fragments per ldmatrix.x4. Lookahead's P (before the first chunk and
-  /// in slicedStep) and Q S beside it.
-  SmallVector<Value> stateTimesRows(ArrayRef<Value> S, Value base) {
-    const int64_t C = s.C, K = s.K, tokenTiles = C / 8;
-    SmallVector<Value> acc(4 * tokenTiles, f32c(0.0f));
-    for (int64_t t = 0; t < K / 16; ++t) {
-      SmallVector<Value> a;
-      for (int64_t q = 0; q < 4; ++q) {
-        int64_t j = 2 * t + q / 2, e = (q % 2) * 2;
-        a.push_back(pack(S[4 * j + e], S[4 * j + e + 1]));
-      }
-      for (int64_t j = 0; j < tokenTiles; j += 2) {
-        SmallVector<Value> bRegs = ldmatrix(
-            tileAddress({base, K + kPad}, add(idx(8 * j), laneColAT), add(idx(16 * t), laneRowAT)),
-            4, false);
-        for (int64_t h = 0; h < 2; ++h) {
-          SmallVector<Value> out =
-              mma(ValueRange(acc).slice(4 * (j + h), 4), a, {bRegs[2 * h], bRegs[2 * h + 1]});
-          std::copy(out.begin(), out.end(), acc.begin() + 4 * (j + h));
-        }
-      }
-    }
-    return acc;
   }
 
   /// Row k of this warp's part of K (k-split), as an index.
@@ -2474,7 +2329,7 @@ struct GdnChunkedGpuKernelsPass
     GdnChunkedGpuKernelsOptions options{chunkSize,        vTile,          warps,   ldmatrix,
                                         prepInverse,      stateWy,        qsEarly, slicedState,
                                         prepWarps,        segments,       stages,  kSplit,
-                                        wholeChunkCopies, stmatrixStores, wgmma,   lookahead};
+                                        wholeChunkCopies, stmatrixStores, wgmma};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -2486,10 +2341,10 @@ struct GdnChunkedGpuKernelsPass
       auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
       kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * spec.prepWarps));
-      kernel->setAttr("gdn.prep_shared_memory_bytes",
-                      b.getI64IntegerAttr(PrepLayout(spec.C, spec.K, spec.V, spec.inverse(),
-                                                     spec.channel(), spec.lookAhead())
-                                              .total));
+      kernel->setAttr(
+          "gdn.prep_shared_memory_bytes",
+          b.getI64IntegerAttr(
+              PrepLayout(spec.C, spec.K, spec.V, spec.inverse(), spec.channel()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
       if (spec.segmented()) {
         StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
@@ -2527,7 +2382,6 @@ ChunkedSpec pathSpec(RecurrenceOp r, const GdnChunkedGpuKernelsOptions &options)
   spec.rule = r.getRule();
   spec.gate = r.getGate();
   spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
-  spec.inputType = cast<RankedTensorType>(r.getQ().getType()).getElementType();
   return spec;
 }
 } // namespace
@@ -2594,8 +2448,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
              "v-tile";
   }
   // The shared-memory plans of the kernels these options would build.
-  int64_t prep =
-      PrepLayout(chunkSize, K, V, spec.inverse(), spec.channel(), spec.lookAhead()).total;
+  int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse(), spec.channel()).total;
   int64_t state = StateLayout(spec).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)

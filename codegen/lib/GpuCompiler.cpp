@@ -144,7 +144,6 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.wholeChunkCopies = o.wholeChunkCopies;
   c.stmatrixStores = o.stmatrixStores && mlir::gdn::chipHasStmatrix(o.chip);
   c.wgmma = o.wgmma && mlir::gdn::chipHasWgmma(o.chip);
-  c.lookahead = o.lookahead;
   return c;
 }
 

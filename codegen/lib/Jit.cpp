@@ -224,8 +224,7 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
      << c.chunkSize << "|" << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse
      << "|" << c.stateWy << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|"
      << c.segments << "|" << c.stages << "|" << c.kSplit << "|" << c.wholeChunkCopies << "|"
-     << c.stmatrixStores << "|" << c.wgmma << "|" << c.lookahead << "|" << c.cubin << "|"
-     << layerSource;
+     << c.stmatrixStores << "|" << c.wgmma << "|" << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 

@@ -70,7 +70,6 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.wholeChunkCopies = options.wholeChunkCopies;
     chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
     chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
-    chunked.lookahead = options.lookahead;
     pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;

@@ -291,8 +291,7 @@ TEST(GpuRuntime, ChannelGatedChunkedKernelsStayExactUnderSteepGates) {
 TEST(GpuRuntime, ScalarGatedSlicedKernelsMatchUnderMildSteepAndUnderflowingGates) {
   SKIP_WITHOUT_GPU();
   for (const char *name : {"chunked_sliced_vt128", "chunked_segments4", "chunked_sliced_additive",
-                           "chunked_sliced_k256_c16_vt64", "chunked_lookahead_c16_vt128",
-                           "chunked_lookahead_segments4_c32"})
+                           "chunked_sliced_k256_c16_vt64"})
     for (float gateScale : {0.01f, 16.0f, 1000.0f}) {
       SCOPED_TRACE(std::string(name) + " gates x " + std::to_string(gateScale));
       expectExactWithScaledGates(name, GateKind::Scalar, 2, 300, 5, gateScale);

@@ -185,14 +185,6 @@ CHUNKED_CASES = [
     ("chunked_wgmma_c32_vt128_s3_whole", ["--chunk-size", "32", "--v-tile", "128", "--stages", "3", "--whole-chunk-copies"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 3, 300),
     ("chunked_mma_sync_vt128_c16", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_mma_sync_segments4_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
-    # Lookahead (the next chunk's K S one chunk ahead, the own one by the prep's K K_prev^T):
-    # chunk 16 V tile 128 with one-warp prep blocks, segments (E, M and the chained pass) at
-    # chunk 32, a packed batch (each sequence's first chunk has no previous one), no gate at
-    # K = 64 with 4 stages and short sequences.
-    ("chunked_lookahead_c16_vt128", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3", "--no-wgmma", "--prep-warps", "1", "--lookahead"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
-    ("chunked_lookahead_segments4_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--no-wgmma", "--lookahead"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
-    ("chunked_lookahead_varlen_c16", ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--whole-chunk-copies", "--no-wgmma", "--lookahead"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 400),
-    ("chunked_lookahead_deltanet_k64", ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--no-wgmma", "--lookahead"], "deltanet", "none", "delta", "bf16", 2, 4, 64, 64, True, True, True, None, False, False, 3, 70),
 ]
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of

@@ -82,10 +82,6 @@ int main(int argc, char **argv) {
                "Chunked kernel (sliced state pass): mma.sync for every product instead of "
                "wgmma (which needs sm_90a and a V tile of 64 or 128, and is used there by "
                "default)");
-  app.add_flag("--lookahead", options.lookahead,
-               "Chunked kernel (sliced state pass with mma.sync, delta rule, scalar or no gates, "
-               "bf16, 3 or 4 stages): each chunk step forms the next chunk's K S one chunk ahead, "
-               "its own by a C x C correction from the prep");
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");

@@ -42,8 +42,6 @@ struct GpuCompileOptions {
   /// chunked kernel (sliced, V tile 64 or 128): products as wgmma, where the chip has it
   /// (sm_90a)
   bool wgmma = true;
-  /// chunked kernel (sliced, mma.sync, delta rule): the next chunk's K S one chunk ahead
-  bool lookahead = false;
   bool cubin = true;          ///< also assemble a cubin when ptxas is found
   std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -127,13 +127,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "memory by descriptor; one warpgroup per 64 value columns), with the chunk tiles "
            "copied in the layouts wgmma reads (q, k 128-byte swizzled; Tm, QKg core "
            "matrices). Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler "
-           "turn it on there); elsewhere a no-op">,
-    Option<"lookahead", "lookahead", "bool", /*default=*/"false",
-           "Sliced state pass with mma.sync, delta rule, scalar or no gates, bf16, 3 or 4 "
-           "stages: each chunk step forms the next chunk's K S from the state it starts with, "
-           "and its own K S from the previous step's by a C x C correction (Y = K K_prev^T, "
-           "from the prep), so the K-deep product leaves the chain from one chunk's Vnew to the "
-           "next; elsewhere a no-op">
+           "turn it on there); elsewhere a no-op">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

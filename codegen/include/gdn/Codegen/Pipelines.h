@@ -86,11 +86,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Chunked kernel (sliced, V tile 64 or 128): products as wgmma where the "
                      "chip has it (sm_90a)"),
       llvm::cl::init(true)};
-  Option<bool> lookahead{
-      *this, "lookahead",
-      llvm::cl::desc("Chunked kernel (sliced, mma.sync, delta rule): the next chunk's K S formed "
-                     "one chunk ahead"),
-      llvm::cl::init(false)};
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "
