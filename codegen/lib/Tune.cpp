@@ -9,10 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <locale>
 #include <mutex>
-#include <optional>
 #include <sstream>
 
 namespace gdn::jit {
@@ -292,20 +290,16 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
     return Status::error(Status::Code::InvalidArgument, "gdn-tune: " + error);
 
   std::unique_ptr<DeviceLayer> layer;
-  // Refinements, each one candidate more: the fastest sliced candidate of each chunk size is
-  // tried once more with its whole-chunk copies switched, the better of the two once more
-  // with its output stores switched where the chip has stmatrix, the best so far once more
-  // with its products switched between wgmma and mma.sync where the chip has wgmma and the V
-  // tile is whole warpgroups, and, at chunk 16 or 32, once more with one-warp prep blocks
-  // (the candidates keep the caller's prep warps, 4 by default); a tiled overall winner gets
-  // the prep-block refinement alone. Each choice is faster on some tilings and slower on
-  // others (docs/gpu-kernels.md), and a chunk size's best tiling can win only after them
-  // (B8 T2048 H16/32 on the H200: chunk 16 with mma.sync and one prep warp, where chunk 32
-  // with wgmma wins before refinement), hence every chunk size, not the winner alone.
+  // The sliced winner is tried once more with its whole-chunk copies switched, and the better
+  // of the two once more with its output stores switched where the chip has stmatrix, and
+  // the best so far once more with its products switched between wgmma and mma.sync where
+  // the chip has wgmma and the V tile is whole warpgroups (each faster on some tilings,
+  // slower on others: docs/gpu-kernels.md), and the chunked winner once more with one-warp
+  // prep blocks where its chunk is 16 or 32 (the candidates keep the caller's prep warps,
+  // 4 by default), so those choices cost one candidate each.
   const bool storesChoice = mlir::gdn::chipHasStmatrix(options.compile.chip);
   const bool productsChoice = mlir::gdn::chipHasWgmma(options.compile.chip);
-  const std::vector<int64_t> chunkSizes = {16, 32, 64};
-  size_t total = candidates.size() + chunkSizes.size() * 4 + 1; // at most; known after the search
+  size_t total = candidates.size() + 1 + (storesChoice ? 1 : 0) + (productsChoice ? 1 : 0) + 1;
   auto tryCandidate = [&](const GpuCompileOptions &candidate) -> Status {
     TuneCandidate c{candidate, 0, ""};
     Options o = options;
@@ -327,18 +321,6 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
       progress(c, result.tried.size(), total);
     return Status::ok();
   };
-  // The fastest candidate that ran and satisfies `keep` (options copied: tryCandidate grows
-  // result.tried).
-  auto fastestWhere = [&](const std::function<bool(const GpuCompileOptions &)> &keep)
-      -> std::optional<GpuCompileOptions> {
-    const TuneCandidate *best = nullptr;
-    for (const TuneCandidate &c : result.tried)
-      if (c.error.empty() && keep(c.options) && (!best || c.ms < best->ms))
-        best = &c;
-    if (!best)
-      return std::nullopt;
-    return best->options;
-  };
   auto fastest = [&]() -> const TuneCandidate * {
     const TuneCandidate *best = nullptr;
     for (const TuneCandidate &c : result.tried)
@@ -349,61 +331,38 @@ Status tune(const std::string &layerSource, const TuneShape &shape, const Option
   for (const GpuCompileOptions &candidate : candidates)
     if (Status s = tryCandidate(candidate); !s)
       return s;
-  auto prepApplies = [&](const GpuCompileOptions &o) {
-    return o.kernel == "chunked" && o.chunkSize <= mlir::gdn::kOnePrepWarpMaxChunk &&
-           o.prepWarps != 1;
-  };
-  // What follows, now that the search has run: progress counts it exactly.
-  std::vector<int64_t> refined;
-  total = candidates.size();
-  for (int64_t chunk : chunkSizes) {
-    std::optional<GpuCompileOptions> base = fastestWhere([&](const GpuCompileOptions &o) {
-      return o.kernel == "chunked" && o.slicedState && o.chunkSize == chunk;
-    });
-    if (!base)
-      continue;
-    refined.push_back(chunk);
-    // wgmma needs whole warpgroups; the switches below keep the V tile and k-split.
-    total += 1 + (storesChoice ? 1 : 0) +
-             (productsChoice && base->vTile % 64 == 0 && base->kSplit == 1 ? 1 : 0) +
-             (prepApplies(*base) ? 1 : 0);
-  }
-  std::optional<GpuCompileOptions> overall =
-      fastestWhere([](const GpuCompileOptions &) { return true; });
-  const bool tiledWinner =
-      overall && overall->kernel == "chunked" && !overall->slicedState && prepApplies(*overall);
-  total += tiledWinner ? 1 : 0;
-  for (int64_t chunk : refined) {
-    auto bestOfChunk = [&] {
-      return *fastestWhere([&](const GpuCompileOptions &o) {
-        return o.kernel == "chunked" && o.slicedState && o.chunkSize == chunk;
-      });
-    };
-    GpuCompileOptions other = bestOfChunk();
+  const TuneCandidate *winner = fastest();
+  const bool sliced = winner && winner->options.kernel == "chunked" &&
+                      slicedStateApplies(layerSource, winner->options);
+  // wgmma needs whole warpgroups; the toggles below keep the V tile and k-split.
+  const bool productsApply =
+      productsChoice && sliced && winner->options.vTile % 64 == 0 && winner->options.kSplit == 1;
+  const bool prepApplies = winner && winner->options.kernel == "chunked" &&
+                           winner->options.chunkSize <= mlir::gdn::kOnePrepWarpMaxChunk &&
+                           winner->options.prepWarps != 1;
+  // Progress counted the extra candidates that may follow; now it is known which do.
+  total = candidates.size() + (sliced ? 1 + (storesChoice ? 1 : 0) + (productsApply ? 1 : 0) : 0) +
+          (prepApplies ? 1 : 0);
+  if (sliced) {
+    GpuCompileOptions other = winner->options;
     other.wholeChunkCopies = !other.wholeChunkCopies;
     if (Status s = tryCandidate(other); !s)
       return s;
     if (storesChoice) {
-      other = bestOfChunk();
+      other = fastest()->options;
       other.stmatrixStores = !other.stmatrixStores;
       if (Status s = tryCandidate(other); !s)
         return s;
     }
-    other = bestOfChunk();
-    if (productsChoice && other.vTile % 64 == 0 && other.kSplit == 1) {
+    if (productsApply) {
+      other = fastest()->options;
       other.wgmma = !other.wgmma;
       if (Status s = tryCandidate(other); !s)
         return s;
     }
-    other = bestOfChunk();
-    if (prepApplies(other)) {
-      other.prepWarps = 1;
-      if (Status s = tryCandidate(other); !s)
-        return s;
-    }
   }
-  if (tiledWinner) {
-    GpuCompileOptions other = *overall;
+  if (prepApplies) {
+    GpuCompileOptions other = fastest()->options;
     other.prepWarps = 1;
     if (Status s = tryCandidate(other); !s)
       return s;
