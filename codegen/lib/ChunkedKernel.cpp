@@ -1406,10 +1406,6 @@ private:
   /// (a row's C columns are C consecutive threads: coalesced).
   void inverseToWorkspace(Value t0, Value rows) {
     const int64_t C = s.C;
-    if (C == 32 && s.K >= 64) {
-      blockedInverseToWorkspace(t0, rows);
-      return;
-    }
     ifThen(lt(tid, idx(C)), [&] {
       Value j = tid;
       SmallVector<Value> x = inverseColumn(j);
@@ -1421,80 +1417,6 @@ private:
           memref::StoreOp::create(b, loc, toHalf(fmul(x[i], beta)), wsHalf, ValueRange{at});
         });
       }
-    });
-  }
-
-  /// 5''' (chunk 32): Tm = (I + A)^-1 by 16 x 16 blocks, [[T11, 0], [T21, T22]]: threads
-  /// 0..15 substitute T11's unit columns and threads 16..31 T22's at the same time (16 rows
-  /// each where one column of the whole matrix took 32: the chain a single warp ran while the
-  /// block's other warps waited at EXIT, 12% of the chunk-32 prep's stall samples, ncu run BD),
-  /// then every thread takes elements of X = A21 T11 and of T21 = -T22 X. In f32 over the q
-  /// tile (T, C x (C + 4)) and the k tile (X), both dead by now (K >= 64: the q tile holds T);
-  /// then Tm diag(beta) to the workspace by every thread, row by row (coalesced).
-  void blockedInverseToWorkspace(Value t0, Value rows) {
-    const int64_t C = 32, B = 16, ldT = C + 4, ldX = B + 4;
-    const int64_t tAt = L.qs / 4, xAt = L.ks / 4; // f32 element offsets
-    auto tIndex = [&](Value i, Value j) { return add(idx(tAt), add(mul(i, idx(ldT)), j)); };
-    auto xIndex = [&](Value i, Value j) { return add(idx(xAt), add(mul(i, idx(ldX)), j)); };
-    auto loadT = [&](Value i, Value j) {
-      return memref::LoadOp::create(b, loc, smemF32, ValueRange{tIndex(i, j)}).getResult();
-    };
-    auto storeT = [&](Value i, Value j, Value x) {
-      memref::StoreOp::create(b, loc, x, smemF32, ValueRange{tIndex(i, j)});
-    };
-    ifThen(lt(tid, idx(C)), [&] {
-      // Diagonal block `first` / B (rows and columns first .. first + 15), column c of it.
-      Value c = remu(tid, B), first = mul(divu(tid, B), idx(B));
-      SmallVector<Value> x;
-      for (int64_t i = 0; i < B; ++i)
-        x.push_back(select(cmp(arith::CmpIPredicate::eq, idx(i), c), f32c(1.0f), f32c(0.0f)));
-      // A's rows read 4 at a time: the entries on and right of the diagonal are zeros.
-      Value aBlock = add(idx(L.a / 4), add(mul(first, idx(L.ldA)), first));
-      for (int64_t i = 1; i < B; ++i) {
-        SmallVector<Value> part(4, f32c(0.0f));
-        for (int64_t j = 0; j < i; j += 4) {
-          SmallVector<Value> row = loadElements(smemF32, add(aBlock, idx(i * L.ldA + j)), 4, 16);
-          for (int64_t u = 0; u < 4; ++u)
-            part[u] = fma(row[u], x[j + u], part[u]);
-        }
-        x[i] = fsub(x[i], fadd(fadd(part[0], part[1]), fadd(part[2], part[3])));
-      }
-      Value column = add(first, c);
-      for (int64_t i = 0; i < B; ++i)
-        storeT(add(first, idx(i)), column, x[i]);
-      // T's upper right block is zero.
-      ifThen(cmp(arith::CmpIPredicate::ne, first, idx(0)), [&] {
-        for (int64_t i = 0; i < B; ++i)
-          storeT(idx(i), column, f32c(0.0f));
-      });
-    });
-    barrier();
-    // X = A21 T11 (T11 is lower triangular; its zeros are stored).
-    forStrided(B * B, [&](Value e) {
-      Value i = divu(e, B), j = remu(e, B);
-      Value sum = f32c(0.0f);
-      for (int64_t l = 0; l < B; ++l)
-        sum = fma(f32At(L.a, add(mul(add(idx(B), i), idx(L.ldA)), idx(l))), loadT(idx(l), j), sum);
-      memref::StoreOp::create(b, loc, sum, smemF32, ValueRange{xIndex(i, j)});
-    });
-    barrier();
-    // T21 = -T22 X.
-    forStrided(B * B, [&](Value e) {
-      Value i = add(idx(B), divu(e, B)), j = remu(e, B);
-      Value sum = f32c(0.0f);
-      for (int64_t l = 0; l < B; ++l)
-        sum = fma(loadT(i, idx(B + l)),
-                  memref::LoadOp::create(b, loc, smemF32, ValueRange{xIndex(idx(l), j)}), sum);
-      storeT(i, j, arith::NegFOp::create(b, loc, sum));
-    });
-    barrier();
-    forStrided(C * C, [&](Value e) {
-      Value r = divu(e, C), j = remu(e, C);
-      ifThen(lt(r, rows), [&] {
-        Value at = add(add(wsTM, mul(headRow(add(t0, r)), idx(C))), j);
-        memref::StoreOp::create(b, loc, toHalf(fmul(loadT(r, j), betaAt(j))), wsHalf,
-                                ValueRange{at});
-      });
     });
   }
 
