@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -470,5 +471,14 @@ public:
 };
 
 const auto *resultsWriter = testing::AddGlobalTestEnvironment(new ResultsWriter);
+
+// Needs no GPU: the results file stays valid JSON when a kernel overflows.
+TEST(GpuResultsFile, NonFiniteErrorsAreWrittenAsNull) {
+  EXPECT_EQ(jsonError(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(jsonError(-std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(jsonError(std::numeric_limits<double>::quiet_NaN()), "null");
+  EXPECT_EQ(jsonError(0.00504174), "0.00504174");
+  EXPECT_EQ(jsonError(0.0), "0");
+}
 
 } // namespace
