@@ -227,7 +227,7 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
     c.kernel = "chunked";
     c.chunkSize = chunk;
     if (c.prepWarps == 1 && chunk > mlir::gdn::kOnePrepWarpMaxChunk)
-      c.prepWarps = 4; // one-warp blocks stop at chunk 32: the default there, not no chunk 64
+      c.prepWarps = 4; // one-warp blocks stop at chunk 32; chunk 64 keeps the default 4
     if (slicedStateApplies(layerSource, c)) {
       c.slicedState = true;
       for (int64_t vTile : {16, 32, 64, 128}) {
