@@ -14,7 +14,8 @@ std::string gdn::cpuLoweringPipelineText() {
          "one-shot-bufferize{bufferize-function-boundaries=1 allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params,buffer-deallocation-pipeline,"
-         "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
+         "func.func(convert-linalg-to-loops),scf-forall-to-for,expand-strided-metadata,lower-"
+         "affine,"
          "convert-scf-to-cf,arith-expand{include-bf16=1},convert-math-to-llvm,"
          "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
          "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
@@ -24,6 +25,8 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   gdn::GdnChunkwiseOptions chunkwise;
   chunkwise.chunkSize = options.chunkSize;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
+  if (options.splitChunks)
+    pm.addPass(gdn::createGdnSplitChunkLoop());
   pm.addPass(gdn::createGdnTilesToLinalg());
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
@@ -106,8 +109,8 @@ void gdn::registerGdnPassesAndPipelines() {
       });
   PassPipelineRegistration<CpuPipelineOptions>(
       "gdn-to-cpu",
-      "Lower gdn layers to the LLVM dialect for the CPU: gdn-chunkwise, gdn-tiles-to-linalg, "
-      "bufferization, loops, LLVM",
+      "Lower gdn layers to the LLVM dialect for the CPU: gdn-chunkwise, gdn-split-chunk-loop, "
+      "gdn-tiles-to-linalg, bufferization, loops, LLVM",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {
         if (failed(buildCpuPipeline(pm, options)))
           llvm::report_fatal_error("gdn-to-cpu: an upstream pass is not registered");

@@ -163,6 +163,8 @@ private:
           auto [o, next] = chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
           scf::YieldOp::create(b, loc, ValueRange{o, next});
         });
+    // gdn-split-chunk-loop finds the loop by this mark; its value is C.
+    chunkLoop->setAttr("gdn.chunk_loop", b.getI64IntegerAttr(s.chunkSize));
 
     SmallVector<Value> results = {chunkLoop.getResult(0)};
     if (s.finalState) {

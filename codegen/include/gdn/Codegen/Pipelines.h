@@ -13,6 +13,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   Option<int64_t> chunkSize{*this, "chunk-size",
                             llvm::cl::desc("Tokens per chunk: 16, 32, 64 or 128"),
                             llvm::cl::init(64)};
+  Option<bool> splitChunks{*this, "split-chunks",
+                           llvm::cl::desc("Run gdn-split-chunk-loop: the chunk-parallel prep "
+                                          "and the sequential step, as on the GPU"),
+                           llvm::cl::init(true)};
 };
 
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {

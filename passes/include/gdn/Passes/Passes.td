@@ -26,6 +26,26 @@ def GdnChunkwise : Pass<"gdn-chunkwise", "ModuleOp"> {
   ];
 }
 
+def GdnSplitChunkLoop : Pass<"gdn-split-chunk-loop"> {
+  let summary = "Split each chunk loop into a chunk-parallel prep and the sequential state step";
+  let description = [{
+    Loop fission of `gdn-chunkwise`'s chunk loop (marked `gdn.chunk_loop = C`) by dependence
+    on its loop-carried values, the output and the K x V state. Every op that depends on
+    neither moves into an `scf.forall` over chunks (`gdn.chunk_prep`): the cumulative gates,
+    norms, gated products, the triangular solve and the products among them. Ops that depend
+    on the carried values stay in the sequential loop (`gdn.chunk_step`). Each prep tensor the
+    step uses crosses through a workspace tensor `[chunks, ...]` whose row extent is C (a
+    chunk's tiles have at most C rows). Reads of an input's chunk tile, their element-type
+    conversions and index arithmetic are repeated in both loops instead of crossing.
+
+    This is the split the GPU kernels are built from (the prep kernel and the state pass);
+    on the CPU it is the same arithmetic in another order. Decode loops (C = 1) stay whole.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def GdnTilesToLinalg : Pass<"gdn-tiles-to-linalg"> {
   let summary = "Expand gdn.tile ops into linalg.generic and scf loops on tensors";
   let description = [{
