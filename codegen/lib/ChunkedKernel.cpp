@@ -48,6 +48,7 @@
 // use the recurrent kernel.
 //
 //===----------------------------------------------------------------------===//
+#include "ChunkedForm.h"
 #include "KernelSignature.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Dialect/GdnOps.h"
@@ -2334,11 +2335,12 @@ struct GdnChunkedGpuKernelsPass
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
     };
-    auto build = [&](OpBuilder &b, Operation *op) {
+    auto buildFrom = [&](OpBuilder &b, Location loc, const LayerFacts &facts, int64_t C) {
       ChunkedSpec spec(options);
-      static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
-      PrepKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_prep");
-      auto kernel = StateKernelBuilder(b, op->getLoc(), spec).build(spec.name);
+      static_cast<LayerFacts &>(spec) = facts;
+      spec.C = C;
+      PrepKernelBuilder(b, loc, spec).build(spec.name + "_prep");
+      auto kernel = StateKernelBuilder(b, loc, spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
       kernel->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * spec.prepWarps));
       kernel->setAttr(
@@ -2347,9 +2349,8 @@ struct GdnChunkedGpuKernelsPass
               PrepLayout(spec.C, spec.K, spec.V, spec.inverse(), spec.channel()).total));
       kernel->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(workspaceTokenBytes(spec)));
       if (spec.segmented()) {
-        StateKernelBuilder(b, op->getLoc(), spec, /*segmentStates=*/true)
-            .build(spec.name + "_segments");
-        CombineKernelBuilder(b, op->getLoc(), spec).build(spec.name + "_combine");
+        StateKernelBuilder(b, loc, spec, /*segmentStates=*/true).build(spec.name + "_segments");
+        CombineKernelBuilder(b, loc, spec).build(spec.name + "_combine");
         kernel->setAttr("gdn.segments", b.getI64IntegerAttr(spec.segments));
         kernel->setAttr("gdn.segment_kernel", b.getStringAttr(spec.name + "_segments"));
         kernel->setAttr("gdn.segment_blocks", b.getI64IntegerAttr(StateKernelBuilder::blocksPerHead(
@@ -2366,6 +2367,44 @@ struct GdnChunkedGpuKernelsPass
       }
       return kernel;
     };
+    auto build = [&](OpBuilder &b, Operation *op) {
+      return buildFrom(b, op->getLoc(), layerFacts(op, "_chunked"), chunkSize);
+    };
+    // Functions of the chunked form (gdn-chunkwise, gdn-split-chunk-loop): the kernels of the
+    // layer their tile program describes, with its chunk size.
+    SmallVector<std::pair<func::FuncOp, ChunkedForm>> forms;
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      if (!holdsChunkedForm(fn))
+        continue;
+      FailureOr<ChunkedForm> form = readChunkedForm(fn, "gdn-chunked-gpu-kernels");
+      if (failed(form))
+        return signalPassFailure();
+      const LayerFacts &f = form->facts;
+      std::string why =
+          chunkedUnsupportedReason(f.gate, f.rule, f.inputType, f.K, f.V, form->chunkSize, options);
+      if (!why.empty()) {
+        emitError(form->loc) << "gdn-chunked-gpu-kernels: " << why
+                             << " (gdn-recurrent-gpu-kernels handles every layer)";
+        return signalPassFailure();
+      }
+      forms.push_back({fn, *form});
+    }
+    if (!forms.empty()) {
+      OpBuilder b(getOperation().getBodyRegion());
+      auto existing = getOperation().getOps<gpu::GPUModuleOp>();
+      if (existing.empty())
+        createKernelModule(b, getOperation());
+      else
+        b.setInsertionPointToEnd((*existing.begin()).getBody());
+      for (auto &[fn, form] : forms) {
+        gpu::GPUFuncOp kernel = buildFrom(b, form.loc, form.facts, form.chunkSize);
+        kernel->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));
+        kernel->setAttr("gdn.variant", b.getStringAttr((stringifyGateKind(form.facts.gate) + "," +
+                                                        stringifyUpdateRule(form.facts.rule))
+                                                           .str()));
+        fn.erase();
+      }
+    }
     if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked",
                                  unsupported, build)))
       signalPassFailure();
@@ -2379,6 +2418,7 @@ namespace {
 /// rest of layerFacts: enough for the support queries below.
 ChunkedSpec pathSpec(RecurrenceOp r, const GdnChunkedGpuKernelsOptions &options) {
   ChunkedSpec spec(options);
+  spec.C = r.getChunkSize().value_or(options.chunkSize);
   spec.rule = r.getRule();
   spec.gate = r.getGate();
   spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
@@ -2400,17 +2440,26 @@ bool mlir::gdn::chunkedStateIsSegmented(Operation *op, const GdnChunkedGpuKernel
 }
 
 std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
-                                                     const GdnChunkedGpuKernelsOptions &options) {
-  const int64_t chunkSize = options.chunkSize, vTile = options.vTile, warps = options.warps;
+                                                      const GdnChunkedGpuKernelsOptions &options) {
   auto r = dyn_cast<RecurrenceOp>(op);
   if (!r)
     return "only gdn.recurrence has a chunked kernel (decode steps use the recurrent one)";
   auto qType = cast<RankedTensorType>(r.getQ().getType());
   auto vType = cast<RankedTensorType>(r.getV().getType());
-  int64_t K = qType.getDimSize(3), V = vType.getDimSize(3);
-  if (r.getGate() == GateKind::Channel && r.getRule() == UpdateRule::Delta && !options.stateWy)
+  // A layer's own chunk size wins, as in gdn-chunkwise (the GPU kernels are built from its
+  // output).
+  return chunkedUnsupportedReason(r.getGate(), r.getRule(), qType.getElementType(),
+                                  qType.getDimSize(3), vType.getDimSize(3),
+                                  r.getChunkSize().value_or(options.chunkSize), options);
+}
+
+std::string mlir::gdn::chunkedUnsupportedReason(GateKind gate, UpdateRule rule, Type inputType,
+                                                int64_t K, int64_t V, int64_t chunkSize,
+                                                const GdnChunkedGpuKernelsOptions &options) {
+  const int64_t vTile = options.vTile, warps = options.warps;
+  if (gate == GateKind::Channel && rule == UpdateRule::Delta && !options.stateWy)
     return "channel gates with the delta rule need state-wy";
-  if (!qType.getElementType().isBF16() && !qType.getElementType().isF16())
+  if (!inputType.isBF16() && !inputType.isF16())
     return "only bf16 and f16 inputs are supported";
   if (chunkSize != 64 && chunkSize != 32 && chunkSize != 16)
     return "chunk-size must be 16, 32 or 64";
@@ -2431,7 +2480,11 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   if (options.kSplit == 2 && options.slicedState && vTile > 64)
     return "k-split 2 needs v-tile <= 64 (8 warps of about 240 registers fill an SM's "
            "register file)";
-  ChunkedSpec spec = pathSpec(r, options);
+  ChunkedSpec spec(options);
+  spec.rule = rule;
+  spec.gate = gate;
+  spec.K = K;
+  spec.C = chunkSize;
   if (vTile != 16 && vTile != 32 && vTile != 64 && !(spec.sliced() && vTile == 128))
     return "v-tile must be 16, 32 or 64 (or 128 with sliced-state where it applies: "
            "K x chunk-size <= 4096)";
@@ -2449,6 +2502,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   }
   // The shared-memory plans of the kernels these options would build.
   int64_t prep = PrepLayout(chunkSize, K, V, spec.inverse(), spec.channel()).total;
+  spec.V = V;
   int64_t state = StateLayout(spec).total;
   for (int64_t bytes : {prep, state})
     if (bytes > kMaxSharedBytes)

@@ -246,7 +246,7 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
   if (chunked)
-    first.addPass(mlir::gdn::createGdnChunkedGpuKernels(chunkedPassOptions(options)));
+    mlir::gdn::addChunkedKernelPasses(first, chunkedPassOptions(options));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
         mlir::gdn::GdnRecurrentGpuKernelsOptions{options.blockSize, options.kSlices}));

@@ -31,6 +31,16 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
 
+void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options) {
+  // The kernels are built from the split chunked form: its prep becomes the prep kernel, its
+  // step the state pass.
+  gdn::GdnChunkwiseOptions chunkwise;
+  chunkwise.chunkSize = options.chunkSize;
+  pm.addPass(gdn::createGdnChunkwise(chunkwise));
+  pm.addPass(gdn::createGdnSplitChunkLoop());
+  pm.addPass(gdn::createGdnChunkedGpuKernels(options));
+}
+
 /// The compute capability of "sm_NN[a]" as NN, or 0.
 static int chipVersion(const std::string &chip) {
   if (chip.rfind("sm_", 0) != 0)
@@ -73,7 +83,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.wholeChunkCopies = options.wholeChunkCopies;
     chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
     chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
-    pm.addPass(gdn::createGdnChunkedGpuKernels(chunked));
+    addChunkedKernelPasses(pm, chunked);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;

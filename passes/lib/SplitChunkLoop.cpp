@@ -225,11 +225,10 @@ struct GdnSplitChunkLoopPass : public gdn::impl::GdnSplitChunkLoopBase<GdnSplitC
                        "integer)");
         return signalPassFailure();
       }
-      // Decode loops step one token at a time: nothing to take off the sequential path.
-      if (C.getInt() == 1) {
-        loop->removeAttr("gdn.chunk_loop");
+      // Decode loops step one token at a time: nothing to take off the sequential path. They
+      // keep their mark (C = 1), which tells the chunked GPU pass what they are.
+      if (C.getInt() == 1)
         continue;
-      }
       if (failed(splitChunkLoop(loop, C.getInt())))
         return signalPassFailure();
     }

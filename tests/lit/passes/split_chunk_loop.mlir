@@ -93,10 +93,10 @@ func.func @kda(%q: tensor<1x?x2x64xbf16>, %k: tensor<1x?x2x64xbf16>, %v: tensor<
 
 // -----
 
-// A decode step is one token per loop iteration: the loop stays whole and loses its mark.
+// A decode step is one token per loop iteration: the loop stays whole and keeps its mark.
 // CHECK-LABEL: func.func @decode
 // CHECK-NOT: scf.forall
-// CHECK-NOT: gdn.chunk_
+// CHECK: } {gdn.chunk_loop = 1 : i64}
 // CHECK: return
 func.func @decode(%q: tensor<4x1x2x64xbf16>, %k: tensor<4x1x2x64xbf16>, %v: tensor<4x1x2x64xbf16>,
                   %s: tensor<4x2x64x64xf32>) -> (tensor<4x1x2x64xbf16>, tensor<4x2x64x64xf32>) {

@@ -2,6 +2,8 @@
 #ifndef GDN_CODEGEN_PASSES_H
 #define GDN_CODEGEN_PASSES_H
 
+#include "gdn/Dialect/GdnOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -28,6 +30,11 @@ constexpr int64_t kOnePrepWarpMaxChunk = 32;
 /// (tiling and code path), or "" when it can.
 std::string chunkedKernelUnsupportedReason(Operation *op,
                                            const GdnChunkedGpuKernelsOptions &options);
+
+/// The same for a layer given by its facts (the chunked form's), with its chunk size.
+std::string chunkedUnsupportedReason(GateKind gate, UpdateRule rule, Type inputType, int64_t K,
+                                     int64_t V, int64_t chunkSize,
+                                     const GdnChunkedGpuKernelsOptions &options);
 
 /// Whether these options build the sliced-state pass for this layer op (sliced-state is on
 /// and the layer allows it), rather than the tiled one.

@@ -36,8 +36,19 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
 }
 
 def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
-  let summary = "Build the chunkwise tensor-core GPU kernels (prep + state pass) of each gdn.recurrence";
+  let summary = "Build the chunkwise tensor-core GPU kernels (prep + state pass) of each layer in the chunked form";
   let description = [{
+    Input: the split chunked form (`gdn-chunkwise`, then `gdn-split-chunk-loop`; the named
+    pipelines and the JIT run both first), one layer per function. Its tile ops are read as a
+    layer (cumsum: the gate kind; unit_lower_inverse: the delta rule; l2norm_rows; the scale
+    on Q; which arguments are q, k, v, g, beta, the initial state and cu_seqlens), and the
+    function must then be the tile program those passes write for that layer (compared op by
+    op, canonicalized where it differs): the kernels below are the fragments for exactly those
+    tile ops, the prep for the `gdn.chunk_prep` forall and the state pass for the
+    `gdn.chunk_step` loop. Any other op is reported where it is, with the op expected there.
+    The chunk size is the form's. A `gdn.recurrence` not yet in the chunked form is built
+    directly (the same kernels, with this pass's `chunk-size`).
+
     The chunked form (DESIGN.md §2) as two kernels per layer in `gpu.module @gdn`:
 
     - `<layer>_chunked_prep`, chunk-parallel (one block of `prep-warps` warps per chunk and value

@@ -2,6 +2,8 @@
 #ifndef GDN_CODEGEN_PIPELINES_H
 #define GDN_CODEGEN_PIPELINES_H
 
+#include "gdn/Codegen/Passes.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -103,6 +105,9 @@ bool chipHasGridDependency(const std::string &chip);
 bool chipHasStmatrix(const std::string &chip);
 /// Whether `chip` has wgmma: sm_90a only (the arch-specific Hopper target).
 bool chipHasWgmma(const std::string &chip);
+
+/// gdn-chunkwise{chunk-size}, gdn-split-chunk-loop, then gdn-chunked-gpu-kernels on that form.
+void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);

@@ -39,7 +39,8 @@ def GdnSplitChunkLoop : Pass<"gdn-split-chunk-loop"> {
     conversions and index arithmetic are repeated in both loops instead of crossing.
 
     This is the split the GPU kernels are built from (the prep kernel and the state pass);
-    on the CPU it is the same arithmetic in another order. Decode loops (C = 1) stay whole.
+    on the CPU it is the same arithmetic in another order. Decode loops (C = 1) stay whole
+    and keep their mark.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
