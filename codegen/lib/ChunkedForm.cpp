@@ -289,7 +289,8 @@ bool mlir::gdn::holdsChunkedForm(func::FuncOp fn) {
   return found;
 }
 
-FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pass) {
+FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pass,
+                                                  bool *noFragment) {
   SmallVector<scf::ForOp> steps;
   SmallVector<scf::ForallOp> preps;
   Operation *unsplit = nullptr;
@@ -325,6 +326,8 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
            failure();
   form.chunkSize = C.getInt();
   Roles roles;
+  if (noFragment)
+    *noFragment = true; // from here on, failing means the program is not a fragment's
   if (failed(deriveFacts(fn, preps.front(), steps.front(), pass, form.facts, roles)))
     return failure();
 
@@ -357,8 +360,11 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
   auto expectedFn = cast<func::FuncOp>(expected->getBody()->front());
   Operation *expectedAt = nullptr;
   std::string why;
-  if (!firstDifference(fn, expectedFn, &expectedAt, why))
+  if (!firstDifference(fn, expectedFn, &expectedAt, why)) {
+    if (noFragment)
+      *noFragment = false;
     return form;
+  }
   // Not as the passes wrote it: perhaps canonicalized or cse'd since, so compare both
   // canonicalized (and report the difference there).
   OwningOpRef<ModuleOp> given = ModuleOp::create(fn.getLoc());
@@ -387,5 +393,7 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
     }
     return failure();
   }
+  if (noFragment)
+    *noFragment = false;
   return form;
 }

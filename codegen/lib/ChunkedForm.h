@@ -32,7 +32,9 @@ bool holdsChunkedForm(func::FuncOp fn);
 /// canonicalize and cse on both), because that is the tile program whose ops the kernel
 /// fragments implement. Failure after a diagnostic at the first op that differs, or at
 /// the function where a part is missing.
-FailureOr<ChunkedForm> readChunkedForm(func::FuncOp fn, StringRef pass);
+/// `noFragment` (optional) is set when the function is a well-formed chunked form whose tile
+/// program no fragment implements (the generic kernel can still lower it).
+FailureOr<ChunkedForm> readChunkedForm(func::FuncOp fn, StringRef pass, bool *noFragment = nullptr);
 
 } // namespace mlir::gdn
 

@@ -49,6 +49,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ChunkedForm.h"
+#include "GenericChunkedKernel.h"
 #include "KernelSignature.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Dialect/GdnOps.h"
@@ -2327,10 +2328,10 @@ struct GdnChunkedGpuKernelsPass
   using GdnChunkedGpuKernelsBase::GdnChunkedGpuKernelsBase;
 
   void runOnOperation() override {
-    GdnChunkedGpuKernelsOptions options{chunkSize,        vTile,          warps,   ldmatrix,
-                                        prepInverse,      stateWy,        qsEarly, slicedState,
-                                        prepWarps,        segments,       stages,  kSplit,
-                                        wholeChunkCopies, stmatrixStores, wgmma};
+    GdnChunkedGpuKernelsOptions options{
+        chunkSize,        vTile,          warps,     ldmatrix, prepInverse,    stateWy,
+        qsEarly,          slicedState,    prepWarps, segments, stages,         kSplit,
+        wholeChunkCopies, stmatrixStores, wgmma,     generic,  genericFallback};
     auto unsupported = [&](Operation *op) {
       std::string reason = chunkedKernelUnsupportedReason(op, options);
       return reason.empty() ? reason : reason + " (gdn-recurrent-gpu-kernels handles every layer)";
@@ -2372,24 +2373,53 @@ struct GdnChunkedGpuKernelsPass
     };
     // Functions of the chunked form (gdn-chunkwise, gdn-split-chunk-loop): the kernels of the
     // layer their tile program describes, with its chunk size.
+    // Those no fragment implements (or all, with `generic`) get the generic fused kernel.
     SmallVector<std::pair<func::FuncOp, ChunkedForm>> forms;
+    SmallVector<std::pair<func::FuncOp, int64_t>> genericForms;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (!holdsChunkedForm(fn))
         continue;
-      FailureOr<ChunkedForm> form = readChunkedForm(fn, "gdn-chunked-gpu-kernels");
-      if (failed(form))
+      std::string why;
+      std::optional<Location> where;
+      bool noFragment = false;
+      FailureOr<ChunkedForm> form = failure();
+      {
+        ScopedDiagnosticHandler capture(&getContext(), [&](Diagnostic &d) {
+          why += (why.empty() ? "" : "; ") + d.str();
+          if (!where)
+            where = d.getLocation();
+          return success();
+        });
+        form = readChunkedForm(fn, "gdn-chunked-gpu-kernels", &noFragment);
+      }
+      if (generic || (failed(form) && noFragment && genericFallback)) {
+        int64_t C = 0;
+        fn.walk([&](Operation *op) {
+          for (const char *mark : {"gdn.chunk_step", "gdn.chunk_loop"})
+            if (auto c = op->getAttrOfType<IntegerAttr>(mark))
+              C = c.getInt();
+        });
+        if (!generic)
+          emitRemark(where.value_or(fn.getLoc()))
+              << why << "; building the generic fused kernel instead";
+        genericForms.push_back({fn, C});
+        continue;
+      }
+      if (failed(form)) {
+        emitError(where.value_or(fn.getLoc())) << why;
         return signalPassFailure();
+      }
       const LayerFacts &f = form->facts;
-      std::string why =
+      std::string unsupported =
           chunkedUnsupportedReason(f.gate, f.rule, f.inputType, f.K, f.V, form->chunkSize, options);
-      if (!why.empty()) {
-        emitError(form->loc) << "gdn-chunked-gpu-kernels: " << why
+      if (!unsupported.empty()) {
+        emitError(form->loc) << "gdn-chunked-gpu-kernels: " << unsupported
                              << " (gdn-recurrent-gpu-kernels handles every layer)";
         return signalPassFailure();
       }
       forms.push_back({fn, *form});
     }
-    if (!forms.empty()) {
+    if (!forms.empty() || !genericForms.empty()) {
       OpBuilder b(getOperation().getBodyRegion());
       auto existing = getOperation().getOps<gpu::GPUModuleOp>();
       if (existing.empty())
@@ -2402,6 +2432,18 @@ struct GdnChunkedGpuKernelsPass
         kernel->setAttr("gdn.variant", b.getStringAttr((stringifyGateKind(form.facts.gate) + "," +
                                                         stringifyUpdateRule(form.facts.rule))
                                                            .str()));
+        fn.erase();
+      }
+      for (auto &[fn, C] : genericForms) {
+        LayerFacts facts;
+        FailureOr<gpu::GPUFuncOp> kernel = buildGenericChunkedKernel(b, fn, C, facts);
+        if (failed(kernel))
+          return signalPassFailure();
+        (*kernel)->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));
+        (*kernel)->setAttr(
+            "gdn.variant",
+            b.getStringAttr(
+                (stringifyGateKind(facts.gate) + "," + stringifyUpdateRule(facts.rule)).str()));
         fn.erase();
       }
     }

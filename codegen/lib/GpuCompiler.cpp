@@ -144,6 +144,7 @@ static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompil
   c.wholeChunkCopies = o.wholeChunkCopies;
   c.stmatrixStores = o.stmatrixStores && mlir::gdn::chipHasStmatrix(o.chip);
   c.wgmma = o.wgmma && mlir::gdn::chipHasWgmma(o.chip);
+  c.generic = o.kernel == "generic";
   return c;
 }
 
@@ -234,15 +235,17 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   meta.chip = options.chip;
 
   // Build the kernel first, to read its launch contract off the gpu.func.
-  if (options.kernel != "auto" && options.kernel != "recurrent" && options.kernel != "chunked") {
-    error = "unknown kernel '" + options.kernel + "' (expected auto, recurrent or chunked)";
+  if (options.kernel != "auto" && options.kernel != "recurrent" && options.kernel != "chunked" &&
+      options.kernel != "generic") {
+    error =
+        "unknown kernel '" + options.kernel + "' (expected auto, recurrent, chunked or generic)";
     return false;
   }
   artifact.recurrentBecause.clear();
   if (options.kernel == "auto")
     artifact.recurrentBecause =
         mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), chunkedPassOptions(options));
-  bool chunked = options.kernel == "chunked" ||
+  bool chunked = options.kernel == "chunked" || options.kernel == "generic" ||
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
   if (chunked)

@@ -66,7 +66,7 @@ std::string gdn::gpuLoweringPipelineText(const std::string &chip, const std::str
 
 LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
                                     bool stopAtNVVM) {
-  if (options.kernel == "chunked") {
+  if (options.kernel == "chunked" || options.kernel == "generic") {
     gdn::GdnChunkedGpuKernelsOptions chunked;
     chunked.chunkSize = options.chunkSize;
     chunked.vTile = options.vTile;
@@ -83,6 +83,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.wholeChunkCopies = options.wholeChunkCopies;
     chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
     chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
+    chunked.generic = options.kernel == "generic";
     addChunkedKernelPasses(pm, chunked);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
@@ -108,14 +109,14 @@ void gdn::registerGdnPassesAndPipelines() {
       "Build the GPU kernels of gdn layers and lower them to the NVVM dialect",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/true)))
-          llvm::report_fatal_error("gdn-to-nvvm: kernel must be recurrent or chunked");
+          llvm::report_fatal_error("gdn-to-nvvm: kernel must be recurrent, chunked or generic");
       });
   PassPipelineRegistration<GpuPipelineOptions>(
       "gdn-to-ptx",
       "gdn-to-nvvm, then serialise each gpu.module to PTX (format=isa) or cubin (format=bin)",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/false)))
-          llvm::report_fatal_error("gdn-to-ptx: kernel must be recurrent or chunked");
+          llvm::report_fatal_error("gdn-to-ptx: kernel must be recurrent, chunked or generic");
       });
   PassPipelineRegistration<CpuPipelineOptions>(
       "gdn-to-cpu",

@@ -10,6 +10,7 @@
 #include "gdn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -165,6 +166,22 @@ private:
         });
     // gdn-split-chunk-loop finds the loop by this mark; its value is C.
     chunkLoop->setAttr("gdn.chunk_loop", b.getI64IntegerAttr(s.chunkSize));
+    // Which function arguments the layer's operands are: a GPU kernel's signature (the
+    // runtime's argument roles) when the tile program itself is lowered.
+    SmallVector<NamedAttribute> operands;
+    auto role = [&](StringRef name, Value v) {
+      if (auto a = dyn_cast_or_null<BlockArgument>(v);
+          a && isa<func::FuncOp>(a.getOwner()->getParentOp()))
+        operands.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(a.getArgNumber())));
+    };
+    role("q", s.q);
+    role("k", s.k);
+    role("v", s.v);
+    role("g", s.g);
+    role("beta", s.beta);
+    role("initial_state", s.initialState);
+    role("cu_seqlens", s.cuSeqlens);
+    chunkLoop->setAttr("gdn.operands", b.getDictionaryAttr(operands));
 
     SmallVector<Value> results = {chunkLoop.getResult(0)};
     if (s.finalState) {

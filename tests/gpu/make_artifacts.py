@@ -186,6 +186,22 @@ CHUNKED_CASES = [
     ("chunked_mma_sync_vt128_c16", ["--chunk-size", "16", "--v-tile", "128", "--stages", "3", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
     ("chunked_mma_sync_segments4_c32", ["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4", "--no-wgmma"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 300),
 ]
+# The generic fused kernel (--kernel generic: the chunk program of gdn-chunkwise and
+# gdn-split-chunk-loop lowered op by op, one block per sequence and value head, f32 on CUDA
+# cores; what a tile program no fragment implements gets): every family, f32 inputs (which the
+# fragments do not take), a packed batch, K != V, no states, decode.
+GENERIC_CASES = [
+    ("generic_gated_deltanet", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 75),
+    ("generic_kda", ["--chunk-size", "16"], "kda", "channel", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 50),
+    ("generic_gla_c32", ["--chunk-size", "32"], "gla", "channel", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, False, False, 2, 70),
+    ("generic_mamba2_f16_c32", ["--chunk-size", "32"], "mamba2", "scalar", "additive", "f16", 2, 4, 64, 64, True, True, False, 1.0, False, False, 2, 100),
+    ("generic_linear_attention_no_states", ["--chunk-size", "16"], "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 40),
+    ("generic_deltanet_varlen", ["--chunk-size", "16"], "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 120),
+    ("generic_gated_deltanet_f32_k64", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "f32", 2, 4, 64, 64, True, True, True, 0.5, False, False, 2, 50),
+    ("generic_k64_v256_final_only", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 2, 2, 64, 256, False, True, True, None, False, False, 2, 40),
+    ("generic_decode", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 16, 32, 128, 128, True, True, True, None, False, True, 8, 1),
+]
+
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of
 # 64 does too); other sizes one column over all K.
@@ -255,6 +271,7 @@ def main():
     jobs = [(case[0], case, ["--kernel", "recurrent"]) for case in CASES]
     jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "chunked"] + c[1]) for c in CHUNKED_CASES]
     jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "recurrent"] + c[1]) for c in RECURRENT_BLOCK_CASES]
+    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "generic"] + c[1]) for c in GENERIC_CASES]
     for name, case, kernel_args in jobs:
         B, T = case[14], case[15]
         path = os.path.join(args.outdir, name + ".mlir")

@@ -177,10 +177,10 @@ TEST_F(ChunkedFormTest, CanonicalizedFormStillCompilesToTheSameKernels) {
 
 TEST_F(ChunkedFormTest, FormsWithoutAFragmentAreReportedAtTheOp) {
   ::gdn::LayerDescription d;
-  auto o = options(32, 64, true, false);
+  auto o = options(16, 64, true, false);
   // Whether or not the function returns the layer's results (LayerDescription's drops them).
   for (const std::string &text : {std::string(kGatedDeltaNet), d.toMlir()}) {
-    std::string split = splitForm(text, 32);
+    std::string split = splitForm(text, 16);
     ASSERT_FALSE(split.empty()) << messages;
     // The K rows gated to the chunk's start instead of its end: a variant no fragment builds.
     std::string edited = split;
@@ -188,14 +188,25 @@ TEST_F(ChunkedFormTest, FormsWithoutAFragmentAreReportedAtTheOp) {
     ASSERT_NE(at, std::string::npos);
     edited.erase(at, 9);
     messages.clear();
+    auto strict = o;
+    strict.genericFallback = false;
     EXPECT_TRUE(run(edited, [&](PassManager &pm) {
-                  pm.addPass(mlir::gdn::createGdnChunkedGpuKernels(o));
+                  pm.addPass(mlir::gdn::createGdnChunkedGpuKernels(strict));
                 }).empty());
     EXPECT_NE(messages.find("no kernel fragment for this gdn.tile.gate_rows (other attributes)"),
               std::string::npos)
         << messages;
     EXPECT_NE(messages.find("which has here: %"), std::string::npos) << messages;
     EXPECT_NE(messages.find("{to_end}"), std::string::npos) << messages;
+
+    // By default such a program gets the generic fused kernel, with the same words as a remark.
+    messages.clear();
+    std::string generic =
+        run(edited, [&](PassManager &pm) { pm.addPass(mlir::gdn::createGdnChunkedGpuKernels(o)); });
+    EXPECT_NE(generic.find("gdn.generic"), std::string::npos) << messages;
+    EXPECT_EQ(generic.find("_chunked_prep"), std::string::npos);
+    EXPECT_NE(messages.find("building the generic fused kernel instead"), std::string::npos)
+        << messages;
   }
   const std::string text = d.toMlir();
 

@@ -7,9 +7,12 @@
 // RUN: diff %t.form %t.layer
 // Canonicalized in between: still the same kernels.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --canonicalize --cse --gdn-chunked-gpu-kernels=v-tile=64 | diff - %t.layer
-// An edit no kernel fragment implements (K gated to the chunk's start, not its end) is an error
-// at the layer's location that names the op and the op expected there.
-// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop -mlir-print-debuginfo | sed 's/ {to_end}//' | not gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=EDIT
+// An edit no kernel fragment implements (K gated to the chunk's start, not its end) gets the
+// generic fused kernel (the tile program lowered op by op), with a remark at the layer's
+// location that names the op and the op expected there; with generic-fallback=0, that is an
+// error.
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=16 --gdn-split-chunk-loop -mlir-print-debuginfo | sed 's/ {to_end}//' | gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=GENERIC
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop -mlir-print-debuginfo | sed 's/ {to_end}//' | not gdn-opt --gdn-chunked-gpu-kernels=generic-fallback=0 2>&1 | FileCheck %s --check-prefix=EDIT
 // Not split: the error says which pass is missing.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 | not gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=UNSPLIT
 // The named pipeline runs all three (every stage printable with --mlir-print-ir-after-all).
@@ -24,6 +27,13 @@
 // CHECK-SAME: gdn.variant = "scalar,delta"
 // CHECK-NOT: func.func
 
+// GENERIC: chunked_form.mlir:[[@LINE+17]]:13: remark: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes)
+// GENERIC-SAME: building the generic fused kernel instead
+// GENERIC: gpu.func @gated_deltanet_generic(
+// GENERIC-SAME: gdn.args = ["q", "k", "v", "g", "beta", "initial_state", "o", "final_state", "T"]
+// GENERIC-SAME: gdn.generic
+// GENERIC-SAME: gdn.grid = "N,HV,1"
+// GENERIC-NOT: gpu.func
 // EDIT: chunked_form.mlir:[[@LINE+10]]:13: error: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes): the chunked kernels implement the tile program of <scalar, delta> with qk_l2norm as gdn-chunkwise and gdn-split-chunk-loop write it, which has here: %{{.*}} = gdn.tile.gate_rows %{{.*}}, %{{.*}} {to_end}
 // UNSPLIT: error: gdn-chunked-gpu-kernels: this chunk loop is not split; run gdn-split-chunk-loop first
 // STAGES: IR Dump After GdnChunkwise

@@ -33,7 +33,7 @@
 // CHECK: %[[VNEW:.*]] = arith.subf %[[U]], %[[WS]]
 // CHECK: gdn.tile.decay_state %[[S]], %[[GS]]
 // CHECK: gdn.tile.matmul %{{.*}}, %[[VNEW]] {transpose_a}
-// CHECK: } {gdn.chunk_step = 32 : i64}
+// CHECK: } {gdn.chunk_step = 32 : i64
 // CHECK-NOT: gdn.chunk_loop
 func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf16>,
                           %v: tensor<?x?x32x128xbf16>, %g: tensor<?x?x32xf32>,
@@ -63,7 +63,7 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf1
 // CHECK: scf.for
 // CHECK-NOT: tensor.extract_slice %arg
 // CHECK: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<64x128xf32> -> tensor<?x128xf32>
-// CHECK: } {gdn.chunk_step = 32 : i64}
+// CHECK: } {gdn.chunk_step = 32 : i64
 func.func @linear_attention(%q: tensor<2x100x4x64xf32>, %k: tensor<2x100x4x64xf32>,
                             %v: tensor<2x100x4x128xf32>) -> tensor<2x100x4x128xf32> {
   %o = gdn.recurrence <none, additive> q(%q : tensor<2x100x4x64xf32>) k(%k : tensor<2x100x4x64xf32>)
@@ -96,7 +96,7 @@ func.func @kda(%q: tensor<1x?x2x64xbf16>, %k: tensor<1x?x2x64xbf16>, %v: tensor<
 // A decode step is one token per loop iteration: the loop stays whole and keeps its mark.
 // CHECK-LABEL: func.func @decode
 // CHECK-NOT: scf.forall
-// CHECK: } {gdn.chunk_loop = 1 : i64}
+// CHECK: } {gdn.chunk_loop = 1 : i64
 // CHECK: return
 func.func @decode(%q: tensor<4x1x2x64xbf16>, %k: tensor<4x1x2x64xbf16>, %v: tensor<4x1x2x64xbf16>,
                   %s: tensor<4x2x64x64xf32>) -> (tensor<4x1x2x64xbf16>, tensor<4x2x64x64xf32>) {

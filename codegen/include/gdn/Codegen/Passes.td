@@ -138,7 +138,14 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "memory by descriptor; one warpgroup per 64 value columns), with the chunk tiles "
            "copied in the layouts wgmma reads (q, k 128-byte swizzled; Tm, QKg core "
            "matrices). Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler "
-           "turn it on there); elsewhere a no-op">
+           "turn it on there); elsewhere a no-op">,
+    Option<"generic", "generic", "bool", /*default=*/"false",
+           "Layers in the chunked form: build the generic fused kernel (every tile op lowered "
+           "by itself: one block per sequence and value head, the state in shared memory, "
+           "CUDA cores) instead of the kernel fragments">,
+    Option<"genericFallback", "generic-fallback", "bool", /*default=*/"true",
+           "Layers in the chunked form whose tile program no kernel fragment implements: build "
+           "the generic fused kernel (with a remark saying why) instead of failing">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

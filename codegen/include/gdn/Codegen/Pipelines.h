@@ -36,9 +36,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> kSlices{*this, "k-slices",
                           llvm::cl::desc("K slices per warp of the recurrent kernel (4 or 8)"),
                           llvm::cl::init(4)};
-  Option<std::string> kernel{*this, "kernel",
-                             llvm::cl::desc("recurrent (every layer) or chunked (tensor cores)"),
-                             llvm::cl::init("recurrent")};
+  Option<std::string> kernel{
+      *this, "kernel",
+      llvm::cl::desc("recurrent (every layer), chunked (tensor cores) or generic (the chunk "
+                     "program lowered op by op into one fused kernel)"),
+      llvm::cl::init("recurrent")};
   Option<int64_t> chunkSize{*this, "chunk-size",
                             llvm::cl::desc("Chunk size of the chunked kernel"), llvm::cl::init(32)};
   Option<int64_t> vTile{*this, "v-tile",
