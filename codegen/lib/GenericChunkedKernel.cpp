@@ -714,40 +714,65 @@ FailureOr<gpu::GPUFuncOp> GenericKernelBuilder::build(const std::string &name) {
 
 } // namespace
 
-FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn,
-                                                               int64_t C, LayerFacts &f) {
-  // The layer's operands, as gdn-chunkwise annotated the chunk loop.
+/// The layer's operands by role, as gdn-chunkwise annotated the chunk loop.
+static std::map<std::string, unsigned> operandRoles(func::FuncOp fn) {
   std::map<std::string, unsigned> roles;
-  bool cumsum = false, channel = false, inverse = false, finalState = false;
   fn.walk([&](Operation *op) {
     if (auto d = op->getAttrOfType<DictionaryAttr>("gdn.operands"))
       for (NamedAttribute a : d)
-        roles[a.getName().str()] = cast<IntegerAttr>(a.getValue()).getInt();
-    if (auto c = dyn_cast<TileCumsumOp>(op)) {
-      cumsum = true;
-      channel |= cast<RankedTensorType>(c.getType()).getRank() == 2;
-    }
+        if (auto i = dyn_cast<IntegerAttr>(a.getValue());
+            i && i.getInt() >= 0 && i.getInt() < fn.getNumArguments())
+          roles[a.getName().str()] = i.getInt();
+  });
+  return roles;
+}
+
+FailureOr<LayerFacts> mlir::gdn::chunkedFormFacts(func::FuncOp fn) {
+  std::map<std::string, unsigned> roles = operandRoles(fn);
+  auto arg = [&](const char *role) -> Value {
+    auto it = roles.find(role);
+    return it != roles.end() ? fn.getArgument(it->second) : Value();
+  };
+  if (!arg("q") || !arg("k") || !arg("v"))
+    return fn.emitError("the chunk loop of ")
+               << fn.getName() << " does not name its q, k and v arguments (gdn.operands, written "
+               << "by gdn-chunkwise)",
+           failure();
+  auto qType = dyn_cast<RankedTensorType>(arg("q").getType());
+  auto vType = dyn_cast<RankedTensorType>(arg("v").getType());
+  if (!qType || !vType || qType.getRank() != 4 || vType.getRank() != 4)
+    return fn.emitError("q and v of a chunked form must be rank-4 tensors"), failure();
+  LayerFacts f;
+  f.qkL2norm = false;
+  bool inverse = false, finalState = false;
+  TileGatedGramOp qkg;
+  fn.walk([&](Operation *op) {
     inverse |= isa<TileUnitLowerInverseOp>(op);
+    f.qkL2norm |= isa<TileL2NormRowsOp>(op);
+    if (auto gram = dyn_cast<TileGatedGramOp>(op); gram && gram.getDiagonal() && !qkg)
+      qkg = gram;
     if (op->hasAttr("gdn.chunk_step") || op->hasAttr("gdn.chunk_loop"))
       for (Operation *user : op->getResult(1).getUsers())
         finalState |= isa<tensor::InsertSliceOp>(user);
   });
-  auto arg = [&](const char *role) -> Value {
-    auto it = roles.find(role);
-    return it != roles.end() && it->second < fn.getNumArguments() ? fn.getArgument(it->second)
-                                                                  : Value();
-  };
-  if (!arg("q") || !arg("k") || !arg("v"))
-    return fn.emitError("generic chunked kernel: the chunk loop of ")
-               << fn.getName() << " does not name its q, k and v arguments (gdn.operands, written "
-               << "by gdn-chunkwise)",
-           failure();
-  auto qType = cast<RankedTensorType>(arg("q").getType());
-  auto vType = cast<RankedTensorType>(arg("v").getType());
-  f.name = fn.getName().str() + "_generic";
-  // Descriptive only (gdn.variant): the kernel does what the tile ops say.
-  f.gate = !cumsum ? GateKind::None : channel ? GateKind::Channel : GateKind::Scalar;
+  // The interface decides the gate kind (g's rank) and whether beta is there; the tile ops
+  // decide the rest, which is descriptive: the kernel does what they say.
+  Value g = arg("g");
+  f.gate = !g ? GateKind::None
+              : (cast<RankedTensorType>(g.getType()).getRank() == 4 ? GateKind::Channel
+                                                                    : GateKind::Scalar);
   f.rule = inverse ? UpdateRule::Delta : UpdateRule::Additive;
+  // The scale: the constant factors on Q's way into the Q K^T product.
+  f.scale = 1.0f;
+  for (Value x = qkg ? qkg.getA() : Value(); x && x.getDefiningOp();) {
+    Operation *def = x.getDefiningOp();
+    if (auto rs = dyn_cast<TileRowScaleOp>(def); rs && !rs.getR())
+      f.scale *= rs.getFactor().convertToFloat();
+    else if (!isa<TileRowScaleOp, TileL2NormRowsOp, arith::ExtFOp>(def))
+      break;
+    x = def->getOperand(0);
+  }
+  f.name = fn.getName().str();
   f.H = qType.getDimSize(2);
   f.K = qType.getDimSize(3);
   f.HV = vType.getDimSize(2);
@@ -760,7 +785,15 @@ FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, fun
   f.varlen = static_cast<bool>(f.cuType);
   f.hasInitialState = static_cast<bool>(arg("initial_state"));
   f.hasFinalState = finalState;
-  f.qkL2norm = false;
-  f.scale = 1.0f;
-  return GenericKernelBuilder(b, fn, C, f, roles).build(f.name);
+  return f;
+}
+
+FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn,
+                                                               int64_t C, LayerFacts &f) {
+  FailureOr<LayerFacts> facts = chunkedFormFacts(fn);
+  if (failed(facts))
+    return failure();
+  f = *facts;
+  f.name = fn.getName().str() + "_generic";
+  return GenericKernelBuilder(b, fn, C, f, operandRoles(fn)).build(f.name);
 }

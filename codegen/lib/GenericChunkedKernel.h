@@ -16,6 +16,11 @@ namespace mlir::gdn {
 /// Builds `<fn>_generic` into the current gpu.module of `b` from `fn`'s chunk program (chunk
 /// size C); `facts` receives the layer's interface (from the gdn.operands annotation of the
 /// chunk loop and the argument types). Failure after a diagnostic at the op it cannot lower.
+/// The layer interface of a chunked-form function: q, k, v, ... from the chunk loop's
+/// gdn.operands and their types; the gate kind from g's rank; the rule, the scale (constant
+/// factors on Q before the Q K^T product) and qk_l2norm read off the tile ops, descriptively.
+FailureOr<LayerFacts> chunkedFormFacts(func::FuncOp fn);
+
 FailureOr<gpu::GPUFuncOp> buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn, int64_t C,
                                                     LayerFacts &facts);
 

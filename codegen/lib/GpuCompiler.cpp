@@ -1,5 +1,7 @@
 //===- GpuCompiler.cpp - compile a layer to a GPU kernel artifact ---------===//
 #include "gdn/Codegen/GpuCompiler.h"
+#include "ChunkedForm.h"
+#include "GenericChunkedKernel.h"
 #include "KernelSignature.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Passes.h"
@@ -37,9 +39,8 @@ namespace gdn {
 namespace {
 
 /// The layer-level fields of the metadata, read off the op before it is lowered.
-void describe(Operation *op, KernelMetadata &m) {
-  mlir::gdn::LayerFacts f = mlir::gdn::layerFacts(op, "");
-  m.layer = op->getName().getStringRef().str();
+void describeFacts(const mlir::gdn::LayerFacts &f, const std::string &layer, KernelMetadata &m) {
+  m.layer = layer;
   m.H = f.H;
   m.K = f.K;
   m.HV = f.HV;
@@ -52,6 +53,10 @@ void describe(Operation *op, KernelMetadata &m) {
   m.gType = elementTypeName(f.gType);
   m.betaType = elementTypeName(f.betaType);
   m.cuSeqlensType = elementTypeName(f.cuType);
+}
+
+void describe(Operation *op, KernelMetadata &m) {
+  describeFacts(mlir::gdn::layerFacts(op, ""), op->getName().getStringRef().str(), m);
 }
 
 void initializeOnce() {
@@ -90,7 +95,8 @@ struct ParsedLayer {
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<SourceMgrDiagnosticHandler> handler;
   OwningOpRef<ModuleOp> module;
-  Operation *layer = nullptr;
+  Operation *layer = nullptr;             ///< the layer op, or null for a chunked form
+  SmallVector<func::FuncOp> chunkedForms; ///< the function of a chunked form
 
   bool parse(const std::string &source, const std::string &bufferName, std::string &error) {
     initializeOnce();
@@ -114,9 +120,21 @@ struct ParsedLayer {
       if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))
         layers.push_back(op);
     });
+    if (layers.empty()) {
+      // A chunked form (gdn-chunkwise's output, perhaps split, perhaps edited at the tile
+      // level): its kernels come from the chunked pass, fragments or generic.
+      for (auto fn : module->getOps<func::FuncOp>())
+        if (mlir::gdn::holdsChunkedForm(fn))
+          chunkedForms.push_back(fn);
+      if (chunkedForms.size() == 1)
+        return true;
+    }
     if (layers.size() != 1) {
-      error = bufferName + ": expected exactly one gdn.recurrence or gdn.decode op, found " +
-              std::to_string(layers.size());
+      error = bufferName +
+              ": expected exactly one gdn.recurrence or gdn.decode op (or one "
+              "function in the chunked form), found " +
+              std::to_string(layers.size()) + " layer ops and " +
+              std::to_string(chunkedForms.size()) + " chunked forms";
       return false;
     }
     layer = layers.front();
@@ -154,13 +172,16 @@ std::string chunkedKernelUnsupportedReason(const std::string &source,
   std::string error;
   if (!parsed.parse(source, "<layer>", error))
     return error;
+  if (!parsed.layer)
+    return "error: a chunked form's kernel is chosen by the chunked pass (fragments or generic); "
+           "tuning and kernel queries take a layer op";
   return mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, chunkedPassOptions(options));
 }
 
 bool slicedStateApplies(const std::string &source, const GpuCompileOptions &options) {
   ParsedLayer parsed;
   std::string error;
-  return parsed.parse(source, "<layer>", error) &&
+  return parsed.parse(source, "<layer>", error) && parsed.layer &&
          mlir::gdn::chunkedStateIsSliced(parsed.layer, chunkedPassOptions(options));
 }
 
@@ -169,7 +190,7 @@ bool layerValueShape(const std::string &source, int64_t &HV, int64_t &V) {
   std::string error;
   if (!parsed.parse(source, "<layer>", error))
     return false;
-  auto r = dyn_cast<mlir::gdn::RecurrenceOp>(parsed.layer);
+  auto r = dyn_cast_or_null<mlir::gdn::RecurrenceOp>(parsed.layer);
   if (!r)
     return false;
   auto v = cast<RankedTensorType>(r.getV().getType());
@@ -181,7 +202,7 @@ bool layerValueShape(const std::string &source, int64_t &HV, int64_t &V) {
 bool segmentedStateApplies(const std::string &source, const GpuCompileOptions &options) {
   ParsedLayer parsed;
   std::string error;
-  return parsed.parse(source, "<layer>", error) &&
+  return parsed.parse(source, "<layer>", error) && parsed.layer &&
          mlir::gdn::chunkedStateIsSegmented(parsed.layer, chunkedPassOptions(options));
 }
 
@@ -228,10 +249,18 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   MLIRContext &context = *parsed.context;
   OwningOpRef<ModuleOp> &module = parsed.module;
   std::string &diagnostics = parsed.diagnostics;
-  SmallVector<Operation *> layers = {parsed.layer};
   KernelMetadata &meta = artifact.metadata;
   meta = KernelMetadata();
-  describe(layers.front(), meta);
+  if (parsed.layer) {
+    describe(parsed.layer, meta);
+  } else {
+    FailureOr<mlir::gdn::LayerFacts> facts = mlir::gdn::chunkedFormFacts(parsed.chunkedForms[0]);
+    if (failed(facts)) {
+      error = diagnostics;
+      return false;
+    }
+    describeFacts(*facts, mlir::gdn::RecurrenceOp::getOperationName().str(), meta);
+  }
   meta.chip = options.chip;
 
   // Build the kernel first, to read its launch contract off the gpu.func.
@@ -242,9 +271,14 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     return false;
   }
   artifact.recurrentBecause.clear();
-  if (options.kernel == "auto")
+  if (!parsed.layer && options.kernel == "recurrent") {
+    error = bufferName + ": a chunked form compiles to the chunked kernels (fragments, or the "
+                         "generic fused kernel); the recurrent kernel takes a layer op";
+    return false;
+  }
+  if (options.kernel == "auto" && parsed.layer)
     artifact.recurrentBecause =
-        mlir::gdn::chunkedKernelUnsupportedReason(layers.front(), chunkedPassOptions(options));
+        mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, chunkedPassOptions(options));
   bool chunked = options.kernel == "chunked" || options.kernel == "generic" ||
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
@@ -267,6 +301,15 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
       kernel = f;
   });
   meta.kernelName = kernel.getName().str();
+  artifact.genericBecause.clear();
+  if (kernel->hasAttr("gdn.generic") && options.kernel != "generic") {
+    // The chunked pass's remark (the first op no fragment implements), without the location.
+    size_t at = diagnostics.find("remark: ");
+    artifact.genericBecause = at == std::string::npos ? diagnostics : diagnostics.substr(at + 8);
+    while (!artifact.genericBecause.empty() && artifact.genericBecause.back() == '\n')
+      artifact.genericBecause.pop_back();
+    artifact.genericBecause = artifact.genericBecause.substr(0, artifact.genericBecause.find('\n'));
+  }
   meta.kind = chunked ? "chunked" : "recurrent";
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("gdn.args"))
     meta.args.push_back(cast<StringAttr>(a).str());

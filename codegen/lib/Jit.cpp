@@ -190,6 +190,8 @@ Status artifactFor(const std::string &source, const Options &options,
                    "gdn-jit: note: the recurrent kernel, since the chunked one cannot take this "
                    "layer with these options: %s\n",
                    compiled.recurrentBecause.c_str());
+    if (!compiled.genericBecause.empty())
+      std::fprintf(stderr, "gdn-jit: note: %s\n", compiled.genericBecause.c_str());
     artifact->metadata = compiled.metadata;
     artifact->ptx = compiled.ptx;
     artifact->cubin = compiled.cubin;

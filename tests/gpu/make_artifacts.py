@@ -9,6 +9,7 @@ The GPU test binary needs no MLIR: these artifacts travel to the GPU machine wit
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -202,6 +203,31 @@ GENERIC_CASES = [
     ("generic_decode", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 16, 32, 128, 128, True, True, True, None, False, True, 8, 1),
 ]
 
+# Tile programs edited by hand (what a researcher writing a variant at the tile level does):
+# the layer through gdn-chunkwise and gdn-split-chunk-loop (gdn-opt), then `edit` on the text,
+# then gdn-compile on that chunked form. No kernel fragment implements the edited program, so
+# it gets the generic fused kernel. The edit keeps the layer's meaning (the Q scale s applied as
+# 2 then s / 2), so the float64 reference of the layer checks it.
+def split_q_scale(text):
+    pattern = re.compile(r"^(\s*)(%\w+) = gdn\.tile\.row_scale (%\w+) "
+                         r"\{factor = ([0-9.e+-]+) : f32\} : (tensor<[^>]*>)$", re.M)
+    def twice(m):
+        indent, result, x, factor, t = m.groups()
+        return (f"{indent}%q_doubled = gdn.tile.row_scale {x} {{factor = 2.0 : f32}} : {t}\n"
+                f"{indent}{result} = gdn.tile.row_scale %q_doubled "
+                f"{{factor = {float(factor) / 2!r} : f32}} : {t}")
+    edited, count = pattern.subn(twice, text, count=1)
+    if count != 1:
+        raise RuntimeError("split_q_scale: no Q scale in the chunked form")
+    return edited
+
+
+# name, chunk size, edit, then the fields of CASES.
+TILE_EDIT_CASES = [
+    ("tile_edit_gated_deltanet", 16, split_q_scale, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 75),
+    ("tile_edit_gla_varlen", 32, split_q_scale, "gla", "channel", "additive", "bf16", 2, 4, 64, 128, True, True, False, 0.25, True, False, 3, 90),
+]
+
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of
 # 64 does too); other sizes one column over all K.
@@ -281,6 +307,27 @@ def main():
                                  "--chip", args.chip] + kernel_args, capture_output=True, text=True)
         if result.returncode != 0:
             sys.stderr.write(f"make_artifacts: {name}: {result.stderr}")
+            return 1
+        lines.append(f"{name} {B} {T}\n")
+    gdn_opt = os.path.join(os.path.dirname(args.gdn_compile), "gdn-opt")
+    for c in TILE_EDIT_CASES:
+        name, chunk, edit, case = c[0], c[1], c[2], (c[0],) + c[4:]
+        B, T = case[14], case[15]
+        layer = os.path.join(args.outdir, name + ".layer.mlir")
+        with open(layer, "w") as f:
+            f.write(layer_source(case))
+        form = subprocess.run([gdn_opt, layer, f"--gdn-chunkwise=chunk-size={chunk}",
+                               "--gdn-split-chunk-loop"], capture_output=True, text=True)
+        if form.returncode != 0:
+            sys.stderr.write(f"make_artifacts: {name}: {form.stderr}")
+            return 1
+        path = os.path.join(args.outdir, name + ".mlir")
+        with open(path, "w") as f:
+            f.write(edit(form.stdout))
+        result = subprocess.run([args.gdn_compile, path, "-o", os.path.join(args.outdir, name),
+                                 "--chip", args.chip], capture_output=True, text=True)
+        if result.returncode != 0 or "generic fused kernel" not in result.stderr:
+            sys.stderr.write(f"make_artifacts: {name}: expected the generic kernel: {result.stderr}")
             return 1
         lines.append(f"{name} {B} {T}\n")
     with open(os.path.join(args.outdir, "cases.txt"), "w") as f:

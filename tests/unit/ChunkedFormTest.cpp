@@ -3,6 +3,7 @@
 // exactly what the kernel builders make for the layer op, for every family, dtype, head shape
 // and option; that a form canonicalized in between still compiles to the same kernels; and that
 // a form no kernel fragment implements is reported at the op that differs.
+#include "gdn/Codegen/GpuCompiler.h"
 #include "gdn/Codegen/LayerDescription.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
@@ -229,6 +230,58 @@ TEST_F(ChunkedFormTest, FormsWithoutAFragmentAreReportedAtTheOp) {
   messages.clear();
   EXPECT_TRUE(fromChunkedForm(decode.toMlir(), o).empty());
   EXPECT_NE(messages.find("decode steps use the recurrent one"), std::string::npos) << messages;
+}
+
+// gdn-compile and the JIT take a chunked form too (what a researcher edits at the tile level):
+// as written it gets the fragments; edited, the generic fused kernel with a note saying why,
+// and metadata read off the form (the scale as the product of the factors on Q).
+TEST_F(ChunkedFormTest, GpuCompilerTakesChunkedForms) {
+  std::string split = splitForm(kGatedDeltaNet, 16);
+  ASSERT_FALSE(split.empty()) << messages;
+  ::gdn::GpuCompileOptions options;
+  options.cubin = false;
+  ::gdn::GpuArtifact artifact;
+  std::string error;
+  ASSERT_TRUE(::gdn::compileLayerForGpu(split, "form.mlir", options, artifact, error)) << error;
+  EXPECT_EQ(artifact.metadata.kernelName, "gdn_chunked");
+  EXPECT_EQ(artifact.metadata.prepKernelName, "gdn_chunked_prep");
+  EXPECT_TRUE(artifact.genericBecause.empty());
+  EXPECT_TRUE(artifact.metadata.qkL2norm);
+  EXPECT_EQ(artifact.metadata.chunkSize, 16);
+
+  // The Q scale applied in two steps (2, then s / 2): the same layer, another tile program.
+  const std::string scaleOp = "gdn.tile.row_scale %";
+  size_t at = split.find(" {factor = ");
+  ASSERT_NE(at, std::string::npos);
+  size_t lineStart = split.rfind('\n', at) + 1, lineEnd = split.find('\n', at);
+  std::string line = split.substr(lineStart, lineEnd - lineStart);
+  // "%R = gdn.tile.row_scale %X {factor = F : f32} : T"
+  size_t eq = line.find(" = "), x = line.find(scaleOp), brace = line.find(" {factor");
+  std::string indent = line.substr(0, line.find('%'));
+  std::string result = line.substr(indent.size(), eq - indent.size());
+  std::string operand = line.substr(x + scaleOp.size() - 1, brace - (x + scaleOp.size() - 1));
+  std::string type = line.substr(line.rfind(" : ") + 3);
+  float factor = std::stof(line.substr(brace + 11));
+  std::string twoSteps =
+      indent + "%q_doubled = gdn.tile.row_scale " + operand + " {factor = 2.0 : f32} : " + type +
+      "\n" + indent + result +
+      " = gdn.tile.row_scale %q_doubled {factor = " + std::to_string(factor / 2) +
+      " : f32} : " + type;
+  std::string edited = split.substr(0, lineStart) + twoSteps + split.substr(lineEnd);
+  ASSERT_TRUE(::gdn::compileLayerForGpu(edited, "edited.mlir", options, artifact, error)) << error;
+  EXPECT_EQ(artifact.metadata.kernelName, "gdn_generic");
+  EXPECT_TRUE(artifact.metadata.prepKernelName.empty());
+  EXPECT_EQ(artifact.metadata.kind, "chunked");
+  EXPECT_NEAR(artifact.metadata.scale, factor, 1e-6);
+  EXPECT_NE(artifact.genericBecause.find("no kernel fragment for this gdn.tile.row_scale"),
+            std::string::npos)
+      << artifact.genericBecause;
+  EXPECT_NE(artifact.ptx.find(".entry gdn_generic"), std::string::npos);
+
+  // The recurrent kernel takes layer ops only.
+  options.kernel = "recurrent";
+  EXPECT_FALSE(::gdn::compileLayerForGpu(edited, "edited.mlir", options, artifact, error));
+  EXPECT_NE(error.find("the recurrent kernel takes a layer op"), std::string::npos) << error;
 }
 
 } // namespace

@@ -106,6 +106,8 @@ int main(int argc, char **argv) {
     std::cerr << "gdn-compile: note: the recurrent kernel, since the chunked one cannot take "
                  "this layer with these options: "
               << artifact.recurrentBecause << "\n";
+  if (!artifact.genericBecause.empty())
+    std::cerr << "gdn-compile: note: " << artifact.genericBecause << "\n";
   if (printPtx)
     std::cout << artifact.ptx;
   if (outPrefix.empty())

@@ -57,10 +57,14 @@ struct GpuArtifact {
   /// With kernel = auto: why the chunked kernel did not take the layer with these options
   /// (the recurrent one was built instead); "" when it did, or when a kernel was named.
   std::string recurrentBecause;
+  /// Why the generic fused kernel was built (a tile program no kernel fragment implements,
+  /// as the chunked pass's remark says); "" when it was not, or when it was asked for.
+  std::string genericBecause;
 };
 
-/// Compiles the one layer op in `source`. On failure returns false with diagnostics (with
-/// source locations) in `error`.
+/// Compiles the one layer op in `source` (or its one function in the chunked form: the output of
+/// gdn-chunkwise, perhaps gdn-split-chunk-loop, perhaps edited at the tile level). On failure
+/// returns false with diagnostics (with source locations) in `error`.
 bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
                         const GpuCompileOptions &options, GpuArtifact &artifact,
                         std::string &error);
