@@ -5,7 +5,7 @@
 // here also check the result against the CPU path of the same layer.
 //
 //   jit_host [--batch B] [--seq-len T] [--heads H] [--value-heads HV]
-//            [--kernel auto|recurrent|chunked] [--cache-dir DIR] [--iterations N] [--check 0|1]
+//            [--kernel auto|recurrent|chunked|generic] [--cache-dir DIR] [--iterations N] [--check 0|1]
 //            [--tune 0|1]      (--tune 1: autotune for this shape first, then use the winner)
 //
 // Exit status 0 when the GPU and CPU outputs agree (or, without a GPU, when the layer
