@@ -63,7 +63,7 @@ private:
   }
 
   // --- emission ---------------------------------------------------------------
-  LogicalResult emitRegion(Block &block, int depth);
+  LogicalResult emitRegion(Block &block);
   LogicalResult emitChunkLoop();
   LogicalResult emitChunkOp(Operation *op);
   LogicalResult cloneScalar(Operation *op);
@@ -105,11 +105,9 @@ private:
   int64_t sharedBytes = 0;
   Value stateRoot; ///< the chunk loop's state argument (its slot holds S between chunks)
 
-  IRMapping mapping;            ///< index values of the function -> kernel values
-  DenseMap<Value, Value> views; ///< root -> nothing (slots are offsets into `smem`)
+  IRMapping mapping; ///< index values of the function -> kernel values
   KernelArguments args;
   Value smem, tid, gridN;
-  std::string error;
 };
 
 LogicalResult GenericKernelBuilder::findLoops() {
@@ -354,8 +352,6 @@ LogicalResult GenericKernelBuilder::cloneScalar(Operation *op) {
 }
 
 LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
-  Location opLoc = op->getLoc();
-  (void)opLoc;
   if (llvm::none_of(op->getResultTypes(), [](Type t) { return isa<ShapedType>(t); }) &&
       llvm::none_of(op->getOperandTypes(), [](Type t) { return isa<ShapedType>(t); }))
     return cloneScalar(op);
@@ -616,7 +612,7 @@ LogicalResult GenericKernelBuilder::emitChunkLoop() {
   return success();
 }
 
-LogicalResult GenericKernelBuilder::emitRegion(Block &block, int depth) {
+LogicalResult GenericKernelBuilder::emitRegion(Block &block) {
   for (Operation &op : block) {
     if (auto loop = dyn_cast<scf::ForOp>(&op)) {
       if (loop == chunkLoop) {
@@ -634,13 +630,13 @@ LogicalResult GenericKernelBuilder::emitRegion(Block &block, int depth) {
           gpu::BlockIdOp::create(b, loc, loop == seqLoop ? gpu::Dimension::x : gpu::Dimension::y));
       for (auto [arg, init] : llvm::zip(loop.getRegionIterArgs(), loop.getInitArgs()))
         mapping.map(arg, mapping.lookupOrNull(init));
-      if (failed(emitRegion(*loop.getBody(), depth + 1)))
+      if (failed(emitRegion(*loop.getBody())))
         return failure();
       continue;
     }
     if (&op == prep.getOperation() || isa<scf::YieldOp>(op))
       continue;
-    if (auto ret = dyn_cast<func::ReturnOp>(op))
+    if (isa<func::ReturnOp>(op))
       continue;
     if (isa<tensor::EmptyOp>(op))
       continue; // accumulators and workspaces: nothing to allocate
@@ -702,7 +698,7 @@ FailureOr<gpu::GPUFuncOp> GenericKernelBuilder::build(const std::string &name) {
       raw, idx(0), ValueRange{});
   tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   gridN = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  if (failed(emitRegion(fn.getBody().front(), 0)))
+  if (failed(emitRegion(fn.getBody().front())))
     return failure();
   gpu::ReturnOp::create(b, loc);
   setLaunchAttributes(b, kernel, names, kThreads, f.V, f.V);
