@@ -100,6 +100,10 @@ private:
   scf::ForallOp prep;
   SmallVector<Operation *> chunkOps; ///< the prep's ops, then the step's, in order
   DenseMap<Value, Value> alias;      ///< value -> value whose slot it shares
+  /// Products written straight into the slot of the add / sub that consumes them: the sign of
+  /// the product there (+1: x + a b, -1: x - a b). That add / sub then emits nothing.
+  DenseMap<Operation *, int> accumulate;
+  DenseSet<Operation *> absorbed;
   DenseMap<Value, Place> places;     ///< root values -> slot
   SmallVector<int64_t> slotOffsets, slotBytes;
   int64_t sharedBytes = 0;
@@ -173,6 +177,12 @@ LogicalResult GenericKernelBuilder::plan() {
   }
   for (Value v : chunkLoop.getBody()->getTerminator()->getOperands())
     use(v, never);
+  DenseMap<Value, SmallVector<int64_t>> uses; // every position that reads a value
+  for (auto [p, op] : llvm::enumerate(chunkOps))
+    for (Value operand : op->getOperands())
+      uses[operand].push_back(p);
+  for (Value v : chunkLoop.getBody()->getTerminator()->getOperands())
+    uses[v].push_back(never);
 
   stateRoot = chunkLoop.getRegionIterArgs()[1];
   SmallVector<int64_t> stateCap;
@@ -201,13 +211,47 @@ LogicalResult GenericKernelBuilder::plan() {
   DenseMap<Value, int64_t> rootLastUse; // root -> last use of any value in its slot
   rootLastUse[stateRoot] = lastUse.lookup(stateRoot);
 
+  DenseMap<Value, SmallVector<Value>> members; // root -> the values in its slot
+  members[stateRoot].push_back(stateRoot);
+  // x + a b or x - a b where x dies there and nothing reads x's slot between the product and
+  // the add: the product accumulates into x's slot (no slot of its own: for S_next = decayed
+  // S + K^T Vnew that is the K x V slot).
+  auto accumulateTarget = [&](TileMatmulOp mm, int64_t pos, int &sign) -> Value {
+    if (!mm->hasOneUse())
+      return Value();
+    Operation *user = *mm->getUsers().begin();
+    if (!position.count(user) || !isa<arith::AddFOp, arith::SubFOp>(user))
+      return Value();
+    int64_t at = position[user];
+    Value x = user->getOperand(0) == mm.getResult() ? user->getOperand(1) : user->getOperand(0);
+    if (isa<arith::SubFOp>(user) && user->getOperand(1) != mm.getResult())
+      return Value(); // a b - x: not an accumulation into x
+    if (x == mm.getResult() || !members.count(rootOf(x)) || !places.count(rootOf(x)))
+      return Value(); // x not placed yet (made after the product)
+    Value root = rootOf(x);
+    if (rootOf(mm.getA()) == root || rootOf(mm.getB()) == root)
+      return Value();
+    for (Value member : members[root])
+      for (int64_t u : uses.lookup(member))
+        if (u > pos && !(member == x && u == at))
+          return Value();
+    sign = isa<arith::SubFOp>(user) ? -1 : 1;
+    return x;
+  };
   for (auto [p, op] : llvm::enumerate(chunkOps)) {
     int64_t pos = static_cast<int64_t>(p);
     for (Value r : op->getResults()) {
       if (!isa<RankedTensorType>(r.getType()) || isa<tensor::InsertSliceOp>(op))
         continue; // scalars; the output accumulator (global memory)
       Value share;
-      if (isa<arith::ExtFOp, arith::TruncFOp>(op))
+      int sign = 0;
+      if (absorbed.contains(op))
+        share = op->getOperand(0).getDefiningOp<TileMatmulOp>() ? op->getOperand(0)
+                                                                : op->getOperand(1);
+      else if (auto mm = dyn_cast<TileMatmulOp>(op); mm && (share = accumulateTarget(mm, pos, sign))) {
+        accumulate[op] = sign;
+        absorbed.insert(*mm->getUsers().begin());
+      } else if (isa<arith::ExtFOp, arith::TruncFOp>(op))
         share = op->getOperand(0);
       else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
         share = inserted.lookup(slice.getSource()); // a prep value read back: no copy
@@ -218,12 +262,14 @@ LogicalResult GenericKernelBuilder::plan() {
       if (share) {
         alias[r] = share;
         Value root = rootOf(share);
+        members[root].push_back(r);
         rootLastUse[root] = std::max(rootLastUse.lookup(root), lastUse.lookup(r));
         continue;
       }
       SmallVector<int64_t> cap;
       if (failed(capacityOf(r, cap)))
         return failure();
+      members[r].push_back(r);
       places[r] = {newSlot(bytesOf(cap)), cap};
       rootLastUse[r] = std::max(lastUse.lookup(r), pos);
     }
@@ -433,6 +479,8 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
     return success();
   }
 
+  if (absorbed.contains(op))
+    return success(); // the product before it accumulated into its slot
   SmallVector<Value> dims = r ? dimsOf(r) : SmallVector<Value>();
   Value d1 = dims.size() == 2 ? dims[1] : idx(1);
   if (isa<arith::AddFOp, arith::SubFOp, arith::MulFOp>(op)) {
@@ -560,14 +608,60 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
   if (auto mm = dyn_cast<TileMatmulOp>(op)) {
     bool t = mm.getTransposeA();
     Value inner = dimsOf(mm.getA())[t ? 0 : 1];
-    forEach(dims[0], d1, [&](Value i, Value j) {
-      auto sum = scf::ForOp::create(b, loc, idx(0), inner, idx(1), ValueRange{f32c(0.0f)},
-                                    [&](OpBuilder &, Location, Value k, ValueRange acc) {
-                                      Value a = t ? load(mm.getA(), k, i) : load(mm.getA(), i, k);
-                                      scf::YieldOp::create(
-                                          b, loc, fadd(acc[0], fmul(a, load(mm.getB(), k, j))));
-                                    });
-      store(r, i, j, sum.getResult(0));
+    int sign = accumulate.lookup(op);
+    const Place &place = places[rootOf(r)];
+    int64_t cols = cast<RankedTensorType>(r.getType()).getDimSize(1);
+    if (ShapedType::isDynamic(cols) || cols % 4 != 0 ||
+        cast<RankedTensorType>(mm.getB().getType()).getDimSize(1) != cols) {
+      forEach(dims[0], d1, [&](Value i, Value j) {
+        auto sum = scf::ForOp::create(
+            b, loc, idx(0), inner, idx(1), ValueRange{f32c(0.0f)},
+            [&](OpBuilder &, Location, Value k, ValueRange acc) {
+              Value a = t ? load(mm.getA(), k, i) : load(mm.getA(), i, k);
+              scf::YieldOp::create(b, loc, fadd(acc[0], fmul(a, load(mm.getB(), k, j))));
+            });
+        Value x = sum.getResult(0);
+        if (sign)
+          x = sign > 0 ? fadd(load(r, i, j), x) : fsub(load(r, i, j), x);
+        store(r, i, j, x);
+      });
+      return success();
+    }
+    // Each thread owns R rows x 4 columns: per k, R loads of A and one 16-byte load of B for
+    // 4 R FMAs (the scalar form loads twice per FMA). Rows past the chunk's end are computed
+    // from stale shared memory (inside the slot) and not stored.
+    const int64_t R = place.cap[0] % 2 == 0 ? 2 : 1;
+    Value rowGroups = arith::CeilDivUIOp::create(b, loc, dims[0], idx(R));
+    forEach(rowGroups, idx(cols / 4), [&](Value gi, Value gj) {
+      Value i0 = mul(gi, idx(R)), j0 = mul(gj, idx(4));
+      SmallVector<Value> zeros(R * 4, f32c(0.0f));
+      auto sum = scf::ForOp::create(
+          b, loc, idx(0), inner, idx(1), zeros,
+          [&](OpBuilder &, Location, Value k, ValueRange acc) {
+            SmallVector<Value> bk = loadElements(smem, at(mm.getB(), k, j0), 4, 16);
+            SmallVector<Value> next;
+            for (int64_t q = 0; q < R; ++q) {
+              Value row = add(i0, idx(q));
+              Value a = t ? load(mm.getA(), k, row) : load(mm.getA(), row, k);
+              for (int64_t c = 0; c < 4; ++c)
+                next.push_back(fadd(acc[q * 4 + c], fmul(a, bk[c]))); // NVPTX fuses to fma
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+      for (int64_t q = 0; q < R; ++q) {
+        Value row = add(i0, idx(q));
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, dims[0]);
+        auto guard = scf::IfOp::create(b, loc, inside, false);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&guard.getThenRegion().front());
+        for (int64_t c = 0; c < 4; ++c) {
+          Value col = add(j0, idx(c));
+          Value x = sum.getResult(q * 4 + c);
+          if (sign)
+            x = sign > 0 ? fadd(load(r, row, col), x) : fsub(load(r, row, col), x);
+          store(r, row, col, x);
+        }
+      }
     });
     return success();
   }
