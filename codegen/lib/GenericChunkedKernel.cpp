@@ -246,9 +246,10 @@ LogicalResult GenericKernelBuilder::plan() {
       Value share;
       int sign = 0;
       if (absorbed.contains(op))
-        share = op->getOperand(0).getDefiningOp<TileMatmulOp>() ? op->getOperand(0)
-                                                                : op->getOperand(1);
-      else if (auto mm = dyn_cast<TileMatmulOp>(op); mm && (share = accumulateTarget(mm, pos, sign))) {
+        share =
+            op->getOperand(0).getDefiningOp<TileMatmulOp>() ? op->getOperand(0) : op->getOperand(1);
+      else if (auto mm = dyn_cast<TileMatmulOp>(op);
+               mm && (share = accumulateTarget(mm, pos, sign))) {
         accumulate[op] = sign;
         absorbed.insert(*mm->getUsers().begin());
       } else if (isa<arith::ExtFOp, arith::TruncFOp>(op))
@@ -614,12 +615,12 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
     if (ShapedType::isDynamic(cols) || cols % 4 != 0 ||
         cast<RankedTensorType>(mm.getB().getType()).getDimSize(1) != cols) {
       forEach(dims[0], d1, [&](Value i, Value j) {
-        auto sum = scf::ForOp::create(
-            b, loc, idx(0), inner, idx(1), ValueRange{f32c(0.0f)},
-            [&](OpBuilder &, Location, Value k, ValueRange acc) {
-              Value a = t ? load(mm.getA(), k, i) : load(mm.getA(), i, k);
-              scf::YieldOp::create(b, loc, fadd(acc[0], fmul(a, load(mm.getB(), k, j))));
-            });
+        auto sum = scf::ForOp::create(b, loc, idx(0), inner, idx(1), ValueRange{f32c(0.0f)},
+                                      [&](OpBuilder &, Location, Value k, ValueRange acc) {
+                                        Value a = t ? load(mm.getA(), k, i) : load(mm.getA(), i, k);
+                                        scf::YieldOp::create(
+                                            b, loc, fadd(acc[0], fmul(a, load(mm.getB(), k, j))));
+                                      });
         Value x = sum.getResult(0);
         if (sign)
           x = sign > 0 ? fadd(load(r, i, j), x) : fsub(load(r, i, j), x);
