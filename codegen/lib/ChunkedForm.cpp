@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ChunkedForm.h"
+#include "GenericChunkedKernel.h"
 
 #include "gdn/Passes/Passes.h"
 
@@ -23,162 +24,54 @@ using namespace mlir::gdn;
 
 namespace {
 
-/// The function argument a chunk tile was read from, through the row-wise tile ops, element
-/// conversions and slices on its way; null if it does not come from one argument.
-BlockArgument argumentOf(Value v) {
-  while (v) {
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      return isa<func::FuncOp>(arg.getOwner()->getParentOp()) ? arg : BlockArgument();
-    Operation *def = v.getDefiningOp();
-    if (isa<tensor::ExtractSliceOp, tensor::ExtractOp, arith::ExtFOp, arith::IndexCastOp,
-            TileRowScaleOp, TileL2NormRowsOp, TileGateRowsOp>(def))
-      v = def->getOperand(0);
-    else
-      return BlockArgument();
-  }
-  return BlockArgument();
-}
-
-/// The chunk tile read from an input that `v` was made from by row-wise ops (the read's
-/// extract_slice result), or null.
-Value tileRead(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (isa<tensor::ExtractSliceOp>(def))
-      return v;
-    if (!isa<arith::ExtFOp, TileRowScaleOp, TileL2NormRowsOp, TileGateRowsOp>(def))
-      return Value();
-    v = def->getOperand(0);
-  }
-  return Value();
-}
-
-/// The roles of a layer's operands among the function's arguments.
-struct Roles {
-  BlockArgument q, k, v, g, beta, initialState, cuSeqlens;
+/// The layer's results: o, which the step writes, and the final state where the state after
+/// the last chunk is stored (whether or not the function returns them).
+struct Results {
   Type oType, finalStateType; // finalStateType: null without a final state
 };
 
-/// The facts the tile ops of `prep` and `step` imply, or failure after a diagnostic.
-LogicalResult deriveFacts(func::FuncOp fn, scf::ForallOp prep, scf::ForOp step, StringRef pass,
-                          LayerFacts &f, Roles &roles) {
-  auto missing = [&](StringRef what) {
-    return fn.emitError() << pass << ": the chunked form of " << fn.getName() << " has no " << what;
-  };
-  TileGatedGramOp qkg;
-  TileCumsumOp cumsum;
-  TileUnitLowerInverseOp inverse;
-  bool norms = false;
-  prep.walk([&](Operation *op) {
-    if (auto gram = dyn_cast<TileGatedGramOp>(op); gram && gram.getDiagonal() && !qkg)
-      qkg = gram;
-    if (auto c = dyn_cast<TileCumsumOp>(op); c && !cumsum)
-      cumsum = c;
-    if (auto t = dyn_cast<TileUnitLowerInverseOp>(op); t && !inverse)
-      inverse = t;
-    norms |= isa<TileL2NormRowsOp>(op);
-  });
-  if (!qkg)
-    return missing("Q K^T product (gdn.tile.gated_gram {diagonal}) in its prep");
-  roles.q = argumentOf(qkg.getA());
-  roles.k = argumentOf(qkg.getB());
-  if (!roles.q || !roles.k)
-    return qkg.emitError() << pass << ": the operands of the Q K^T product must be chunk tiles "
-                           << "of the function's q and k arguments";
-  f.gate = !cumsum ? GateKind::None
-                   : (cast<RankedTensorType>(cumsum.getType()).getRank() == 1 ? GateKind::Scalar
-                                                                              : GateKind::Channel);
-  f.rule = inverse ? UpdateRule::Delta : UpdateRule::Additive;
-  f.qkL2norm = norms;
-  if (cumsum && !(roles.g = argumentOf(cumsum.getG())))
-    return cumsum.emitError() << pass << ": the gates must be chunk tiles of an argument";
-
-  // The scale rides on Q (a row_scale with no per-row factor); beta on V (a row_scale by it).
-  f.scale = 1.0f;
-  SmallVector<TileMatmulOp> products;
-  prep.walk([&](Operation *op) {
-    if (auto rs = dyn_cast<TileRowScaleOp>(op)) {
-      if (!rs.getR() && argumentOf(rs.getX()) == roles.q)
-        f.scale = rs.getFactor().convertToFloat();
-      if (rs.getR() && !roles.beta)
-        roles.beta = argumentOf(rs.getR());
-    }
-    if (auto mm = dyn_cast<TileMatmulOp>(op))
-      products.push_back(mm);
-  });
-  // V: the right operand of the intra-chunk product (additive: QKg V) or of Tm's product that
-  // is not with K (delta: U = Tm (beta V)).
-  // Matched by the tile read, not the argument: q, k and v may be one tensor.
-  Value from = inverse ? inverse.getResult() : qkg.getResult();
-  Value kRead = tileRead(qkg.getB());
-  for (TileMatmulOp mm : products)
-    if (mm.getA() == from && !mm.getTransposeA() && tileRead(mm.getB()) != kRead)
-      roles.v = argumentOf(mm.getB());
-  if (!roles.v) {
-    // The additive rule without gates keeps V's product with QKg in the prep only if it is
-    // S-independent, which it always is; a missing one means V is used differently.
-    return missing("product of the chunk's values with " +
-                   std::string(inverse ? "(I + A)^-1" : "Q K^T") + " in its prep");
-  }
-  fn.walk([&](tensor::ExtractOp e) {
-    if (BlockArgument a = argumentOf(e.getTensor()); a && !roles.cuSeqlens)
-      roles.cuSeqlens = a;
-  });
-  Value state0 = step.getInitArgs()[1];
-  if (auto slice = state0.getDefiningOp<tensor::ExtractSliceOp>())
-    roles.initialState = argumentOf(slice.getSource());
-  // The layer's results: o, which the step writes, and the final state where the state after
-  // the last chunk is stored (whether or not the function returns them).
-  roles.oType = step.getResult(0).getType();
+/// The facts the tile ops imply (chunkedFormFacts: the interface from the chunk loop's
+/// gdn.operands, the rest read off the tile ops), or failure after a diagnostic.
+LogicalResult deriveFacts(func::FuncOp fn, scf::ForOp step, StringRef pass, LayerFacts &f,
+                          std::map<std::string, unsigned> &roles, Results &results) {
+  bool hasQK = false;
+  fn.walk([&](TileGatedGramOp gram) { hasQK |= gram.getDiagonal(); });
+  if (!hasQK)
+    return fn.emitError() << pass << ": the chunked form of " << fn.getName()
+                          << " has no Q K^T product (gdn.tile.gated_gram {diagonal}) in its prep";
+  FailureOr<LayerFacts> facts = chunkedFormFacts(fn);
+  if (failed(facts))
+    return failure();
+  f = *facts;
+  f.name = fn.getName().str() + "_chunked";
+  roles = chunkedFormOperands(fn);
+  results.oType = step.getResult(0).getType();
   for (Operation *user : step.getResult(1).getUsers())
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(user))
-      roles.finalStateType = insert.getDest().getType();
-
-  auto qType = cast<RankedTensorType>(roles.q.getType());
-  auto vType = cast<RankedTensorType>(roles.v.getType());
-  if (qType.getRank() != 4 || vType.getRank() != 4)
-    return fn.emitError() << pass << ": q and v of the chunked form must be rank-4 tensors";
-  f.name = fn.getName().str() + "_chunked";
-  f.H = qType.getDimSize(2);
-  f.K = qType.getDimSize(3);
-  f.HV = vType.getDimSize(2);
-  f.V = vType.getDimSize(3);
-  f.inputType = qType.getElementType();
-  f.gType = roles.g ? elementTypeOf(roles.g) : Type();
-  f.betaType = roles.beta ? elementTypeOf(roles.beta) : Type();
-  f.cuType = roles.cuSeqlens ? elementTypeOf(roles.cuSeqlens) : Type();
-  f.hasBeta = static_cast<bool>(roles.beta);
-  f.varlen = static_cast<bool>(roles.cuSeqlens);
-  f.hasInitialState = static_cast<bool>(roles.initialState);
-  f.hasFinalState = static_cast<bool>(roles.finalStateType);
+      results.finalStateType = insert.getDest().getType();
   return success();
 }
 
 /// The layer op the facts describe, in a function with `fn`'s signature, as text.
-std::string layerText(func::FuncOp fn, const LayerFacts &f, const Roles &roles, int64_t C) {
+std::string layerText(func::FuncOp fn, const LayerFacts &f,
+                      const std::map<std::string, unsigned> &roles, const Results &r, int64_t C) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  auto arg = [&](StringRef keyword, BlockArgument a) {
-    if (a)
-      os << " " << keyword << "(%a" << a.getArgNumber() << " : " << a.getType() << ")";
-  };
   os << "func.func @" << fn.getName() << "(";
   for (BlockArgument a : fn.getArguments())
     os << (a.getArgNumber() ? ", " : "") << "%a" << a.getArgNumber() << ": " << a.getType();
   os << ") -> (";
   for (auto [i, t] : llvm::enumerate(fn.getResultTypes()))
     os << (i ? ", " : "") << t;
-  SmallVector<Type> results = {roles.oType};
-  if (roles.finalStateType)
-    results.push_back(roles.finalStateType);
+  SmallVector<Type> results = {r.oType};
+  if (r.finalStateType)
+    results.push_back(r.finalStateType);
   os << ") {\n  %r:" << results.size() << " = gdn.recurrence <" << stringifyGateKind(f.gate) << ", "
      << stringifyUpdateRule(f.rule) << ">";
-  arg("q", roles.q);
-  arg("k", roles.k);
-  arg("v", roles.v);
-  arg("g", roles.g);
-  arg("beta", roles.beta);
-  arg("initial_state", roles.initialState);
-  arg("cu_seqlens", roles.cuSeqlens);
+  for (const char *role : kLayerOperandRoles) // in the op's syntax order
+    if (auto it = roles.find(role); it != roles.end())
+      os << " " << role << "(%a" << it->second << " : " << fn.getArgument(it->second).getType()
+         << ")";
   Builder b(fn.getContext());
   os << " {chunk_size = " << C << " : i64, scale = " << b.getF32FloatAttr(f.scale)
      << (f.qkL2norm ? ", qk_l2norm" : "") << "} -> ";
@@ -325,15 +218,16 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
     return steps.front().emitError() << pass << ": gdn.chunk_step must be the chunk size",
            failure();
   form.chunkSize = C.getInt();
-  Roles roles;
+  std::map<std::string, unsigned> roles;
+  Results results;
   if (noFragment)
     *noFragment = true; // from here on, failing means the program is not a fragment's
-  if (failed(deriveFacts(fn, preps.front(), steps.front(), pass, form.facts, roles)))
+  if (failed(deriveFacts(fn, steps.front(), pass, form.facts, roles, results)))
     return failure();
 
   // The program those facts give, and the function itself, both canonicalized.
   MLIRContext *context = fn.getContext();
-  std::string text = layerText(fn, form.facts, roles, form.chunkSize);
+  std::string text = layerText(fn, form.facts, roles, results, form.chunkSize);
   std::string parseErrors;
   OwningOpRef<ModuleOp> expected;
   {

@@ -805,8 +805,7 @@ FailureOr<gpu::GPUFuncOp> GenericKernelBuilder::build(const std::string &name) {
 
 } // namespace
 
-/// The layer's operands by role, as gdn-chunkwise annotated the chunk loop.
-static std::map<std::string, unsigned> operandRoles(func::FuncOp fn) {
+std::map<std::string, unsigned> mlir::gdn::chunkedFormOperands(func::FuncOp fn) {
   std::map<std::string, unsigned> roles;
   fn.walk([&](Operation *op) {
     if (auto d = op->getAttrOfType<DictionaryAttr>("gdn.operands"))
@@ -819,7 +818,7 @@ static std::map<std::string, unsigned> operandRoles(func::FuncOp fn) {
 }
 
 FailureOr<LayerFacts> mlir::gdn::chunkedFormFacts(func::FuncOp fn) {
-  std::map<std::string, unsigned> roles = operandRoles(fn);
+  std::map<std::string, unsigned> roles = chunkedFormOperands(fn);
   auto arg = [&](const char *role) -> Value {
     auto it = roles.find(role);
     return it != roles.end() ? fn.getArgument(it->second) : Value();
@@ -886,5 +885,5 @@ FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, fun
     return failure();
   f = *facts;
   f.name = fn.getName().str() + "_generic";
-  return GenericKernelBuilder(b, fn, C, f, operandRoles(fn)).build(f.name);
+  return GenericKernelBuilder(b, fn, C, f, chunkedFormOperands(fn)).build(f.name);
 }

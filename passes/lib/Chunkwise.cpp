@@ -174,13 +174,9 @@ private:
           a && isa<func::FuncOp>(a.getOwner()->getParentOp()))
         operands.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(a.getArgNumber())));
     };
-    role("q", s.q);
-    role("k", s.k);
-    role("v", s.v);
-    role("g", s.g);
-    role("beta", s.beta);
-    role("initial_state", s.initialState);
-    role("cu_seqlens", s.cuSeqlens);
+    Value operandsInRoleOrder[] = {s.q, s.k, s.v, s.g, s.beta, s.initialState, s.cuSeqlens};
+    for (auto [name, v] : llvm::zip(kLayerOperandRoles, operandsInRoleOrder))
+      role(name, v);
     chunkLoop->setAttr("gdn.operands", b.getDictionaryAttr(operands));
 
     SmallVector<Value> results = {chunkLoop.getResult(0)};

@@ -17,6 +17,11 @@ namespace mlir::gdn {
 #define GEN_PASS_REGISTRATION
 #include "gdn/Passes/Passes.h.inc"
 
+/// The layer operands gdn-chunkwise names in a chunk loop's gdn.operands (role -> function
+/// argument number), in the layer op's syntax order.
+inline constexpr const char *kLayerOperandRoles[] = {
+    "q", "k", "v", "g", "beta", "initial_state", "cu_seqlens"};
+
 /// Patterns that expand gdn.tile ops into linalg/scf on tensors (the CPU path).
 void populateTilesToLinalgPatterns(RewritePatternSet &patterns);
 
