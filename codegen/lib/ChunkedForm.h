@@ -25,9 +25,9 @@ struct ChunkedForm {
 bool holdsChunkedForm(func::FuncOp fn);
 
 /// Reads `fn`: the prep (`scf.forall` marked gdn.chunk_prep) and step (`scf.for` marked
-/// gdn.chunk_step) of one layer. The facts come from the tile ops (cumsum: the gate kind;
-/// unit_lower_inverse: the delta rule; l2norm_rows; the scale on Q; which arguments q, k, v,
-/// g, beta, the initial state and cu_seqlens are), and are then checked op by op: the
+/// gdn.chunk_step) of one layer. The facts are chunkedFormFacts' (the operands from the chunk
+/// loop's gdn.operands; the rule, l2norm_rows and the Q scale off the tile ops), and are then
+/// checked op by op: the
 /// function must be the program gdn-chunkwise and gdn-split-chunk-loop write for them (after
 /// canonicalize and cse on both), because that is the tile program whose ops the kernel
 /// fragments implement. Failure after a diagnostic at the first op that differs, or at

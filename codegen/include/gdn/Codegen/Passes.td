@@ -39,9 +39,9 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
   let summary = "Build the chunkwise tensor-core GPU kernels (prep + state pass) of each layer in the chunked form";
   let description = [{
     Input: the split chunked form (`gdn-chunkwise`, then `gdn-split-chunk-loop`; the named
-    pipelines and the JIT run both first), one layer per function. Its tile ops are read as a
-    layer (cumsum: the gate kind; unit_lower_inverse: the delta rule; l2norm_rows; the scale
-    on Q; which arguments are q, k, v, g, beta, the initial state and cu_seqlens), and the
+    pipelines and the JIT run both first), one layer per function. It is read as a layer (its
+    operands from the chunk loop's `gdn.operands`, the gate kind from g's rank; off the tile
+    ops the rule, l2norm_rows and the scale on Q), and the
     function must then be the tile program those passes write for that layer (compared op by
     op, canonicalized where it differs): the kernels below are the fragments for exactly those
     tile ops, the prep for the `gdn.chunk_prep` forall and the state pass for the
