@@ -2375,7 +2375,7 @@ struct GdnChunkedGpuKernelsPass
     // layer their tile program describes, with its chunk size.
     // Those no fragment implements (or all, with `generic`) get the generic fused kernel.
     SmallVector<std::pair<func::FuncOp, ChunkedForm>> forms;
-    SmallVector<std::pair<func::FuncOp, int64_t>> genericForms;
+    SmallVector<func::FuncOp> genericForms;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (!holdsChunkedForm(fn))
         continue;
@@ -2393,16 +2393,10 @@ struct GdnChunkedGpuKernelsPass
         form = readChunkedForm(fn, "gdn-chunked-gpu-kernels", &noFragment);
       }
       if (generic || (failed(form) && noFragment && genericFallback)) {
-        int64_t C = 0;
-        fn.walk([&](Operation *op) {
-          for (const char *mark : {"gdn.chunk_step", "gdn.chunk_loop"})
-            if (auto c = op->getAttrOfType<IntegerAttr>(mark))
-              C = c.getInt();
-        });
         if (!generic)
           emitRemark(where.value_or(fn.getLoc()))
               << why << "; building the generic fused kernel instead";
-        genericForms.push_back({fn, C});
+        genericForms.push_back(fn);
         continue;
       }
       if (failed(form)) {
@@ -2434,9 +2428,9 @@ struct GdnChunkedGpuKernelsPass
                                                            .str()));
         fn.erase();
       }
-      for (auto &[fn, C] : genericForms) {
+      for (func::FuncOp fn : genericForms) {
         LayerFacts facts;
-        FailureOr<gpu::GPUFuncOp> kernel = buildGenericChunkedKernel(b, fn, C, facts);
+        FailureOr<gpu::GPUFuncOp> kernel = buildGenericChunkedKernel(b, fn, facts);
         if (failed(kernel))
           return signalPassFailure();
         (*kernel)->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));

@@ -41,9 +41,9 @@ struct Place {
 
 class GenericKernelBuilder : KernelBuilderBase {
 public:
-  GenericKernelBuilder(OpBuilder &b, func::FuncOp fn, int64_t C, const LayerFacts &facts,
+  GenericKernelBuilder(OpBuilder &b, func::FuncOp fn, const LayerFacts &facts,
                        const std::map<std::string, unsigned> &roles)
-      : KernelBuilderBase(b, fn.getLoc()), fn(fn), C(C), f(facts), roles(roles) {}
+      : KernelBuilderBase(b, fn.getLoc()), fn(fn), f(facts), roles(roles) {}
 
   FailureOr<gpu::GPUFuncOp> build(const std::string &name);
 
@@ -93,7 +93,7 @@ private:
   }
 
   func::FuncOp fn;
-  int64_t C;
+  int64_t C = 0; ///< the chunk size, from the chunk loop's mark
   const LayerFacts &f;
   const std::map<std::string, unsigned> &roles;
   scf::ForOp seqLoop, headLoop, chunkLoop;
@@ -116,13 +116,17 @@ private:
 
 LogicalResult GenericKernelBuilder::findLoops() {
   fn.walk([&](Operation *op) {
-    if (op->hasAttr("gdn.chunk_step") || op->hasAttr("gdn.chunk_loop"))
-      chunkLoop = dyn_cast<scf::ForOp>(op);
+    for (const char *mark : {"gdn.chunk_step", "gdn.chunk_loop"})
+      if (auto c = op->getAttrOfType<IntegerAttr>(mark)) {
+        chunkLoop = dyn_cast<scf::ForOp>(op);
+        C = c.getInt();
+      }
     if (auto p = dyn_cast<scf::ForallOp>(op); p && p->hasAttr("gdn.chunk_prep"))
       prep = p;
   });
-  if (!chunkLoop)
-    return fn.emitError("generic chunked kernel: no chunk loop in ") << fn.getName();
+  if (!chunkLoop || C < 1)
+    return fn.emitError("generic chunked kernel: no chunk loop marked with its chunk size in ")
+           << fn.getName();
   headLoop = chunkLoop->getParentOfType<scf::ForOp>();
   seqLoop = headLoop ? headLoop->getParentOfType<scf::ForOp>() : scf::ForOp();
   if (!seqLoop || seqLoop->getParentOp() != fn.getOperation() ||
@@ -256,9 +260,7 @@ LogicalResult GenericKernelBuilder::plan() {
         share = op->getOperand(0);
       else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
         share = inserted.lookup(slice.getSource()); // a prep value read back: no copy
-      else if (isElementwise(op) && rootLastUse.lookup(rootOf(op->getOperand(0))) <= pos &&
-               !(isa<TileRowScaleOp>(op) && op->getNumOperands() > 1 &&
-                 rootOf(op->getOperand(1)) == rootOf(op->getOperand(0))))
+      else if (isElementwise(op) && rootLastUse.lookup(rootOf(op->getOperand(0))) <= pos)
         share = op->getOperand(0); // written over its first operand, which dies here
       if (share) {
         alias[r] = share;
@@ -292,22 +294,8 @@ Value GenericKernelBuilder::globalBuffer(Value tensor) {
   // Function arguments by their role; accumulators (o, final state) by what they hold.
   if (auto arg = dyn_cast<BlockArgument>(tensor); arg && arg.getOwner()->getParentOp() == fn) {
     for (auto &[role, index] : roles)
-      if (index == arg.getArgNumber()) {
-        if (role == "q")
-          return args.q;
-        if (role == "k")
-          return args.k;
-        if (role == "v")
-          return args.v;
-        if (role == "g")
-          return args.g;
-        if (role == "beta")
-          return args.beta;
-        if (role == "initial_state")
-          return args.initialState;
-        if (role == "cu_seqlens")
-          return args.cuSeqlens;
-      }
+      if (index == arg.getArgNumber())
+        return args.byRole(role);
     return Value();
   }
   return mapping.lookupOrNull(tensor);
@@ -879,11 +867,11 @@ FailureOr<LayerFacts> mlir::gdn::chunkedFormFacts(func::FuncOp fn) {
 }
 
 FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn,
-                                                               int64_t C, LayerFacts &f) {
+                                                               LayerFacts &f) {
   FailureOr<LayerFacts> facts = chunkedFormFacts(fn);
   if (failed(facts))
     return failure();
   f = *facts;
   f.name = fn.getName().str() + "_generic";
-  return GenericKernelBuilder(b, fn, C, f, chunkedFormOperands(fn)).build(f.name);
+  return GenericKernelBuilder(b, fn, f, chunkedFormOperands(fn)).build(f.name);
 }

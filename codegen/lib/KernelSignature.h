@@ -17,6 +17,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <string>
 
@@ -145,6 +146,21 @@ inline KernelOperands kernelOperands(const LayerFacts &f) {
 /// The kernel's arguments by role (null where the layer has no such operand).
 struct KernelArguments {
   Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, workspace, T, N;
+  /// The argument named `role` in gdn.args ("q", ..., "initial_state", "cu_seqlens", "o",
+  /// "final_state"), or null.
+  Value byRole(StringRef role) const {
+    return llvm::StringSwitch<Value>(role)
+        .Case("q", q)
+        .Case("k", k)
+        .Case("v", v)
+        .Case("g", g)
+        .Case("beta", beta)
+        .Case("initial_state", initialState)
+        .Case("cu_seqlens", cuSeqlens)
+        .Case("o", o)
+        .Case("final_state", finalState)
+        .Default(Value());
+  }
 };
 
 /// Argument order of every layer kernel: q k v [g] [beta] [initial_state] [cu_seqlens] o

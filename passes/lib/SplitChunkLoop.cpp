@@ -131,14 +131,13 @@ LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C) {
     return success(); // nothing the step could take from a prep: leave the loop whole
 
   OpBuilder b(loop);
-  Builder &attrs = b;
   SmallVector<SmallVector<OpFoldResult>> shapes;
   SmallVector<Value> workspaces;
   Value numChunks = loop.getUpperBound();
   for (Value v : crossing) {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     FailureOr<SmallVector<OpFoldResult>> shape =
-        type ? tileShape(v, attrs) : FailureOr<SmallVector<OpFoldResult>>(failure());
+        type ? tileShape(v, b) : FailureOr<SmallVector<OpFoldResult>>(failure());
     if (failed(shape))
       return v.getDefiningOp()->emitError(
           "gdn-split-chunk-loop: cannot tell the shape of this chunk value");
