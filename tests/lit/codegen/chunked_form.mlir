@@ -18,6 +18,7 @@
 // The generic kernel's shared-memory plan over the limit (chunk 64), and an op it cannot lower.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop | not gdn-opt --gdn-chunked-gpu-kernels=generic=1 2>&1 | FileCheck %s --check-prefix=SHARED
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=16 --gdn-split-chunk-loop | sed '0,/arith.subf %\(.*\) : tensor/s//arith.maximumf %\1 : tensor/' | not gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=NOLOWERING
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=16 --gdn-split-chunk-loop | sed '0,/tensor.extract_slice %%arg2\[\(.*\)\] \[1, 1, 1, 1\]/s//tensor.extract_slice %%arg2[\1] [1, 2, 1, 1]/' | not gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=STRIDED
 // Not split: the error says which pass is missing.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 | not gdn-opt --gdn-chunked-gpu-kernels 2>&1 | FileCheck %s --check-prefix=UNSPLIT
 // The named pipeline runs all three (every stage printable with --mlir-print-ir-after-all).
@@ -32,18 +33,19 @@
 // CHECK-SAME: gdn.variant = "scalar,delta"
 // CHECK-NOT: func.func
 
-// GENERIC: chunked_form.mlir:[[@LINE+21]]:13: remark: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes)
+// GENERIC: chunked_form.mlir:[[@LINE+22]]:13: remark: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes)
 // GENERIC-SAME: building the generic fused kernel instead
 // GENERIC: gpu.func @gated_deltanet_generic(
 // GENERIC-SAME: gdn.args = ["q", "k", "v", "g", "beta", "initial_state", "o", "final_state", "T"]
 // GENERIC-SAME: gdn.generic
 // GENERIC-SAME: gdn.grid = "N,HV,1"
 // GENERIC-NOT: gpu.func
-// EDIT: chunked_form.mlir:[[@LINE+14]]:13: error: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes): the chunked kernels implement the tile program of <scalar, delta> with qk_l2norm as gdn-chunkwise and gdn-split-chunk-loop write it, which has here: %{{.*}} = gdn.tile.gate_rows %{{.*}}, %{{.*}} {to_end}
+// EDIT: chunked_form.mlir:[[@LINE+15]]:13: error: gdn-chunked-gpu-kernels: no kernel fragment for this gdn.tile.gate_rows (other attributes): the chunked kernels implement the tile program of <scalar, delta> with qk_l2norm as gdn-chunkwise and gdn-split-chunk-loop write it, which has here: %{{.*}} = gdn.tile.gate_rows %{{.*}}, %{{.*}} {to_end}
 // NOQK: error: gdn-chunked-gpu-kernels: the chunked form of gated_deltanet has no Q K^T product (gdn.tile.gated_gram {diagonal}) in its prep
 // SHARED: error: generic chunked kernel: the chunk program needs {{[0-9]+}} bytes of shared memory (at most 232448); use a smaller chunk size
 // NOLOWERING: remark: gdn-chunked-gpu-kernels: no kernel fragment for this arith.maximumf (another op)
 // NOLOWERING: error: generic chunked kernel: no GPU lowering for arith.maximumf
+// STRIDED: error: generic chunked kernel: strided slices are not supported
 // UNSPLIT: error: gdn-chunked-gpu-kernels: this chunk loop is not split; run gdn-split-chunk-loop first
 // STAGES: IR Dump After GdnChunkwise
 // STAGES: IR Dump After GdnSplitChunkLoop
