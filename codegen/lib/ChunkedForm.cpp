@@ -207,6 +207,11 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
                                    "first (the kernels are its prep and its step)",
            failure();
   }
+  SmallVector<Operation *> stepOps(steps.begin(), steps.end()),
+      prepOps(preps.begin(), preps.end());
+  if (failed(checkOneLayerPerFunction(stepOps, pass, "gdn.chunk_step loop")) ||
+      failed(checkOneLayerPerFunction(prepOps, pass, "gdn.chunk_prep forall")))
+    return failure();
   if (steps.size() != 1 || preps.size() != 1)
     return fn.emitError() << pass << ": a function of the chunked form must hold one layer "
                           << "(one gdn.chunk_prep forall and one gdn.chunk_step loop), "

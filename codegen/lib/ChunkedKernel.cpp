@@ -2381,6 +2381,7 @@ struct GdnChunkedGpuKernelsPass
         continue;
       std::string why;
       std::optional<Location> where;
+      SmallVector<std::pair<Location, std::string>> notes; // re-attached to the error
       bool noFragment = false;
       FailureOr<ChunkedForm> form = failure();
       {
@@ -2388,6 +2389,8 @@ struct GdnChunkedGpuKernelsPass
           why += (why.empty() ? "" : "; ") + d.str();
           if (!where)
             where = d.getLocation();
+          for (Diagnostic &note : d.getNotes())
+            notes.push_back({note.getLocation(), note.str()});
           return success();
         });
         form = readChunkedForm(fn, "gdn-chunked-gpu-kernels", &noFragment);
@@ -2400,7 +2403,9 @@ struct GdnChunkedGpuKernelsPass
         continue;
       }
       if (failed(form)) {
-        emitError(where.value_or(fn.getLoc())) << why;
+        InFlightDiagnostic d = emitError(where.value_or(fn.getLoc())) << why;
+        for (auto &[loc, text] : notes)
+          d.attachNote(loc) << text;
         return signalPassFailure();
       }
       const LayerFacts &f = form->facts;

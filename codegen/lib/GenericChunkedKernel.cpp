@@ -115,15 +115,22 @@ private:
 };
 
 LogicalResult GenericKernelBuilder::findLoops() {
+  SmallVector<Operation *> loops, preps;
   fn.walk([&](Operation *op) {
     for (const char *mark : {"gdn.chunk_step", "gdn.chunk_loop"})
       if (auto c = op->getAttrOfType<IntegerAttr>(mark)) {
         chunkLoop = dyn_cast<scf::ForOp>(op);
         C = c.getInt();
+        loops.push_back(op);
       }
-    if (auto p = dyn_cast<scf::ForallOp>(op); p && p->hasAttr("gdn.chunk_prep"))
+    if (auto p = dyn_cast<scf::ForallOp>(op); p && p->hasAttr("gdn.chunk_prep")) {
       prep = p;
+      preps.push_back(op);
+    }
   });
+  if (failed(checkOneLayerPerFunction(loops, "generic chunked kernel", "chunk loop")) ||
+      failed(checkOneLayerPerFunction(preps, "generic chunked kernel", "gdn.chunk_prep forall")))
+    return failure();
   if (!chunkLoop || C < 1)
     return fn.emitError("generic chunked kernel: no chunk loop marked with its chunk size in ")
            << fn.getName();

@@ -87,6 +87,28 @@ inline SmallVector<Operation *> layerOps(ModuleOp module) {
   return layers;
 }
 
+/// A GPU kernel is named after the function that holds its layer, and the runtime launches
+/// one layer per kernel: a second layer op (or chunk loop) in one function is refused at that
+/// op, with a note at the first, instead of building two kernels of one name.
+inline LogicalResult checkOneLayerPerFunction(ArrayRef<Operation *> layers, StringRef pass,
+                                              StringRef what = "layer op") {
+  llvm::DenseMap<Operation *, Operation *> first;
+  for (Operation *op : layers) {
+    Operation *fn = op->getParentOfType<FunctionOpInterface>();
+    auto [it, inserted] = first.try_emplace(fn, op);
+    if (inserted)
+      continue;
+    InFlightDiagnostic d = op->emitError()
+                           << pass << ": a second " << what << " in function '"
+                           << cast<FunctionOpInterface>(fn).getName()
+                           << "': each layer is compiled to its own kernel, named after its "
+                              "function; put each layer in a function of its own";
+    d.attachNote(it->second->getLoc()) << "the first " << what << " is here";
+    return failure();
+  }
+  return success();
+}
+
 /// `gpu.module @gdn` at the end of `module` (made a GPU container); `b` inserts into it.
 inline gpu::GPUModuleOp createKernelModule(OpBuilder &b, ModuleOp module) {
   b.setInsertionPointToEnd(module.getBody());
@@ -116,6 +138,8 @@ inline LogicalResult buildLayerKernels(ModuleOp module, StringRef pass, StringRe
   SmallVector<Operation *> layers = layerOps(module);
   if (layers.empty())
     return success();
+  if (failed(checkOneLayerPerFunction(layers, pass)))
+    return failure();
   for (Operation *op : layers)
     if (std::string why = unsupported(op); !why.empty())
       return op->emitError() << pass << ": " << why;
