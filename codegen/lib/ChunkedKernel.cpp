@@ -1,6 +1,6 @@
 //===- ChunkedKernel.cpp - chunkwise GPU kernels on tensor cores ----------===//
 //
-// The chunked form of DESIGN.md §2 as two kernels per layer, in one gpu.module:
+// The chunked form of docs/design.md §2 as two kernels per layer, in one gpu.module:
 //
 // 1. `<layer>_chunked_prep`, chunk-parallel (grid: chunk slots x HV; `prep-warps` warps,
 //    4 by default: small blocks keep more chunks in flight per SM). Every product that does

@@ -110,7 +110,7 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 
 bool isIntegerType(const std::string &t) { return t == "i32" || t == "i64"; }
 
-/// Symbolic dims of each operand, in the layout of DESIGN.md §1.
+/// Symbolic dims of each operand, in the layout of docs/design.md §1.
 std::vector<std::string> dimNames(const std::string &operand, bool channelGate) {
   if (operand == "q" || operand == "k")
     return {"B", "T", "H", "K"};
@@ -182,6 +182,14 @@ std::string validateInputs(const LayerInfo &info, const HostTensors &inputs) {
   if (auto it = dims.find("N"); it != dims.end() && !info.isVarlen() && it->second.first != B)
     return "'" + it->second.second + "' has N = " + std::to_string(it->second.first) +
            " sequences but B = " + std::to_string(B);
+  // g is a log-space gate: a positive g would grow the state by exp(g) per token (the
+  // recurrence of docs/design.md §1 assumes decay), and the chunkwise form's exp(G_i - G_j)
+  // would overflow. Refused, like beta outside its range.
+  if (auto it = inputs.find("g"); it != inputs.end())
+    for (size_t i = 0; i < it->second.values.size(); ++i)
+      if (it->second.values[i] > 0.0f)
+        return "'g' value " + std::to_string(it->second.values[i]) + " at flat index " +
+               std::to_string(i) + " is positive: g is a log-space gate (g <= 0)";
   if (info.rule == UpdateRule::Delta) {
     float hi = info.allowNegEigval ? 2.0f : 1.0f;
     const HostTensor &beta = inputs.at("beta");

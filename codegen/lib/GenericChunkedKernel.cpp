@@ -2,7 +2,7 @@
 //
 // The chunked kernels of ChunkedKernel.cpp are fragments for the six families' tile programs.
 // This lowers any tile program of the chunked form op by op instead, as the single fused
-// kernel of DESIGN.md §3: one block per (sequence, value head) walks the chunks in order
+// kernel of docs/design.md §3: one block per (sequence, value head) walks the chunks in order
 // with the K x V state in shared memory; within a chunk, the prep's ops (the gdn.chunk_prep
 // forall, if the form is split: its values never leave shared memory) and then the step's
 // run one after another, each tile op as a loop of the block's threads over the elements of

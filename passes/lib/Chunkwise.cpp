@@ -2,7 +2,7 @@
 //
 // gdn.recurrence / gdn.decode  ->  scf.for over sequences and value heads, and a sequential
 // scf.for over chunks carrying the f32 K x V state; chunk algebra in gdn.tile ops
-// (DESIGN.md §2). Tensors are sliced with tensor.extract_slice / insert_slice, so the result
+// (docs/design.md §2). Tensors are sliced with tensor.extract_slice / insert_slice, so the result
 // is still value-semantic and bufferizes as a whole.
 //
 //===----------------------------------------------------------------------===//

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -304,19 +305,44 @@ int main(int argc, char **argv) {
                  shapeText(t.shape).c_str());
 
   if (check) {
+    // Non-finite values fail the check whatever the tolerance: an inf output that matches an
+    // inf reference is not a pass (the error is printed as null where it is not finite).
     auto reference = referenceOutputs(info, inputs);
     bool withinTolerance = true;
+    std::string nonFinite;
+    auto number = [](double x) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.3e", x);
+      return std::isfinite(x) ? std::string(text) : std::string("null");
+    };
     std::printf("{");
     bool first = true;
     for (const auto &[name, t] : outputs) {
-      ErrorStats e = compare(t.values.data(), reference.at(name).data(), t.values.size());
-      std::printf("%s\"%s\": {\"max_abs_err\": %.3e, \"max_rel_err\": %.3e}", first ? "" : ", ",
-                  name.c_str(), e.maxAbs, e.maxRel);
+      const std::vector<double> &want = reference.at(name);
+      ErrorStats e = compare(t.values.data(), want.data(), t.values.size());
+      size_t badGot = 0, badWant = 0, firstBad = t.values.size();
+      for (size_t i = 0; i < t.values.size(); ++i) {
+        bool bad = !std::isfinite(t.values[i]) || !std::isfinite(want[i]);
+        badGot += !std::isfinite(t.values[i]);
+        badWant += !std::isfinite(want[i]);
+        if (bad && firstBad == t.values.size())
+          firstBad = i;
+      }
+      std::printf("%s\"%s\": {\"max_abs_err\": %s, \"max_rel_err\": %s, \"non_finite\": %zu, "
+                  "\"non_finite_reference\": %zu}",
+                  first ? "" : ", ", name.c_str(), number(e.maxAbs).c_str(),
+                  number(e.maxRel).c_str(), badGot, badWant);
       first = false;
       if (tolerance >= 0 && !(e.maxRel <= tolerance))
         withinTolerance = false;
+      if ((badGot || badWant) && nonFinite.empty())
+        nonFinite = "'" + name + "' has " + std::to_string(badGot) +
+                    " non-finite values and its float64 reference " + std::to_string(badWant) +
+                    " (the first at flat index " + std::to_string(firstBad) + ")";
     }
     std::printf("}\n");
+    if (!nonFinite.empty())
+      return fail("non-finite results: " + nonFinite);
     if (!withinTolerance)
       return fail("error against the float64 reference exceeds --tolerance " +
                   std::to_string(tolerance));

@@ -49,7 +49,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     The chunk size is the form's. A `gdn.recurrence` not yet in the chunked form is built
     directly (the same kernels, with this pass's `chunk-size`).
 
-    The chunked form (DESIGN.md §2) as two kernels per layer in `gpu.module @gdn`:
+    The chunked form (docs/design.md §2) as two kernels per layer in `gpu.module @gdn`:
 
     - `<layer>_chunked_prep`, chunk-parallel (one block of `prep-warps` warps per chunk and value
       head): K K^T and Q K^T on tensor cores, then A, the row factors, and the triangular

@@ -1,6 +1,6 @@
 //===- GdnTileOps.td - chunk-level tile ops ----------------*- tablegen -*-===//
 //
-// The chunkwise form (DESIGN.md §2) is written with these ops on f32 tiles of one chunk of
+// The chunkwise form (docs/design.md §2) is written with these ops on f32 tiles of one chunk of
 // one (sequence, value head): rows are tokens of the chunk (n <= C, the last chunk may be
 // short), columns are key channels (K) or value channels (V). Each op is one step of the
 // chunk algebra that a backend maps onto its own code: the CPU pipeline expands them into

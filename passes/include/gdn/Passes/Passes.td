@@ -11,7 +11,7 @@ def GdnChunkwise : Pass<"gdn-chunkwise", "ModuleOp"> {
     sequential loop over chunks of C tokens that carries the K x V state. Inside a chunk the
     work is written with `gdn.tile.*` ops on f32 tiles: local cumulative gates, the gated
     K K^T and Q K^T products, the unit-lower-triangular solve (delta rule only), W, U, the
-    new values, the output and the next state (DESIGN.md §2). The last chunk of a sequence
+    new values, the output and the next state (docs/design.md §2). The last chunk of a sequence
     may be short. `gdn.decode` becomes the same loop with one token per step.
 
     A layer's own `chunk_size` attribute wins over the `chunk-size` option.
