@@ -80,11 +80,11 @@ namespace {
 struct ChunkedSpec : LayerFacts {
   ChunkedSpec() = default;
   explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
-      : C(o.chunkSize), vTile(o.vTile), warps(o.warps), ldmatrix(o.ldmatrix),
-        prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
-        slicedState(o.slicedState), prepWarps(o.prepWarps), segments(o.segments), stages(o.stages),
-        kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores),
-        wgmma(o.wgmma) {}
+      : C(o.chunkSize), vTile(o.vTile), warps(o.warps), prepWarps(o.prepWarps),
+        segments(o.segments), stages(o.stages), kSplit(o.kSplit),
+        wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores), wgmma(o.wgmma),
+        ldmatrix(o.ldmatrix), prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
+        slicedState(o.slicedState) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
   int64_t segments = 1;  ///< segments per sequence whose state passes run at once

@@ -93,7 +93,6 @@ struct CumsumLowering : OpRewritePattern<TileCumsumOp> {
     MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getG().getType());
     bool channel = type.getRank() == 2;
-    unsigned numDims = channel ? 3 : 2; // (i, j[, c])
     SmallVector<OpFoldResult> sizes = {dim(b, loc, op.getG(), 0)};
     if (channel)
       sizes.push_back(dim(b, loc, op.getG(), 1));

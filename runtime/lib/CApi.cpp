@@ -130,6 +130,19 @@ gdn_status gdn_kernel_validate(const gdn_kernel *kernel, const gdn_layer_args *a
   return report(kernel->kernel->validate(launch));
 }
 
+gdn_status gdn_metadata_validate(const char *metadata, const gdn_layer_args *args) {
+  if (!metadata)
+    return invalid("gdn_metadata_validate: metadata is NULL");
+  gdn::KernelMetadata meta;
+  if (gdn::Status s = gdn::KernelMetadata::parse(metadata, meta); !s)
+    return report(s);
+  gdn::LayerLaunch launch;
+  std::string error;
+  if (!toLaunch(args, launch, error))
+    return invalid(error);
+  return report(gdn::validateLaunch(meta, launch));
+}
+
 gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_args *args,
                                      size_t *bytes) {
   if (!kernel || !bytes)
@@ -139,9 +152,9 @@ gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_a
   std::string error;
   if (!toLaunch(args, launch, error))
     return invalid(error);
-  if (launch.q.shape.size() != 4)
-    return invalid("'q' must have shape [B, T, H, K], got rank " +
-                   std::to_string(launch.q.shape.size()));
+  // The size is that of a valid launch: the same checks as gdn_kernel_launch first.
+  if (gdn::Status s = kernel->kernel->validate(launch); !s)
+    return report(s);
   *bytes = kernel->kernel->workspaceBytes(launch);
   lastError.clear();
   return GDN_OK;
@@ -170,5 +183,7 @@ const char *gdn_kernel_metadata(const gdn_kernel *kernel) {
 }
 
 const char *gdn_last_error(void) { return lastError.c_str(); }
+
+const char *gdn_version(void) { return GDN_VERSION_STRING; }
 
 } // extern "C"

@@ -14,28 +14,6 @@
 
 namespace gdn {
 
-const char *toString(GateKind gate) {
-  switch (gate) {
-  case GateKind::None:
-    return "none";
-  case GateKind::Scalar:
-    return "scalar";
-  case GateKind::Channel:
-    return "channel";
-  }
-  return "unknown";
-}
-
-const char *toString(UpdateRule rule) {
-  switch (rule) {
-  case UpdateRule::Additive:
-    return "additive";
-  case UpdateRule::Delta:
-    return "delta";
-  }
-  return "unknown";
-}
-
 int64_t numSequences(const LayerProblem &p) {
   return p.cuSeqlens.empty() ? p.B
                              : static_cast<int64_t>(p.cuSeqlens.size()) - 1;

@@ -499,8 +499,37 @@ static int64_t prepSlots(const KernelMetadata &m, int64_t T, int64_t N) {
   return m.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
 }
 
+/// Extents that are negative, or whose byte size does not fit in 63 bits, before any shape
+/// arithmetic uses them (products of user extents must not overflow).
+static Status checkExtents(const char *name, const TensorArg &t) {
+  if (!t.data)
+    return Status::ok();
+  int64_t bytes = static_cast<int64_t>(elementBytes(t.elementType));
+  for (int64_t extent : t.shape) {
+    if (extent < 0)
+      return invalid("'" + std::string(name) + "' has a negative extent: shape " +
+                     shapeText(t.shape));
+    if (extent && __builtin_mul_overflow(bytes, extent, &bytes))
+      return invalid("'" + std::string(name) + "' is too large: shape " + shapeText(t.shape) +
+                     " overflows a 64-bit byte size");
+  }
+  for (int64_t stride : t.strides)
+    if (stride < 0)
+      return invalid("'" + std::string(name) + "' has a negative stride: strides " +
+                     shapeText(t.strides));
+  return Status::ok();
+}
+
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
+  for (auto [name, t] : {std::pair<const char *, const TensorArg *>{"q", &l.q},
+                         {"k", &l.k}, {"v", &l.v}, {"g", &l.g}, {"beta", &l.beta},
+                         {"initial_state", &l.initialState}, {"cu_seqlens", &l.cuSeqlens},
+                         {"o", &l.o}, {"final_state", &l.finalState}})
+    if (Status s = checkExtents(name, *t); !s)
+      return s;
+  if (!q.data)
+    return invalid("'q' is a null pointer");
   if (q.shape.size() != 4)
     return invalid("'q' must have shape [B, T, H, K], got rank " + std::to_string(q.shape.size()));
   int64_t B = q.shape[0], T = q.shape[1];
@@ -562,6 +591,10 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
     const int64_t *cu = l.cuSeqlensHost;
     if (cu[0] != 0)
       return invalid("cu_seqlens must start at 0, got " + std::to_string(cu[0]));
+    for (int64_t i = 1; i <= N; ++i)
+      if (cu[i] < 0 || cu[i] > T)
+        return invalid("cu_seqlens offset " + std::to_string(i) + " (" + std::to_string(cu[i]) +
+                       ") is outside [0, T = " + std::to_string(T) + "]");
     for (int64_t i = 1; i <= N; ++i)
       if (cu[i] < cu[i - 1])
         return invalid("cu_seqlens must not decrease: offset " + std::to_string(i) + " (" +

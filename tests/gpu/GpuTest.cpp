@@ -8,6 +8,8 @@
 #include "gdn/DeviceLayer.h"
 #include "gdn/Numeric.h"
 #include "gdn/Reference.h"
+
+#include "../unit/BadLaunchArguments.h"
 #include "gdn/Runtime.h"
 #include "gdn/gdn.h"
 
@@ -428,6 +430,31 @@ TEST(GpuRuntime, BadArgumentsAreRejectedBeforeLaunching) {
   args.q = {p->launch.q.data, GDN_DTYPE_BF16, 4, {1, 97, 2, 128}, 0, {}};
   EXPECT_EQ(gdn_kernel_launch(handle, &args, nullptr), GDN_ERROR_INVALID_ARGUMENT);
   EXPECT_STREQ(gdn_last_error(), "'cu_seqlens' must have shape [N + 1] with N >= 1, got []");
+  gdn_kernel_destroy(handle);
+}
+
+// The bad-argument matrix of the C API (tests/unit/BadLaunchArguments.h) through
+// gdn_kernel_launch on a loaded chunked kernel: each refused with its message, nothing
+// launched (the fake addresses would fault a launch; the context stays clean).
+TEST(GpuRuntime, TheBadArgumentMatrixIsRefusedByLaunches) {
+  SKIP_WITHOUT_GPU();
+  gdn_kernel *handle = nullptr;
+  ASSERT_EQ(gdn_kernel_load((artifactsDir() + "/chunked_c16").c_str(), &handle), GDN_OK)
+      << gdn_last_error();
+  KernelMetadata m;
+  ASSERT_TRUE(KernelMetadata::parse(gdn_kernel_metadata(handle), m).isOk());
+  ASSERT_TRUE(m.kind == "chunked" && m.H == 2 && m.HV == 4 && m.K == 128 && m.V == 128 &&
+              m.chunkSize == 16 && m.inputType == "bf16" && m.workspaceTokenBytes == 320 &&
+              m.hasArg("initial_state") && m.hasArg("final_state") && !m.isVarlen())
+      << "chunked_c16 is not the kernel the matrix describes:\n" << gdn_kernel_metadata(handle);
+  std::vector<gdn_test::BadCase> cases = gdn_test::badLaunchCases(m.kernelName);
+  for (const gdn_test::BadCase &c : cases) {
+    gdn_layer_args a = gdn_test::goodArgs();
+    c.mutate(a);
+    EXPECT_EQ(gdn_kernel_launch(handle, &a, nullptr), GDN_ERROR_INVALID_ARGUMENT) << c.kind;
+    EXPECT_EQ(std::string(gdn_last_error()), c.message) << c.kind;
+  }
+  EXPECT_TRUE(driver().synchronize().isOk());
   gdn_kernel_destroy(handle);
 }
 

@@ -357,10 +357,12 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   jit::TuneShape few{1, 8192}, many{64, 1024};
   auto withFew = jit::tuneCandidates(gated.toMlir(), options, error, &few);
   EXPECT_GT(segmented(withFew), 0u);
-  for (const GpuCompileOptions &c : withFew)
-    if (c.segments > 1)
+  for (const GpuCompileOptions &c : withFew) {
+    if (c.segments > 1) {
       EXPECT_TRUE(c.slicedState && (c.stages == 3 || c.stages == 4) &&
                   (c.segments == 2 || c.segments == 4));
+    }
+  }
   EXPECT_EQ(segmented(jit::tuneCandidates(gated.toMlir(), options, error, &many)), 0u);
   GpuCompileOptions described = options.compile;
   described.kernel = "chunked";

@@ -754,16 +754,19 @@ TEST(Numeric, BitPatternsRoundTrip) {
   for (uint32_t bits = 0; bits <= 0xFFFFu; ++bits) {
     uint16_t h = static_cast<uint16_t>(bits);
     float bf = fromBf16Bits(h);
-    if (!std::isnan(bf))
+    if (!std::isnan(bf)) {
       ASSERT_EQ(toBf16Bits(bf), h) << std::hex << bits;
+    }
     float f16 = fromF16Bits(h);
-    if (!std::isnan(f16))
+    if (!std::isnan(f16)) {
       ASSERT_EQ(toF16Bits(f16), h) << std::hex << bits;
+    }
 #ifdef __FLT16_MAX__
     _Float16 native;
     std::memcpy(&native, &h, sizeof h);
-    if (!std::isnan(f16))
+    if (!std::isnan(f16)) {
       ASSERT_EQ(static_cast<float>(native), f16) << std::hex << bits;
+    }
 #endif
   }
   EXPECT_EQ(toBf16Bits(1.0f), 0x3F80u);

@@ -1,7 +1,7 @@
 //===- Reference.h - float64 reference for gated linear recurrences -*- C++ -*-===//
 //
-// The numerical contract of DESIGN.md section 1, evaluated in float64 two
-// ways: token by token (the definition) and chunkwise (DESIGN.md section 2,
+// The numerical contract of docs/design.md section 1, evaluated in float64 two
+// ways: token by token (the definition) and chunkwise (docs/design.md section 2,
 // the form the compiler lowers to). Every other path is tested against these.
 //
 // Layouts (row-major, fla's convention):
@@ -17,6 +17,7 @@
 #define GDN_REFERENCE_H
 
 #include "gdn/Numeric.h"
+#include "gdn/Variant.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -24,12 +25,6 @@
 #include <vector>
 
 namespace gdn {
-
-enum class GateKind { None, Scalar, Channel };
-enum class UpdateRule { Additive, Delta };
-
-const char *toString(GateKind gate);
-const char *toString(UpdateRule rule);
 
 /// One layer invocation. Pointers are borrowed and must cover the layouts above.
 struct LayerProblem {
@@ -61,11 +56,11 @@ int64_t numSequences(const LayerProblem &p);
 /// empty; all other dims must be > 0. g must be null iff gate is None.
 std::string validate(const LayerProblem &p);
 
-/// Token-by-token float64 evaluation of DESIGN.md section 1.
+/// Token-by-token float64 evaluation of docs/design.md section 1.
 /// Throws std::invalid_argument with validate()'s message on a bad problem.
 LayerResult referenceRecurrence(const LayerProblem &p);
 
-/// float64 evaluation of the chunkwise form (DESIGN.md section 2) with chunks
+/// float64 evaluation of the chunkwise form (docs/design.md section 2) with chunks
 /// of chunkSize tokens per sequence; the last chunk of a sequence may be short.
 /// Throws std::invalid_argument on a bad problem or chunkSize <= 0.
 LayerResult referenceChunkwise(const LayerProblem &p, int64_t chunkSize);

@@ -13,7 +13,7 @@
 #define GDN_RUNTIME_H
 
 #include "gdn/Numeric.h"
-#include "gdn/Reference.h"
+#include "gdn/Variant.h"
 
 #include <atomic>
 #include <cstdint>

@@ -8,6 +8,8 @@
 #ifndef GDN_GDN_H
 #define GDN_GDN_H
 
+#include "gdn/version.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +78,15 @@ gdn_status gdn_kernel_launch(const gdn_kernel *kernel, const gdn_layer_args *arg
  * compiled without it is an error. */
 gdn_status gdn_kernel_set_programmatic_launch(gdn_kernel *kernel, int enabled);
 void gdn_kernel_destroy(gdn_kernel *kernel);
+
+/* Checks the arguments against a kernel's metadata record (the text of a .meta file, or
+ * gdn_kernel_metadata's) without a kernel, a driver or a GPU: what gdn_kernel_validate and
+ * gdn_kernel_launch check, for callers that validate ahead of time. */
+gdn_status gdn_metadata_validate(const char *metadata, const gdn_layer_args *args);
+
+/* The library's version, "MAJOR.MINOR.PATCH" (GDN_VERSION_STRING of the headers it was built
+ * with; compare with the headers you compile against). */
+const char *gdn_version(void);
 
 /* The kernel's metadata record ("key: value" lines); owned by the kernel. */
 const char *gdn_kernel_metadata(const gdn_kernel *kernel);
