@@ -362,11 +362,27 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
   std::string ptxas = options.cubin ? findPtxas(options.ptxasPath) : "";
   if (!ptxas.empty()) {
     llvm::SmallString<128> ptxFile, cubinFile;
-    llvm::sys::fs::createTemporaryFile("gdn", "ptx", ptxFile);
-    llvm::sys::fs::createTemporaryFile("gdn", "cubin", cubinFile);
-    {
+    std::error_code ec = llvm::sys::fs::createTemporaryFile("gdn", "ptx", ptxFile);
+    if (!ec)
+      ec = llvm::sys::fs::createTemporaryFile("gdn", "cubin", cubinFile);
+    bool written = false;
+    if (!ec) {
       std::ofstream f(ptxFile.c_str());
       f << artifact.ptx;
+      f.close();
+      written = static_cast<bool>(f);
+    }
+    // A full disk or a read-only temporary folder: say so, rather than hand ptxas a
+    // truncated file (which it reports as a syntax error).
+    if (!written) {
+      error = "cannot write the PTX for ptxas to a temporary file" +
+              (ptxFile.empty() ? std::string() : " " + std::string(ptxFile.str())) +
+              (ec ? ": " + ec.message() : std::string(" (disk full?)"));
+      if (!ptxFile.empty())
+        llvm::sys::fs::remove(ptxFile);
+      if (!cubinFile.empty())
+        llvm::sys::fs::remove(cubinFile);
+      return false;
     }
     std::string arch = "-arch=" + options.chip;
     SmallVector<StringRef> argv = {ptxas, arch, "-O3", "-v", ptxFile, "-o", cubinFile};
@@ -395,6 +411,12 @@ bool compileLayerForGpu(const std::string &source, const std::string &bufferName
     }
     std::ifstream in(cubinFile.c_str(), std::ios::binary);
     artifact.cubin.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (artifact.cubin.empty()) {
+      error = "ptxas wrote no cubin: " + artifact.ptxasCommand;
+      llvm::sys::fs::remove(ptxFile);
+      llvm::sys::fs::remove(cubinFile);
+      return false;
+    }
     llvm::sys::fs::remove(ptxFile);
     llvm::sys::fs::remove(cubinFile);
   }

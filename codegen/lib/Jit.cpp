@@ -2,6 +2,7 @@
 #include "gdn/Codegen/Jit.h"
 #include "gdn/Codegen/GpuCompiler.h"
 #include "gdn/Codegen/gdn_jit.h"
+#include "CacheEntry.h"
 #include "JitInternal.h"
 
 #include "llvm/Config/llvm-config.h"
@@ -61,7 +62,9 @@ std::string defaultCacheDir() {
   return "/tmp/gdn-cache";
 }
 
-/// Writes `data` to `path` atomically: a uniquely named temporary file, then rename.
+/// Writes `data` to `path` atomically: a uniquely named temporary file, then rename. On any
+/// failure (a full disk, a read-only folder) the temporary file is removed and nothing
+/// appears at `path`.
 bool writeAtomically(const fs::path &path, const std::string &data) {
   static std::atomic<uint64_t> counter{0};
   std::ostringstream tmpName;
@@ -69,17 +72,21 @@ bool writeAtomically(const fs::path &path, const std::string &data) {
   tmpName << "." << path.filename().string() << ".tmp." << getpid() << "."
           << std::hash<std::thread::id>()(std::this_thread::get_id()) << "." << counter++;
   fs::path tmp = path.parent_path() / tmpName.str();
+  std::error_code ec;
+  bool written;
   {
     std::ofstream f(tmp, std::ios::binary);
     f.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!f)
-      return false;
+    f.close();
+    written = static_cast<bool>(f);
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
+  if (written)
+    fs::rename(tmp, path, ec);
+  if (!written || ec) {
     fs::remove(tmp, ec);
-  return !ec;
+    return false;
+  }
+  return true;
 }
 
 } // namespace detail
@@ -88,11 +95,7 @@ using namespace detail;
 
 namespace {
 
-struct Artifact {
-  KernelMetadata metadata;
-  std::string ptx;
-  std::vector<char> cubin;
-};
+using Artifact = CacheEntry;
 
 struct MemoryCache {
   std::mutex mutex;
@@ -117,34 +120,29 @@ bool readWhole(const fs::path &path, std::string &out) {
   return true;
 }
 
-/// A disk entry: <key>.meta written last, so a reader that finds it finds a whole entry.
+/// The disk entry of `key` (CacheEntry.h): false when there is none or it is not intact
+/// (then with a warning saying why; the caller compiles and overwrites it).
 bool loadFromDisk(const fs::path &dir, const std::string &key, Artifact &a) {
-  std::string meta, ptx, cubin;
-  if (!readWhole(dir / (key + ".meta"), meta))
+  fs::path path = dir / (key + ".gdnk");
+  std::string bytes, why;
+  if (!readWhole(path, bytes))
     return false;
-  if (!readWhole(dir / (key + ".ptx"), ptx) || ptx.find(".entry") == std::string::npos ||
-      !KernelMetadata::parse(meta, a.metadata).isOk()) {
-    std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s in %s\n",
-                 key.c_str(), dir.c_str());
+  if (!decodeCacheEntry(bytes, a, why)) {
+    std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s: %s\n",
+                 path.c_str(), why.c_str());
     return false;
   }
-  a.ptx = ptx;
-  if (readWhole(dir / (key + ".cubin"), cubin))
-    a.cubin.assign(cubin.begin(), cubin.end());
   return true;
 }
 
 void storeToDisk(const fs::path &dir, const std::string &key, const Artifact &a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  bool ok = !ec && writeAtomically(dir / (key + ".ptx"), a.ptx);
-  if (ok && !a.cubin.empty())
-    ok = writeAtomically(dir / (key + ".cubin"), std::string(a.cubin.begin(), a.cubin.end()));
-  if (ok)
-    ok = writeAtomically(dir / (key + ".meta"), a.metadata.serialize());
-  if (!ok)
-    std::fprintf(stderr, "gdn-jit: warning: cannot write the cache entry %s in %s\n",
-                 key.c_str(), dir.c_str());
+  if (ec || !writeAtomically(dir / (key + ".gdnk"), encodeCacheEntry(a)))
+    std::fprintf(stderr,
+                 "gdn-jit: warning: cannot write the cache entry %s in %s%s%s (the kernel is "
+                 "used, not cached)\n",
+                 key.c_str(), dir.c_str(), ec ? ": " : "", ec ? ec.message().c_str() : "");
 }
 
 Status artifactFor(const std::string &source, const Options &options,

@@ -82,8 +82,7 @@ TEST_F(JitTest, CompilesThenHitsMemoryThenDisk) {
   jit::clearMemoryCache();
   EXPECT_EQ(compileOnce(source), jit::CacheOutcome::DiskHit);
   std::string key = jit::cacheKey(source, options);
-  EXPECT_TRUE(fs::exists(dir / (key + ".meta")));
-  EXPECT_TRUE(fs::exists(dir / (key + ".ptx")));
+  EXPECT_TRUE(fs::exists(dir / (key + ".gdnk")));
   // No temporary files are left behind.
   for (auto &entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos);
@@ -96,7 +95,7 @@ TEST_F(JitTest, CorruptDiskEntryIsRebuilt) {
   std::string source = layer.toMlir();
   EXPECT_EQ(compileOnce(source), jit::CacheOutcome::Compiled);
   std::string key = jit::cacheKey(source, options);
-  std::ofstream(dir / (key + ".ptx"), std::ios::trunc) << "garbage";
+  std::ofstream(dir / (key + ".gdnk"), std::ios::trunc) << "garbage";
   jit::clearMemoryCache();
   testing::internal::CaptureStderr();
   EXPECT_EQ(compileOnce(source), jit::CacheOutcome::Compiled);
