@@ -5,7 +5,8 @@
 // here also check the result against the CPU path of the same layer.
 //
 //   jit_host [--batch B] [--seq-len T] [--heads H] [--value-heads HV]
-//            [--kernel auto|recurrent|chunked|generic] [--cache-dir DIR] [--iterations N] [--check 0|1]
+//            [--kernel auto|recurrent|chunked|generic] [--cache-dir DIR] [--iterations N] [--check
+//            0|1]
 //            [--tune 0|1]      (--tune 1: autotune for this shape first, then use the winner)
 //
 // Exit status 0 when the GPU and CPU outputs agree (or, without a GPU, when the layer
@@ -35,9 +36,9 @@ double msSince(std::chrono::steady_clock::time_point start) {
 }
 
 const char *outcomeName(jit::CacheOutcome o) {
-  return o == jit::CacheOutcome::Compiled ? "compiled"
+  return o == jit::CacheOutcome::Compiled  ? "compiled"
          : o == jit::CacheOutcome::DiskHit ? "disk cache hit"
-                                            : "memory cache hit";
+                                           : "memory cache hit";
 }
 
 /// Device buffer holding `values` in `type`.
@@ -105,8 +106,8 @@ int main(int argc, char **argv) {
   std::string source = layer.toMlir();
   std::printf("jit_host: layer\n%s", source.c_str());
 
-  RandomLayerInputs in = makeRandomInputs(layer.gate, layer.rule, B, T, layer.H, layer.HV,
-                                          layer.K, layer.V, true, false, true, ElementType::BF16, 7);
+  RandomLayerInputs in = makeRandomInputs(layer.gate, layer.rule, B, T, layer.H, layer.HV, layer.K,
+                                          layer.V, true, false, true, ElementType::BF16, 7);
 
   // The CPU path of the same layer: the reference the GPU output is checked against.
   std::string error;
@@ -183,11 +184,11 @@ int main(int argc, char **argv) {
   void *q, *k, *v, *g, *beta, *h0, *o, *ht;
   size_t oCount = static_cast<size_t>(B * T * layer.HV * layer.V);
   size_t sCount = static_cast<size_t>(B * layer.HV * layer.K * layer.V);
-  for (Status u : {upload(*driver, in.q, "bf16", q), upload(*driver, in.k, "bf16", k),
-                   upload(*driver, in.v, "bf16", v), upload(*driver, in.g, "f32", g),
-                   upload(*driver, in.beta, "f32", beta),
-                   upload(*driver, in.initialState, "f32", h0), driver->malloc(&o, oCount * 2),
-                   driver->malloc(&ht, sCount * 4)})
+  for (Status u :
+       {upload(*driver, in.q, "bf16", q), upload(*driver, in.k, "bf16", k),
+        upload(*driver, in.v, "bf16", v), upload(*driver, in.g, "f32", g),
+        upload(*driver, in.beta, "f32", beta), upload(*driver, in.initialState, "f32", h0),
+        driver->malloc(&o, oCount * 2), driver->malloc(&ht, sCount * 4)})
     if (!u) {
       std::fprintf(stderr, "jit_host: %s\n", u.message.c_str());
       return 1;
@@ -225,7 +226,9 @@ int main(int argc, char **argv) {
 
   if (!check)
     return 0;
-  auto toDouble = [](const std::vector<float> &x) { return std::vector<double>(x.begin(), x.end()); };
+  auto toDouble = [](const std::vector<float> &x) {
+    return std::vector<double>(x.begin(), x.end());
+  };
   std::vector<double> oCpu = toDouble(cpuOutputs.at("o").values);
   std::vector<double> sCpu = toDouble(cpuOutputs.at("final_state").values);
   ErrorStats eo = compare(oGpu.data(), oCpu.data(), oCpu.size());

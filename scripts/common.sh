@@ -12,6 +12,7 @@ GDN_APT_PACKAGES=(
   cmake ninja-build ccache g++ python3 pkg-config
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libzstd-dev
   libfmt-dev libcli11-dev libgtest-dev zlib1g-dev libffi-dev libtinfo-dev
+  clang-format-14 clang-14 libclang-rt-14-dev binutils
 )
 
 gdn_install_packages() {

@@ -81,9 +81,8 @@ bool decodeCacheEntry(const std::string &bytes, CacheEntry &entry, std::string &
   uint64_t payload = bytes.size() - pos;
   if (metaSize > payload || ptxSize > payload || cubinSize > payload ||
       metaSize + ptxSize + cubinSize != payload) {
-    why = "truncated or padded: the sizes say " +
-          std::to_string(metaSize + ptxSize + cubinSize) + " payload bytes, the file holds " +
-          std::to_string(payload);
+    why = "truncated or padded: the sizes say " + std::to_string(metaSize + ptxSize + cubinSize) +
+          " payload bytes, the file holds " + std::to_string(payload);
     return false;
   }
   if (checksum(bytes.data() + pos, payload) != sum) {

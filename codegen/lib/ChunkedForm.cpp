@@ -207,8 +207,7 @@ FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pas
                                    "first (the kernels are its prep and its step)",
            failure();
   }
-  SmallVector<Operation *> stepOps(steps.begin(), steps.end()),
-      prepOps(preps.begin(), preps.end());
+  SmallVector<Operation *> stepOps(steps.begin(), steps.end()), prepOps(preps.begin(), preps.end());
   if (failed(checkOneLayerPerFunction(stepOps, pass, "gdn.chunk_step loop")) ||
       failed(checkOneLayerPerFunction(prepOps, pass, "gdn.chunk_prep forall")))
     return failure();

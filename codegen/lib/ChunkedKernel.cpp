@@ -188,7 +188,8 @@ struct PrepLayout {
   /// pair stores in distinct banks (with stride C they all hit one: 8-way conflicts), and
   /// keeps rows 16-byte aligned for the substitution's vector loads.
   int64_t ldA;
-  int64_t vs = 0, tmW = 0, tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
+  int64_t vs = 0, tmW = 0,
+          tmU = 0; ///< with the explicit inverse: V rows, Tm diag(w), Tm diag(beta)
   PrepLayout(int64_t C, int64_t K, int64_t V, bool inverse, bool channel) {
     Arena m;
     ks = m.take(C * (K + kPad) * 2);
@@ -369,7 +370,8 @@ protected:
       Value address = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
       sharedAddress = address;
       sharedBase = LLVM::IntToPtrOp::create(
-          b, loc, sharedPtrType, Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), address)));
+          b, loc, sharedPtrType,
+          Value(arith::IndexCastOp::create(b, loc, b.getI64Type(), address)));
       Value lane8 = remu(lane, 8), sel = remu(divu(lane, 8), 2), half16 = divu(lane, 16);
       laneRowA = add(lane8, mul(sel, idx(8)));
       laneColA = mul(half16, idx(8));
@@ -499,7 +501,8 @@ protected:
   }
   /// Two 16-bit values as one operand register (x in the low half).
   Value packPair(Value x, Value y) {
-    Value pair = vector::FromElementsOp::create(b, loc, VectorType::get({2}, half), ValueRange{x, y});
+    Value pair =
+        vector::FromElementsOp::create(b, loc, VectorType::get({2}, half), ValueRange{x, y});
     Value word = vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair);
     return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
   }
@@ -582,7 +585,8 @@ protected:
     return mmaChain(acc, depth, [&](int64_t step) {
       Value k0 = idx(16 * step);
       // A: lane l addresses row (l % 8) + 8 ((l / 8) % 2), column 8 (l / 16) of the 16 x 16
-      // block; transposed, the memory row is k0 + (l % 8) + 8 (l / 16), column m0 + 8 ((l / 8) % 2).
+      // block; transposed, the memory row is k0 + (l % 8) + 8 (l / 16), column m0 + 8 ((l / 8) %
+      // 2).
       Value aPtr = aTransposed ? tileAddress(a, add(k0, laneColAT), add(m0, laneRowAT))
                                : tileAddress(a, add(m0, laneRowA), add(k0, laneColA));
       SmallVector<Value> aRegs = ldmatrix(aPtr, 4, aTransposed);
@@ -601,7 +605,8 @@ protected:
   Value tileAddress(Tile t, Value row, Value col) {
     Value bytes = add(t.byteBase, mul(add(mul(row, idx(t.ld)), col), idx(2)));
     Value offset = arith::IndexCastOp::create(b, loc, b.getI64Type(), bytes);
-    return LLVM::GEPOp::create(b, loc, sharedPtrType, b.getI8Type(), sharedBase, ValueRange{offset});
+    return LLVM::GEPOp::create(b, loc, sharedPtrType, b.getI8Type(), sharedBase,
+                               ValueRange{offset});
   }
 
   /// `num` 8 x 8 16-bit matrices, one register each per lane.
@@ -904,13 +909,16 @@ public:
             Value below = cmp(arith::CmpIPredicate::ule, firstSlot(mid), slot);
             Value raise = arith::AndIOp::create(b, loc, open, below);
             Value lower = arith::AndIOp::create(
-                b, loc, open, arith::XOrIOp::create(b, loc, below, arith::ConstantOp::create(
-                                                                       b, loc, b.getBoolAttr(true))));
-            scf::YieldOp::create(b, loc, ValueRange{select(raise, mid, lo), select(lower, mid, hi)});
+                b, loc, open,
+                arith::XOrIOp::create(b, loc, below,
+                                      arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+            scf::YieldOp::create(b, loc,
+                                 ValueRange{select(raise, mid, lo), select(lower, mid, hi)});
           });
       Value m = bisect.getResult(0);
       Value bos = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{m}));
-      Value end = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{add(m, idx(1))}));
+      Value end =
+          toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{add(m, idx(1))}));
       Value j = sub(slot, add(divu(bos, s.C), m));
       Value mine = lt(j, arith::CeilDivUIOp::create(b, loc, sub(end, bos), idx(s.C)));
       eos = end;
@@ -952,11 +960,14 @@ private:
   void chunk(Value t0, Value rows) {
     const int64_t C = s.C, K = s.K, ldK = K + kPad;
     // 1. K and Q rows (zero past the end), gates and betas.
-    asyncRows(args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
-    asyncRows(args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
+    asyncRows(
+        args.k, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.ks), ldK, rows, false);
+    asyncRows(
+        args.q, [&](Value r) { return qkRow(add(t0, r)); }, C, K, idx(L.qs), ldK, rows, false);
     if (s.inverse())
-      asyncRows(args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V,
-                idx(L.vs), s.V + kPad, rows, false);
+      asyncRows(
+          args.v, [&](Value r) { return mul(headRow(add(t0, r)), idx(s.V)); }, C, s.V, idx(L.vs),
+          s.V + kPad, rows, false);
     bool channelCopy = s.channel() && s.gType.isF32();
     if (channelCopy)
       // C x K channel gates, zero past the end (so the cumulative gates stay at G_n there).
@@ -1508,10 +1519,10 @@ public:
     // read DRAM).
     int64_t tiles = blocksPerHead(s, segmentStates), tilesV = s.V / Vt;
     auto blockId = [&](gpu::Dimension d) { return gpu::BlockIdOp::create(b, loc, d); };
-    Value linear = add(blockId(gpu::Dimension::x),
-                       mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
-                           add(blockId(gpu::Dimension::y),
-                               mul(idx(s.HV), blockId(gpu::Dimension::z)))));
+    Value linear =
+        add(blockId(gpu::Dimension::x),
+            mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
+                add(blockId(gpu::Dimension::y), mul(idx(s.HV), blockId(gpu::Dimension::z)))));
     Value tile = remu(linear, tiles);
     Value head = divu(linear, tiles);
     Value segment = idx(0);
@@ -1552,7 +1563,9 @@ public:
     }
     Value numChunks = arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C));
     Value stateBase = mul(add(mul(n, idx(s.HV)), hv), idx(K)); // (n*HV + hv)*K
-    auto stateIndex = [&](Value r, Value c) { return add(mul(add(stateBase, r), idx(s.V)), add(col0, c)); };
+    auto stateIndex = [&](Value r, Value c) {
+      return add(mul(add(stateBase, r), idx(s.V)), add(col0, c));
+    };
 
     // The state: this warp's 16 x 8 tiles of the K x Vt block, as mma accumulators; sliced,
     // the K / 8 tiles of S^T's rows 16 warp .. 16 warp + 15 (this warp's value columns).
@@ -1754,8 +1767,9 @@ private:
           stageOffset(which, &StateLayout::Stage::tm), C + kPad, rows, false, cmc);
     } else {
       if (s.delta())
-        asyncRows(wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); },
-                  C, K, stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
+        asyncRows(
+            wsHalf, [&](Value r) { return add(wsW, mul(headRow(tokenRow(r)), idx(K))); }, C, K,
+            stageOffset(which, &StateLayout::Stage::ws), K + kPad, rows, false);
       asyncRows(
           wsHalf, [&](Value r) { return add(add(wsU, mul(headRow(tokenRow(r)), idx(s.V))), col0); },
           C, Vt, stageOffset(which, &StateLayout::Stage::us), Vt + kPad, vRows, false);
@@ -1764,8 +1778,9 @@ private:
       asyncRows(
           wsHalf, [&](Value r) { return add(wsQK, mul(headRow(tokenRow(r)), idx(C))); }, C, C,
           stageOffset(which, &StateLayout::Stage::qk), C + kPad, rows, false, cmc);
-    asyncRows(wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C,
-              kRowFactors, stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
+    asyncRows(
+        wsF32, [&](Value r) { return mul(headRow(tokenRow(r)), idx(kRowFactors)); }, C, kRowFactors,
+        stageOffset(which, &StateLayout::Stage::rf), kRowFactors, rows, true);
   }
 
   SmallVector<Value> step(Value which, Value st, Value t0, Value rows,
@@ -1953,8 +1968,8 @@ private:
     auto mmaPair = [&](SmallVector<Value> &acc, int64_t j, ArrayRef<Value> a,
                        ArrayRef<Value> bRegs) {
       for (int64_t h = 0; h < 2; ++h) {
-        SmallVector<Value> out = mma(ValueRange(acc).slice(4 * (j + h), 4), a,
-                                     {bRegs[2 * h], bRegs[2 * h + 1]});
+        SmallVector<Value> out =
+            mma(ValueRange(acc).slice(4 * (j + h), 4), a, {bRegs[2 * h], bRegs[2 * h + 1]});
         std::copy(out.begin(), out.end(), acc.begin() + 4 * (j + h));
       }
     };
@@ -2273,7 +2288,7 @@ public:
     scf::ForOp::create(
         b, loc, idx(2), idx(P), idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value p, ValueRange) {
-          barrier(); // S_{p-1} complete in shared memory
+          barrier();                              // S_{p-1} complete in shared memory
           Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}, stored transposed
           Value k0 = mul(group, idx(span));
           SmallVector<Value> zero(kRows * kColumns, f32c(0.0f));
@@ -2446,8 +2461,8 @@ struct GdnChunkedGpuKernelsPass
         fn.erase();
       }
     }
-    if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked",
-                                 unsupported, build)))
+    if (failed(buildLayerKernels(getOperation(), "gdn-chunked-gpu-kernels", "_chunked", unsupported,
+                                 build)))
       signalPassFailure();
   }
 };

@@ -2,9 +2,9 @@
 #include "gdn/Codegen/CpuLayer.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Pipelines.h"
+#include "gdn/DeviceLayer.h"
 #include "gdn/Dialect/GdnDialect.h"
 #include "gdn/Dialect/GdnOps.h"
-#include "gdn/DeviceLayer.h"
 #include "gdn/Numeric.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -74,13 +74,13 @@ std::string LayerInfo::toJson() const {
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os.precision(9);
-  os << "{\n  \"op\": \"" << op << "\",\n  \"gate\": \"" << toString(gate)
-     << "\",\n  \"rule\": \"" << toString(rule) << "\",\n  \"scale\": " << scale
+  os << "{\n  \"op\": \"" << op << "\",\n  \"gate\": \"" << toString(gate) << "\",\n  \"rule\": \""
+     << toString(rule) << "\",\n  \"scale\": " << scale
      << ",\n  \"qk_l2norm\": " << (qkL2norm ? "true" : "false")
      << ",\n  \"allow_neg_eigval\": " << (allowNegEigval ? "true" : "false")
-     << ",\n  \"chunk_size\": " << chunkSize << ",\n  \"varlen\": "
-     << (isVarlen() ? "true" : "false") << ",\n  \"heads\": {\"H\": " << H << ", \"HV\": " << HV
-     << ", \"K\": " << K << ", \"V\": " << V << "},\n  \"operands\": ";
+     << ",\n  \"chunk_size\": " << chunkSize
+     << ",\n  \"varlen\": " << (isVarlen() ? "true" : "false") << ",\n  \"heads\": {\"H\": " << H
+     << ", \"HV\": " << HV << ", \"K\": " << K << ", \"V\": " << V << "},\n  \"operands\": ";
   specsToJson(os, operands);
   os << ",\n  \"results\": ";
   specsToJson(os, results);
@@ -269,8 +269,7 @@ void layerValues(Operation *op, std::vector<NamedValue> &operands,
 }
 
 /// The memref descriptor of a rank-R buffer as the C interface passes it.
-template <int R>
-struct MemRefDescriptor {
+template <int R> struct MemRefDescriptor {
   void *allocated;
   void *aligned;
   int64_t offset;
@@ -297,8 +296,7 @@ struct ArgBuffer {
     bytes.assign((n + 1) * elementBytes(elementType), 0);
   }
 
-  template <int R>
-  void fillDescriptor() {
+  template <int R> void fillDescriptor() {
     auto *desc = new (descriptor) MemRefDescriptor<R>();
     desc->allocated = desc->aligned = bytes.data();
     desc->offset = 0;
@@ -423,8 +421,7 @@ struct CpuLayer::Impl {
 
   /// Collects diagnostics while alive, as "file:line:col: error: ..." with the source line.
   struct Capture {
-    Capture(Impl &impl)
-        : os(impl.diagnostics), handler(impl.sourceMgr, &impl.context, os) {}
+    Capture(Impl &impl) : os(impl.diagnostics), handler(impl.sourceMgr, &impl.context, os) {}
     llvm::raw_string_ostream os;
     SourceMgrDiagnosticHandler handler;
   };
@@ -600,8 +597,8 @@ bool CpuLayer::run(const HostTensors &inputs, HostTensors &outputs, std::string 
   // Dims of the results follow from the inputs.
   const HostTensor &q = inputs.at("q");
   int64_t B = q.shape[0], T = q.shape[1];
-  int64_t N = info.isVarlen() ? static_cast<int64_t>(inputs.at("cu_seqlens").indices.size()) - 1
-                              : B;
+  int64_t N =
+      info.isVarlen() ? static_cast<int64_t>(inputs.at("cu_seqlens").indices.size()) - 1 : B;
 
   std::vector<ArgBuffer> buffers(info.operands.size() + info.results.size());
   for (size_t i = 0; i < info.operands.size(); ++i) {
@@ -610,8 +607,9 @@ bool CpuLayer::run(const HostTensors &inputs, HostTensors &outputs, std::string 
   }
   for (size_t r = 0; r < info.results.size(); ++r) {
     const TensorSpec &spec = info.results[r];
-    std::vector<int64_t> shape = spec.name == "o" ? std::vector<int64_t>{B, T, info.HV, info.V}
-                                                  : std::vector<int64_t>{N, info.HV, info.K, info.V};
+    std::vector<int64_t> shape = spec.name == "o"
+                                     ? std::vector<int64_t>{B, T, info.HV, info.V}
+                                     : std::vector<int64_t>{N, info.HV, info.K, info.V};
     ArgBuffer &buffer = buffers[info.operands.size() + r];
     buffer.allocate(shape, spec.elementType);
     buffer.finish();
@@ -676,9 +674,9 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
                           : qSpec.elementType == "f16" ? ElementType::F16
                                                        : ElementType::F32;
   bool needState = info.operand(info.stateOperandName()) != nullptr;
-  RandomLayerInputs r = makeRandomInputs(info.gate, info.rule, B, T, info.H, info.HV, info.K,
-                                         info.V, info.qkL2norm, info.allowNegEigval, false,
-                                         inputType, seed);
+  RandomLayerInputs r =
+      makeRandomInputs(info.gate, info.rule, B, T, info.H, info.HV, info.K, info.V, info.qkL2norm,
+                       info.allowNegEigval, false, inputType, seed);
   inputs.clear();
   auto put = [&](const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
     if (const TensorSpec *spec = info.operand(name)) {
@@ -702,8 +700,8 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
     std::vector<float> state;
     if (withInitialState || info.op == "gdn.decode") {
       // A separate draw sized for N sequences (N != B for a packed batch).
-      state = makeRandomInputs(info.gate, info.rule, N, 1, info.H, info.HV, info.K, info.V,
-                               false, false, true, ElementType::F32, seed + 1)
+      state = makeRandomInputs(info.gate, info.rule, N, 1, info.H, info.HV, info.K, info.V, false,
+                               false, true, ElementType::F32, seed + 1)
                   .initialState;
     } else {
       state.assign(static_cast<size_t>(N * info.HV * info.K * info.V), 0.0f);

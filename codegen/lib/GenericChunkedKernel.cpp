@@ -104,7 +104,7 @@ private:
   /// the product there (+1: x + a b, -1: x - a b). That add / sub then emits nothing.
   DenseMap<Operation *, int> accumulate;
   DenseSet<Operation *> absorbed;
-  DenseMap<Value, Place> places;     ///< root values -> slot
+  DenseMap<Value, Place> places; ///< root values -> slot
   SmallVector<int64_t> slotOffsets, slotBytes;
   int64_t sharedBytes = 0;
   Value stateRoot; ///< the chunk loop's state argument (its slot holds S between chunks)

@@ -231,7 +231,8 @@ static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {
       continue;
     }
     at = line.find("Used ");
-    if (at != std::string::npos && !kernel.empty() && line.find(" registers") != std::string::npos) {
+    if (at != std::string::npos && !kernel.empty() &&
+        line.find(" registers") != std::string::npos) {
       size_t end = line.find(" registers", at);
       artifact.ptxasResources.push_back(kernel + ": " + line.substr(at + 5, end - at - 5) +
                                         " registers, " + (spills.empty() ? "0" : spills) +

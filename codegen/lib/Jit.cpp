@@ -1,9 +1,9 @@
 //===- Jit.cpp - compile layers to GPU kernels at run time ----------------===//
 #include "gdn/Codegen/Jit.h"
-#include "gdn/Codegen/GpuCompiler.h"
-#include "gdn/Codegen/gdn_jit.h"
 #include "CacheEntry.h"
 #include "JitInternal.h"
+#include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/gdn_jit.h"
 
 #include "llvm/Config/llvm-config.h"
 
@@ -128,8 +128,8 @@ bool loadFromDisk(const fs::path &dir, const std::string &key, Artifact &a) {
   if (!readWhole(path, bytes))
     return false;
   if (!decodeCacheEntry(bytes, a, why)) {
-    std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s: %s\n",
-                 path.c_str(), why.c_str());
+    std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s: %s\n", path.c_str(),
+                 why.c_str());
     return false;
   }
   return true;
@@ -289,8 +289,8 @@ void clearMemoryCache() {
 
 } // namespace gdn::jit
 
-extern "C" gdn_status gdn_jit_compile(const char *layerMlir, const char *chip,
-                                      const char *cacheDir, gdn_kernel **out) {
+extern "C" gdn_status gdn_jit_compile(const char *layerMlir, const char *chip, const char *cacheDir,
+                                      gdn_kernel **out) {
   if (!layerMlir || !out)
     return static_cast<gdn_status>(gdn::reportCStatus(gdn::Status::error(
         gdn::Status::Code::InvalidArgument, "gdn_jit_compile: layer_mlir and out must be given")));

@@ -120,11 +120,12 @@ inline gpu::GPUModuleOp createKernelModule(OpBuilder &b, ModuleOp module) {
 
 /// Marks what the kernel implements and removes the host function that held the layer:
 /// the runtime launches the kernel; the host side has no GPU lowering.
-inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer,
-                         const LayerFacts &f, SmallVectorImpl<Operation *> &hostsToErase) {
+inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer, const LayerFacts &f,
+                         SmallVectorImpl<Operation *> &hostsToErase) {
   kernel->setAttr("gdn.layer", b.getStringAttr(layer->getName().getStringRef()));
-  kernel->setAttr("gdn.variant",
-                  b.getStringAttr((stringifyGateKind(f.gate) + "," + stringifyUpdateRule(f.rule)).str()));
+  kernel->setAttr(
+      "gdn.variant",
+      b.getStringAttr((stringifyGateKind(f.gate) + "," + stringifyUpdateRule(f.rule)).str()));
   auto fn = layer->getParentOfType<FunctionOpInterface>();
   hostsToErase.push_back(fn ? fn.getOperation() : layer);
 }
@@ -132,9 +133,10 @@ inline void finishKernel(Builder &b, gpu::GPUFuncOp kernel, Operation *layer,
 /// What both kernel passes do: check every layer op first (`unsupported` gives "" or why,
 /// reported on the op as "<pass>: <why>"), then let `build` add each layer's kernels to
 /// `gpu.module @gdn` and return the main one, and remove the host functions.
-inline LogicalResult buildLayerKernels(ModuleOp module, StringRef pass, StringRef suffix,
-                                       function_ref<std::string(Operation *)> unsupported,
-                                       function_ref<gpu::GPUFuncOp(OpBuilder &, Operation *)> build) {
+inline LogicalResult
+buildLayerKernels(ModuleOp module, StringRef pass, StringRef suffix,
+                  function_ref<std::string(Operation *)> unsupported,
+                  function_ref<gpu::GPUFuncOp(OpBuilder &, Operation *)> build) {
   SmallVector<Operation *> layers = layerOps(module);
   if (layers.empty())
     return success();
@@ -162,9 +164,13 @@ struct KernelOperands {
 };
 
 inline KernelOperands kernelOperands(const LayerFacts &f) {
-  return {f.inputType, f.gate != GateKind::None ? f.gType : Type(),
-          f.hasBeta ? f.betaType : Type(), f.varlen ? f.cuType : Type(), f.hasInitialState,
-          f.hasFinalState, false};
+  return {f.inputType,
+          f.gate != GateKind::None ? f.gType : Type(),
+          f.hasBeta ? f.betaType : Type(),
+          f.varlen ? f.cuType : Type(),
+          f.hasInitialState,
+          f.hasFinalState,
+          false};
 }
 
 /// The kernel's arguments by role (null where the layer has no such operand).
@@ -259,8 +265,7 @@ inline void setLaunchAttributes(Builder &b, gpu::GPUFuncOp fn, ArrayRef<std::str
 /// PTX needs no libdevice and no CUDA toolkit. (convert-gpu-to-nvvm would turn math.exp and
 /// llvm.intr.sqrt into libdevice calls.)
 inline Value nvvmIntrinsic(OpBuilder &b, Location loc, const char *name, Value x) {
-  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(), b.getStringAttr(name),
-                                       ValueRange{x})
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(), b.getStringAttr(name), ValueRange{x})
       .getResult(0);
 }
 inline Value nvvmExp(OpBuilder &b, Location loc, Value x) {

@@ -20,15 +20,16 @@ std::string LayerDescription::toMlir() const {
   std::string h = std::to_string(H), hv = std::to_string(HV), k = std::to_string(K),
               v = std::to_string(V);
   std::string qT = tensor({b, t, h, k}, inputType), vT = tensor({b, t, hv, v}, inputType);
-  std::string gT = gate == GateKind::Channel ? tensor({b, t, hv, k}, "f32") : tensor({b, t, hv}, "f32");
+  std::string gT =
+      gate == GateKind::Channel ? tensor({b, t, hv, k}, "f32") : tensor({b, t, hv}, "f32");
   std::string betaT = tensor({b, t, hv}, "f32"), sT = tensor({"?", hv, k, v}, "f32");
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   os << "func.func @layer(%q: " << qT << ", %k: " << qT << ", %v: " << vT << ", %g: " << gT
      << ", %beta: " << betaT << ", %s: " << sT << ", %cu: tensor<?xi32>) {\n  "
-     << (decode || finalState ? "%o, %s1 = " : "%o = ") << (decode ? "gdn.decode" : "gdn.recurrence")
-     << " <" << toString(gate) << ", " << toString(rule) << "> q(%q : " << qT << ") k(%k : " << qT
-     << ") v(%v : " << vT << ")";
+     << (decode || finalState ? "%o, %s1 = " : "%o = ")
+     << (decode ? "gdn.decode" : "gdn.recurrence") << " <" << toString(gate) << ", "
+     << toString(rule) << "> q(%q : " << qT << ") k(%k : " << qT << ") v(%v : " << vT << ")";
   if (gate != GateKind::None)
     os << " g(%g : " << gT << ")";
   if (rule == UpdateRule::Delta)

@@ -105,8 +105,7 @@ void gdn::registerGdnPassesAndPipelines() {
   gdn::registerGdnPasses();
   gdn::registerGdnCodegenPasses();
   PassPipelineRegistration<GpuPipelineOptions>(
-      "gdn-to-nvvm",
-      "Build the GPU kernels of gdn layers and lower them to the NVVM dialect",
+      "gdn-to-nvvm", "Build the GPU kernels of gdn layers and lower them to the NVVM dialect",
       [](OpPassManager &pm, const GpuPipelineOptions &options) {
         if (failed(buildGpuPipeline(pm, options, /*stopAtNVVM=*/true)))
           llvm::report_fatal_error("gdn-to-nvvm: kernel must be recurrent, chunked or generic");

@@ -101,12 +101,12 @@ public:
       state.append(row.begin(), row.end());
     }
 
-    auto tokens = scf::ForOp::create(
-        b, loc, bos, eos, idx(1), state, [&](OpBuilder &, Location, Value t, ValueRange carried) {
-          SmallVector<Value> next(carried.begin(), carried.end());
-          tokenStep(t, h, hv, col, a, next);
-          scf::YieldOp::create(b, loc, next);
-        });
+    auto tokens = scf::ForOp::create(b, loc, bos, eos, idx(1), state,
+                                     [&](OpBuilder &, Location, Value t, ValueRange carried) {
+                                       SmallVector<Value> next(carried.begin(), carried.end());
+                                       tokenStep(t, h, hv, col, a, next);
+                                       scf::YieldOp::create(b, loc, next);
+                                     });
 
     if (fs)
       for (int64_t r = 0; r < rows; ++r) {

@@ -120,68 +120,6 @@ std::string tuningFilePath(const Options &options) {
   return cacheDirectory(options) + "/tuning.txt";
 }
 
-std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_t *malformed) {
-  std::map<std::string, TuningEntry> entries;
-  size_t bad = 0;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream fields(line);
-    fields.imbue(std::locale::classic()); // not the host's global locale
-    std::string key, bucket;
-    TuningEntry e;
-    std::string state;
-    if (!(fields >> key >> bucket >> e.options.kernel >> e.options.chunkSize >> e.options.vTile >>
-          e.options.warps >> state >> e.options.stages >> e.options.segments >>
-          e.options.blockSize >> e.ms) ||
-        (e.options.kernel != "recurrent" && e.options.kernel != "chunked") ||
-        (state != "sliced" && state != "tiles") || e.options.stages < 2 || e.options.stages > 4 ||
-        e.options.segments < 1 || e.options.segments > 64 || !(e.ms > 0)) {
-      ++bad;
-      continue;
-    }
-    e.options.slicedState = state == "sliced";
-    // Optional last fields (older lines end before them): how the state pass copies whole
-    // chunks, how the sliced pass stores its outputs, whether its products are wgmma, and the
-    // prep kernel's warps.
-    std::string copies, stores, products;
-    if (fields >> copies) {
-      if (copies != "whole" && copies != "rows") {
-        ++bad;
-        continue;
-      }
-      e.options.wholeChunkCopies = copies == "whole";
-    }
-    if (fields >> stores) {
-      if (stores != "stmatrix" && stores != "elements") {
-        ++bad;
-        continue;
-      }
-      e.options.stmatrixStores = stores == "stmatrix";
-    }
-    if (fields >> products) {
-      if (products != "wgmma" && products != "mma") {
-        ++bad;
-        continue;
-      }
-      e.options.wgmma = products == "wgmma";
-    }
-    if (std::string prep; fields >> prep) {
-      if (prep != "1" && prep != "2" && prep != "4" && prep != "8") {
-        ++bad;
-        continue;
-      }
-      e.options.prepWarps = std::stoi(prep);
-    }
-    entries[key + " " + bucket] = e;
-  }
-  if (malformed)
-    *malformed = bad;
-  return entries;
-}
-
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
@@ -398,8 +336,8 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
   size_t malformed = 0;
   auto entries = readTuningFile(tuningFilePath(options), &malformed);
   if (malformed)
-    std::fprintf(stderr, "gdn-jit: warning: %zu malformed line(s) in %s are ignored\n",
-                 malformed, tuningFilePath(options).c_str());
+    std::fprintf(stderr, "gdn-jit: warning: %zu malformed line(s) in %s are ignored\n", malformed,
+                 tuningFilePath(options).c_str());
   auto it = entries.find(tuningKey(layerSource, shape, options));
   if (found)
     *found = it != entries.end();
@@ -420,9 +358,8 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
   return o;
 }
 
-Status compileTuned(const std::string &layerSource, const TuneShape &shape,
-                    const Options &options, std::shared_ptr<Kernel> &kernel,
-                    GpuCompileOptions *chosen) {
+Status compileTuned(const std::string &layerSource, const TuneShape &shape, const Options &options,
+                    std::shared_ptr<Kernel> &kernel, GpuCompileOptions *chosen) {
   Options o = options;
   o.compile = tunedOptions(layerSource, shape, options, nullptr);
   if (chosen)

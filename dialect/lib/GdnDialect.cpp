@@ -8,8 +8,8 @@
 using namespace mlir;
 using namespace mlir::gdn;
 
-#include "gdn/Dialect/GdnOpsDialect.cpp.inc"
 #include "gdn/Dialect/GdnEnums.cpp.inc"
+#include "gdn/Dialect/GdnOpsDialect.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "gdn/Dialect/GdnAttrs.cpp.inc"
 

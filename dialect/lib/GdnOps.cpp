@@ -12,9 +12,7 @@
 using namespace mlir;
 using namespace mlir::gdn;
 
-bool mlir::gdn::isSupportedHeadDim(int64_t dim) {
-  return dim == 64 || dim == 128 || dim == 256;
-}
+bool mlir::gdn::isSupportedHeadDim(int64_t dim) { return dim == 64 || dim == 128 || dim == 256; }
 
 bool mlir::gdn::isSupportedChunkSize(int64_t chunkSize) {
   return chunkSize == 16 || chunkSize == 32 || chunkSize == 64 || chunkSize == 128;
@@ -49,8 +47,7 @@ bool compatible(int64_t a, int64_t b) {
 }
 
 bool compatibleShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  return a.size() == b.size() &&
-         llvm::all_of(llvm::zip(a, b), [](auto p) {
+  return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
            return compatible(std::get<0>(p), std::get<1>(p));
          });
 }
@@ -82,17 +79,15 @@ LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
     auto type = rankedOf(value);
     if (type.getRank() != 4)
       return op->emitOpError() << "'" << name << "' must be a rank-4 tensor [B, T, "
-                               << (std::string(last) == "K" ? "H, K" : "HV, V")
-                               << "], got rank " << type.getRank();
+                               << (std::string(last) == "K" ? "H, K" : "HV, V") << "], got rank "
+                               << type.getRank();
     if (!isInputElementType(type.getElementType()))
-      return op->emitOpError() << "'" << name
-                               << "' element type must be bf16, f16 or f32, got "
+      return op->emitOpError() << "'" << name << "' element type must be bf16, f16 or f32, got "
                                << type.getElementType();
     for (int i = 2; i < 4; ++i)
       if (type.isDynamicDim(i))
-        return op->emitOpError()
-               << "head counts and head dims must be static, but dimension " << i << " of '"
-               << name << "' is dynamic";
+        return op->emitOpError() << "head counts and head dims must be static, but dimension " << i
+                                 << " of '" << name << "' is dynamic";
     for (int i = 0; i < 2; ++i)
       if (type.getDimSize(i) == 0)
         return op->emitOpError() << "'" << name << "' has an empty dimension "
@@ -102,8 +97,8 @@ LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
   if (qType.getElementType() != kType.getElementType() ||
       qType.getElementType() != vType.getElementType())
     return op->emitOpError() << "'q', 'k' and 'v' must share one element type, got "
-                             << qType.getElementType() << ", " << kType.getElementType()
-                             << " and " << vType.getElementType();
+                             << qType.getElementType() << ", " << kType.getElementType() << " and "
+                             << vType.getElementType();
   if (!compatibleShape(qType.getShape(), kType.getShape()))
     return op->emitOpError() << "'k' shape " << formatShape(kType.getShape())
                              << " does not match 'q' shape " << formatShape(qType.getShape());
@@ -133,8 +128,8 @@ LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
                              << " is not supported (expected 64, 128 or 256)";
 
   // g and beta: f32 or the input element type.
-  auto checkSideInput = [&](Value value, const char *name,
-                            SmallVector<int64_t> want, const char *wantText) -> LogicalResult {
+  auto checkSideInput = [&](Value value, const char *name, SmallVector<int64_t> want,
+                            const char *wantText) -> LogicalResult {
     auto type = rankedOf(value);
     if (!type.getElementType().isF32() && type.getElementType() != d.inputType)
       return op->emitOpError() << "'" << name << "' element type must be f32 or the input "
@@ -195,9 +190,9 @@ LogicalResult verifyState(Operation *op, Value state, StringRef what, const Laye
     return op->emitOpError() << "'" << what << "' must be f32, got " << type.getElementType();
   SmallVector<int64_t> want = {d.N, d.HV, d.K, d.V};
   if (type.getRank() != 4 || !compatibleShape(type.getShape(), want)) {
-    auto diag = op->emitOpError() << "'" << what << "' must have shape [N, HV, K, V] = "
-                                  << formatShape(want) << ", got "
-                                  << formatShape(type.getShape());
+    auto diag = op->emitOpError() << "'" << what
+                                  << "' must have shape [N, HV, K, V] = " << formatShape(want)
+                                  << ", got " << formatShape(type.getShape());
     if (type.getRank() == 4 && !compatible(type.getDimSize(0), d.N))
       diag << " (N is " << (varlen ? "the number of sequences in 'cu_seqlens'" : "B") << ")";
     return diag;
@@ -212,8 +207,8 @@ LogicalResult verifyOutput(Operation *op, Value o, const LayerDims &d) {
     return op->emitOpError() << "result 'o' must have the input element type " << d.inputType
                              << ", got " << type.getElementType();
   if (!compatibleShape(type.getShape(), want))
-    return op->emitOpError() << "result 'o' must have shape [B, T, HV, V] = "
-                             << formatShape(want) << ", got " << formatShape(type.getShape());
+    return op->emitOpError() << "result 'o' must have shape [B, T, HV, V] = " << formatShape(want)
+                             << ", got " << formatShape(type.getShape());
   return success();
 }
 
@@ -281,9 +276,9 @@ void RecurrenceOp::build(OpBuilder &b, OperationState &state, GateKind gate, Upd
                          Value cuSeqlens, bool withFinalState, std::optional<float> scale,
                          bool qkL2norm, bool allowNegEigval) {
   Type finalStateType = withFinalState ? inferStateType(b, q, v, cuSeqlens) : Type();
-  build(b, state, inferOutputType(v), finalStateType, gate, rule, q, k, v, g, beta,
-        initialState, cuSeqlens, scale ? b.getF32FloatAttr(*scale) : FloatAttr(), qkL2norm,
-        allowNegEigval, IntegerAttr());
+  build(b, state, inferOutputType(v), finalStateType, gate, rule, q, k, v, g, beta, initialState,
+        cuSeqlens, scale ? b.getF32FloatAttr(*scale) : FloatAttr(), qkL2norm, allowNegEigval,
+        IntegerAttr());
 }
 
 float RecurrenceOp::getScaleOrDefault() {
@@ -296,9 +291,8 @@ LogicalResult RecurrenceOp::verify() {
   std::optional<float> scale;
   if (auto s = getScale())
     scale = s->convertToFloat();
-  LayerView view{getGate(), getRule(), getQ(),         getK(),
-                 getV(),    getG(),    getBeta(),      getCuSeqlens(),
-                 scale,     getAllowNegEigval()};
+  LayerView view{getGate(), getRule(), getQ(),         getK(), getV(),
+                 getG(),    getBeta(), getCuSeqlens(), scale,  getAllowNegEigval()};
   LayerDims d;
   if (failed(verifyLayer(*this, view, d)))
     return failure();
@@ -318,10 +312,9 @@ LogicalResult RecurrenceOp::verify() {
 // DecodeOp
 //===----------------------------------------------------------------------===//
 
-void DecodeOp::build(OpBuilder &b, OperationState &state, GateKind gate, UpdateRule rule,
-                     Value q, Value k, Value v, Value g, Value beta, Value carried,
-                     Value cuSeqlens, std::optional<float> scale, bool qkL2norm,
-                     bool allowNegEigval) {
+void DecodeOp::build(OpBuilder &b, OperationState &state, GateKind gate, UpdateRule rule, Value q,
+                     Value k, Value v, Value g, Value beta, Value carried, Value cuSeqlens,
+                     std::optional<float> scale, bool qkL2norm, bool allowNegEigval) {
   build(b, state, inferOutputType(v), carried.getType(), gate, rule, q, k, v, g, beta, carried,
         cuSeqlens, scale ? b.getF32FloatAttr(*scale) : FloatAttr(), qkL2norm, allowNegEigval);
 }
@@ -336,9 +329,8 @@ LogicalResult DecodeOp::verify() {
   std::optional<float> scale;
   if (auto s = getScale())
     scale = s->convertToFloat();
-  LayerView view{getGate(), getRule(), getQ(),         getK(),
-                 getV(),    getG(),    getBeta(),      getCuSeqlens(),
-                 scale,     getAllowNegEigval()};
+  LayerView view{getGate(), getRule(), getQ(),         getK(), getV(),
+                 getG(),    getBeta(), getCuSeqlens(), scale,  getAllowNegEigval()};
   LayerDims d;
   if (failed(verifyLayer(*this, view, d)))
     return failure();

@@ -27,9 +27,9 @@ FailureOr<RankedTensorType> f32Tile(Operation *op, Value v, StringRef what,
     return op->emitOpError() << what << " must be an f32 tile, got " << type.getElementType();
   if (!llvm::is_contained(ranks, type.getRank()))
     return op->emitOpError() << what << " must have rank "
-                             << (ranks.size() == 1 ? std::to_string(ranks[0])
-                                                   : std::to_string(ranks[0]) + " or " +
-                                                         std::to_string(ranks[1]))
+                             << (ranks.size() == 1
+                                     ? std::to_string(ranks[0])
+                                     : std::to_string(ranks[0]) + " or " + std::to_string(ranks[1]))
                              << ", got rank " << type.getRank();
   return type;
 }
@@ -48,12 +48,9 @@ LogicalResult verifyGates(Operation *op, Value gates, int64_t rows, int64_t chan
   return success();
 }
 
-
 } // namespace
 
-LogicalResult TileCumsumOp::verify() {
-  return f32Tile(*this, getG(), "gates", {1, 2});
-}
+LogicalResult TileCumsumOp::verify() { return f32Tile(*this, getG(), "gates", {1, 2}); }
 
 LogicalResult TileGatedGramOp::verify() {
   auto a = f32Tile(*this, getA(), "'a'", {2});
@@ -62,8 +59,8 @@ LogicalResult TileGatedGramOp::verify() {
   if (failed(a) || failed(b) || failed(r))
     return failure();
   if (!sameDim(a->getDimSize(0), b->getDimSize(0)) || !sameDim(a->getDimSize(1), b->getDimSize(1)))
-    return emitOpError() << "'a' and 'b' must both be [n, K], got " << getA().getType()
-                         << " and " << getB().getType();
+    return emitOpError() << "'a' and 'b' must both be [n, K], got " << getA().getType() << " and "
+                         << getB().getType();
   if (!sameDim(r->getDimSize(0), a->getDimSize(0)) || !sameDim(r->getDimSize(1), a->getDimSize(0)))
     return emitOpError() << "the result must be [n, n] with n = rows of 'a', got "
                          << getResult().getType();
@@ -129,11 +126,8 @@ LogicalResult TileMatmulOp::verify() {
                          << dimText(b->getDimSize(0));
   if (!sameDim(r->getDimSize(0), m) || !sameDim(r->getDimSize(1), b->getDimSize(1)))
     return emitOpError() << "the result must be [" << dimText(m) << ", "
-                         << dimText(b->getDimSize(1)) << "], got "
-                         << getResult().getType();
+                         << dimText(b->getDimSize(1)) << "], got " << getResult().getType();
   return success();
 }
 
-LogicalResult TileL2NormRowsOp::verify() {
-  return f32Tile(*this, getX(), "'x'", {2});
-}
+LogicalResult TileL2NormRowsOp::verify() { return f32Tile(*this, getX(), "'x'", {2}); }

@@ -68,12 +68,10 @@ public:
       inits.push_back(zeros(s.stateType, {N}));
 
     auto seqLoop = scf::ForOp::create(
-        b, loc, c0, N, c1, inits,
-        [&](OpBuilder &, Location, Value n, ValueRange acc) {
+        b, loc, c0, N, c1, inits, [&](OpBuilder &, Location, Value n, ValueRange acc) {
           auto [bIdx, bos, len] = sequenceBounds(n, T);
           auto headLoop = scf::ForOp::create(
-              b, loc, c0, idx(HV), c1, acc,
-              [&](OpBuilder &, Location, Value hv, ValueRange acc2) {
+              b, loc, c0, idx(HV), c1, acc, [&](OpBuilder &, Location, Value hv, ValueRange acc2) {
                 SmallVector<Value> yielded = headBody(n, hv, bIdx, bos, len, acc2);
                 scf::YieldOp::create(b, loc, yielded);
               });
@@ -98,9 +96,7 @@ private:
     return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
   }
 
-  Value toIndex(Value v) {
-    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-  }
+  Value toIndex(Value v) { return arith::IndexCastOp::create(b, loc, b.getIndexType(), v); }
 
   /// {batch index, first token, length} of sequence n.
   std::tuple<Value, Value, Value> sequenceBounds(Value n, Value T) {
@@ -146,24 +142,24 @@ private:
                                           strides);
   }
 
-  SmallVector<Value> headBody(Value n, Value hv, Value bIdx, Value bos, Value len,
-                              ValueRange acc) {
+  SmallVector<Value> headBody(Value n, Value hv, Value bIdx, Value bos, Value len, ValueRange acc) {
     // GVA: value head hv reads query/key head hv / (HV / H).
     Value h = arith::DivUIOp::create(b, loc, hv, idx(HV / H));
     Value C = idx(s.chunkSize);
     Value numChunks = arith::CeilDivUIOp::create(b, loc, len, C);
     Value state0 = initialState(n, hv);
 
-    auto chunkLoop = scf::ForOp::create(
-        b, loc, idx(0), numChunks, idx(1), ValueRange{acc[0], state0},
-        [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
-          Value start = arith::MulIOp::create(b, loc, chunk, C);
-          Value t0 = arith::AddIOp::create(b, loc, bos, start);
-          Value remaining = arith::SubIOp::create(b, loc, len, start);
-          Value rows = arith::MinUIOp::create(b, loc, remaining, C);
-          auto [o, next] = chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
-          scf::YieldOp::create(b, loc, ValueRange{o, next});
-        });
+    auto chunkLoop =
+        scf::ForOp::create(b, loc, idx(0), numChunks, idx(1), ValueRange{acc[0], state0},
+                           [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
+                             Value start = arith::MulIOp::create(b, loc, chunk, C);
+                             Value t0 = arith::AddIOp::create(b, loc, bos, start);
+                             Value remaining = arith::SubIOp::create(b, loc, len, start);
+                             Value rows = arith::MinUIOp::create(b, loc, remaining, C);
+                             auto [o, next] =
+                                 chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
+                             scf::YieldOp::create(b, loc, ValueRange{o, next});
+                           });
     // gdn-split-chunk-loop finds the loop by this mark; its value is C.
     chunkLoop->setAttr("gdn.chunk_loop", b.getI64IntegerAttr(s.chunkSize));
     // Which function arguments the layer's operands are: a GPU kernel's signature (the
@@ -182,8 +178,8 @@ private:
     SmallVector<Value> results = {chunkLoop.getResult(0)};
     if (s.finalState) {
       SmallVector<OpFoldResult> offsets = {n, hv, b.getIndexAttr(0), b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                         b.getIndexAttr(K), b.getIndexAttr(V)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1), b.getIndexAttr(K),
+                                         b.getIndexAttr(V)};
       SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
       results.push_back(tensor::InsertSliceOp::create(b, loc, chunkLoop.getResult(1), acc[1],
                                                       offsets, sizes, strides));
@@ -204,8 +200,8 @@ private:
   }
 
   /// One chunk: returns {o with the chunk's rows written, state after the chunk}.
-  std::pair<Value, Value> chunkBody(Value o, Value S, Value bIdx, Value t0, Value rows,
-                                    Value h, Value hv) {
+  std::pair<Value, Value> chunkBody(Value o, Value S, Value bIdx, Value t0, Value rows, Value h,
+                                    Value hv) {
     const int64_t dyn = ShapedType::kDynamic;
     Value Q = loadTile(s.q, bIdx, t0, rows, h);
     Value Kt = loadTile(s.k, bIdx, t0, rows, h);
@@ -284,9 +280,18 @@ struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
       OpBuilder b(op);
       LayerSpec spec;
       if (auto r = dyn_cast<RecurrenceOp>(op)) {
-        spec = {r.getGate(), r.getRule(), r.getQ(), r.getK(), r.getV(), r.getG(), r.getBeta(),
-                r.getInitialState(), r.getCuSeqlens(), static_cast<bool>(r.getFinalState()),
-                r.getScaleOrDefault(), r.getQkL2norm(),
+        spec = {r.getGate(),
+                r.getRule(),
+                r.getQ(),
+                r.getK(),
+                r.getV(),
+                r.getG(),
+                r.getBeta(),
+                r.getInitialState(),
+                r.getCuSeqlens(),
+                static_cast<bool>(r.getFinalState()),
+                r.getScaleOrDefault(),
+                r.getQkL2norm(),
                 static_cast<int64_t>(r.getChunkSize().value_or(chunkSize)),
                 cast<RankedTensorType>(r.getO().getType()),
                 r.getFinalState() ? cast<RankedTensorType>(r.getFinalState().getType())
@@ -295,9 +300,20 @@ struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
         // A decode step is the same recurrence, one token per step: chunks of one token
         // need no solve and no intra-chunk products beyond 1 x 1.
         auto d = cast<DecodeOp>(op);
-        spec = {d.getGate(), d.getRule(), d.getQ(), d.getK(), d.getV(), d.getG(), d.getBeta(),
-                d.getState(), d.getCuSeqlens(), true, d.getScaleOrDefault(), d.getQkL2norm(),
-                1, cast<RankedTensorType>(d.getO().getType()),
+        spec = {d.getGate(),
+                d.getRule(),
+                d.getQ(),
+                d.getK(),
+                d.getV(),
+                d.getG(),
+                d.getBeta(),
+                d.getState(),
+                d.getCuSeqlens(),
+                true,
+                d.getScaleOrDefault(),
+                d.getQkL2norm(),
+                1,
+                cast<RankedTensorType>(d.getO().getType()),
                 cast<RankedTensorType>(d.getNewState().getType())};
       }
       auto [o, fs] = ChunkwiseBuilder(b, op->getLoc(), spec).build();

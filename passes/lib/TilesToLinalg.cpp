@@ -96,15 +96,14 @@ struct CumsumLowering : OpRewritePattern<TileCumsumOp> {
     SmallVector<OpFoldResult> sizes = {dim(b, loc, op.getG(), 0)};
     if (channel)
       sizes.push_back(dim(b, loc, op.getG(), 1));
-    SmallVector<AffineMap> maps = {
-        channel ? map(ctx, 3, {1, 2}) : map(ctx, 2, {1}),
-        channel ? map(ctx, 3, {0, 2}) : map(ctx, 2, {0})};
+    SmallVector<AffineMap> maps = {channel ? map(ctx, 3, {1, 2}) : map(ctx, 2, {1}),
+                                   channel ? map(ctx, 3, {0, 2}) : map(ctx, 2, {0})};
     SmallVector<IteratorType> iters = {kPar, kRed};
     if (channel)
       iters.push_back(kPar);
     auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, ValueRange{op.getG()}, ValueRange{zerosF32(b, loc, sizes)},
-        maps, iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        b, loc, TypeRange{type}, ValueRange{op.getG()}, ValueRange{zerosF32(b, loc, sizes)}, maps,
+        iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value i = linalgIndex(nb, nl, 0), j = linalgIndex(nb, nl, 1);
           Value upToI = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
           Value term = arith::SelectOp::create(nb, nl, upToI, args[0], f32Const(nb, nl, 0.0f));
@@ -169,8 +168,8 @@ struct UnitLowerInverseLowering : OpRewritePattern<TileUnitLowerInverseOp> {
     OpFoldResult nFold = dim(b, loc, a, 0);
     Value init = emptyF32(b, loc, {nFold, nFold});
     auto identity = linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-        {map(ctx, 2, {0, 1})}, {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
+        b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, {map(ctx, 2, {0, 1})},
+        {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange) {
           Value i = linalgIndex(nb, nl, 0), j = linalgIndex(nb, nl, 1);
           Value diag = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, i, j);
           linalg::YieldOp::create(
@@ -191,8 +190,8 @@ struct UnitLowerInverseLowering : OpRewritePattern<TileUnitLowerInverseOp> {
                     [&](OpBuilder &, Location, Value k, ValueRange sum) {
                       Value aik = tensor::ExtractOp::create(b, loc, a, ValueRange{i, k});
                       Value tkj = tensor::ExtractOp::create(b, loc, tm[0], ValueRange{k, j});
-                      Value next = arith::AddFOp::create(
-                          b, loc, sum[0], arith::MulFOp::create(b, loc, aik, tkj));
+                      Value next = arith::AddFOp::create(b, loc, sum[0],
+                                                         arith::MulFOp::create(b, loc, aik, tkj));
                       scf::YieldOp::create(b, loc, ValueRange{next});
                     });
                 Value neg = arith::NegFOp::create(b, loc, sumLoop.getResult(0));
@@ -222,8 +221,8 @@ struct RowScaleLowering : OpRewritePattern<TileRowScaleOp> {
     bool hasRow = static_cast<bool>(op.getR());
     auto generic = linalg::GenericOp::create(
         b, loc, TypeRange{op.getX().getType()}, inputs,
-        ValueRange{emptyF32(b, loc, {dim(b, loc, op.getX(), 0), dim(b, loc, op.getX(), 1)})},
-        maps, {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ValueRange{emptyF32(b, loc, {dim(b, loc, op.getX(), 0), dim(b, loc, op.getX(), 1)})}, maps,
+        {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value v = args[0];
           if (hasRow)
             v = arith::MulFOp::create(nb, nl, v, args[1]);
@@ -260,8 +259,8 @@ struct GateRowsLowering : OpRewritePattern<TileGateRowsOp> {
     maps.push_back(map(ctx, 2, {0, 1}));
     auto generic = linalg::GenericOp::create(
         b, loc, TypeRange{op.getX().getType()}, inputs,
-        ValueRange{emptyF32(b, loc, {dim(b, loc, op.getX(), 0), dim(b, loc, op.getX(), 1)})},
-        maps, {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ValueRange{emptyF32(b, loc, {dim(b, loc, op.getX(), 0), dim(b, loc, op.getX(), 1)})}, maps,
+        {kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value exponent = args[1];
           if (toEnd)
             exponent = arith::SubFOp::create(nb, nl, channel ? args[2] : lastScalar, args[1]);
@@ -314,9 +313,8 @@ struct MatmulLowering : OpRewritePattern<TileMatmulOp> {
     OpFoldResult n = dim(b, loc, op.getB(), 1);
     Value init = zerosF32(b, loc, {m, n});
     auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, ValueRange{op.getA(), op.getB()}, ValueRange{init},
-        maps, {kPar, kPar, kRed},
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
+        b, loc, TypeRange{init.getType()}, ValueRange{op.getA(), op.getB()}, ValueRange{init}, maps,
+        {kPar, kPar, kRed}, [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value prod = arith::MulFOp::create(nb, nl, args[0], args[1]);
           linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], prod)});
         });
@@ -332,8 +330,8 @@ struct L2NormRowsLowering : OpRewritePattern<TileL2NormRowsOp> {
     MLIRContext *ctx = b.getContext();
     Value x = op.getX();
     OpFoldResult rows = dim(b, loc, x, 0), cols = dim(b, loc, x, 1);
-    auto rowType = RankedTensorType::get({cast<RankedTensorType>(x.getType()).getDimSize(0)},
-                                         b.getF32Type());
+    auto rowType =
+        RankedTensorType::get({cast<RankedTensorType>(x.getType()).getDimSize(0)}, b.getF32Type());
     auto sumSq = linalg::GenericOp::create(
         b, loc, TypeRange{rowType}, ValueRange{x}, ValueRange{zerosF32(b, loc, {rows})},
         {map(ctx, 2, {0, 1}), map(ctx, 2, {0})}, {kPar, kRed},

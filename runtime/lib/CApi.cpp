@@ -1,6 +1,6 @@
 //===- CApi.cpp - the C API over the C++ runtime --------------------------===//
-#include "gdn/gdn.h"
 #include "gdn/Runtime.h"
+#include "gdn/gdn.h"
 
 #include <new>
 #include <string>

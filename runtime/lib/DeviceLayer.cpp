@@ -118,8 +118,8 @@ Status DeviceLayer::upload(const std::vector<unsigned char> &bytes, const std::s
   return driver->copyToDevice(const_cast<void *>(arg.data), bytes.data(), bytes.size());
 }
 
-Status DeviceLayer::create(const KernelMetadata &m, int64_t batch, int64_t tokens,
-                           uint64_t seed, std::unique_ptr<DeviceLayer> &out) {
+Status DeviceLayer::create(const KernelMetadata &m, int64_t batch, int64_t tokens, uint64_t seed,
+                           std::unique_ptr<DeviceLayer> &out) {
   std::unique_ptr<DeviceLayer> d(new DeviceLayer());
   d->meta = m;
   d->T = tokens;
@@ -129,8 +129,9 @@ Status DeviceLayer::create(const KernelMetadata &m, int64_t batch, int64_t token
     d->cuSeqlens = {0};
     for (int64_t n = 1; n <= batch; ++n) {
       // An empty first sequence and a one-token second one, then an even split.
-      int64_t end = n == 1 ? 0 : n == 2 ? std::min<int64_t>(1, tokens)
-                                        : 1 + (tokens - 1) * (n - 2) / std::max<int64_t>(1, batch - 2);
+      int64_t end = n == 1   ? 0
+                    : n == 2 ? std::min<int64_t>(1, tokens)
+                             : 1 + (tokens - 1) * (n - 2) / std::max<int64_t>(1, batch - 2);
       d->cuSeqlens.push_back(n == batch ? tokens : std::min(end, tokens));
     }
   } else {
@@ -138,8 +139,8 @@ Status DeviceLayer::create(const KernelMetadata &m, int64_t batch, int64_t token
   }
   int64_t B = d->B, T = d->T, N = d->N;
   bool withState = m.hasArg("initial_state");
-  d->inputs = makeRandomInputs(m.gate, m.rule, B, T, m.H, m.HV, m.K, m.V, m.qkL2norm, false,
-                               false, elementType(m.inputType), seed);
+  d->inputs = makeRandomInputs(m.gate, m.rule, B, T, m.H, m.HV, m.K, m.V, m.qkL2norm, false, false,
+                               elementType(m.inputType), seed);
   if (withState)
     d->inputs.initialState = makeRandomInputs(m.gate, m.rule, N, 1, m.H, m.HV, m.K, m.V, false,
                                               false, true, ElementType::F32, seed + 1)
@@ -209,7 +210,9 @@ Status DeviceLayer::clearOutputs() {
       size_t numel = 1;
       for (int64_t dim : t->shape)
         numel *= static_cast<size_t>(dim);
-      if (Status s = driver->memset(const_cast<void *>(t->data), numel * elementBytes(t->elementType)); !s)
+      if (Status s =
+              driver->memset(const_cast<void *>(t->data), numel * elementBytes(t->elementType));
+          !s)
         return s;
     }
   return Status::ok();

@@ -16,8 +16,7 @@ namespace gdn {
 
 // Array bytes are copied verbatim, so '<' dtypes need a little-endian host.
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "Npy.cpp assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "Npy.cpp assumes a little-endian host");
 #endif
 
 namespace {
@@ -208,15 +207,26 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
     bytes.insert(bytes.end(), buffer, buffer + got);
   if (std::ferror(file.get()))
     return fail(std::string("read error (") + std::strerror(errno) + ")");
+  if (!parseNpy(bytes, out, error)) {
+    error = path + ": " + error;
+    return false;
+  }
+  return true;
+}
 
+bool parseNpy(const std::vector<unsigned char> &bytes, NpyArray &out, std::string &error) {
+  auto fail = [&](const std::string &what) {
+    error = what;
+    return false;
+  };
   if (bytes.size() < kMagicLen || std::memcmp(bytes.data(), kMagic, kMagicLen))
     return fail("bad magic (not a .npy file)");
   if (bytes.size() < kMagicLen + 2)
     return fail("file ends inside the version field");
   int major = bytes[6], minor = bytes[7];
   if ((major != 1 && major != 2 && major != 3) || minor != 0)
-    return fail("unsupported .npy format version " + std::to_string(major) +
-                "." + std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
+    return fail("unsupported .npy format version " + std::to_string(major) + "." +
+                std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
   // Version 1.0 stores the header length in 2 bytes, later versions in 4.
   int lenBytes = major == 1 ? 2 : 4;
   size_t headerStart = kMagicLen + 2 + lenBytes;
@@ -224,10 +234,9 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
     return fail("file ends inside the header length field");
   size_t headerLen = readLE(&bytes[kMagicLen + 2], lenBytes);
   if (bytes.size() - headerStart < headerLen)
-    return fail("truncated header: expected " + std::to_string(headerLen) +
-                " bytes, found " + std::to_string(bytes.size() - headerStart));
-  std::string header(bytes.begin() + headerStart,
-                     bytes.begin() + headerStart + headerLen);
+    return fail("truncated header: expected " + std::to_string(headerLen) + " bytes, found " +
+                std::to_string(bytes.size() - headerStart));
+  std::string header(bytes.begin() + headerStart, bytes.begin() + headerStart + headerLen);
 
   HeaderParser parser(header);
   std::string err = parser.parse();
@@ -243,8 +252,7 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
   if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '=' || descr[0] == '|'))
     dtype = descr.substr(1);
   if (npyItemSize(dtype) == 0)
-    return fail("unsupported dtype '" + descr +
-                "' (supported: <f4, <f8, <i4, <i8)");
+    return fail("unsupported dtype '" + descr + "' (supported: <f4, <f8, <i4, <i8)");
 
   size_t count;
   if (!elementCount(parser.shape, count) ||
@@ -253,11 +261,11 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
   size_t expected = count * npyItemSize(dtype);
   size_t actual = bytes.size() - headerStart - headerLen;
   if (actual < expected)
-    return fail("truncated data: expected " + std::to_string(expected) +
-                " bytes, found " + std::to_string(actual));
+    return fail("truncated data: expected " + std::to_string(expected) + " bytes, found " +
+                std::to_string(actual));
   if (actual > expected)
-    return fail("trailing data: expected " + std::to_string(expected) +
-                " bytes, found " + std::to_string(actual));
+    return fail("trailing data: expected " + std::to_string(expected) + " bytes, found " +
+                std::to_string(actual));
 
   out.dtype = dtype;
   out.shape = parser.shape;
@@ -276,8 +284,7 @@ bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
   if (!elementCount(a.shape, count))
     return fail("invalid shape");
   if (a.data.size() != count * npyItemSize(a.dtype))
-    return fail("data holds " + std::to_string(a.data.size()) +
-                " bytes but the shape needs " +
+    return fail("data holds " + std::to_string(a.data.size()) + " bytes but the shape needs " +
                 std::to_string(count * npyItemSize(a.dtype)));
 
   std::ostringstream dict;
@@ -312,8 +319,7 @@ bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
 
   FilePtr file(std::fopen(path.c_str(), "wb"));
   if (!file)
-    return fail(std::string("cannot open file for writing (") +
-                std::strerror(errno) + ")");
+    return fail(std::string("cannot open file for writing (") + std::strerror(errno) + ")");
   if (std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size())
     return fail("write error");
   if (std::fclose(file.release()) != 0)
@@ -323,8 +329,7 @@ bool writeNpy(const std::string &path, const NpyArray &a, std::string &error) {
 
 namespace {
 template <typename Elem>
-NpyArray makeArray(const char *dtype, std::vector<int64_t> shape,
-                   const std::vector<Elem> &values) {
+NpyArray makeArray(const char *dtype, std::vector<int64_t> shape, const std::vector<Elem> &values) {
   size_t count;
   if (!elementCount(shape, count) || count != values.size())
     throw std::invalid_argument("npy: " + std::to_string(values.size()) +
@@ -347,16 +352,15 @@ template <typename Elem> Elem loadElem(const NpyArray &a, size_t i) {
 bool checkSize(const NpyArray &a, std::string &error) {
   if (a.data.size() == a.numel() * npyItemSize(a.dtype))
     return true;
-  error = "npy array of dtype '" + a.dtype + "' holds " +
-          std::to_string(a.data.size()) + " bytes, not numel * itemsize";
+  error = "npy array of dtype '" + a.dtype + "' holds " + std::to_string(a.data.size()) +
+          " bytes, not numel * itemsize";
   return false;
 }
 
 template <typename Out>
 bool toFloating(const NpyArray &a, std::vector<Out> &out, std::string &error) {
   if (a.dtype != "f4" && a.dtype != "f8") {
-    error = "expected a floating-point array (f4 or f8), got dtype '" +
-            a.dtype + "'";
+    error = "expected a floating-point array (f4 or f8), got dtype '" + a.dtype + "'";
     return false;
   }
   if (!checkSize(a, error))
@@ -374,34 +378,28 @@ NpyArray makeNpyF32(std::vector<int64_t> shape, const std::vector<float> &values
   return makeArray("f4", std::move(shape), values);
 }
 
-NpyArray makeNpyF32(std::vector<int64_t> shape,
-                    const std::vector<double> &values) {
+NpyArray makeNpyF32(std::vector<int64_t> shape, const std::vector<double> &values) {
   std::vector<float> narrowed(values.begin(), values.end());
   return makeArray("f4", std::move(shape), narrowed);
 }
 
-NpyArray makeNpyF64(std::vector<int64_t> shape,
-                    const std::vector<double> &values) {
+NpyArray makeNpyF64(std::vector<int64_t> shape, const std::vector<double> &values) {
   return makeArray("f8", std::move(shape), values);
 }
 
-NpyArray makeNpyI64(std::vector<int64_t> shape,
-                    const std::vector<int64_t> &values) {
+NpyArray makeNpyI64(std::vector<int64_t> shape, const std::vector<int64_t> &values) {
   return makeArray("i8", std::move(shape), values);
 }
 
-bool toFloatVector(const NpyArray &a, std::vector<float> &out,
-                   std::string &error) {
+bool toFloatVector(const NpyArray &a, std::vector<float> &out, std::string &error) {
   return toFloating(a, out, error);
 }
 
-bool toDoubleVector(const NpyArray &a, std::vector<double> &out,
-                    std::string &error) {
+bool toDoubleVector(const NpyArray &a, std::vector<double> &out, std::string &error) {
   return toFloating(a, out, error);
 }
 
-bool toInt64Vector(const NpyArray &a, std::vector<int64_t> &out,
-                   std::string &error) {
+bool toInt64Vector(const NpyArray &a, std::vector<int64_t> &out, std::string &error) {
   if (a.dtype != "i4" && a.dtype != "i8") {
     error = "expected an integer array (i4 or i8), got dtype '" + a.dtype + "'";
     return false;

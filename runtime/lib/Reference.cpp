@@ -15,8 +15,7 @@
 namespace gdn {
 
 int64_t numSequences(const LayerProblem &p) {
-  return p.cuSeqlens.empty() ? p.B
-                             : static_cast<int64_t>(p.cuSeqlens.size()) - 1;
+  return p.cuSeqlens.empty() ? p.B : static_cast<int64_t>(p.cuSeqlens.size()) - 1;
 }
 
 std::string validate(const LayerProblem &p) {
@@ -28,8 +27,8 @@ std::string validate(const LayerProblem &p) {
     os << name << " must be positive (got " << value << ")";
     return false;
   };
-  if (!positive("B", p.B) || !positive("H", p.H) || !positive("HV", p.HV) ||
-      !positive("K", p.K) || !positive("V", p.V))
+  if (!positive("B", p.B) || !positive("H", p.H) || !positive("HV", p.HV) || !positive("K", p.K) ||
+      !positive("V", p.V))
     return os.str();
   if (p.T < 0) {
     os << "T must be non-negative (got " << p.T << ")";
@@ -64,8 +63,7 @@ std::string validate(const LayerProblem &p) {
       return os.str();
     }
     if (cu.size() < 2) {
-      os << "cu_seqlens must have at least 2 entries (got " << cu.size()
-         << ")";
+      os << "cu_seqlens must have at least 2 entries (got " << cu.size() << ")";
       return os.str();
     }
     if (cu.front() != 0) {
@@ -74,15 +72,13 @@ std::string validate(const LayerProblem &p) {
     }
     for (size_t i = 1; i < cu.size(); ++i) {
       if (cu[i] < cu[i - 1]) {
-        os << "cu_seqlens must be non-decreasing (cu_seqlens[" << i
-           << "] = " << cu[i] << " < cu_seqlens[" << i - 1
-           << "] = " << cu[i - 1] << ")";
+        os << "cu_seqlens must be non-decreasing (cu_seqlens[" << i << "] = " << cu[i]
+           << " < cu_seqlens[" << i - 1 << "] = " << cu[i - 1] << ")";
         return os.str();
       }
     }
     if (cu.back() != p.T) {
-      os << "cu_seqlens must end at T = " << p.T << " (got " << cu.back()
-         << ")";
+      os << "cu_seqlens must end at T = " << p.T << " (got " << cu.back() << ")";
       return os.str();
     }
   }
@@ -95,12 +91,10 @@ namespace {
 /// applied, so both evaluation orders share the exact same input semantics.
 class InputView {
 public:
-  explicit InputView(const LayerProblem &problem)
-      : p(problem), group(problem.HV / problem.H) {}
+  explicit InputView(const LayerProblem &problem) : p(problem), group(problem.HV / problem.H) {}
 
   /// q or k of value head j at packed token (b, t), L2-normalised if asked.
-  void qk(const float *src, int64_t b, int64_t t, int64_t j,
-          double *out) const {
+  void qk(const float *src, int64_t b, int64_t t, int64_t j, double *out) const {
     const float *row = src + ((b * p.T + t) * p.H + j / group) * p.K;
     double sumSq = 0.0;
     for (int64_t c = 0; c < p.K; ++c) {
@@ -173,8 +167,7 @@ std::vector<Sequence> sequences(const LayerProblem &p) {
 LayerResult allocateResult(const LayerProblem &p) {
   LayerResult r;
   r.o.assign(static_cast<size_t>(p.B * p.T * p.HV * p.V), 0.0);
-  r.finalState.assign(static_cast<size_t>(numSequences(p) * p.HV * p.K * p.V),
-                      0.0);
+  r.finalState.assign(static_cast<size_t>(numSequences(p) * p.HV * p.K * p.V), 0.0);
   return r;
 }
 
@@ -237,23 +230,21 @@ LayerResult referenceRecurrence(const LayerProblem &p) {
 LayerResult referenceChunkwise(const LayerProblem &p, int64_t chunkSize) {
   checkOrThrow(p);
   if (chunkSize <= 0)
-    throw std::invalid_argument("chunk size must be positive (got " +
-                                std::to_string(chunkSize) + ")");
+    throw std::invalid_argument("chunk size must be positive (got " + std::to_string(chunkSize) +
+                                ")");
   std::vector<Sequence> seqs = sequences(p);
   // A chunk never outgrows the longest sequence; clamping keeps the C x C
   // tiles small when a caller asks for "one chunk per sequence".
   int64_t longest = 1;
   for (const Sequence &seq : seqs)
     longest = std::max(longest, seq.eos - seq.bos);
-  const int64_t K = p.K, V = p.V, HV = p.HV,
-                C = std::min(chunkSize, longest);
+  const int64_t K = p.K, V = p.V, HV = p.HV, C = std::min(chunkSize, longest);
   const bool delta = p.rule == UpdateRule::Delta;
   InputView in(p);
   LayerResult r = allocateResult(p);
   // Row-major chunk tiles; rows beyond the chunk's length n are unused.
-  std::vector<double> S, Snext(K * V), Q(C * K), Kc(C * K), Vc(C * V), beta(C),
-      G(C * K), expG(C * K), KKg(C * C), QKg(C * C), Tm(C * C), W(C * K), U(C * V),
-      Vnew(C * V), row(K);
+  std::vector<double> S, Snext(K * V), Q(C * K), Kc(C * K), Vc(C * V), beta(C), G(C * K),
+      expG(C * K), KKg(C * C), QKg(C * C), Tm(C * C), W(C * K), U(C * V), Vnew(C * V), row(K);
   for (int64_t s = 0; s < static_cast<int64_t>(seqs.size()); ++s) {
     const Sequence &seq = seqs[s];
     for (int64_t j = 0; j < HV; ++j) {
@@ -365,8 +356,7 @@ LayerResult referenceChunkwise(const LayerProblem &p, int64_t chunkSize) {
 }
 
 namespace {
-template <typename T>
-ErrorStats compareImpl(const T *got, const double *want, size_t n) {
+template <typename T> ErrorStats compareImpl(const T *got, const double *want, size_t n) {
   const double inf = std::numeric_limits<double>::infinity();
   double maxAbs = 0.0, maxWant = 0.0;
   for (size_t i = 0; i < n; ++i) {
@@ -431,8 +421,7 @@ Rng streamFor(uint64_t seed, uint64_t tensor) {
 /// hardware's threads. Each block draws from its own stream (block 0 from the tensor's
 /// original one), so the values do not depend on the thread count, and inputs of one block
 /// (every test's) are the same as a sequential fill's.
-template <typename Body>
-void forBlocks(int64_t count, int64_t block, const Body &body) {
+template <typename Body> void forBlocks(int64_t count, int64_t block, const Body &body) {
   int64_t blocks = (count + block - 1) / block;
   if (blocks <= 1) {
     body(int64_t(0), count, int64_t(0));
@@ -464,17 +453,16 @@ double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
 } // namespace
 
-RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B,
-                                   int64_t T, int64_t H, int64_t HV, int64_t K,
-                                   int64_t V, bool qkL2Norm,
+RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B, int64_t T, int64_t H,
+                                   int64_t HV, int64_t K, int64_t V, bool qkL2Norm,
                                    bool allowNegEigval, bool withInitialState,
                                    ElementType inputType, uint64_t seed) {
   (void)rule; // beta is generated for both rules (additive may take it too)
   if (B < 0 || T < 0 || H < 0 || HV < 0 || K < 0 || V < 0)
     throw std::invalid_argument("makeRandomInputs: negative dimension");
   RandomLayerInputs in;
-  auto fill = [&](std::vector<float> &out, int64_t count, uint64_t tensor,
-                  double scale, bool round) {
+  auto fill = [&](std::vector<float> &out, int64_t count, uint64_t tensor, double scale,
+                  bool round) {
     out.resize(static_cast<size_t>(count));
     forBlocks(count, kBlockItems, [&](int64_t begin, int64_t end, int64_t block) {
       Rng rng = blockStream(seed, tensor, block);
@@ -535,13 +523,10 @@ RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B,
   return in;
 }
 
-LayerProblem makeProblem(const RandomLayerInputs &in, GateKind gate,
-                         UpdateRule rule, int64_t B, int64_t T, int64_t H,
-                         int64_t HV, int64_t K, int64_t V, double scale,
+LayerProblem makeProblem(const RandomLayerInputs &in, GateKind gate, UpdateRule rule, int64_t B,
+                         int64_t T, int64_t H, int64_t HV, int64_t K, int64_t V, double scale,
                          bool qkL2Norm) {
-  auto ptr = [](const std::vector<float> &x) {
-    return x.empty() ? nullptr : x.data();
-  };
+  auto ptr = [](const std::vector<float> &x) { return x.empty() ? nullptr : x.data(); };
   LayerProblem p;
   p.gate = gate;
   p.rule = rule;

@@ -55,8 +55,8 @@ struct Driver::Api {
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, CUstream, void **, void **);
   /// Optional (CUDA 12.0+): launches with attributes (programmatic dependent launch).
   CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **) = nullptr;
   CUresult (*cuGetErrorName)(CUresult, const char **);
@@ -93,9 +93,9 @@ Status Driver::get(Driver *&driver) {
     void *h = dlopen(path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       const char *why = dlerror();
-      loaded = Status::error(Status::Code::NoDriver,
-                             std::string("no CUDA driver: cannot open ") +
-                                 (path ? path : "libcuda.so.1") + " (" + (why ? why : "") + ")");
+      loaded = Status::error(Status::Code::NoDriver, std::string("no CUDA driver: cannot open ") +
+                                                         (path ? path : "libcuda.so.1") + " (" +
+                                                         (why ? why : "") + ")");
       return;
     }
     auto *api = new Driver::Api();
@@ -129,8 +129,8 @@ Status Driver::get(Driver *&driver) {
     api->cuLaunchKernelEx =
         reinterpret_cast<decltype(api->cuLaunchKernelEx)>(dlsym(h, "cuLaunchKernelEx"));
     if (!missing.empty()) {
-      loaded = Status::error(Status::Code::NoDriver,
-                             "no usable CUDA driver: libcuda lacks " + missing);
+      loaded =
+          Status::error(Status::Code::NoDriver, "no usable CUDA driver: libcuda lacks " + missing);
       dlclose(h);
       delete api;
       return;
@@ -152,8 +152,8 @@ Status Driver::makeContextCurrent() {
       if (Status s = api->check(api->cuDeviceGet(&device, 0), "cuDeviceGet(0)"); !s)
         return s;
       CUcontext ctx;
-      if (Status s = api->check(api->cuDevicePrimaryCtxRetain(&ctx, device),
-                                "cuDevicePrimaryCtxRetain");
+      if (Status s =
+              api->check(api->cuDevicePrimaryCtxRetain(&ctx, device), "cuDevicePrimaryCtxRetain");
           !s)
         return s;
       api->context = ctx;
@@ -218,10 +218,10 @@ std::string KernelMetadata::serialize() const {
   os << "kernel: " << kernelName << "\nlayer: " << layer << "\nkind: " << kind
      << "\ngate: " << toString(gate) << "\nrule: " << toString(rule) << "\nH: " << H
      << "\nHV: " << HV << "\nK: " << K << "\nV: " << V << "\nblock_size: " << blockSize
-     << "\nv_tile: " << vTile
-     << "\nshared_memory_bytes: " << sharedMemoryBytes << "\nchunk_size: " << chunkSize
-     << "\nscale: " << scale << "\nqk_l2norm: " << (qkL2norm ? 1 : 0) << "\nchip: " << chip
-     << "\ninput_type: " << inputType << "\ng_type: " << gType << "\nbeta_type: " << betaType
+     << "\nv_tile: " << vTile << "\nshared_memory_bytes: " << sharedMemoryBytes
+     << "\nchunk_size: " << chunkSize << "\nscale: " << scale
+     << "\nqk_l2norm: " << (qkL2norm ? 1 : 0) << "\nchip: " << chip << "\ninput_type: " << inputType
+     << "\ng_type: " << gType << "\nbeta_type: " << betaType
      << "\ncu_seqlens_type: " << cuSeqlensType;
   if (!prepKernelName.empty())
     os << "\nprep_kernel: " << prepKernelName << "\nprep_block_size: " << prepBlockSize
@@ -388,13 +388,13 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
   if (out.vTile == 0)
     out.vTile = out.blockSize; // records without v_tile: one column per thread
   if (out.blockSize <= 0 || out.blockSize > 1024)
-    return Status::error(Status::Code::InvalidArgument,
-                         "metadata block_size " + std::to_string(out.blockSize) +
-                             " must be in 1..1024");
+    return Status::error(Status::Code::InvalidArgument, "metadata block_size " +
+                                                            std::to_string(out.blockSize) +
+                                                            " must be in 1..1024");
   if (out.vTile <= 0 || out.V % out.vTile != 0)
     return Status::error(Status::Code::InvalidArgument,
-                         "metadata v_tile " + std::to_string(out.vTile) + " must divide V = " +
-                             std::to_string(out.V));
+                         "metadata v_tile " + std::to_string(out.vTile) +
+                             " must divide V = " + std::to_string(out.V));
   if (!out.hasArg("T"))
     return Status::error(Status::Code::InvalidArgument, "metadata args must include T");
   if (out.workspaceTokenBytes < 0 || out.prepSharedMemoryBytes < 0)
@@ -402,9 +402,9 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
                          "metadata workspace_token_bytes and prep_shared_memory_bytes must not "
                          "be negative");
   if (!out.prepKernelName.empty() && (out.prepBlockSize <= 0 || out.prepBlockSize > 1024))
-    return Status::error(Status::Code::InvalidArgument,
-                         "metadata prep_block_size " + std::to_string(out.prepBlockSize) +
-                             " must be in 1..1024");
+    return Status::error(Status::Code::InvalidArgument, "metadata prep_block_size " +
+                                                            std::to_string(out.prepBlockSize) +
+                                                            " must be in 1..1024");
   if (out.needsWorkspace() != out.hasArg("workspace") ||
       (out.needsWorkspace() && (!out.hasArg("N") || out.prepKernelName.empty())))
     return Status::error(Status::Code::InvalidArgument,
@@ -472,9 +472,9 @@ Status checkTensor(const std::string &name, const TensorArg &t, const std::strin
     return invalid("'" + name + "' has shape " + shapeText(t.shape) + ", the kernel needs " +
                    shapeText(shape));
   if (reinterpret_cast<uintptr_t>(t.data) % elementBytes(elementType) != 0)
-    return invalid("'" + name + "' is misaligned: " +
-                   std::to_string(reinterpret_cast<uintptr_t>(t.data)) + " is not a multiple of " +
-                   std::to_string(elementBytes(elementType)) + " bytes");
+    return invalid("'" + name +
+                   "' is misaligned: " + std::to_string(reinterpret_cast<uintptr_t>(t.data)) +
+                   " is not a multiple of " + std::to_string(elementBytes(elementType)) + " bytes");
   if (!t.strides.empty()) {
     if (t.strides.size() != shape.size())
       return invalid("'" + name + "' has " + std::to_string(t.strides.size()) +
@@ -523,9 +523,14 @@ static Status checkExtents(const char *name, const TensorArg &t) {
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
   for (auto [name, t] : {std::pair<const char *, const TensorArg *>{"q", &l.q},
-                         {"k", &l.k}, {"v", &l.v}, {"g", &l.g}, {"beta", &l.beta},
-                         {"initial_state", &l.initialState}, {"cu_seqlens", &l.cuSeqlens},
-                         {"o", &l.o}, {"final_state", &l.finalState}})
+                         {"k", &l.k},
+                         {"v", &l.v},
+                         {"g", &l.g},
+                         {"beta", &l.beta},
+                         {"initial_state", &l.initialState},
+                         {"cu_seqlens", &l.cuSeqlens},
+                         {"o", &l.o},
+                         {"final_state", &l.finalState}})
     if (Status s = checkExtents(name, *t); !s)
       return s;
   if (!q.data)
@@ -622,8 +627,8 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   if (m.needsWorkspace() && l.workspace) {
     size_t need = m.workspaceBytes(B, T, N);
     if (l.workspaceBytes < need)
-      return invalid("'workspace' has " + std::to_string(l.workspaceBytes) + " bytes, the launch needs " +
-                     std::to_string(need));
+      return invalid("'workspace' has " + std::to_string(l.workspaceBytes) +
+                     " bytes, the launch needs " + std::to_string(need));
     if (reinterpret_cast<uintptr_t>(l.workspace) % 16 != 0)
       return invalid("'workspace' must be 16-byte aligned");
   }
@@ -689,8 +694,9 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
   kernel->function = fn;
   if (!metadata.prepKernelName.empty()) {
     CUfunction prep = nullptr;
-    if (Status s = api.check(api.cuModuleGetFunction(&prep, module, metadata.prepKernelName.c_str()),
-                             "cuModuleGetFunction('" + metadata.prepKernelName + "')");
+    if (Status s =
+            api.check(api.cuModuleGetFunction(&prep, module, metadata.prepKernelName.c_str()),
+                      "cuModuleGetFunction('" + metadata.prepKernelName + "')");
         !s)
       return s;
     kernel->prepFunction = prep;
@@ -720,8 +726,8 @@ Status Kernel::load(const std::vector<char> &image, const KernelMetadata &metada
   if (Status s = optIn(fn, metadata.sharedMemoryBytes, metadata.kernelName); !s)
     return s;
   if (kernel->prepFunction)
-    if (Status s = optIn(kernel->prepFunction, metadata.prepSharedMemoryBytes,
-                         metadata.prepKernelName);
+    if (Status s =
+            optIn(kernel->prepFunction, metadata.prepSharedMemoryBytes, metadata.prepKernelName);
         !s)
       return s;
   if (kernel->segmentFunction)
@@ -831,15 +837,24 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     int64_t offset, size, stride;
   };
   auto tensorFor = [&](const std::string &name) -> const TensorArg * {
-    if (name == "q") return &l.q;
-    if (name == "k") return &l.k;
-    if (name == "v") return &l.v;
-    if (name == "g") return &l.g;
-    if (name == "beta") return &l.beta;
-    if (name == "initial_state") return &l.initialState;
-    if (name == "cu_seqlens") return &l.cuSeqlens;
-    if (name == "o") return &l.o;
-    if (name == "final_state") return &l.finalState;
+    if (name == "q")
+      return &l.q;
+    if (name == "k")
+      return &l.k;
+    if (name == "v")
+      return &l.v;
+    if (name == "g")
+      return &l.g;
+    if (name == "beta")
+      return &l.beta;
+    if (name == "initial_state")
+      return &l.initialState;
+    if (name == "cu_seqlens")
+      return &l.cuSeqlens;
+    if (name == "o")
+      return &l.o;
+    if (name == "final_state")
+      return &l.finalState;
     return nullptr;
   };
   void *workspace = l.workspace;

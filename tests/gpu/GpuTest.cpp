@@ -58,8 +58,8 @@ Driver &driver() {
   return *d;
 }
 
-#define SKIP_WITHOUT_GPU()                                                                     \
-  if (!skipReason().empty())                                                                   \
+#define SKIP_WITHOUT_GPU()                                                                         \
+  if (!skipReason().empty())                                                                       \
   GTEST_SKIP() << skipReason()
 
 struct CaseResult {
@@ -446,7 +446,8 @@ TEST(GpuRuntime, TheBadArgumentMatrixIsRefusedByLaunches) {
   ASSERT_TRUE(m.kind == "chunked" && m.H == 2 && m.HV == 4 && m.K == 128 && m.V == 128 &&
               m.chunkSize == 16 && m.inputType == "bf16" && m.workspaceTokenBytes == 320 &&
               m.hasArg("initial_state") && m.hasArg("final_state") && !m.isVarlen())
-      << "chunked_c16 is not the kernel the matrix describes:\n" << gdn_kernel_metadata(handle);
+      << "chunked_c16 is not the kernel the matrix describes:\n"
+      << gdn_kernel_metadata(handle);
   std::vector<gdn_test::BadCase> cases = gdn_test::badLaunchCases(m.kernelName);
   for (const gdn_test::BadCase &c : cases) {
     gdn_layer_args a = gdn_test::goodArgs();
@@ -482,16 +483,18 @@ public:
     using Fn = int (*)(int *);
     if (auto fn = reinterpret_cast<Fn>(driver().symbol("cuDriverGetVersion")))
       fn(&version);
-    f << "{\n  \"device\": \"" << driver().deviceName() << "\",\n  \"driver_cuda_version\": "
-      << version << ",\n  \"commit\": \"" << (commit ? commit : "unknown") << "\",\n  \"date\": \""
-      << (date ? date : "") << "\",\n  \"cases\": [\n";
+    f << "{\n  \"device\": \"" << driver().deviceName()
+      << "\",\n  \"driver_cuda_version\": " << version << ",\n  \"commit\": \""
+      << (commit ? commit : "unknown") << "\",\n  \"date\": \"" << (date ? date : "")
+      << "\",\n  \"cases\": [\n";
     for (size_t i = 0; i < results().size(); ++i) {
       const CaseResult &r = results()[i];
       f << "    {\"case\": \"" << r.name << "\", \"o_max_abs_err\": " << jsonError(r.oAbs)
         << ", \"o_max_rel_err\": " << jsonError(r.oRel)
         << ", \"state_max_abs_err\": " << jsonError(r.stateAbs)
-        << ", \"state_max_rel_err\": " << jsonError(r.stateRel) << ", \"pass\": "
-        << (r.pass ? "true" : "false") << "}" << (i + 1 < results().size() ? "," : "") << "\n";
+        << ", \"state_max_rel_err\": " << jsonError(r.stateRel)
+        << ", \"pass\": " << (r.pass ? "true" : "false") << "}"
+        << (i + 1 < results().size() ? "," : "") << "\n";
     }
     f << "  ]\n}\n";
   }

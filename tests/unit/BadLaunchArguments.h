@@ -77,7 +77,11 @@ inline std::vector<BadCase> badLaunchCases(const std::string &kernelName) {
        "'final_state' has element type 'bf16', the kernel needs 'f32'"},
       {"wrong H", [](gdn_layer_args &a) { a.k.shape[2] = 4; },
        "'k' has shape [2, 64, 4, 128], the kernel needs [2, 64, 2, 128]"},
-      {"wrong K", [](gdn_layer_args &a) { a.q.shape[3] = 64; a.k.shape[3] = 64; },
+      {"wrong K",
+       [](gdn_layer_args &a) {
+         a.q.shape[3] = 64;
+         a.k.shape[3] = 64;
+       },
        "'q' has shape [2, 64, 2, 64], the kernel needs [2, 64, 2, 128]"},
       {"HV not a multiple of H", [](gdn_layer_args &a) { a.v.shape[2] = 3; },
        "'v' has shape [2, 64, 3, 128], the kernel needs [2, 64, 4, 128]"},
@@ -93,11 +97,14 @@ inline std::vector<BadCase> badLaunchCases(const std::string &kernelName) {
        "'v' has a negative extent: shape [2, -64, 4, 128]"},
       {"byte size overflows", [](gdn_layer_args &a) { a.q.shape[1] = int64_t(1) << 61; },
        "'q' is too large: shape [2, 2305843009213693952, 2, 128] overflows a 64-bit byte size"},
-      {"misaligned to its element", [](gdn_layer_args &a) { a.g.data = reinterpret_cast<const void *>(0x40002); },
+      {"misaligned to its element",
+       [](gdn_layer_args &a) { a.g.data = reinterpret_cast<const void *>(0x40002); },
        "'g' is misaligned: 262146 is not a multiple of 4 bytes"},
-      {"q not 16-byte aligned", [](gdn_layer_args &a) { a.q.data = reinterpret_cast<const void *>(0x10008); },
+      {"q not 16-byte aligned",
+       [](gdn_layer_args &a) { a.q.data = reinterpret_cast<const void *>(0x10008); },
        "'q' must be 16-byte aligned"},
-      {"v not 16-byte aligned", [](gdn_layer_args &a) { a.v.data = reinterpret_cast<const void *>(0x30008); },
+      {"v not 16-byte aligned",
+       [](gdn_layer_args &a) { a.v.data = reinterpret_cast<const void *>(0x30008); },
        "'v' must be 16-byte aligned for a chunked kernel"},
       {"not contiguous",
        [](gdn_layer_args &a) {
@@ -117,9 +124,8 @@ inline std::vector<BadCase> badLaunchCases(const std::string &kernelName) {
        "'o' aliases input 'v'"},
       {"final state aliases k", [](gdn_layer_args &a) { a.final_state.data = a.k.data; },
        "'final_state' aliases input 'k'"},
-      {"cu_seqlens for a kernel without", [](gdn_layer_args &a) {
-         a.cu_seqlens = tensor(0x90000, GDN_DTYPE_I64, {3});
-       },
+      {"cu_seqlens for a kernel without",
+       [](gdn_layer_args &a) { a.cu_seqlens = tensor(0x90000, GDN_DTYPE_I64, {3}); },
        "'cu_seqlens' was given, but kernel '" + kernelName + "' takes no cu_seqlens"},
       {"workspace too small",
        [](gdn_layer_args &a) {

@@ -81,7 +81,8 @@ TEST(CApiArguments, PackedBatchesRefuseBadOffsets) {
     return [cu](gdn_layer_args &) { std::memcpy(offsets, cu.data(), sizeof offsets); };
   };
   const std::vector<BadCase> cases = {
-      {"B > 1", [](gdn_layer_args &a) {
+      {"B > 1",
+       [](gdn_layer_args &a) {
          for (gdn_tensor *t : {&a.q, &a.k, &a.v, &a.g, &a.beta, &a.o})
            t->shape[0] = 2;
        },
@@ -126,8 +127,6 @@ TEST(CApiArguments, NullsAndBadRecords) {
   gdn_kernel_destroy(nullptr); // a no-op
 }
 
-TEST(CApiArguments, VersionMatchesTheHeaders) {
-  EXPECT_STREQ(gdn_version(), GDN_VERSION_STRING);
-}
+TEST(CApiArguments, VersionMatchesTheHeaders) { EXPECT_STREQ(gdn_version(), GDN_VERSION_STRING); }
 
 } // namespace

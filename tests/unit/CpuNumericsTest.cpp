@@ -205,9 +205,10 @@ TEST(CpuNumericsVarlen, SameAsRunningEachSequenceAlone) {
     }
     const HostTensor &s = inputs.at("initial_state");
     size_t per = s.numel() / static_cast<size_t>(s.shape[0]);
-    one["initial_state"] = HostTensor{{1, s.shape[1], s.shape[2], s.shape[3]},
-                                      {s.values.begin() + n * per, s.values.begin() + (n + 1) * per},
-                                      {}};
+    one["initial_state"] =
+        HostTensor{{1, s.shape[1], s.shape[2], s.shape[3]},
+                   {s.values.begin() + n * per, s.values.begin() + (n + 1) * per},
+                   {}};
     HostTensors got;
     ASSERT_TRUE(alone->run(one, got, error)) << error;
     const std::vector<float> &fs = outputs.at("final_state").values;
@@ -282,17 +283,17 @@ TEST_P(CpuExtremes, FourThousandTokens) {
   expectMatchesReference(*layer, in, 1e-5, "T = 4096");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllFamilies, CpuExtremes,
-    testing::Values(std::pair{GateKind::None, UpdateRule::Additive},
-                    std::pair{GateKind::None, UpdateRule::Delta},
-                    std::pair{GateKind::Scalar, UpdateRule::Additive},
-                    std::pair{GateKind::Scalar, UpdateRule::Delta},
-                    std::pair{GateKind::Channel, UpdateRule::Additive},
-                    std::pair{GateKind::Channel, UpdateRule::Delta}),
-    [](const auto &info) {
-      return std::string(toString(info.param.first)) + "_" + toString(info.param.second);
-    });
+INSTANTIATE_TEST_SUITE_P(AllFamilies, CpuExtremes,
+                         testing::Values(std::pair{GateKind::None, UpdateRule::Additive},
+                                         std::pair{GateKind::None, UpdateRule::Delta},
+                                         std::pair{GateKind::Scalar, UpdateRule::Additive},
+                                         std::pair{GateKind::Scalar, UpdateRule::Delta},
+                                         std::pair{GateKind::Channel, UpdateRule::Additive},
+                                         std::pair{GateKind::Channel, UpdateRule::Delta}),
+                         [](const auto &info) {
+                           return std::string(toString(info.param.first)) + "_" +
+                                  toString(info.param.second);
+                         });
 
 // Bad inputs get a precise error and nothing runs.
 class CpuBadInputs : public testing::Test {
@@ -378,11 +379,12 @@ TEST(CpuLayerLoad, RejectsFilesWithoutExactlyOneLayer) {
 
 TEST(CpuLayerLoad, ParseErrorsCarryTheirLocation) {
   std::string error;
-  EXPECT_FALSE(CpuLayer::loadSource("func.func @f(%q: tensor<1x2x3x64xf32>, %v: tensor<1x2x4x64xf32>) {\n"
-                                    "  %o = gdn.recurrence <none, additive> q(%q : tensor<1x2x3x64xf32>)"
-                                    " k(%q : tensor<1x2x3x64xf32>) v(%v : tensor<1x2x4x64xf32>)"
-                                    " -> tensor<1x2x4x64xf32>\n  return\n}\n",
-                                    "bad.mlir", 0, error));
+  EXPECT_FALSE(
+      CpuLayer::loadSource("func.func @f(%q: tensor<1x2x3x64xf32>, %v: tensor<1x2x4x64xf32>) {\n"
+                           "  %o = gdn.recurrence <none, additive> q(%q : tensor<1x2x3x64xf32>)"
+                           " k(%q : tensor<1x2x3x64xf32>) v(%v : tensor<1x2x4x64xf32>)"
+                           " -> tensor<1x2x4x64xf32>\n  return\n}\n",
+                           "bad.mlir", 0, error));
   EXPECT_NE(error.find("bad.mlir:2:8"), std::string::npos) << error;
   EXPECT_NE(error.find("value heads HV = 4 must be a multiple of query/key heads H = 3"),
             std::string::npos)

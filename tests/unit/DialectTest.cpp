@@ -77,11 +77,10 @@ TEST_F(DialectTest, EveryFamilyVerifies) {
     for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta}) {
       Value g = gate == GateKind::None ? Value() : gate == GateKind::Scalar ? a[1] : a[2];
       Value beta = rule == UpdateRule::Delta ? a[1] : Value();
-      auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), gate, rule, a[0], a[0],
-                                     a[0], g, beta, Value(), Value(), false, 0.5f);
-      EXPECT_TRUE(succeeded(verify(op)))
-          << stringifyGateKind(gate).str() << "/" << stringifyUpdateRule(rule).str() << ": "
-          << messages;
+      auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), gate, rule, a[0], a[0], a[0],
+                                     g, beta, Value(), Value(), false, 0.5f);
+      EXPECT_TRUE(succeeded(verify(op))) << stringifyGateKind(gate).str() << "/"
+                                         << stringifyUpdateRule(rule).str() << ": " << messages;
       EXPECT_FLOAT_EQ(op.getScaleOrDefault(), 0.5f);
       EXPECT_FALSE(op.getFinalState());
     }
@@ -91,8 +90,8 @@ TEST_F(DialectTest, VarlenStateCountComesFromCuSeqlens) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({1, ShapedType::kDynamic, 2, 64}, f32), tensor({5}, builder.getI32Type())});
   auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None,
-                                 UpdateRule::Additive, a[0], a[0], a[0], Value(), Value(),
-                                 Value(), a[1], /*withFinalState=*/true);
+                                 UpdateRule::Additive, a[0], a[0], a[0], Value(), Value(), Value(),
+                                 a[1], /*withFinalState=*/true);
   ASSERT_TRUE(succeeded(verify(op))) << messages;
   EXPECT_TRUE(op.isVarlen());
   EXPECT_EQ(op.getFinalState().getType(), tensor({4, 2, 64, 64}, f32));
@@ -101,9 +100,8 @@ TEST_F(DialectTest, VarlenStateCountComesFromCuSeqlens) {
 TEST_F(DialectTest, DeltaRuleWithoutBetaIsRejected) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({1, 8, 2, 64}, f32)});
-  auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None,
-                                 UpdateRule::Delta, a[0], a[0], a[0], Value(), Value(), Value(),
-                                 Value(), false);
+  auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None, UpdateRule::Delta,
+                                 a[0], a[0], a[0], Value(), Value(), Value(), Value(), false);
   EXPECT_TRUE(failed(verify(op)));
   EXPECT_NE(messages.find("the delta rule requires a 'beta' operand"), std::string::npos)
       << messages;
@@ -112,9 +110,9 @@ TEST_F(DialectTest, DeltaRuleWithoutBetaIsRejected) {
 TEST_F(DialectTest, MismatchedGvaIsRejected) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({1, 8, 3, 64}, f32), tensor({1, 8, 4, 64}, f32)});
-  auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None,
-                                 UpdateRule::Additive, a[0], a[0], a[1], Value(), Value(),
-                                 Value(), Value(), false);
+  auto op =
+      RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None, UpdateRule::Additive,
+                           a[0], a[0], a[1], Value(), Value(), Value(), Value(), false);
   EXPECT_TRUE(failed(verify(op)));
   EXPECT_NE(messages.find("value heads HV = 4 must be a multiple of query/key heads H = 3"),
             std::string::npos)
@@ -124,9 +122,9 @@ TEST_F(DialectTest, MismatchedGvaIsRejected) {
 TEST_F(DialectTest, UnsupportedHeadDimIsRejected) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({1, 8, 2, 32}, f32)});
-  auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None,
-                                 UpdateRule::Additive, a[0], a[0], a[0], Value(), Value(),
-                                 Value(), Value(), false);
+  auto op =
+      RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::None, UpdateRule::Additive,
+                           a[0], a[0], a[0], Value(), Value(), Value(), Value(), false);
   EXPECT_TRUE(failed(verify(op)));
   EXPECT_NE(messages.find("head dim K = 32 is not supported"), std::string::npos) << messages;
 }
@@ -134,9 +132,9 @@ TEST_F(DialectTest, UnsupportedHeadDimIsRejected) {
 TEST_F(DialectTest, ChannelGateNeedsPerChannelShape) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({1, 8, 2, 64}, f32), tensor({1, 8, 2}, f32)});
-  auto op = RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::Channel,
-                                 UpdateRule::Additive, a[0], a[0], a[0], a[1], Value(), Value(),
-                                 Value(), false);
+  auto op =
+      RecurrenceOp::create(builder, UnknownLoc::get(&ctx), GateKind::Channel, UpdateRule::Additive,
+                           a[0], a[0], a[0], a[1], Value(), Value(), Value(), false);
   EXPECT_TRUE(failed(verify(op)));
   EXPECT_NE(messages.find("[B, T, HV, K] for gate 'channel'"), std::string::npos) << messages;
 }
@@ -155,9 +153,8 @@ TEST_F(DialectTest, DecodeBuilderCarriesStateType) {
 TEST_F(DialectTest, DecodeRejectsStateOfWrongBatch) {
   Type f32 = builder.getF32Type();
   auto a = args({tensor({8, 1, 2, 64}, f32), tensor({4, 2, 64, 64}, f32)});
-  auto op = DecodeOp::create(builder, UnknownLoc::get(&ctx), GateKind::None,
-                             UpdateRule::Additive, a[0], a[0], a[0], Value(), Value(), a[1],
-                             Value());
+  auto op = DecodeOp::create(builder, UnknownLoc::get(&ctx), GateKind::None, UpdateRule::Additive,
+                             a[0], a[0], a[0], Value(), Value(), a[1], Value());
   EXPECT_TRUE(failed(verify(op)));
   EXPECT_NE(messages.find("'state' must have shape [N, HV, K, V] = [8, 2, 64, 64]"),
             std::string::npos)

@@ -40,8 +40,8 @@ std::string layerSource(int variant) {
 }
 
 fs::path scratch(const std::string &name) {
-  fs::path dir = fs::temp_directory_path() / ("gdn-jit-cache-test-" + std::to_string(getpid()) +
-                                              "-" + name);
+  fs::path dir =
+      fs::temp_directory_path() / ("gdn-jit-cache-test-" + std::to_string(getpid()) + "-" + name);
   fs::remove_all(dir);
   return dir;
 }
@@ -120,8 +120,8 @@ TEST(JitCacheFaults, SixteenThreadsShareOneCompilePerLayer) {
     threads.emplace_back([&, i] {
       KernelMetadata meta;
       std::vector<char> cubin;
-      Status s = jit::compileArtifact(layerSource(i % 4), options, meta, ptx[i], cubin,
-                                      &outcomes[i]);
+      Status s =
+          jit::compileArtifact(layerSource(i % 4), options, meta, ptx[i], cubin, &outcomes[i]);
       EXPECT_TRUE(s.isOk()) << s.message;
       names[i] = meta.kernelName;
     });
@@ -135,7 +135,8 @@ TEST(JitCacheFaults, SixteenThreadsShareOneCompilePerLayer) {
   fs::remove_all(dir);
 }
 
-// A child process of this test binary (JitCacheChild.DISABLED_Run, which runs only there) compiling into GDN_JIT_CHILD_DIR.
+// A child process of this test binary (JitCacheChild.DISABLED_Run, which runs only there) compiling
+// into GDN_JIT_CHILD_DIR.
 pid_t spawnChild(const std::string &mode, const fs::path &dir, const fs::path &out) {
   std::vector<std::string> env;
   for (char **e = environ; *e; ++e)
@@ -321,12 +322,12 @@ TEST(JitCacheFaults, CorruptedEntriesAreRebuiltNeverLoaded) {
   ASSERT_FALSE(bytes.empty());
   std::mt19937 rng(7);
   std::vector<std::string> corruptions = {
-      bytes.substr(0, bytes.size() / 2),         // truncated
-      bytes.substr(0, bytes.size() - 1),         // one byte short
-      "",                                        // empty
-      std::string(bytes.size(), '\0'),           // zeroed
+      bytes.substr(0, bytes.size() / 2), // truncated
+      bytes.substr(0, bytes.size() - 1), // one byte short
+      "",                                // empty
+      std::string(bytes.size(), '\0'),   // zeroed
   };
-  for (int i = 0; i < 8; ++i) {                 // single flipped bytes
+  for (int i = 0; i < 8; ++i) { // single flipped bytes
     std::string flipped = bytes;
     flipped[rng() % flipped.size()] ^= 0x01;
     corruptions.push_back(flipped);

@@ -22,9 +22,9 @@ namespace {
 class JitTest : public testing::Test {
 protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("gdn-jit-test-" + std::to_string(::getpid()) + "-" +
-           testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir =
+        fs::temp_directory_path() / ("gdn-jit-test-" + std::to_string(::getpid()) + "-" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     options.cacheDir = dir.string();
     jit::clearMemoryCache();

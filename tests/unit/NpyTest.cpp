@@ -18,8 +18,7 @@ using namespace gdn;
 namespace {
 
 std::string tempPath(const std::string &name) {
-  return testing::TempDir() + "gdn_npy_" + std::to_string(::getpid()) + "_" +
-         name + ".npy";
+  return testing::TempDir() + "gdn_npy_" + std::to_string(::getpid()) + "_" + name + ".npy";
 }
 
 std::vector<unsigned char> readBytes(const std::string &path) {
@@ -48,8 +47,7 @@ std::string handMade(int major, std::string header, const std::string &data) {
 }
 
 template <typename T> std::string rawBytes(const std::vector<T> &values) {
-  return std::string(reinterpret_cast<const char *>(values.data()),
-                     values.size() * sizeof(T));
+  return std::string(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(T));
 }
 
 /// Reads `path` expecting failure; returns the message.
@@ -57,8 +55,7 @@ std::string readError(const std::string &path) {
   NpyArray a;
   std::string error;
   EXPECT_FALSE(readNpy(path, a, error));
-  EXPECT_EQ(error.rfind(path + ": ", 0), 0u) << "error must name the file: "
-                                              << error;
+  EXPECT_EQ(error.rfind(path + ": ", 0), 0u) << "error must name the file: " << error;
   return error;
 }
 
@@ -80,8 +77,7 @@ void expectRoundTrip(const NpyArray &a, const std::string &name) {
 }
 
 TEST(Npy, RoundTripEachDtypeAndShape) {
-  const std::vector<std::vector<int64_t>> shapes = {
-      {2, 3}, {}, {0}, {3, 0, 2}, {5}, {1, 1, 1, 7}};
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3}, {}, {0}, {3, 0, 2}, {5}, {1, 1, 1, 7}};
   for (const std::vector<int64_t> &shape : shapes) {
     size_t n = 1;
     for (int64_t d : shape)
@@ -96,8 +92,7 @@ TEST(Npy, RoundTripEachDtypeAndShape) {
       l[x] = int64_t(x) * 10000000000ll - 3;
       i[x] = -int32_t(x) * 1000;
     }
-    std::string tag = "shape" + std::to_string(shape.size()) + "_" +
-                      std::to_string(n);
+    std::string tag = "shape" + std::to_string(shape.size()) + "_" + std::to_string(n);
     expectRoundTrip(makeNpyF32(shape, f), "f4_" + tag);
     expectRoundTrip(makeNpyF64(shape, d), "f8_" + tag);
     expectRoundTrip(makeNpyI64(shape, l), "i8_" + tag);
@@ -132,13 +127,10 @@ TEST(Npy, WritesNumpyLayout) {
   // np.save of a (2, 3) float32 array: 10-byte prefix, dict, spaces and a
   // newline up to byte 128, then 24 bytes of data.
   std::string path = tempPath("layout"), error;
-  ASSERT_TRUE(writeNpy(path, makeNpyF32({2, 3}, std::vector<float>(6, 1.0f)),
-                       error))
-      << error;
+  ASSERT_TRUE(writeNpy(path, makeNpyF32({2, 3}, std::vector<float>(6, 1.0f)), error)) << error;
   std::vector<unsigned char> bytes = readBytes(path);
   ASSERT_EQ(bytes.size(), 128u + 24u);
-  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8),
-            std::string("\x93NUMPY\x01\x00", 8));
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), std::string("\x93NUMPY\x01\x00", 8));
   EXPECT_EQ(bytes[8] | (bytes[9] << 8), 118);
   std::string header(bytes.begin() + 10, bytes.begin() + 128);
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
@@ -153,16 +145,16 @@ TEST(Npy, WritesNumpyLayout) {
   ASSERT_TRUE(writeNpy(path, makeNpyF64({}, {1.0}), error));
   bytes = readBytes(path);
   ASSERT_EQ(bytes.size(), 128u + 8u);
-  EXPECT_TRUE(contains(std::string(bytes.begin(), bytes.begin() + 128),
-                       "'shape': (), }"));
+  EXPECT_TRUE(contains(std::string(bytes.begin(), bytes.begin() + 128), "'shape': (), }"));
   std::remove(path.c_str());
 }
 
 TEST(Npy, ReadsVersion2And3Headers) {
   std::vector<int64_t> values = {7, -8, 9};
   std::string path = tempPath("v2"), error;
-  writeBytes(path, handMade(2, "{'descr': '<i8', 'fortran_order': False, "
-                               "'shape': (3,), }",
+  writeBytes(path, handMade(2,
+                            "{'descr': '<i8', 'fortran_order': False, "
+                            "'shape': (3,), }",
                             rawBytes(values)));
   NpyArray a;
   ASSERT_TRUE(readNpy(path, a, error)) << error;
@@ -175,8 +167,9 @@ TEST(Npy, ReadsVersion2And3Headers) {
   // Version 3.0, double quotes, other key order, no trailing comma, Python 2
   // long suffix: all things numpy's own reader accepts.
   std::vector<double> d = {1.5, -2.25};
-  writeBytes(path, handMade(3, "{\"shape\": (1L, 2L), \"fortran_order\": False,"
-                               " \"descr\": \"<f8\"}",
+  writeBytes(path, handMade(3,
+                            "{\"shape\": (1L, 2L), \"fortran_order\": False,"
+                            " \"descr\": \"<f8\"}",
                             rawBytes(d)));
   ASSERT_TRUE(readNpy(path, a, error)) << error;
   EXPECT_EQ(a.dtype, "f8");
@@ -191,8 +184,9 @@ TEST(Npy, AcceptsNativeAndNotApplicableByteOrders) {
   std::string path = tempPath("order"), error;
   std::vector<int32_t> i = {1, -2};
   for (const char *descr : {"=i4", "|i4"}) {
-    writeBytes(path, handMade(1, std::string("{'descr': '") + descr +
-                                     "', 'fortran_order': False, 'shape': (2,), }",
+    writeBytes(path, handMade(1,
+                              std::string("{'descr': '") + descr +
+                                  "', 'fortran_order': False, 'shape': (2,), }",
                               rawBytes(i)));
     NpyArray a;
     ASSERT_TRUE(readNpy(path, a, error)) << descr << ": " << error;
@@ -209,12 +203,10 @@ TEST(Npy, MissingFile) {
 
 TEST(Npy, TruncatedData) {
   std::string path = tempPath("truncated"), error;
-  ASSERT_TRUE(writeNpy(path, makeNpyF32({2, 3}, std::vector<float>(6, 1.0f)),
-                       error));
+  ASSERT_TRUE(writeNpy(path, makeNpyF32({2, 3}, std::vector<float>(6, 1.0f)), error));
   std::vector<unsigned char> bytes = readBytes(path);
   writeBytes(path, std::string(bytes.begin(), bytes.end() - 4));
-  EXPECT_TRUE(contains(readError(path),
-                       "truncated data: expected 24 bytes, found 20"));
+  EXPECT_TRUE(contains(readError(path), "truncated data: expected 24 bytes, found 20"));
   // Cut inside the header too.
   writeBytes(path, std::string(bytes.begin(), bytes.begin() + 50));
   EXPECT_TRUE(contains(readError(path), "truncated header"));
@@ -223,8 +215,9 @@ TEST(Npy, TruncatedData) {
 
 TEST(Npy, TrailingData) {
   std::string path = tempPath("trailing");
-  writeBytes(path, handMade(1, "{'descr': '<f4', 'fortran_order': False, "
-                               "'shape': (1,), }",
+  writeBytes(path, handMade(1,
+                            "{'descr': '<f4', 'fortran_order': False, "
+                            "'shape': (1,), }",
                             std::string(8, '\0')));
   EXPECT_TRUE(contains(readError(path), "trailing data: expected 4 bytes, found 8"));
   std::remove(path.c_str());
@@ -241,8 +234,9 @@ TEST(Npy, BadMagic) {
 
 TEST(Npy, UnsupportedVersion) {
   std::string path = tempPath("version");
-  writeBytes(path, handMade(1, "{'descr': '<f4', 'fortran_order': False, "
-                               "'shape': (0,), }",
+  writeBytes(path, handMade(1,
+                            "{'descr': '<f4', 'fortran_order': False, "
+                            "'shape': (0,), }",
                             ""));
   std::vector<unsigned char> bytes = readBytes(path);
   bytes[6] = 4;
@@ -253,8 +247,9 @@ TEST(Npy, UnsupportedVersion) {
 
 TEST(Npy, FortranOrder) {
   std::string path = tempPath("fortran");
-  writeBytes(path, handMade(1, "{'descr': '<f4', 'fortran_order': True, "
-                               "'shape': (2, 2), }",
+  writeBytes(path, handMade(1,
+                            "{'descr': '<f4', 'fortran_order': True, "
+                            "'shape': (2, 2), }",
                             std::string(16, '\0')));
   EXPECT_TRUE(contains(readError(path), "fortran_order is True"));
   std::remove(path.c_str());
@@ -263,16 +258,17 @@ TEST(Npy, FortranOrder) {
 TEST(Npy, UnsupportedDtypes) {
   std::string path = tempPath("dtype");
   for (const char *descr : {"<f2", ">f4", "<u1", "<c8"}) {
-    writeBytes(path, handMade(1, std::string("{'descr': '") + descr +
-                                     "', 'fortran_order': False, 'shape': (1,), }",
+    writeBytes(path, handMade(1,
+                              std::string("{'descr': '") + descr +
+                                  "', 'fortran_order': False, 'shape': (1,), }",
                               std::string(8, '\0')));
     std::string error = readError(path);
-    EXPECT_TRUE(contains(error, std::string("unsupported dtype '") + descr + "'"))
-        << error;
+    EXPECT_TRUE(contains(error, std::string("unsupported dtype '") + descr + "'")) << error;
   }
   // Structured dtypes come as a list, not a string.
-  writeBytes(path, handMade(1, "{'descr': [('a', '<f4')], 'fortran_order': "
-                               "False, 'shape': (1,), }",
+  writeBytes(path, handMade(1,
+                            "{'descr': [('a', '<f4')], 'fortran_order': "
+                            "False, 'shape': (1,), }",
                             std::string(4, '\0')));
   EXPECT_TRUE(contains(readError(path), "structured dtypes are not supported"));
   std::remove(path.c_str());
@@ -282,7 +278,7 @@ TEST(Npy, UnparsableHeaders) {
   std::string path = tempPath("header");
   const char *headers[] = {
       "not a dict",
-      "{'descr': '<f4', 'fortran_order': False}",                  // no shape
+      "{'descr': '<f4', 'fortran_order': False}", // no shape
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }",
       "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",

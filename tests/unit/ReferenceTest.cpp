@@ -1,7 +1,7 @@
 //===- ReferenceTest.cpp - float64 reference and rounding helpers ---------===//
 
-#include "gdn/Numeric.h"
 #include "gdn/Reference.h"
+#include "gdn/Numeric.h"
 
 #include <gtest/gtest.h>
 
@@ -24,26 +24,23 @@ struct Case {
   LayerProblem p;
 };
 
-Case makeCase(GateKind gate, UpdateRule rule, int64_t B, int64_t T, int64_t H,
-              int64_t HV, int64_t K, int64_t V, bool qkL2Norm, bool initState,
-              uint64_t seed, bool negEig = false, double gateScale = 1.0) {
+Case makeCase(GateKind gate, UpdateRule rule, int64_t B, int64_t T, int64_t H, int64_t HV,
+              int64_t K, int64_t V, bool qkL2Norm, bool initState, uint64_t seed,
+              bool negEig = false, double gateScale = 1.0) {
   Case c;
-  c.in = makeRandomInputs(gate, rule, B, T, H, HV, K, V, qkL2Norm, negEig,
-                          initState, ElementType::F32, seed);
+  c.in = makeRandomInputs(gate, rule, B, T, H, HV, K, V, qkL2Norm, negEig, initState,
+                          ElementType::F32, seed);
   for (float &g : c.in.g)
     g = static_cast<float>(g * gateScale);
-  c.p = makeProblem(c.in, gate, rule, B, T, H, HV, K, V, 1.0 / std::sqrt(K),
-                    qkL2Norm);
+  c.p = makeProblem(c.in, gate, rule, B, T, H, HV, K, V, 1.0 / std::sqrt(K), qkL2Norm);
   return c;
 }
 
-void expectClose(const LayerResult &got, const LayerResult &want,
-                 double tol = kTol) {
+void expectClose(const LayerResult &got, const LayerResult &want, double tol = kTol) {
   ASSERT_EQ(got.o.size(), want.o.size());
   ASSERT_EQ(got.finalState.size(), want.finalState.size());
   ErrorStats eo = compare(got.o.data(), want.o.data(), want.o.size());
-  ErrorStats es = compare(got.finalState.data(), want.finalState.data(),
-                          want.finalState.size());
+  ErrorStats es = compare(got.finalState.data(), want.finalState.data(), want.finalState.size());
   EXPECT_LE(eo.maxRel, tol) << "o maxAbs " << eo.maxAbs;
   EXPECT_LE(es.maxRel, tol) << "finalState maxAbs " << es.maxAbs;
 }
@@ -69,8 +66,8 @@ struct SweepParam {
 
 std::string sweepName(const testing::TestParamInfo<SweepParam> &info) {
   const SweepParam &s = info.param;
-  std::string name = std::string(toString(s.gate)) + "_" + toString(s.rule) +
-                     "_C" + std::to_string(s.C) + "_T" + std::to_string(s.T) +
+  std::string name = std::string(toString(s.gate)) + "_" + toString(s.rule) + "_C" +
+                     std::to_string(s.C) + "_T" + std::to_string(s.T) +
                      (s.initState ? "_init" : "") + (s.qkL2Norm ? "_l2" : "") +
                      (s.gateScale != 1.0 ? "_mild" : "");
   return name;
@@ -99,13 +96,12 @@ TEST_P(ChunkwiseSweep, MatchesRecurrence) {
   // GVA (H=2, HV=4) and K != V; which of K, V is larger alternates.
   int64_t K = s.qkL2Norm ? 16 : 32, V = s.qkL2Norm ? 32 : 16;
   uint64_t seed = 1000 + 17 * s.C + s.T + (s.initState ? 7 : 0);
-  Case c = makeCase(s.gate, s.rule, 2, s.T, 2, 4, K, V, s.qkL2Norm,
-                    s.initState, seed, /*negEig=*/s.initState, s.gateScale);
+  Case c = makeCase(s.gate, s.rule, 2, s.T, 2, 4, K, V, s.qkL2Norm, s.initState, seed,
+                    /*negEig=*/s.initState, s.gateScale);
   expectClose(referenceChunkwise(c.p, s.C), referenceRecurrence(c.p));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, ChunkwiseSweep,
-                         testing::ValuesIn(sweepParams()), sweepName);
+INSTANTIATE_TEST_SUITE_P(AllFamilies, ChunkwiseSweep, testing::ValuesIn(sweepParams()), sweepName);
 
 // ---------------------------------------------------------------------------
 // Hand-computed cases (arithmetic spelled out in comments).
@@ -160,8 +156,7 @@ TEST(ReferenceHand, DeltaChannelGateWithState) {
   //     beta=1 -> S=(3, 4.5); q=(1,0) -> o1 = 3.
   // t2: g=(0, ln .5) -> S=(3, 2.25); k=(0,2): S^T k = 4.5, v=1 -> -3.5,
   //     beta=.25 -> -.875; S += k * -.875 -> (3, .5); q=(1,1) -> o2 = 3.5.
-  std::vector<float> q = {1, 0, 1, 1}, k = {1, 1, 0, 2}, v = {5, 1},
-                     beta = {1, 0.25f},
+  std::vector<float> q = {1, 0, 1, 1}, k = {1, 1, 0, 2}, v = {5, 1}, beta = {1, 0.25f},
                      g = {std::log(0.5f), 0, 0, std::log(0.5f)}, s0 = {1, 2};
   LayerProblem p;
   p.gate = GateKind::Channel;
@@ -200,8 +195,7 @@ TEST(ReferenceHand, L2NormAndNullBetaMeanOne) {
 
 TEST(ReferenceStructure, GvaHeadMappingMatchesSingleHeadProblems) {
   const int64_t B = 1, T = 9, H = 2, HV = 4, K = 8, V = 4, group = HV / H;
-  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
-                    false, true, 42);
+  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V, false, true, 42);
   LayerResult full = referenceRecurrence(c.p);
   for (int64_t j = 0; j < HV; ++j) {
     int64_t h = j / group;
@@ -216,8 +210,7 @@ TEST(ReferenceStructure, GvaHeadMappingMatchesSingleHeadProblems) {
         v.push_back(c.in.v[(t * HV + j) * V + d]);
       beta.push_back(c.in.beta[t * HV + j]);
     }
-    s0.assign(c.in.initialState.begin() + j * K * V,
-              c.in.initialState.begin() + (j + 1) * K * V);
+    s0.assign(c.in.initialState.begin() + j * K * V, c.in.initialState.begin() + (j + 1) * K * V);
     LayerProblem p = c.p;
     p.H = p.HV = 1;
     p.q = q.data(), p.k = k.data(), p.v = v.data(), p.g = g.data();
@@ -233,8 +226,7 @@ TEST(ReferenceStructure, GvaHeadMappingMatchesSingleHeadProblems) {
 
 TEST(ReferenceStructure, L2NormEqualsPrenormalisedInputs) {
   const int64_t B = 2, T = 7, H = 1, HV = 2, K = 8, V = 8;
-  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, B, T, H, HV, K, V,
-                    true, false, 5);
+  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, B, T, H, HV, K, V, true, false, 5);
   LayerResult withNorm = referenceRecurrence(c.p);
   std::vector<float> q = c.in.q, k = c.in.k;
   // Normalise in float64 and hand over as float: agreement to float rounding.
@@ -269,8 +261,7 @@ TEST(ReferenceStructure, ZeroGateEqualsNoGate) {
 
 TEST(ReferenceStructure, BatchRowsAreIndependent) {
   const int64_t B = 3, T = 21, H = 1, HV = 2, K = 16, V = 16;
-  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, B, T, H, HV, K, V,
-                    false, true, 8);
+  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, B, T, H, HV, K, V, false, true, 8);
   LayerResult full = referenceRecurrence(c.p);
   for (int64_t b = 0; b < B; ++b) {
     LayerProblem p = c.p;
@@ -287,13 +278,11 @@ TEST(ReferenceStructure, BatchRowsAreIndependent) {
 }
 
 TEST(ReferenceStructure, ZeroTokensKeepsState) {
-  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, 2, 0, 1, 2, 4, 4,
-                    false, true, 1);
+  Case c = makeCase(GateKind::Scalar, UpdateRule::Delta, 2, 0, 1, 2, 4, 4, false, true, 1);
   // All token tensors are empty; T == 0 accepts null pointers for them.
   EXPECT_EQ(c.p.q, nullptr);
   EXPECT_EQ(validate(c.p), "");
-  for (const LayerResult &r :
-       {referenceRecurrence(c.p), referenceChunkwise(c.p, 16)}) {
+  for (const LayerResult &r : {referenceRecurrence(c.p), referenceChunkwise(c.p, 16)}) {
     EXPECT_TRUE(r.o.empty());
     ASSERT_EQ(r.finalState.size(), c.in.initialState.size());
     for (size_t i = 0; i < r.finalState.size(); ++i)
@@ -312,12 +301,10 @@ TEST(ReferenceVarlen, EqualsSeparateSequences) {
   for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
     for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta}) {
       SCOPED_TRACE(std::string(toString(gate)) + " " + toString(rule));
-      Case c = makeCase(gate, rule, 1, T, H, HV, K, V, true, false, 77, false,
-                        1.0 / 16);
+      Case c = makeCase(gate, rule, 1, T, H, HV, K, V, true, false, 77, false, 1.0 / 16);
       // Per-sequence initial states [N, HV, K, V].
       c.in.initialState =
-          makeRandomInputs(gate, rule, N, 0, H, HV, K, V, false, false, true,
-                           ElementType::F32, 99)
+          makeRandomInputs(gate, rule, N, 0, H, HV, K, V, false, false, true, ElementType::F32, 99)
               .initialState;
       c.p.initialState = c.in.initialState.data();
       c.p.cuSeqlens = cu;
@@ -372,8 +359,7 @@ TEST(ReferenceExtreme, VeryNegativeGates) {
 TEST(ReferenceExtreme, MixedGateMagnitudesPerChannel) {
   // Channel gates spanning 0 to -20 inside one chunk: exp(G_i - G_j) ranges
   // from 1 to underflow within the same row of the Gram product.
-  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, 1, 130, 1, 1, 16, 16,
-                    false, true, 12);
+  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, 1, 130, 1, 1, 16, 16, false, true, 12);
   for (size_t i = 0; i < c.in.g.size(); ++i)
     c.in.g[i] = (i % 16 < 8) ? -20.0f * float(i % 16) / 7.0f : 0.0f;
   expectClose(referenceChunkwise(c.p, 64), referenceRecurrence(c.p));
@@ -397,8 +383,8 @@ TEST(ReferenceExtreme, BetaZeroLeavesDeltaStateUnchanged) {
 TEST(ReferenceExtreme, BetaOneAndNegativeEigenvalues) {
   for (float betaValue : {1.0f, 2.0f})
     for (GateKind gate : {GateKind::None, GateKind::Channel}) {
-      Case c = makeCase(gate, UpdateRule::Delta, 1, 100, 1, 1, 16, 16, false,
-                        true, 14, false, 1.0 / 16);
+      Case c =
+          makeCase(gate, UpdateRule::Delta, 1, 100, 1, 1, 16, 16, false, true, 14, false, 1.0 / 16);
       for (float &b : c.in.beta)
         b = betaValue;
       LayerResult rec = referenceRecurrence(c.p);
@@ -409,8 +395,7 @@ TEST(ReferenceExtreme, BetaOneAndNegativeEigenvalues) {
 
 TEST(ReferenceExtreme, BetaOneDeltaStoresExactValue) {
   // With beta = 1 and unit k, S^T k equals v right after the update.
-  Case c = makeCase(GateKind::None, UpdateRule::Delta, 1, 1, 1, 1, 8, 4, false,
-                    true, 15);
+  Case c = makeCase(GateKind::None, UpdateRule::Delta, 1, 1, 1, 1, 8, 4, false, true, 15);
   c.in.beta[0] = 1.0f;
   LayerResult r = referenceRecurrence(c.p);
   // S1^T k = S0^T k + (v - S0^T k) |k|^2, and |k|^2 = 1 up to f32 rounding.
@@ -426,8 +411,7 @@ TEST(ReferenceExtreme, LongSequence) {
   for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
     for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta}) {
       SCOPED_TRACE(std::string(toString(gate)) + " " + toString(rule));
-      Case c = makeCase(gate, rule, 1, 4096, 1, 1, 8, 8, false, true, 16,
-                        false, 1.0 / 16);
+      Case c = makeCase(gate, rule, 1, 4096, 1, 1, 8, 8, false, true, 16, false, 1.0 / 16);
       LayerResult rec = referenceRecurrence(c.p);
       LayerResult chk = referenceChunkwise(c.p, 64);
       EXPECT_TRUE(allFinite(rec.o) && allFinite(rec.finalState));
@@ -471,8 +455,7 @@ TEST(ReferenceValidate, RejectsBadProblems) {
          p.g = nullptr;
        },
        "gate is channel but g is null"},
-      {[](LayerProblem &p) { p.gate = GateKind::None; },
-       "gate is none but g is given"},
+      {[](LayerProblem &p) { p.gate = GateKind::None; }, "gate is none but g is given"},
       {[](LayerProblem &p) { p.scale = std::numeric_limits<double>::quiet_NaN(); },
        "scale must be finite (got nan)"},
       {[](LayerProblem &p) {
@@ -482,12 +465,18 @@ TEST(ReferenceValidate, RejectsBadProblems) {
        "cu_seqlens requires B == 1 (got B = 2)"},
       {[](LayerProblem &p) { p.cuSeqlens = {0}; },
        "cu_seqlens must have at least 2 entries (got 1)"},
-      {[](LayerProblem &p) { p.cuSeqlens = {1, 8}; },
+      {[](LayerProblem &p) {
+         p.cuSeqlens = {1, 8};
+       },
        "cu_seqlens must start at 0 (got 1)"},
-      {[](LayerProblem &p) { p.cuSeqlens = {0, 5, 3, 8}; },
+      {[](LayerProblem &p) {
+         p.cuSeqlens = {0, 5, 3, 8};
+       },
        "cu_seqlens must be non-decreasing (cu_seqlens[2] = 3 < "
        "cu_seqlens[1] = 5)"},
-      {[](LayerProblem &p) { p.cuSeqlens = {0, 4, 7}; },
+      {[](LayerProblem &p) {
+         p.cuSeqlens = {0, 4, 7};
+       },
        "cu_seqlens must end at T = 8 (got 7)"},
   };
   for (const Bad &b : bad) {
@@ -508,8 +497,7 @@ TEST(ReferenceValidate, RejectsBadProblems) {
 }
 
 TEST(ReferenceStructure, ChunkLargerThanSequenceIsOneChunk) {
-  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, 2, 37, 1, 2, 8, 8,
-                    false, true, 21);
+  Case c = makeCase(GateKind::Channel, UpdateRule::Delta, 2, 37, 1, 2, 8, 8, false, true, 21);
   LayerResult rec = referenceRecurrence(c.p);
   expectClose(referenceChunkwise(c.p, int64_t(1) << 40), rec);
   expectClose(referenceChunkwise(c.p, 37), rec);
@@ -517,8 +505,7 @@ TEST(ReferenceStructure, ChunkLargerThanSequenceIsOneChunk) {
 }
 
 TEST(ReferenceValidate, ChunkSizeMustBePositive) {
-  Case c = makeCase(GateKind::None, UpdateRule::Delta, 1, 4, 1, 1, 4, 4, false,
-                    false, 1);
+  Case c = makeCase(GateKind::None, UpdateRule::Delta, 1, 4, 1, 1, 4, 4, false, false, 1);
   try {
     referenceChunkwise(c.p, 0);
     FAIL() << "expected std::invalid_argument";
@@ -556,12 +543,10 @@ TEST(ReferenceCompare, AbsoluteAndNormRelative) {
 
 TEST(ReferenceRandom, ShapesRangesAndDeterminism) {
   const int64_t B = 2, T = 33, H = 2, HV = 4, K = 16, V = 8;
-  RandomLayerInputs a =
-      makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
-                       false, true, true, ElementType::BF16, 123);
-  RandomLayerInputs b =
-      makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
-                       false, true, true, ElementType::BF16, 123);
+  RandomLayerInputs a = makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
+                                         false, true, true, ElementType::BF16, 123);
+  RandomLayerInputs b = makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
+                                         false, true, true, ElementType::BF16, 123);
   EXPECT_EQ(a.q, b.q);
   EXPECT_EQ(a.k, b.k);
   EXPECT_EQ(a.g, b.g);
@@ -601,24 +586,21 @@ TEST(ReferenceRandom, ShapesRangesAndDeterminism) {
   EXPECT_TRUE(betaAboveOne);   // allowNegEigval widens to (0, 2)
   EXPECT_TRUE(stateUnrounded); // the state stays f32
 
-  RandomLayerInputs c =
-      makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
-                       false, true, false, ElementType::BF16, 124);
+  RandomLayerInputs c = makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
+                                         false, true, false, ElementType::BF16, 124);
   EXPECT_NE(a.q, c.q);
   EXPECT_TRUE(c.initialState.empty());
 
   // Toggling the state leaves the other tensors unchanged (separate streams).
-  RandomLayerInputs d =
-      makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
-                       false, true, false, ElementType::BF16, 123);
+  RandomLayerInputs d = makeRandomInputs(GateKind::Channel, UpdateRule::Delta, B, T, H, HV, K, V,
+                                         false, true, false, ElementType::BF16, 123);
   EXPECT_EQ(a.q, d.q);
   EXPECT_EQ(a.beta, d.beta);
 }
 
 TEST(ReferenceRandom, GateAndNormOptions) {
-  RandomLayerInputs none =
-      makeRandomInputs(GateKind::None, UpdateRule::Additive, 1, 10, 1, 1, 8, 8,
-                       true, false, false, ElementType::F16, 5);
+  RandomLayerInputs none = makeRandomInputs(GateKind::None, UpdateRule::Additive, 1, 10, 1, 1, 8, 8,
+                                            true, false, false, ElementType::F16, 5);
   EXPECT_TRUE(none.g.empty());
   EXPECT_EQ(none.beta.size(), 10u); // additive still gets beta
   for (float x : none.beta) {
@@ -635,12 +617,11 @@ TEST(ReferenceRandom, GateAndNormOptions) {
     maxNorm = std::max(maxNorm, std::sqrt(ss));
   }
   EXPECT_GT(maxNorm, 3.0); // unnormalised k when the layer normalises itself
-  RandomLayerInputs scalar =
-      makeRandomInputs(GateKind::Scalar, UpdateRule::Delta, 2, 10, 1, 3, 8, 8,
-                       false, false, false, ElementType::F32, 5);
+  RandomLayerInputs scalar = makeRandomInputs(GateKind::Scalar, UpdateRule::Delta, 2, 10, 1, 3, 8,
+                                              8, false, false, false, ElementType::F32, 5);
   EXPECT_EQ(scalar.g.size(), 60u);
-  LayerProblem p = makeProblem(scalar, GateKind::Scalar, UpdateRule::Delta, 2,
-                               10, 1, 3, 8, 8, 0.25, false);
+  LayerProblem p =
+      makeProblem(scalar, GateKind::Scalar, UpdateRule::Delta, 2, 10, 1, 3, 8, 8, 0.25, false);
   EXPECT_EQ(validate(p), "");
   EXPECT_EQ(p.g, scalar.g.data());
   EXPECT_EQ(p.initialState, nullptr);
@@ -659,13 +640,12 @@ float bitsToFloat(uint32_t u) {
 
 TEST(Numeric, Bf16KnownValues) {
   EXPECT_EQ(roundToBf16(1.0f), 1.0f);
-  EXPECT_EQ(roundToBf16(1.0f + 0x1p-8f), 1.0f);                // tie -> even
-  EXPECT_EQ(roundToBf16(1.0f + 3 * 0x1p-8f), 1.0f + 0x1p-6f);  // tie -> even
+  EXPECT_EQ(roundToBf16(1.0f + 0x1p-8f), 1.0f);               // tie -> even
+  EXPECT_EQ(roundToBf16(1.0f + 3 * 0x1p-8f), 1.0f + 0x1p-6f); // tie -> even
   EXPECT_EQ(roundToBf16(1.0f + 0x1p-8f + 0x1p-20f), 1.0f + 0x1p-7f);
   EXPECT_EQ(roundToBf16(-1.0f - 0x1p-8f - 0x1p-20f), -1.0f - 0x1p-7f);
   EXPECT_EQ(roundToBf16(0.1f), 0.10009765625f);
-  EXPECT_EQ(roundToBf16(std::numeric_limits<float>::max()),
-            std::numeric_limits<float>::infinity());
+  EXPECT_EQ(roundToBf16(std::numeric_limits<float>::max()), std::numeric_limits<float>::infinity());
   EXPECT_EQ(roundToBf16(-std::numeric_limits<float>::infinity()),
             -std::numeric_limits<float>::infinity());
   EXPECT_TRUE(std::isnan(roundToBf16(std::numeric_limits<float>::quiet_NaN())));
@@ -674,14 +654,14 @@ TEST(Numeric, Bf16KnownValues) {
   EXPECT_TRUE(std::signbit(roundToBf16(-0.0f)));
   // f32 subnormals round on bf16's subnormal grid (step 2^-133).
   EXPECT_EQ(roundToBf16(0x1p-133f), 0x1p-133f);
-  EXPECT_EQ(roundToBf16(0x1p-134f), 0.0f);                 // tie -> even (0)
-  EXPECT_EQ(roundToBf16(3 * 0x1p-134f), 2 * 0x1p-133f);    // tie -> even
+  EXPECT_EQ(roundToBf16(0x1p-134f), 0.0f);              // tie -> even (0)
+  EXPECT_EQ(roundToBf16(3 * 0x1p-134f), 2 * 0x1p-133f); // tie -> even
 }
 
 TEST(Numeric, F16KnownValues) {
   EXPECT_EQ(roundToF16(1.0f), 1.0f);
-  EXPECT_EQ(roundToF16(1.0f + 0x1p-11f), 1.0f);                // tie -> even
-  EXPECT_EQ(roundToF16(1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f);  // tie -> even
+  EXPECT_EQ(roundToF16(1.0f + 0x1p-11f), 1.0f);               // tie -> even
+  EXPECT_EQ(roundToF16(1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f); // tie -> even
   EXPECT_EQ(roundToF16(0.1f), 0.0999755859375f);
   EXPECT_EQ(roundToF16(65504.0f), 65504.0f);
   EXPECT_EQ(roundToF16(65519.0f), 65504.0f);
@@ -693,11 +673,11 @@ TEST(Numeric, F16KnownValues) {
   // Subnormals: grid step 2^-24 below 2^-14.
   EXPECT_EQ(roundToF16(0x1p-14f), 0x1p-14f);
   EXPECT_EQ(roundToF16(0x1p-24f), 0x1p-24f);
-  EXPECT_EQ(roundToF16(0x1p-25f), 0.0f);                       // tie -> even
+  EXPECT_EQ(roundToF16(0x1p-25f), 0.0f); // tie -> even
   EXPECT_EQ(roundToF16(1.5f * 0x1p-25f), 0x1p-24f);
-  EXPECT_EQ(roundToF16(3 * 0x1p-25f), 2 * 0x1p-24f);           // tie -> even
-  EXPECT_EQ(roundToF16(-5 * 0x1p-25f), -2 * 0x1p-24f);         // tie -> even
-  EXPECT_EQ(roundToF16(1023.5f * 0x1p-24f), 0x1p-14f);         // into normals
+  EXPECT_EQ(roundToF16(3 * 0x1p-25f), 2 * 0x1p-24f);   // tie -> even
+  EXPECT_EQ(roundToF16(-5 * 0x1p-25f), -2 * 0x1p-24f); // tie -> even
+  EXPECT_EQ(roundToF16(1023.5f * 0x1p-24f), 0x1p-14f); // into normals
   EXPECT_EQ(roundToF16(1e-30f), 0.0f);
   EXPECT_EQ(roundToF16(0x1p-140f), 0.0f); // f32 subnormal input
 }
@@ -782,8 +762,8 @@ TEST(Numeric, BitPatternsRoundTrip) {
 // same on every call (whatever the thread count) and still standard normal.
 TEST(ReferenceRandom, LargeTensorsAreDeterministicAcrossParallelBlocks) {
   auto make = [] {
-    return makeRandomInputs(GateKind::Scalar, UpdateRule::Delta, 1, 9000, 2, 2, 128, 128,
-                            false, false, false, ElementType::F32, 11);
+    return makeRandomInputs(GateKind::Scalar, UpdateRule::Delta, 1, 9000, 2, 2, 128, 128, false,
+                            false, false, ElementType::F32, 11);
   };
   RandomLayerInputs a = make(), b = make();
   ASSERT_EQ(a.q.size(), size_t(9000 * 2 * 128)); // > 2 blocks of 2^20

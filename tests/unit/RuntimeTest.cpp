@@ -1,7 +1,7 @@
 // The runtime without a GPU: metadata records, launch validation, the no-driver error, and
 // the C API's argument checks.
-#include "gdn/DeviceLayer.h"
 #include "gdn/Runtime.h"
+#include "gdn/DeviceLayer.h"
 #include "gdn/gdn.h"
 
 #include "GroupingLocale.h"
@@ -161,7 +161,8 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
             "metadata with a prep_kernel needs chunk_size > 0");
   text.replace(text.find("chunk_size: 0"), 13, "chunk_size: -4");
-  EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata chunk_size must not be negative");
+  EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
+            "metadata chunk_size must not be negative");
   text = m.serialize();
   text.replace(text.find(" T N"), 4, " N");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata args must include T");

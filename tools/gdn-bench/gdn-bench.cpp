@@ -59,9 +59,9 @@ std::vector<Case> benchmarkCases() {
 struct Timing {
   using Fn = int (*)(...);
   Driver &driver;
-  Fn eventCreate, eventRecord, eventSync, eventElapsed, eventDestroy, streamCreate,
-      streamDestroy, beginCapture, endCapture, instantiate, graphLaunch, graphDestroy,
-      execDestroy, streamSync, copyDtoD;
+  Fn eventCreate, eventRecord, eventSync, eventElapsed, eventDestroy, streamCreate, streamDestroy,
+      beginCapture, endCapture, instantiate, graphLaunch, graphDestroy, execDestroy, streamSync,
+      copyDtoD;
 
   explicit Timing(Driver &d) : driver(d) {
     auto f = [&](const char *n) { return reinterpret_cast<Fn>(d.symbol(n)); };
@@ -135,8 +135,10 @@ struct Timing {
       return 0;
     void *stream = nullptr;
     streamCreate(&stream, 1u);
-    auto copy = [&] { copyDtoD(reinterpret_cast<unsigned long long>(b),
-                               reinterpret_cast<unsigned long long>(a), n, stream); };
+    auto copy = [&] {
+      copyDtoD(reinterpret_cast<unsigned long long>(b), reinterpret_cast<unsigned long long>(a), n,
+               stream);
+    };
     copy();
     double ms = median(stream, 10, 1, copy);
     streamDestroy(stream);

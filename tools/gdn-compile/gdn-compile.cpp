@@ -31,7 +31,9 @@ int main(int argc, char **argv) {
   app.add_option("--k-slices", options.kSlices,
                  "K slices per warp of the recurrent kernel: 4, or 8 (half the state registers)")
       ->check(CLI::IsMember({4, 8}));
-  app.add_option("--kernel", options.kernel, "auto (chunked where supported), recurrent, chunked or generic (the fused kernel lowered op by op)")
+  app.add_option("--kernel", options.kernel,
+                 "auto (chunked where supported), recurrent, chunked or generic (the fused kernel "
+                 "lowered op by op)")
       ->check(CLI::IsMember({"auto", "recurrent", "chunked", "generic"}));
   app.add_option("--chunk-size", options.chunkSize, "Chunk size of the chunked kernel")
       ->check(CLI::IsMember({16, 32, 64}));

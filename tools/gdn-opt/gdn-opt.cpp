@@ -25,6 +25,5 @@ int main(int argc, char **argv) {
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   mlir::registerAllPasses();
   mlir::gdn::registerGdnPassesAndPipelines();
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "gdn compiler driver\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "gdn compiler driver\n", registry));
 }

@@ -17,8 +17,8 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -144,15 +144,15 @@ bool runOnGpu(const LayerInfo &info, const std::string &source, const HostTensor
   std::string stateIn = info.stateOperandName();
   if (!upload("q", m.inputType, launch.q) || !upload("k", m.inputType, launch.k) ||
       !upload("v", m.inputType, launch.v) || !upload("g", m.gType, launch.g) ||
-      !upload("beta", m.betaType, launch.beta) ||
-      !upload(stateIn, "f32", launch.initialState) ||
+      !upload("beta", m.betaType, launch.beta) || !upload(stateIn, "f32", launch.initialState) ||
       !upload("cu_seqlens", m.cuSeqlensType, launch.cuSeqlens)) {
     release();
     return false;
   }
   const HostTensor &q = inputs.at("q");
   int64_t B = q.shape[0], T = q.shape[1];
-  int64_t N = info.isVarlen() ? static_cast<int64_t>(inputs.at("cu_seqlens").indices.size()) - 1 : B;
+  int64_t N =
+      info.isVarlen() ? static_cast<int64_t>(inputs.at("cu_seqlens").indices.size()) - 1 : B;
   if (info.isVarlen())
     launch.cuSeqlensHost = inputs.at("cu_seqlens").indices.data();
   std::vector<int64_t> oShape = {B, T, m.HV, m.V}, sShape = {N, m.HV, m.K, m.V};
@@ -234,8 +234,7 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({16, 32, 64, 128}));
   app.add_flag("--random", random, "Generate valid random inputs and save them to --inputs");
   app.add_option("--seed", seed, "Seed of --random");
-  app.add_option("--batch", batch,
-                 "B for --random (the number of sequences N for a packed batch)");
+  app.add_option("--batch", batch, "B for --random (the number of sequences N for a packed batch)");
   app.add_option("--seq-len", seqLen, "T for --random (total tokens for a packed batch)");
   app.add_flag("--zero-state", zeroState,
                "With --random: start from a zero initial state instead of a random one");
@@ -283,9 +282,11 @@ int main(int argc, char **argv) {
     auto start = std::chrono::steady_clock::now();
     if (!runOnGpu(info, source.str(), inputs, outputs, gpuMs, error))
       return fail(error);
-    std::fprintf(stderr, "gdn-run: %s <%s, %s> on the GPU: compiled/loaded and ran in %.0f ms "
-                 "(launch to sync %.3f ms)\n", info.op.c_str(), toString(info.gate),
-                 toString(info.rule), ms(start, std::chrono::steady_clock::now()), gpuMs);
+    std::fprintf(stderr,
+                 "gdn-run: %s <%s, %s> on the GPU: compiled/loaded and ran in %.0f ms "
+                 "(launch to sync %.3f ms)\n",
+                 info.op.c_str(), toString(info.gate), toString(info.rule),
+                 ms(start, std::chrono::steady_clock::now()), gpuMs);
   } else {
     auto start = std::chrono::steady_clock::now();
     if (!layer->compile(error))

@@ -26,7 +26,8 @@ int main(int argc, char **argv) {
   app.add_option("layer", layerPath, "A .mlir file with one gdn.recurrence or gdn.decode op")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--batch", shape.batch, "B (sequences for a packed batch)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", shape.batch, "B (sequences for a packed batch)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--seq-len", shape.tokens, "T (total tokens for a packed batch)")
       ->check(CLI::PositiveNumber);
   app.add_option("--cache-dir", options.cacheDir, "JIT cache and tuning file folder");

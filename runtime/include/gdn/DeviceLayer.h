@@ -21,12 +21,12 @@ class DeviceLayer {
 public:
   /// `batch` sequences of `tokens` tokens; for a packed-batch kernel, `batch` sequences
   /// sharing `tokens` tokens (an empty one, a one-token one, the rest split evenly).
-  static Status create(const KernelMetadata &metadata, int64_t batch, int64_t tokens,
-                       uint64_t seed, std::unique_ptr<DeviceLayer> &out);
+  static Status create(const KernelMetadata &metadata, int64_t batch, int64_t tokens, uint64_t seed,
+                       std::unique_ptr<DeviceLayer> &out);
   ~DeviceLayer();
 
-  LayerLaunch launch;            ///< the tensors on the device (editable, e.g. in place)
-  RandomLayerInputs inputs;      ///< the same inputs on the host (rounded to the kernel's types)
+  LayerLaunch launch;       ///< the tensors on the device (editable, e.g. in place)
+  RandomLayerInputs inputs; ///< the same inputs on the host (rounded to the kernel's types)
   std::vector<int64_t> cuSeqlens;
   int64_t B = 0, T = 0, N = 0;
 
@@ -52,8 +52,7 @@ private:
 /// Host floats as device element bytes (bf16/f16 rounded to nearest even), and back.
 std::vector<unsigned char> encodeElements(const std::vector<float> &values,
                                           const std::string &type);
-std::vector<float> decodeElements(const std::vector<unsigned char> &bytes,
-                                  const std::string &type);
+std::vector<float> decodeElements(const std::vector<unsigned char> &bytes, const std::string &type);
 /// Offsets as device bytes of `type` (i32 or i64).
 std::vector<unsigned char> encodeIndices(const std::vector<int64_t> &values,
                                          const std::string &type);

@@ -16,8 +16,8 @@
 namespace gdn {
 
 struct NpyArray {
-  std::string dtype;          // "f4", "f8", "i4" or "i8" (little-endian)
-  std::vector<int64_t> shape; // empty for a 0-d array (one element)
+  std::string dtype;               // "f4", "f8", "i4" or "i8" (little-endian)
+  std::vector<int64_t> shape;      // empty for a 0-d array (one element)
   std::vector<unsigned char> data; // numel() * itemsize bytes, C order
   size_t numel() const;
 };
@@ -27,6 +27,8 @@ size_t npyItemSize(const std::string &dtype);
 
 /// On failure returns false and sets `error` to "<path>: <what is wrong>".
 bool readNpy(const std::string &path, NpyArray &out, std::string &error);
+/// The same from the file's bytes (`error` without the path).
+bool parseNpy(const std::vector<unsigned char> &bytes, NpyArray &out, std::string &error);
 bool writeNpy(const std::string &path, const NpyArray &a, std::string &error);
 
 /// Builders; throw std::invalid_argument if values.size() != product(shape).
@@ -34,8 +36,7 @@ NpyArray makeNpyF32(std::vector<int64_t> shape, const std::vector<float> &values
 NpyArray makeNpyF32(std::vector<int64_t> shape,
                     const std::vector<double> &values); // narrowed to f4
 NpyArray makeNpyF64(std::vector<int64_t> shape, const std::vector<double> &values);
-NpyArray makeNpyI64(std::vector<int64_t> shape,
-                    const std::vector<int64_t> &values);
+NpyArray makeNpyI64(std::vector<int64_t> shape, const std::vector<int64_t> &values);
 
 /// Element conversions; false with a message on a dtype that does not fit.
 bool toFloatVector(const NpyArray &a, std::vector<float> &out,

@@ -31,16 +31,16 @@ struct LayerProblem {
   GateKind gate = GateKind::None;
   UpdateRule rule = UpdateRule::Delta;
   int64_t B = 0, T = 0, H = 0, HV = 0, K = 0, V = 0;
-  double scale = 1.0;   // output scale (callers usually pass 1/sqrt(K))
+  double scale = 1.0;    // output scale (callers usually pass 1/sqrt(K))
   bool qkL2Norm = false; // q,k <- x / sqrt(sum_c x_c^2 + 1e-6) per token and
                          // head, before anything else
   // Empty: N = B sequences of length T. Otherwise B must be 1, N = size - 1,
   // and sequence n is tokens [cu[n], cu[n+1]) of the packed batch.
   std::vector<int64_t> cuSeqlens;
   const float *q = nullptr, *k = nullptr, *v = nullptr; // required
-  const float *g = nullptr;            // nullptr iff gate None
-  const float *beta = nullptr;         // nullptr means beta = 1
-  const float *initialState = nullptr; // nullptr means zeros
+  const float *g = nullptr;                             // nullptr iff gate None
+  const float *beta = nullptr;                          // nullptr means beta = 1
+  const float *initialState = nullptr;                  // nullptr means zeros
 };
 
 struct LayerResult {
@@ -96,17 +96,15 @@ struct RandomLayerInputs {
 ///   beta          sigmoid(N(0,1)) in (0,1), times 2 if allowNegEigval; always
 ///                 generated; kept f32
 ///   initialState  0.1 * N(0,1), [B,HV,K,V] if withInitialState else empty; f32
-RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B,
-                                   int64_t T, int64_t H, int64_t HV, int64_t K,
-                                   int64_t V, bool qkL2Norm,
+RandomLayerInputs makeRandomInputs(GateKind gate, UpdateRule rule, int64_t B, int64_t T, int64_t H,
+                                   int64_t HV, int64_t K, int64_t V, bool qkL2Norm,
                                    bool allowNegEigval, bool withInitialState,
                                    ElementType inputType, uint64_t seed);
 
 /// Binds `in` (which must outlive the result) to a problem. Empty tensors
 /// become nullptr; g is bound only when gate != None.
-LayerProblem makeProblem(const RandomLayerInputs &in, GateKind gate,
-                         UpdateRule rule, int64_t B, int64_t T, int64_t H,
-                         int64_t HV, int64_t K, int64_t V, double scale,
+LayerProblem makeProblem(const RandomLayerInputs &in, GateKind gate, UpdateRule rule, int64_t B,
+                         int64_t T, int64_t H, int64_t HV, int64_t K, int64_t V, double scale,
                          bool qkL2Norm);
 
 } // namespace gdn

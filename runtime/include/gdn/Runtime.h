@@ -39,23 +39,23 @@ struct Status {
 
 /// What a compiled kernel expects: written by gdn-compile next to the PTX/cubin.
 struct KernelMetadata {
-  std::string kernelName;           ///< entry point in the module
-  std::string layer;                ///< "gdn.recurrence" or "gdn.decode"
-  std::string kind = "recurrent";   ///< kernel design: recurrent | chunked
+  std::string kernelName;         ///< entry point in the module
+  std::string layer;              ///< "gdn.recurrence" or "gdn.decode"
+  std::string kind = "recurrent"; ///< kernel design: recurrent | chunked
   GateKind gate = GateKind::None;
   UpdateRule rule = UpdateRule::Additive;
   int64_t H = 0, HV = 0, K = 0, V = 0;
-  int64_t blockSize = 0;            ///< threads per block
-  int64_t vTile = 0;                ///< value columns per block; grid = N x HV x V / vTile
+  int64_t blockSize = 0; ///< threads per block
+  int64_t vTile = 0;     ///< value columns per block; grid = N x HV x V / vTile
   int64_t sharedMemoryBytes = 0;
-  int64_t chunkSize = 0;            ///< 0 for kernels that do not chunk
+  int64_t chunkSize = 0; ///< 0 for kernels that do not chunk
   float scale = 1.0f;
   bool qkL2norm = false;
-  std::string chip;                 ///< e.g. sm_90a
-  std::string inputType;            ///< bf16 | f16 | f32 (q, k, v, o)
-  std::string gType, betaType;      ///< f32 or the input type; empty when absent
-  std::string cuSeqlensType;        ///< i32 | i64; empty when not a packed batch
-  std::vector<std::string> args;    ///< kernel argument order (tensor names, "workspace", "T", "N")
+  std::string chip;              ///< e.g. sm_90a
+  std::string inputType;         ///< bf16 | f16 | f32 (q, k, v, o)
+  std::string gType, betaType;   ///< f32 or the input type; empty when absent
+  std::string cuSeqlensType;     ///< i32 | i64; empty when not a packed batch
+  std::vector<std::string> args; ///< kernel argument order (tensor names, "workspace", "T", "N")
   /// Chunked layers run a chunk-parallel prep kernel first (grid: chunk slots x HV), which
   /// fills a workspace the main kernel reads; empty for single-kernel layers.
   std::string prepKernelName;

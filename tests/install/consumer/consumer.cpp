@@ -13,7 +13,7 @@ int main() {
   }
   gdn::Driver *driver = nullptr;
   gdn::Status d = gdn::Driver::get(driver); // a clear status with or without a GPU
-  std::cout << "consumer_cpp: gdn " << GDN_VERSION_STRING << ", C++ runtime OK (driver: "
-            << (d ? std::string("found") : d.message) << ")\n";
+  std::cout << "consumer_cpp: gdn " << GDN_VERSION_STRING
+            << ", C++ runtime OK (driver: " << (d ? std::string("found") : d.message) << ")\n";
   return 0;
 }

@@ -17,40 +17,40 @@ namespace gdn {
 struct GpuCompileOptions {
   std::string chip = "sm_90a";
   std::string features = "+ptx80";
-  int64_t blockSize = 64;         ///< threads per block of the recurrent kernel
-  int64_t kSlices = 4;            ///< K slices per warp of the recurrent kernel (4 or 8)
+  int64_t blockSize = 64; ///< threads per block of the recurrent kernel
+  int64_t kSlices = 4;    ///< K slices per warp of the recurrent kernel (4 or 8)
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
-  std::string kernel = "auto";    ///< auto | recurrent | chunked
+  std::string kernel = "auto"; ///< auto | recurrent | chunked
   /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.
-  int64_t chunkSize = 32;         ///< chunk size of the chunked kernel (16, 32, 64)
-  int64_t vTile = 64;             ///< value columns per block of the chunked kernel
-  int64_t warps = 8;              ///< warps per block of the chunked kernel
-  bool ldmatrix = true;           ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
-  bool prepInverse = false;       ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
-  bool stateWy = true;            ///< chunked kernel: (I + A)^-1 applied in the state pass
-  bool qsEarly = false;           ///< chunked kernel: Q S beside K S (small B x HV)
+  int64_t chunkSize = 32;   ///< chunk size of the chunked kernel (16, 32, 64)
+  int64_t vTile = 64;       ///< value columns per block of the chunked kernel
+  int64_t warps = 8;        ///< warps per block of the chunked kernel
+  bool ldmatrix = true;     ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
+  bool prepInverse = false; ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
+  bool stateWy = true;      ///< chunked kernel: (I + A)^-1 applied in the state pass
+  bool qsEarly = false;     ///< chunked kernel: Q S beside K S (small B x HV)
   /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
   bool slicedState = true;
   int64_t prepWarps = 4; ///< warps per block of the chunked prep kernel (1, 2, 4, 8)
   /// chunked kernel: segments per sequence whose state passes run at once (1: none)
   int64_t segments = 1;
-  int64_t stages = 2;         ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
-  int64_t kSplit = 1;         ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
+  int64_t stages = 2; ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
+  int64_t kSplit = 1; ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
   bool wholeChunkCopies = false; ///< chunked kernel: whole chunks' tiles copied unpredicated
   /// chunked kernel (sliced): outputs through stmatrix, where the chip has it (sm_90+)
   bool stmatrixStores = true;
   /// chunked kernel (sliced, V tile 64 or 128): products as wgmma, where the chip has it
   /// (sm_90a)
   bool wgmma = true;
-  bool cubin = true;          ///< also assemble a cubin when ptxas is found
-  std::string ptxasPath;      ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
+  bool cubin = true;     ///< also assemble a cubin when ptxas is found
+  std::string ptxasPath; ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };
 
 struct GpuArtifact {
   KernelMetadata metadata;
   std::string ptx;
-  std::vector<char> cubin;    ///< empty when no ptxas (the driver JIT-compiles the PTX)
-  std::string ptxasCommand;   ///< what was run, for the record
+  std::vector<char> cubin;  ///< empty when no ptxas (the driver JIT-compiles the PTX)
+  std::string ptxasCommand; ///< what was run, for the record
   /// ptxas's resource report per entry point ("name: N registers, S bytes spill stores"),
   /// and the entry points that spill registers to local memory (a performance bug).
   std::vector<std::string> ptxasResources, spillingKernels;

@@ -23,7 +23,7 @@ namespace gdn::jit {
 using gdn::LayerDescription;
 
 struct Options {
-  GpuCompileOptions compile;     ///< chip, kernel design and tiling (all part of the key)
+  GpuCompileOptions compile; ///< chip, kernel design and tiling (all part of the key)
   /// Disk cache folder; empty: $GDN_CACHE_DIR, else $XDG_CACHE_HOME/gdn, else ~/.cache/gdn.
   std::string cacheDir;
   bool diskCache = true;

@@ -24,9 +24,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture: sm_80, sm_90a, ..."),
                            llvm::cl::init("sm_90a")};
-  Option<std::string> features{*this, "features",
-                               llvm::cl::desc("PTX ISA features (keep at or below what ptxas knows)"),
-                               llvm::cl::init("+ptx80")};
+  Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX ISA features (keep at or below what ptxas knows)"),
+      llvm::cl::init("+ptx80")};
   Option<std::string> format{*this, "format",
                              llvm::cl::desc("isa (PTX), bin (cubin, needs ptxas) or fatbin"),
                              llvm::cl::init("isa")};
@@ -41,8 +41,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("recurrent (every layer), chunked (tensor cores) or generic (the chunk "
                      "program lowered op by op into one fused kernel)"),
       llvm::cl::init("recurrent")};
-  Option<int64_t> chunkSize{*this, "chunk-size",
-                            llvm::cl::desc("Chunk size of the chunked kernel"), llvm::cl::init(32)};
+  Option<int64_t> chunkSize{*this, "chunk-size", llvm::cl::desc("Chunk size of the chunked kernel"),
+                            llvm::cl::init(32)};
   Option<int64_t> vTile{*this, "v-tile",
                         llvm::cl::desc("Value columns per block of the chunked kernel"),
                         llvm::cl::init(64)};
@@ -114,8 +114,8 @@ void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
 
-/// gdn dialect -> gpu.module with the recurrent or chunked kernels -> NVVM -> PTX (or cubin) embedded
-/// in a gpu.binary. With `stopAtNVVM`, ends before serialisation (gdn-to-nvvm).
+/// gdn dialect -> gpu.module with the recurrent or chunked kernels -> NVVM -> PTX (or cubin)
+/// embedded in a gpu.binary. With `stopAtNVVM`, ends before serialisation (gdn-to-nvvm).
 LogicalResult buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options,
                                bool stopAtNVVM);
 

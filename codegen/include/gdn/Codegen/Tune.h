@@ -7,9 +7,10 @@
 // used automatically once they exist.
 //
 // The tuning file (<cache dir>/tuning.txt) is one entry per line,
-//   <layer key> <bucket> <kernel> <chunk size> <v tile> <warps> <block size> <ms>
-// written atomically (temporary file + rename). A line that does not parse is reported once
-// and dropped when the file is next written.
+//   <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> <stages> <segments>
+//   <block> <ms> [<whole|rows> [<stmatrix|elements> [<wgmma|mma> [<prep warps>]]]]
+// written atomically (temporary file + rename). A line with any field outside what the
+// compiler takes is reported once and dropped when the file is next written.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GDN_CODEGEN_TUNE_H
@@ -35,15 +36,15 @@ std::string shapeBucket(const TuneShape &shape);
 
 struct TuneCandidate {
   GpuCompileOptions options;
-  double ms = 0;      ///< median of the timed launches
-  std::string error;  ///< why it did not run, when it did not
+  double ms = 0;     ///< median of the timed launches
+  std::string error; ///< why it did not run, when it did not
 };
 
 struct TuneResult {
   GpuCompileOptions best;
   double bestMs = 0;
-  bool fromFile = false;              ///< found in the tuning file, nothing timed
-  std::vector<TuneCandidate> tried;   ///< every candidate, in the order timed
+  bool fromFile = false;            ///< found in the tuning file, nothing timed
+  std::vector<TuneCandidate> tried; ///< every candidate, in the order timed
 };
 
 /// The configurations worth timing for a layer: the recurrent kernel, and every chunked
@@ -73,9 +74,8 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
 
 /// compile() with the tuned configuration for this shape when the tuning file has one, else
 /// `options` as given. `chosen` reports what was used.
-Status compileTuned(const std::string &layerSource, const TuneShape &shape,
-                    const Options &options, std::shared_ptr<Kernel> &kernel,
-                    GpuCompileOptions *chosen = nullptr);
+Status compileTuned(const std::string &layerSource, const TuneShape &shape, const Options &options,
+                    std::shared_ptr<Kernel> &kernel, GpuCompileOptions *chosen = nullptr);
 
 /// "chunked, chunk 32, v-tile 32, 8 warps" / "chunked, chunk 32, v-tile 128, sliced state" /
 /// "recurrent, block 64". With the layer's source, the state pass it names is the one these
@@ -90,6 +90,8 @@ struct TuningEntry {
   double ms = 0;
 };
 std::map<std::string, TuningEntry> readTuningFile(const std::string &path, size_t *malformed);
+/// The same from the file's text (TuningFile.cpp).
+std::map<std::string, TuningEntry> parseTuningText(const std::string &text, size_t *malformed);
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries);
 std::string tuningFilePath(const Options &options);
 

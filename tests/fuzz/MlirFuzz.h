@@ -1,0 +1,67 @@
+//===- MlirFuzz.h - a context for the MLIR fuzz targets ----------*- C++ -*-===//
+//
+// The dialects gdn-opt registers (tools/gdn-opt), diagnostics swallowed (a refused input is
+// not a finding), and a fresh context every few thousand inputs: a context keeps every type
+// and attribute it ever saw, which would otherwise grow without bound over a long run.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GDN_TESTS_MLIRFUZZ_H
+#define GDN_TESTS_MLIRFUZZ_H
+
+#include "gdn/Codegen/Pipelines.h"
+#include "gdn/Dialect/GdnDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include <memory>
+
+namespace gdn_fuzz {
+
+class MlirFuzzContext {
+public:
+  mlir::MLIRContext &get() {
+    if (!context || ++uses > 2000) {
+      static bool registered = [] {
+        mlir::registerAllPasses();
+        mlir::gdn::registerGdnPassesAndPipelines();
+        return true;
+      }();
+      (void)registered;
+      mlir::DialectRegistry registry;
+      registry.insert<mlir::gdn::GdnDialect>();
+      mlir::registerAllDialects(registry);
+      mlir::registerAllExtensions(registry);
+      mlir::registerAllToLLVMIRTranslations(registry);
+      mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+      context =
+          std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::DISABLED);
+      context->loadAllAvailableDialects();
+      context->getDiagEngine().registerHandler([](mlir::Diagnostic &) {});
+      uses = 0;
+    }
+    return *context;
+  }
+
+  /// The module of `text` if it parses and verifies, else null.
+  mlir::OwningOpRef<mlir::ModuleOp> parse(const char *data, size_t size) {
+    mlir::ParserConfig config(&get());
+    return mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(data, size), config);
+  }
+
+private:
+  std::unique_ptr<mlir::MLIRContext> context;
+  int uses = 0;
+};
+
+} // namespace gdn_fuzz
+
+#endif // GDN_TESTS_MLIRFUZZ_H

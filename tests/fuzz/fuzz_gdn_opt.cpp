@@ -1,0 +1,20 @@
+// libFuzzer target: what gdn-opt does first with a file: parse it (the gdn dialect's custom
+// syntax and every dialect gdn-opt registers) and verify it (the gdn ops' verifiers). Past the
+// parser: a module that parses; the verifier then runs on it (parseSourceString verifies).
+#include "FuzzStats.h"
+#include "MlirFuzz.h"
+
+static gdn_fuzz::Stats stats("gdn_opt_parse_verify");
+static gdn_fuzz::MlirFuzzContext context;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  ++stats.inputs;
+  mlir::ParserConfig config(&context.get(), /*verifyAfterParse=*/false);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(
+      llvm::StringRef(reinterpret_cast<const char *>(data), size), config);
+  if (!module)
+    return 0;
+  ++stats.past;
+  (void)mlir::verify(*module);
+  return 0;
+}
