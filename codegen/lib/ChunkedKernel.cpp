@@ -2122,7 +2122,8 @@ private:
       }
       for (int64_t j = 0; j < tokenTiles; ++j)
         for (int64_t e = 0; e < 4; ++e) {
-          auto [v, token] = accPosition(v0, idx(8 * j), e);
+          auto position = accPosition(v0, idx(8 * j), e); // captured below: no binding
+          Value v = position.first, token = position.second;
           ifThen(lt(token, rows), [&] {
             Value at = add(mul(headRow(add(t0, token)), idx(s.V)), add(col0, v));
             memref::StoreOp::create(b, loc, toHalf(oT[4 * j + e]), args.o, ValueRange{at});

@@ -69,7 +69,9 @@ public:
 
     auto seqLoop = scf::ForOp::create(
         b, loc, c0, N, c1, inits, [&](OpBuilder &, Location, Value n, ValueRange acc) {
-          auto [bIdx, bos, len] = sequenceBounds(n, T);
+          // Plain copies: a structured binding cannot be captured before C++20.
+          auto bounds = sequenceBounds(n, T);
+          Value bIdx = std::get<0>(bounds), bos = std::get<1>(bounds), len = std::get<2>(bounds);
           auto headLoop = scf::ForOp::create(
               b, loc, c0, idx(HV), c1, acc, [&](OpBuilder &, Location, Value hv, ValueRange acc2) {
                 SmallVector<Value> yielded = headBody(n, hv, bIdx, bos, len, acc2);

@@ -23,12 +23,15 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include <memory>
+#include <string>
 
 namespace gdn_fuzz {
 
 class MlirFuzzContext {
 public:
-  mlir::MLIRContext &get() {
+  /// The context for the next input (a fresh one every 2000 inputs). Call once per input,
+  /// before anything of the input is made: the previous context may be destroyed here.
+  mlir::MLIRContext &beginInput() {
     if (!context || ++uses > 2000) {
       static bool registered = [] {
         mlir::registerAllPasses();
@@ -50,11 +53,16 @@ public:
     }
     return *context;
   }
+  /// The current input's context.
+  mlir::MLIRContext &get() { return *context; }
 
-  /// The module of `text` if it parses and verifies, else null.
+  /// The module of `text` if it parses and verifies, else null. The text is copied into a
+  /// NUL-terminated string, as gdn-opt's files are (MLIR's lexer reads the terminator).
   mlir::OwningOpRef<mlir::ModuleOp> parse(const char *data, size_t size) {
     mlir::ParserConfig config(&get());
-    return mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(data, size), config);
+    std::string text(data, size);
+    return mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()),
+                                                   config);
   }
 
 private:

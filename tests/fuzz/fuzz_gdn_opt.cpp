@@ -4,14 +4,19 @@
 #include "FuzzStats.h"
 #include "MlirFuzz.h"
 
-static gdn_fuzz::Stats stats("gdn_opt_parse_verify");
+#include <string>
+
+static gdn_fuzz::Stats stats("gdn_opt");
 static gdn_fuzz::MlirFuzzContext context;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ++stats.inputs;
+  context.beginInput();
+  // NUL-terminated, as gdn-opt's files are (MLIR's lexer reads the terminator at the end).
+  std::string text(reinterpret_cast<const char *>(data), size);
   mlir::ParserConfig config(&context.get(), /*verifyAfterParse=*/false);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(
-      llvm::StringRef(reinterpret_cast<const char *>(data), size), config);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()), config);
   if (!module)
     return 0;
   ++stats.past;

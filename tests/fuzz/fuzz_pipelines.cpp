@@ -46,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
   ++stats.inputs;
+  context.beginInput();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       context.parse(reinterpret_cast<const char *>(data) + 1, size - 1);
   if (!module)

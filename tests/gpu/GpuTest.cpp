@@ -10,6 +10,7 @@
 #include "gdn/Reference.h"
 
 #include "../unit/BadLaunchArguments.h"
+#include "GpuSupport.h"
 #include "gdn/Runtime.h"
 #include "gdn/gdn.h"
 
@@ -26,41 +27,12 @@
 #include <string>
 #include <vector>
 
-#ifndef GDN_GPU_ARTIFACTS_DEFAULT
-#define GDN_GPU_ARTIFACTS_DEFAULT "gpu-artifacts"
-#endif
-
 using namespace gdn;
+using gdn_test::artifactsDir;
+using gdn_test::driver;
+using gdn_test::skipReason;
 
 namespace {
-
-std::string artifactsDir() {
-  const char *env = std::getenv("GDN_GPU_ARTIFACTS");
-  return env ? env : GDN_GPU_ARTIFACTS_DEFAULT;
-}
-
-/// Why GPU tests cannot run here, or "" when they can.
-const std::string &skipReason() {
-  static std::string reason = [] {
-    Driver *driver = nullptr;
-    if (Status s = Driver::get(driver); !s)
-      return s.message;
-    if (Status s = driver->makeContextCurrent(); !s)
-      return s.message;
-    return std::string();
-  }();
-  return reason;
-}
-
-Driver &driver() {
-  Driver *d = nullptr;
-  Driver::get(d);
-  return *d;
-}
-
-#define SKIP_WITHOUT_GPU()                                                                         \
-  if (!skipReason().empty())                                                                       \
-  GTEST_SKIP() << skipReason()
 
 struct CaseResult {
   std::string name;

@@ -208,6 +208,17 @@ GENERIC_CASES = [
 # then gdn-compile on that chunked form. No kernel fragment implements the edited program, so
 # it gets the generic fused kernel. The edit keeps the layer's meaning (the Q scale s applied as
 # 2 then s / 2), so the float64 reference of the layer checks it.
+# GPU edges (EdgeTest.cpp): Gated DeltaNet, B = 1, H = HV, K = V = 128, bf16, states in and
+# out, qk_l2norm, on each kernel kind. Compiled here, run by name (not listed in cases.txt).
+EDGE_KINDS = [("chunked", ["--kernel", "chunked"]),
+              ("segments", ["--kernel", "chunked", "--segments", "8"]),
+              ("recurrent", ["--kernel", "recurrent"]),
+              ("generic", ["--kernel", "generic", "--chunk-size", "16"])]
+EDGE_CASES = [(f"edge_{kind}_h{h}", flags, "gated_deltanet", "scalar", "delta", "bf16", h, h, 128,
+               128, True, True, True, None, False, False, 1, 0)
+              for h in (4, 8) for kind, flags in EDGE_KINDS]
+
+
 def split_q_scale(text):
     pattern = re.compile(r"^(\s*)(%\w+) = gdn\.tile\.row_scale (%\w+) "
                          r"\{factor = ([0-9.e+-]+) : f32\} : (tensor<[^>]*>)$", re.M)
@@ -319,8 +330,9 @@ def main():
     jobs += [(c[0], (c[0],) + c[4:], [],
               lambda case, chunk=c[1], edit=c[2]: tile_edited(case, chunk, edit),
               "generic fused kernel") for c in TILE_EDIT_CASES]
+    edges = [(c[0], (c[0],) + c[2:], c[1], layer_source, None) for c in EDGE_CASES]
     lines = []
-    for name, case, kernel_args, source, note in jobs:
+    for name, case, kernel_args, source, note in jobs + edges:
         B, T = case[14], case[15]
         text = source(case)
         if text is None:
@@ -334,7 +346,8 @@ def main():
             expected = f" (expected a note on the {note})" if note else ""
             sys.stderr.write(f"make_artifacts: {name}{expected}: {result.stderr}")
             return 1
-        lines.append(f"{name} {B} {T}\n")
+        if not name.startswith("edge_"):
+            lines.append(f"{name} {B} {T}\n")
     with open(os.path.join(args.outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
     print(f"make_artifacts: {len(lines)} kernels in {args.outdir}")
