@@ -264,6 +264,28 @@ void runAndCompare(const std::string &name, const EdgeInputs &in, DeviceEdge &d,
   EXPECT_LE(es.maxRel, stateBound) << name << ": final state, max abs " << es.maxAbs;
 }
 
+// Needs no GPU: the compact reference (kept tokens, skipped log-gates folded in) gives the
+// full float64 recurrence's outputs at the kept tokens and its final state.
+TEST(GpuEdges, CompactReferenceMatchesTheFullRecurrence) {
+  EdgeInputs in = sparseInputs(3000, 2, {1500}, 64, 40);
+  LayerResult compact = compactReference(in, 0.125);
+  EdgeInputs all = in;
+  for (int64_t t = 0; t < in.T; ++t)
+    all.kept.insert(t);
+  LayerResult full = compactReference(all, 0.125); // every token kept: the plain recurrence
+  std::vector<double> atKept;
+  const int64_t row = in.H * in.V;
+  for (int64_t t : in.kept)
+    atKept.insert(atKept.end(), full.o.begin() + t * row, full.o.begin() + (t + 1) * row);
+  ASSERT_EQ(atKept.size(), compact.o.size());
+  EXPECT_LE(compare(compact.o.data(), atKept.data(), atKept.size()).maxRel, 1e-12);
+  EXPECT_LE(
+      compare(compact.finalState.data(), full.finalState.data(), full.finalState.size()).maxRel,
+      1e-12);
+  // The windows matter: a run without them differs.
+  EXPECT_GT(in.active.size(), 100u);
+}
+
 const char *kKinds[] = {"chunked", "segments", "recurrent", "generic"};
 
 TEST(GpuEdges, MillionTokenSequenceOnEveryKernelKind) {

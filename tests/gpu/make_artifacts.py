@@ -330,7 +330,7 @@ def main():
     jobs += [(c[0], (c[0],) + c[4:], [],
               lambda case, chunk=c[1], edit=c[2]: tile_edited(case, chunk, edit),
               "generic fused kernel") for c in TILE_EDIT_CASES]
-    edges = [(c[0], (c[0],) + c[2:], c[1], layer_source, None) for c in EDGE_CASES]
+    edges = [(c[0], (c[0],) + c[3:], c[1], layer_source, None) for c in EDGE_CASES]
     lines = []
     for name, case, kernel_args, source, note in jobs + edges:
         B, T = case[14], case[15]
