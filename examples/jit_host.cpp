@@ -86,7 +86,8 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr, "usage: jit_host [--batch B] [--seq-len T] [--heads H] "
                            "[--value-heads HV] [--gate scalar|channel] "
-                           "[--kernel auto|recurrent|chunked] "
+                           "[--kernel auto|recurrent|chunked|generic] [--chunk-size C] "
+                           "[--v-tile N] [--warps W] "
                            "[--cache-dir DIR] [--iterations N] [--check 0|1] [--tune 0|1]\n");
       return 2;
     }

@@ -11,7 +11,9 @@
 //    The triangular solve runs column by column: each thread owns one column of [W | U]
 //    in registers and substitutes down the rows (no barriers; A rows are broadcast loads).
 //    Per row it also writes (scale qf exp(G_i), kf exp(G_n - G_i), exp(G_n)), where qf, kf
-//    are the L2-norm factors (1 without qk_l2norm).
+//    are the L2-norm factors (1 without qk_l2norm). With `state-wy` (the default for the
+//    delta rule) the prep stops at Tm diag(beta), Tm = (I + A)^-1, and the state pass forms
+//    Vnew = Tm diag(beta) (V - diag(exp(G) kf) K S) itself; the W/U form below is state-wy=0.
 // 2. `<layer>_chunked`, sequential over chunks (grid: N x HV x V/v_tile): the K x v_tile f32
 //    state lives in the warps' mma accumulators for the whole sequence. Per chunk, with the
 //    next chunk's q, k, W, U, QKg and row factors already on their way into shared memory
@@ -35,9 +37,9 @@
 // and `<layer>_chunked_combine`, and the state pass runs every segment of a sequence at once;
 // with `stages` the sliced pass keeps 2 to 4 chunks' tiles in flight.
 //
-// The workspace holds W, U, QKg and the row factors for every token and value head; the
-// runtime sizes it from `gdn.workspace_token_bytes` and launches prep, then the state pass,
-// on the same stream.
+// The workspace holds Tm diag(beta) (with `state-wy`, the default) or W and U, QKg and the row
+// factors for every token and value head; the runtime sizes it from `gdn.workspace_token_bytes` and
+// launches prep, then the state pass, on the same stream.
 //
 // Channel gates (ChunkedSpec::channel): the prep also writes gated Q1, K1, K2 tiles and each
 // chunk's decay vector, which the state pass reads instead of q and k (PrepKernelBuilder::

@@ -2,6 +2,7 @@
 #include "gdn/Codegen/CpuLayer.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Pipelines.h"
+#include "gdn/Codegen/SourceLimits.h"
 #include "gdn/DeviceLayer.h"
 #include "gdn/Dialect/GdnDialect.h"
 #include "gdn/Dialect/GdnOps.h"
@@ -548,6 +549,10 @@ std::unique_ptr<CpuLayer> CpuLayer::loadSource(const std::string &text,
                                                const std::string &bufferName, int64_t chunkSize,
                                                std::string &error) {
   initializeOnce();
+  if (std::string deep = mlir::gdn::checkSourceNesting(text, bufferName); !deep.empty()) {
+    error = deep;
+    return nullptr;
+  }
   std::unique_ptr<CpuLayer> layer(new CpuLayer());
   Impl &impl = *layer->impl;
   {

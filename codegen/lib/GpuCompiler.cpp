@@ -6,6 +6,8 @@
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
+#include "gdn/Codegen/Registration.h"
+#include "gdn/Codegen/SourceLimits.h"
 #include "gdn/Dialect/GdnDialect.h"
 #include "gdn/Dialect/GdnOps.h"
 
@@ -100,11 +102,11 @@ struct ParsedLayer {
 
   bool parse(const std::string &source, const std::string &bufferName, std::string &error) {
     initializeOnce();
-    registry.insert<mlir::gdn::GdnDialect>();
-    registerAllDialects(registry);
-    registerAllExtensions(registry);
-    registerAllToLLVMIRTranslations(registry);
-    NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+    if (std::string deep = mlir::gdn::checkSourceNesting(source, bufferName); !deep.empty()) {
+      error = deep;
+      return false;
+    }
+    mlir::gdn::registerGdnOptDialects(registry);
     context = std::make_unique<MLIRContext>(registry);
     context->printOpOnDiagnostic(false);
     sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),

@@ -1,26 +1,21 @@
 //===- MlirFuzz.h - a context for the MLIR fuzz targets ----------*- C++ -*-===//
 //
-// The dialects gdn-opt registers (tools/gdn-opt), diagnostics swallowed (a refused input is
-// not a finding), and a fresh context every few thousand inputs: a context keeps every type
-// and attribute it ever saw, which would otherwise grow without bound over a long run.
+// What gdn-opt registers (gdn/Codegen/Registration.h), diagnostics swallowed (a refused input
+// is not a finding), and a fresh context every few thousand inputs: a context keeps every
+// type and attribute it ever saw, which would otherwise grow without bound over a long run.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GDN_TESTS_MLIRFUZZ_H
 #define GDN_TESTS_MLIRFUZZ_H
 
-#include "gdn/Codegen/Pipelines.h"
-#include "gdn/Dialect/GdnDialect.h"
+#include "gdn/Codegen/Registration.h"
+#include "gdn/Codegen/SourceLimits.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Target/LLVM/NVVM/Target.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include <memory>
 #include <string>
@@ -34,17 +29,12 @@ public:
   mlir::MLIRContext &beginInput() {
     if (!context || ++uses > 2000) {
       static bool registered = [] {
-        mlir::registerAllPasses();
-        mlir::gdn::registerGdnPassesAndPipelines();
+        mlir::gdn::registerGdnOptPasses();
         return true;
       }();
       (void)registered;
       mlir::DialectRegistry registry;
-      registry.insert<mlir::gdn::GdnDialect>();
-      mlir::registerAllDialects(registry);
-      mlir::registerAllExtensions(registry);
-      mlir::registerAllToLLVMIRTranslations(registry);
-      mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+      mlir::gdn::registerGdnOptDialects(registry);
       context =
           std::make_unique<mlir::MLIRContext>(registry, mlir::MLIRContext::Threading::DISABLED);
       context->loadAllAvailableDialects();
@@ -61,6 +51,8 @@ public:
   mlir::OwningOpRef<mlir::ModuleOp> parse(const char *data, size_t size) {
     mlir::ParserConfig config(&get());
     std::string text(data, size);
+    if (!mlir::gdn::checkSourceNesting(text, "input").empty())
+      return nullptr; // what gdn-opt, the JIT and gdn-run refuse before parsing
     return mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()),
                                                    config);
   }

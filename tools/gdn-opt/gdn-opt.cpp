@@ -1,29 +1,50 @@
 //===- gdn-opt.cpp - the gdn compiler driver (mlir-opt conventions) -------===//
 //
 // Registers the gdn dialect, every upstream dialect and pass the pipelines use, the gdn
-// passes and the named pipelines, so any stage can be run and printed on its own.
+// passes and the named pipelines (gdn/Codegen/Registration.h), so any stage can be run and
+// printed on its own. Input nested too deep for MLIR's recursive parser is refused first
+// (gdn/Codegen/SourceLimits.h).
 //
 //===----------------------------------------------------------------------===//
-#include "gdn/Codegen/Pipelines.h"
-#include "gdn/Dialect/GdnDialect.h"
+#include "gdn/Codegen/Registration.h"
+#include "gdn/Codegen/SourceLimits.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Target/LLVM/NVVM/Target.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<mlir::gdn::GdnDialect>();
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  // gdn-to-ptx serialises gpu.modules: LLVM IR translation and the NVVM target.
-  mlir::registerAllToLLVMIRTranslations(registry);
-  mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
-  mlir::registerAllPasses();
-  mlir::gdn::registerGdnPassesAndPipelines();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, "gdn compiler driver\n", registry));
+  mlir::gdn::registerGdnOptDialects(registry);
+  mlir::gdn::registerGdnOptPasses();
+  auto [input, output] =
+      mlir::registerAndParseCLIOptions(argc, argv, "gdn compiler driver\n", registry);
+
+  // Read the input once to check it; standard input is put back (as an anonymous file on
+  // descriptor 0) for MlirOptMain to read as usual.
+  auto buffer = input == "-" ? llvm::MemoryBuffer::getSTDIN() : llvm::MemoryBuffer::getFile(input);
+  if (buffer) {
+    std::string name = input == "-" ? "<stdin>" : input;
+    std::string deep = mlir::gdn::checkSourceNesting((*buffer)->getBuffer().str(), name);
+    if (!deep.empty()) {
+      llvm::errs() << deep << "\n";
+      return 1;
+    }
+    if (input == "-") {
+      FILE *copy = std::tmpfile();
+      if (!copy ||
+          std::fwrite((*buffer)->getBufferStart(), 1, (*buffer)->getBufferSize(), copy) !=
+              (*buffer)->getBufferSize() ||
+          std::fflush(copy) != 0 || std::fseek(copy, 0, SEEK_SET) != 0 ||
+          dup2(fileno(copy), STDIN_FILENO) < 0) {
+        llvm::errs() << "gdn-opt: cannot keep standard input for the parser\n";
+        return 1;
+      }
+    }
+  } // else MlirOptMain reports the file that cannot be read
+  return mlir::asMainReturnCode(mlir::MlirOptMain(argc, argv, input, output, registry));
 }

@@ -20,7 +20,7 @@ struct GpuCompileOptions {
   int64_t blockSize = 64; ///< threads per block of the recurrent kernel
   int64_t kSlices = 4;    ///< K slices per warp of the recurrent kernel (4 or 8)
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
-  std::string kernel = "auto"; ///< auto | recurrent | chunked
+  std::string kernel = "auto"; ///< auto | recurrent | chunked | generic
   /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.
   int64_t chunkSize = 32;   ///< chunk size of the chunked kernel (16, 32, 64)
   int64_t vTile = 64;       ///< value columns per block of the chunked kernel

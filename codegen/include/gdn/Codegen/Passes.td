@@ -52,17 +52,22 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     The chunked form (docs/design.md §2) as two kernels per layer in `gpu.module @gdn`:
 
     - `<layer>_chunked_prep`, chunk-parallel (one block of `prep-warps` warps per chunk and value
-      head): K K^T and Q K^T on tensor cores, then A, the row factors, and the triangular
-      solve [W | U] = (I + A)^-1 [beta exp(G) K | beta V] column by column (one column per
-      thread, rows substituted in registers). W, U, QKg and per-row factors go to a
-      workspace, in the input type.
+      head): K K^T and Q K^T on tensor cores, then A, the row factors and the triangular solve
+      by substitution. With `state-wy` (the default) it writes Tm diag(beta), Tm = (I + A)^-1,
+      to the workspace; without, [W | U] = Tm [beta exp(G) K | beta V] (with `prep-inverse`,
+      W and U formed from Tm on tensor cores). QKg and the per-row factors go there too, in
+      the input type.
     - `<layer>_chunked`, one block per (sequence, value head, V tile of `v-tile` columns):
-      `warps` warps walk the chunks in order with the K x v-tile f32 state in mma
-      accumulators; each chunk's q, k, W, U, QKg tiles arrive by cp.async, double buffered;
-      Vnew = U - W S, o = diag(q factors) Q S + QKg Vnew and S <- exp(G_n) S + K^T (k factors
-      .* Vnew) run on tensor cores (mma.sync m16n8k16, bf16 or f16 operands by input type,
-      f32 accumulation). Operands come from 16-bit tiles by 32-bit shared loads, or by
-      ldmatrix with `ldmatrix`.
+      the block walks the chunks in order with the K x v-tile f32 state in mma accumulators
+      (sliced across warps, 16 value columns each, with `sliced-state`); each chunk's q, k, v
+      and workspace tiles arrive by cp.async `stages` - 1 chunks ahead (2 stages on the tiled
+      pass); Vnew (= Tm diag(beta) (V - diag(exp(G) k factors) K S) with `state-wy`, else
+      U - W S), o = diag(q factors) Q S + QKg Vnew and S <- exp(G_n) S + K^T (k factors .*
+      Vnew) run on tensor cores (mma.sync m16n8k16, or wgmma with `wgmma` on sm_90a; bf16 or
+      f16 operands by input type, f32 accumulation). Operands come from 16-bit tiles by
+      ldmatrix (`ldmatrix`, the default) or 32-bit shared loads; `segments` splits each
+      sequence into segments whose state passes run at once (two more kernels: the segments'
+      end states, then their combination).
 
     Channel gates (GLA, KDA): the prep also writes gated q/k tiles and each chunk's decay
     vector, forms K K^T and Q K^T with per-channel decays (8 x 8 diagonal blocks per element in
@@ -79,7 +84,7 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
            "Tokens per chunk: 16, 32 or 64">,
     Option<"vTile", "v-tile", "int64_t", /*default=*/"32",
-           "Value columns per block: 16, 32 or 64 (more blocks, more repeated chunk work)">,
+           "Value columns per block: 16, 32 or 64, or 128 with sliced-state (more blocks, more repeated chunk work)">,
     Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">,
     Option<"ldmatrix", "ldmatrix", "bool", /*default=*/"true",
            "Load tensor-core operands with ldmatrix (.trans for K^T) instead of 32-bit "

@@ -13,7 +13,8 @@
 extern "C" {
 #endif
 
-/* chip: NULL for sm_90a. cache_dir: NULL for the default ($GDN_CACHE_DIR, ~/.cache/gdn). */
+/* chip: NULL for sm_90a. cache_dir: NULL for the default ($GDN_CACHE_DIR, else
+ * $XDG_CACHE_HOME/gdn, else ~/.cache/gdn). */
 gdn_status gdn_jit_compile(const char *layer_mlir, const char *chip, const char *cache_dir,
                            gdn_kernel **out);
 
