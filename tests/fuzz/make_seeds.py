@@ -30,8 +30,15 @@ for path in sorted(glob.glob(os.path.join(src, "examples", "*.mlir")) +
             pieces.append((os.path.relpath(path, src).replace("/", "_") + f".{i}", piece))
 for name, piece in pieces:
     write("gdn_opt", name, piece)
-    for selector in (0x00, 0x21, 0x42, 0x63, 0x71, 0x80, 0x84, 0x88, 0x95):
+    for selector in (0x00, 0x11, 0x22, 0x33, 0x40, 0x45, 0x5A, 0x61, 0x70, 0x75):
         write("pipelines", f"{name}.{selector:02x}", bytes([selector]) + piece.encode())
+# Structured pipeline inputs (fuzz_pipelines.cpp, structuredLayer): selector | 0x80, then the
+# bytes that pick a layer.
+for i, layer in enumerate([b"\x05\x05\x09\x07\x00", b"\x06\x01\x09\x13\x81",
+                           b"\x04\x09\x12\x04\x83", b"\x00\x00\x00\x00\x00",
+                           b"\x0d\x05\x09\x27\x02", b"\x02\x85\x0e\x03\x86"]):
+    for selector in (0x80, 0x91, 0xA2, 0xC5, 0xD9, 0xF5):
+        write("pipelines", f"structured.{i}.{selector:02x}", bytes([selector]) + layer)
 
 # Kernel records and cache entries.
 def fnv128(data):
