@@ -53,20 +53,34 @@ std::string encodeCacheEntry(const CacheEntry &entry) {
   std::string meta = entry.metadata.serialize();
   std::string payload = meta + entry.ptx + std::string(entry.cubin.begin(), entry.cubin.end());
   std::string out = kMagic;
+  out += "key " + entry.key + "\n";
   out += "meta " + std::to_string(meta.size()) + "\n";
   out += "ptx " + std::to_string(entry.ptx.size()) + "\n";
   out += "cubin " + std::to_string(entry.cubin.size()) + "\n";
-  out += "fnv1a " + checksum(payload.data(), payload.size()) + "\n\n";
+  std::string summed = entry.key + "\n" + payload; // the key is covered too
+  out += "fnv1a " + checksum(summed.data(), summed.size()) + "\n\n";
   return out + payload;
 }
 
-bool decodeCacheEntry(const std::string &bytes, CacheEntry &entry, std::string &why) {
+bool decodeCacheEntry(const std::string &bytes, CacheEntry &entry, std::string &why,
+                      const std::string &expectedKey) {
   size_t magic = std::strlen(kMagic);
   if (bytes.compare(0, magic, kMagic) != 0) {
     why = "not a gdn-jit-cache 1 entry";
     return false;
   }
   size_t pos = magic;
+  size_t keyEnd = bytes.find('\n', pos);
+  if (bytes.compare(pos, 4, "key ") != 0 || keyEnd == std::string::npos || keyEnd - pos > 4 + 64) {
+    why = "no 'key' field";
+    return false;
+  }
+  std::string key = bytes.substr(pos + 4, keyEnd - pos - 4);
+  if (!expectedKey.empty() && key != expectedKey) {
+    why = "an entry of another key (" + key + ")";
+    return false;
+  }
+  pos = keyEnd + 1;
   uint64_t metaSize, ptxSize, cubinSize;
   if (!readSize(bytes, pos, "meta", metaSize, why) || !readSize(bytes, pos, "ptx", ptxSize, why) ||
       !readSize(bytes, pos, "cubin", cubinSize, why))
@@ -85,11 +99,13 @@ bool decodeCacheEntry(const std::string &bytes, CacheEntry &entry, std::string &
           " payload bytes, the file holds " + std::to_string(payload);
     return false;
   }
-  if (checksum(bytes.data() + pos, payload) != sum) {
+  std::string summed = key + "\n" + bytes.substr(pos);
+  if (checksum(summed.data(), summed.size()) != sum) {
     why = "checksum mismatch";
     return false;
   }
   CacheEntry e;
+  e.key = key;
   if (Status s = KernelMetadata::parse(bytes.substr(pos, metaSize), e.metadata); !s) {
     why = "bad metadata record: " + s.message;
     return false;

@@ -555,17 +555,23 @@ std::unique_ptr<CpuLayer> CpuLayer::loadSource(const std::string &text,
   }
   std::unique_ptr<CpuLayer> layer(new CpuLayer());
   Impl &impl = *layer->impl;
-  {
-    Impl::Capture capture(impl);
-    impl.sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, bufferName),
-                                      llvm::SMLoc());
-    impl.source = parseSourceFile<ModuleOp>(impl.sourceMgr, &impl.context);
-    if (!impl.source) {
-      error = impl.diagnostics.empty() ? "could not parse " + bufferName : impl.diagnostics;
-      return nullptr;
+  bool ok = false;
+  // On a thread whose stack grows with the text: MLIR's parser recurses once per level of the
+  // input's nesting (SourceLimits.h).
+  mlir::gdn::runWithStackForInput(text.size(), [&] {
+    {
+      Impl::Capture capture(impl);
+      impl.sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, bufferName),
+                                        llvm::SMLoc());
+      impl.source = parseSourceFile<ModuleOp>(impl.sourceMgr, &impl.context);
+      if (!impl.source) {
+        error = impl.diagnostics.empty() ? "could not parse " + bufferName : impl.diagnostics;
+        return;
+      }
     }
-  }
-  if (!impl.describe(chunkSize, error))
+    ok = impl.describe(chunkSize, error);
+  });
+  if (!ok)
     return nullptr;
   return layer;
 }

@@ -243,9 +243,25 @@ static void parsePtxasResources(const std::string &log, GpuArtifact &artifact) {
   }
 }
 
+static bool compileOnThisThread(const std::string &source, const std::string &bufferName,
+                                const GpuCompileOptions &options, GpuArtifact &artifact,
+                                std::string &error);
+
+// On a thread whose stack grows with the text: MLIR's parser and some passes recurse once per
+// level of the input's nesting (SourceLimits.h).
 bool compileLayerForGpu(const std::string &source, const std::string &bufferName,
                         const GpuCompileOptions &options, GpuArtifact &artifact,
                         std::string &error) {
+  bool ok = false;
+  mlir::gdn::runWithStackForInput(source.size(), [&] {
+    ok = compileOnThisThread(source, bufferName, options, artifact, error);
+  });
+  return ok;
+}
+
+static bool compileOnThisThread(const std::string &source, const std::string &bufferName,
+                                const GpuCompileOptions &options, GpuArtifact &artifact,
+                                std::string &error) {
   ParsedLayer parsed;
   if (!parsed.parse(source, bufferName, error))
     return false;

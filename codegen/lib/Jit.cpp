@@ -7,7 +7,10 @@
 
 #include "llvm/Config/llvm-config.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstdio>
@@ -127,7 +130,7 @@ bool loadFromDisk(const fs::path &dir, const std::string &key, Artifact &a) {
   std::string bytes, why;
   if (!readWhole(path, bytes))
     return false;
-  if (!decodeCacheEntry(bytes, a, why)) {
+  if (!decodeCacheEntry(bytes, a, why, key)) {
     std::fprintf(stderr, "gdn-jit: warning: ignoring a corrupt cache entry %s: %s\n", path.c_str(),
                  why.c_str());
     return false;
@@ -135,9 +138,26 @@ bool loadFromDisk(const fs::path &dir, const std::string &key, Artifact &a) {
   return true;
 }
 
+/// Removes the temporary files of `key` left by writers that died before their rename (a
+/// killed process): `.<key>.gdnk.tmp.<pid>.…` whose pid no longer exists.
+void removeDeadWritersFiles(const fs::path &dir, const std::string &key) {
+  std::string prefix = "." + key + ".gdnk.tmp.";
+  std::error_code ec;
+  for (const fs::directory_entry &e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(e.path(), ec);
+  }
+}
+
 void storeToDisk(const fs::path &dir, const std::string &key, const Artifact &a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
+  if (!ec)
+    removeDeadWritersFiles(dir, key);
   if (ec || !writeAtomically(dir / (key + ".gdnk"), encodeCacheEntry(a)))
     std::fprintf(stderr,
                  "gdn-jit: warning: cannot write the cache entry %s in %s%s%s (the kernel is "
@@ -190,6 +210,7 @@ Status artifactFor(const std::string &source, const Options &options,
                    compiled.recurrentBecause.c_str());
     if (!compiled.genericBecause.empty())
       std::fprintf(stderr, "gdn-jit: note: %s\n", compiled.genericBecause.c_str());
+    artifact->key = key;
     artifact->metadata = compiled.metadata;
     artifact->ptx = compiled.ptx;
     artifact->cubin = compiled.cubin;

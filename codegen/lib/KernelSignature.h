@@ -98,11 +98,13 @@ inline LogicalResult checkOneLayerPerFunction(ArrayRef<Operation *> layers, Stri
     auto [it, inserted] = first.try_emplace(fn, op);
     if (inserted)
       continue;
-    InFlightDiagnostic d = op->emitError()
-                           << pass << ": a second " << what << " in function '"
-                           << cast<FunctionOpInterface>(fn).getName()
-                           << "': each layer is compiled to its own kernel, named after its "
-                              "function; put each layer in a function of its own";
+    InFlightDiagnostic d = op->emitError() << pass << ": a second " << what;
+    if (auto function = dyn_cast_or_null<FunctionOpInterface>(fn))
+      d << " in function '" << function.getName() << "'";
+    else
+      d << " outside any function";
+    d << ": each layer is compiled to its own kernel, named after its function; put each "
+         "layer in a function of its own";
     d.attachNote(it->second->getLoc()) << "the first " << what << " is here";
     return failure();
   }

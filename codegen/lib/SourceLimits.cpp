@@ -1,6 +1,11 @@
 //===- SourceLimits.cpp - input that gdn refuses before parsing ------------===//
 #include "gdn/Codegen/SourceLimits.h"
 
+#include "llvm/Support/thread.h"
+
+#include <algorithm>
+#include <cstdint>
+
 std::string mlir::gdn::checkSourceNesting(std::string_view text, const std::string &name) {
   int depth = 0;
   size_t line = 1, column = 1;
@@ -30,4 +35,15 @@ std::string mlir::gdn::checkSourceNesting(std::string_view text, const std::stri
     }
   }
   return "";
+}
+
+unsigned mlir::gdn::stackBytesForInput(size_t inputBytes) {
+  const uint64_t cap = uint64_t(7) << 29; // 3.5 GB
+  uint64_t want = (uint64_t(64) << 20) + uint64_t(4096) * std::min<uint64_t>(inputBytes, cap);
+  return static_cast<unsigned>(std::min(want, cap));
+}
+
+void mlir::gdn::runWithStackForInput(size_t inputBytes, const std::function<void()> &work) {
+  llvm::thread worker(std::optional<unsigned>(stackBytesForInput(inputBytes)), [&] { work(); });
+  worker.join();
 }

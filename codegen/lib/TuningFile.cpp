@@ -2,7 +2,8 @@
 //
 // The reader of <cache dir>/tuning.txt (Tune.h gives the format). No MLIR here: a fuzz target
 // links it with the runtime alone. Every field is checked against the values the compiler
-// takes; a line that fails any check is counted as malformed and dropped.
+// takes (the chunked kernel's chunk sizes are 16, 32 and 64: ChunkedKernel.cpp); a line that
+// fails any check, or has more fields, is counted as malformed and dropped.
 //
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/Tune.h"
@@ -43,9 +44,9 @@ std::map<std::string, TuningEntry> parseTuningText(const std::string &text, size
         (e.options.kernel != "recurrent" && e.options.kernel != "chunked") ||
         (state != "sliced" && state != "tiles") || e.options.stages < 2 || e.options.stages > 4 ||
         e.options.segments < 1 || e.options.segments > 64 || !(e.ms > 0) || !std::isfinite(e.ms) ||
-        !oneOf(e.options.chunkSize, {16, 32, 64, 128}) ||
-        !oneOf(e.options.vTile, {16, 32, 64, 128}) || !oneOf(e.options.warps, {4, 8}) ||
-        e.options.blockSize < 32 || e.options.blockSize > 1024 || e.options.blockSize % 32 != 0) {
+        !oneOf(e.options.chunkSize, {16, 32, 64}) || !oneOf(e.options.vTile, {16, 32, 64, 128}) ||
+        !oneOf(e.options.warps, {4, 8}) || e.options.blockSize < 32 || e.options.blockSize > 1024 ||
+        e.options.blockSize % 32 != 0) {
       ++bad;
       continue;
     }
@@ -81,6 +82,10 @@ std::map<std::string, TuningEntry> parseTuningText(const std::string &text, size
         continue;
       }
       e.options.prepWarps = std::stoi(prep);
+    }
+    if (std::string extra; fields >> extra) { // nothing may follow the last field
+      ++bad;
+      continue;
     }
     entries[key + " " + bucket] = e;
   }

@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -72,6 +73,12 @@ struct LayerDims {
 /// Checks what both layer ops share; on success fills `d`.
 LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
   auto rankedOf = [](Value v) { return cast<RankedTensorType>(v.getType()); };
+
+  // A layer is compiled to kernels named after its function, whose arguments the runtime
+  // binds; outside a function there is neither.
+  if (!op->getParentOfType<FunctionOpInterface>())
+    return op->emitOpError() << "must be inside a function (its kernels are named after the "
+                                "function, and its operands come from the function's arguments)";
 
   // q, k, v: rank, element type, static head geometry.
   for (auto [name, value, last] :

@@ -152,8 +152,12 @@ gdn_status gdn_kernel_workspace_size(const gdn_kernel *kernel, const gdn_layer_a
   std::string error;
   if (!toLaunch(args, launch, error))
     return invalid(error);
-  // The size is that of a valid launch: the same checks as gdn_kernel_launch first.
-  if (gdn::Status s = kernel->kernel->validate(launch); !s)
+  // The size is that of a valid launch: the same checks as gdn_kernel_launch first, with any
+  // workspace in `args` left out (a caller may be asking because it is too small).
+  gdn::LayerLaunch withoutWorkspace = launch;
+  withoutWorkspace.workspace = nullptr;
+  withoutWorkspace.workspaceBytes = 0;
+  if (gdn::Status s = kernel->kernel->validate(withoutWorkspace); !s)
     return report(s);
   *bytes = kernel->kernel->workspaceBytes(launch);
   lastError.clear();

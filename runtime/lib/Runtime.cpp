@@ -592,6 +592,9 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
         return invalid("'" + std::string(out.name) + "' aliases input '" + in.name + "'");
     }
   }
+  if (l.cuSeqlensHost && !m.isVarlen())
+    return invalid("'cu_seqlens_host' was given, but kernel '" + m.kernelName +
+                   "' takes no cu_seqlens");
   if (l.cuSeqlensHost) {
     const int64_t *cu = l.cuSeqlensHost;
     if (cu[0] != 0)
@@ -624,6 +627,11 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
       if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
         return invalid(std::string("'") + (t == &l.v ? "v" : "o") +
                        "' must be 16-byte aligned for a chunked kernel");
+  if (m.needsWorkspace() && m.workspaceBytes(B, T, N) == SIZE_MAX)
+    return invalid("the workspace size overflows: B = " + std::to_string(B) +
+                   ", T = " + std::to_string(T) + ", N = " + std::to_string(N) + " at " +
+                   std::to_string(m.workspaceTokenBytes) + " bytes per token and " +
+                   std::to_string(m.workspaceSequenceBytes) + " per sequence");
   if (m.needsWorkspace() && l.workspace) {
     size_t need = m.workspaceBytes(B, T, N);
     if (l.workspaceBytes < need)

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   gdn::jit::detail::CacheEntry again;
   if (!gdn::jit::detail::decodeCacheEntry(gdn::jit::detail::encodeCacheEntry(entry), again, why))
     gdn_fuzz::fail("a re-encoded entry does not decode");
-  if (again.ptx != entry.ptx || again.cubin != entry.cubin ||
+  if (again.key != entry.key || again.ptx != entry.ptx || again.cubin != entry.cubin ||
       again.metadata.serialize() != entry.metadata.serialize())
     gdn_fuzz::fail("an entry does not round-trip");
   return 0;

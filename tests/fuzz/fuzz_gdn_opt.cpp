@@ -19,12 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // What gdn-opt refuses before parsing (too deep for MLIR's recursive parser).
   if (!mlir::gdn::checkSourceNesting(text, "input").empty())
     return 0;
-  mlir::ParserConfig config(&context.get(), /*verifyAfterParse=*/false);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()), config);
-  if (!module)
-    return 0;
-  ++stats.past;
-  (void)mlir::verify(*module);
+  // On a stack that grows with the input, as gdn-opt runs (SourceLimits.h).
+  mlir::gdn::runWithStackForInput(size, [&] {
+    mlir::ParserConfig config(&context.get(), /*verifyAfterParse=*/false);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()), config);
+    if (!module)
+      return;
+    ++stats.past;
+    (void)mlir::verify(*module);
+  });
   return 0;
 }

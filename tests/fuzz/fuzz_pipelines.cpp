@@ -81,16 +81,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string structured;
   if (data[0] & 0x80 && size > 1)
     structured = structuredLayer(data + 1, size - 1);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      structured.empty() ? context.parse(reinterpret_cast<const char *>(data) + 1, size - 1)
-                         : context.parse(structured.data(), structured.size());
-  if (!module)
-    return 0;
-  ++stats.past;
-  mlir::PassManager pm(&context.get());
-  std::string pipeline = pipelineFor(data[0]);
-  if (mlir::failed(mlir::parsePassPipeline("builtin.module(" + pipeline + ")", pm)))
-    gdn_fuzz::fail(("a pipeline of the target's own does not parse: " + pipeline).c_str());
-  (void)pm.run(*module);
+  // On a stack that grows with the input, as gdn-opt runs (SourceLimits.h).
+  mlir::gdn::runWithStackForInput(size, [&] {
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        structured.empty() ? context.parse(reinterpret_cast<const char *>(data) + 1, size - 1)
+                           : context.parse(structured.data(), structured.size());
+    if (!module)
+      return;
+    ++stats.past;
+    mlir::PassManager pm(&context.get());
+    std::string pipeline = pipelineFor(data[0]);
+    if (mlir::failed(mlir::parsePassPipeline("builtin.module(" + pipeline + ")", pm)))
+      gdn_fuzz::fail(("a pipeline of the target's own does not parse: " + pipeline).c_str());
+    (void)pm.run(*module);
+  });
   return 0;
 }

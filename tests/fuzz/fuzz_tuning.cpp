@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool ok = (o.kernel == "recurrent" || o.kernel == "chunked") && o.stages >= 2 &&
               o.stages <= 4 && o.segments >= 1 && o.segments <= 64 && e.ms > 0 &&
               std::isfinite(e.ms) &&
-              (o.chunkSize == 16 || o.chunkSize == 32 || o.chunkSize == 64 || o.chunkSize == 128) &&
+              (o.chunkSize == 16 || o.chunkSize == 32 || o.chunkSize == 64) &&
               (o.warps == 4 || o.warps == 8) && o.blockSize >= 32 && o.blockSize <= 1024;
     if (!ok)
       gdn_fuzz::fail("a kept tuning entry with a value the compiler does not take");

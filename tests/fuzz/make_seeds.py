@@ -60,8 +60,10 @@ for path in metas:
         ptx = open(ptx_path, "rb").read()
         cubin = b"\x7fELF" + bytes(60)
         payload = meta + ptx + cubin
-        header = (f"gdn-jit-cache 1\nmeta {len(meta)}\nptx {len(ptx)}\ncubin {len(cubin)}\n"
-                  f"fnv1a {fnv128(payload)}\n\n").encode()
+        key = fnv128(name.encode())
+        summed = fnv128(key.encode() + b"\n" + payload)  # the key is covered too
+        header = (f"gdn-jit-cache 1\nkey {key}\nmeta {len(meta)}\nptx {len(ptx)}\n"
+                  f"cubin {len(cubin)}\nfnv1a {summed}\n\n").encode()
         write("cache_entry", name[:-5] + ".gdnk", header + payload)
 
 # .npy arrays.

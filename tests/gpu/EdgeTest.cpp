@@ -6,9 +6,10 @@
 // Checking 2^22 tokens against a float64 recurrence would take hours, so the long inputs are
 // built so that a short one gives the same answer: k and v are zero except in windows (the
 // first and last tokens, and around the tokens where element or byte offsets pass 2^31), so
-// every other token only decays the state. The reference then runs on the kept tokens alone
-// (the windows plus random samples across the sequence, whose outputs are read), each with
-// the log-gates of the tokens skipped since the previous kept one added to its own. q is
+// every other token only decays the state (by a small gate, about e^-4 over the sequence).
+// The reference then runs on the kept tokens alone (the windows plus random samples across the
+// sequence, whose outputs are read), each with the log-gates of the tokens skipped since the
+// previous kept one added to its own. q is
 // random everywhere (from a hash of its element index, so no two regions look alike), and
 // every kept token's output and the final state are compared.
 #include "GpuSupport.h"
@@ -268,6 +269,7 @@ void runAndCompare(const std::string &name, const EdgeInputs &in, DeviceEdge &d,
 // full float64 recurrence's outputs at the kept tokens and its final state.
 TEST(GpuEdges, CompactReferenceMatchesTheFullRecurrence) {
   EdgeInputs in = sparseInputs(3000, 2, {1500}, 64, 40);
+  in.gOutside = -0.01f; // skipped tokens decay the state: their gates must be folded in
   LayerResult compact = compactReference(in, 0.125);
   EdgeInputs all = in;
   for (int64_t t = 0; t < in.T; ++t)
@@ -278,19 +280,40 @@ TEST(GpuEdges, CompactReferenceMatchesTheFullRecurrence) {
   for (int64_t t : in.kept)
     atKept.insert(atKept.end(), full.o.begin() + t * row, full.o.begin() + (t + 1) * row);
   ASSERT_EQ(atKept.size(), compact.o.size());
-  EXPECT_LE(compare(compact.o.data(), atKept.data(), atKept.size()).maxRel, 1e-12);
+  // The folded gate is a float (the reference takes float gates): its rounding, not the
+  // method, is what differs, by about 1e-8.
+  EXPECT_LE(compare(compact.o.data(), atKept.data(), atKept.size()).maxRel, 1e-7);
   EXPECT_LE(
       compare(compact.finalState.data(), full.finalState.data(), full.finalState.size()).maxRel,
-      1e-12);
-  // The windows matter: a run without them differs.
-  EXPECT_GT(in.active.size(), 100u);
+      1e-7);
+  // The folding matters: with the skipped tokens' gates left out, the answer differs.
+  EdgeInputs unfolded = in;
+  unfolded.gOutside = 0.0f; // same gates at the kept tokens, none folded in between
+  LayerResult wrong = compactReference(unfolded, 0.125);
+  EXPECT_GT(compare(wrong.finalState.data(), full.finalState.data(), full.finalState.size()).maxRel,
+            1e-3);
 }
 
 const char *kKinds[] = {"chunked", "segments", "recurrent", "generic"};
 
+/// Skips (with the reason) when the GPU has less free memory than `bytes`.
+#define SKIP_WITHOUT_MEMORY(bytes)                                                                 \
+  if (size_t free = freeDeviceBytes(); free < (bytes))                                             \
+  GTEST_SKIP() << "needs " << ((bytes) >> 30) << " GiB of GPU memory, " << (free >> 30)            \
+               << " GiB free"
+
+size_t freeDeviceBytes() {
+  using Fn = int (*)(size_t *, size_t *);
+  auto fn = reinterpret_cast<Fn>(gdn_test::driver().symbol("cuMemGetInfo_v2"));
+  size_t free = 0, total = 0;
+  return fn && fn(&free, &total) == 0 ? free : 0;
+}
+
 TEST(GpuEdges, MillionTokenSequenceOnEveryKernelKind) {
   SKIP_WITHOUT_GPU();
+  SKIP_WITHOUT_MEMORY(size_t(12) << 30);
   EdgeInputs in = sparseInputs(int64_t(1) << 20, 4, {int64_t(1) << 19}, 512, 512);
+  in.gOutside = -4e-6f; // about e^-4 over the sequence: the state decays but survives
   DeviceEdge d;
   ASSERT_TRUE(upload(in, d));
   LayerResult want = compactReference(in, 1.0 / std::sqrt(128.0));
@@ -302,9 +325,11 @@ TEST(GpuEdges, MillionTokenSequenceOnEveryKernelKind) {
 // offsets pass 2^31 (token 2^21) and byte offsets pass 2^31 (token 2^20) and 2^32 (2^21).
 TEST(GpuEdges, TensorsPast2To31ElementsOnEveryKernelKind) {
   SKIP_WITHOUT_GPU();
+  SKIP_WITHOUT_MEMORY(size_t(40) << 30); // q, k, v, o: 8 GiB each, and the workspace
   const int64_t T = int64_t(1) << 22;
   EdgeInputs in =
       sparseInputs(T, 8, {int64_t(1) << 20, int64_t(1) << 21, 3 * (int64_t(1) << 20)}, 256, 512);
+  in.gOutside = -1e-6f; // about e^-4 over the sequence
   DeviceEdge d;
   ASSERT_TRUE(upload(in, d));
   LayerResult want = compactReference(in, 1.0 / std::sqrt(128.0));

@@ -63,6 +63,14 @@ inline std::vector<BadCase> badLaunchCases(const std::string &kernelName) {
       {"null o", [](gdn_layer_args &a) { a.o.data = nullptr; }, "'o' is a null pointer"},
       {"null initial state", [](gdn_layer_args &a) { a.initial_state.data = nullptr; },
        "'initial_state' is a null pointer"},
+      {"null final state", [](gdn_layer_args &a) { a.final_state.data = nullptr; },
+       "'final_state' is a null pointer"},
+      {"host offsets for a kernel without packed batches",
+       [](gdn_layer_args &a) {
+         static const int64_t offsets[3] = {0, 64, 128};
+         a.cu_seqlens_host = offsets;
+       },
+       "'cu_seqlens_host' was given, but kernel '" + kernelName + "' takes no cu_seqlens"},
       {"unknown dtype", [](gdn_layer_args &a) { a.v.dtype = static_cast<gdn_dtype>(9); },
        "'v' has an unknown dtype 9"},
       {"rank 0", [](gdn_layer_args &a) { a.k.rank = 0; }, "'k' has rank 0 (1 to 4)"},

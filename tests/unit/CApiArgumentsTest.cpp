@@ -127,6 +127,19 @@ TEST(CApiArguments, NullsAndBadRecords) {
   gdn_kernel_destroy(nullptr); // a no-op
 }
 
+// A record whose workspace size overflows for a launch is refused, not wrapped around.
+TEST(CApiArguments, WorkspaceSizesThatOverflowAreRefused) {
+  gdn::KernelMetadata m;
+  ASSERT_TRUE(gdn::KernelMetadata::parse(chunkedMetadata(false), m).isOk());
+  m.workspaceTokenBytes = int64_t(1) << 60;
+  std::string record = m.serialize();
+  gdn_layer_args a = goodArgs();
+  EXPECT_EQ(gdn_metadata_validate(record.c_str(), &a), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "the workspace size overflows: B = 2, T = 64, N = 2 at "
+                                 "1152921504606846976 bytes per token and 0 per sequence");
+  EXPECT_EQ(m.workspaceBytes(2, 64, 2), SIZE_MAX);
+}
+
 TEST(CApiArguments, VersionMatchesTheHeaders) { EXPECT_STREQ(gdn_version(), GDN_VERSION_STRING); }
 
 } // namespace

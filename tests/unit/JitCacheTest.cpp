@@ -66,6 +66,7 @@ std::vector<fs::path> entries(const fs::path &dir, bool temporaries) {
 
 jit::detail::CacheEntry sampleEntry() {
   jit::detail::CacheEntry e;
+  e.key = "0123456789abcdef0123456789abcdef";
   e.metadata.kernelName = "layer_chunked";
   e.metadata.H = e.metadata.HV = 1;
   e.metadata.K = e.metadata.V = 64;
@@ -81,7 +82,12 @@ TEST(JitCacheEntry, RoundTrips) {
   jit::detail::CacheEntry in = sampleEntry(), out;
   std::string why;
   ASSERT_TRUE(jit::detail::decodeCacheEntry(jit::detail::encodeCacheEntry(in), out, why)) << why;
+  EXPECT_EQ(out.key, in.key);
   EXPECT_EQ(out.metadata.serialize(), in.metadata.serialize());
+  // The same bytes read for another key are foreign.
+  EXPECT_FALSE(jit::detail::decodeCacheEntry(jit::detail::encodeCacheEntry(in), out, why,
+                                             "ffffffffffffffffffffffffffffffff"));
+  EXPECT_EQ(why, "an entry of another key (0123456789abcdef0123456789abcdef)");
   EXPECT_EQ(out.ptx, in.ptx);
   EXPECT_EQ(out.cubin, in.cubin);
 }
@@ -102,7 +108,7 @@ TEST(JitCacheEntry, EveryTruncationAndEveryByteFlipIsRefused) {
   EXPECT_FALSE(jit::detail::decodeCacheEntry("garbage", out, why));
   EXPECT_EQ(why, "not a gdn-jit-cache 1 entry");
   // Sizes beyond any file do not overflow the reader.
-  std::string huge = "gdn-jit-cache 1\nmeta 9999999999999999999\nptx 0\ncubin 0\nfnv1a " +
+  std::string huge = "gdn-jit-cache 1\nkey k\nmeta 9999999999999999999\nptx 0\ncubin 0\nfnv1a " +
                      std::string(32, '0') + "\n\n";
   EXPECT_FALSE(jit::detail::decodeCacheEntry(huge, out, why));
 }
@@ -192,6 +198,10 @@ TEST(JitCacheChild, DISABLED_Run) {
     options.compile.cubin = !(full && variant == 0);
     Status s = jit::compileArtifact(layerSource(variant), options, meta, ptx, cubin, &outcome);
     if (full && variant == 5) {
+      if (s.isOk() && cubin.empty()) { // no ptxas on this machine: nothing to write for it
+        report << variant << " error (no ptxas)\n";
+        continue;
+      }
       EXPECT_FALSE(s.isOk());
       EXPECT_NE(s.message.find("cannot write the PTX for ptxas to a temporary file"),
                 std::string::npos)
@@ -287,6 +297,38 @@ TEST(JitCacheFaults, AFullDiskLeavesNoEntryAndNoTemporaryFile) {
   fs::remove_all(dir);
 }
 
+// What a writer killed between its first byte and its rename leaves: a partial temporary
+// file and no entry. The next compile ignores it, writes the entry, and removes the dead
+// writer's file.
+TEST(JitCacheFaults, AWriterKilledMidWriteLeavesOnlyATemporaryFileThatIsSweptAway) {
+  fs::path dir = scratch("midwrite");
+  jit::Options options;
+  options.cacheDir = dir.string();
+  std::string source = layerSource(1);
+  std::string key = jit::cacheKey(source, options);
+  // A pid that is not running (pid_max is below 2^22 on Linux).
+  const long deadPid = 4194303;
+  ASSERT_NE(kill(static_cast<pid_t>(deadPid), 0), 0);
+  fs::create_directories(dir);
+  fs::path stale = dir / ("." + key + ".gdnk.tmp." + std::to_string(deadPid) + ".1.0");
+  std::ofstream(stale, std::ios::binary) << "gdn-jit-cache 1\nkey " << key << "\nmeta 40";
+  fs::path alive = dir / ("." + key + ".gdnk.tmp." + std::to_string(getpid()) + ".1.0");
+  std::ofstream(alive, std::ios::binary) << "gdn-jit-cache 1\n"; // a writer still running
+  jit::clearMemoryCache();
+  KernelMetadata meta;
+  std::string ptx;
+  std::vector<char> cubin;
+  jit::CacheOutcome outcome;
+  testing::internal::CaptureStderr();
+  ASSERT_TRUE(jit::compileArtifact(source, options, meta, ptx, cubin, &outcome).isOk());
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(outcome, jit::CacheOutcome::Compiled);
+  EXPECT_TRUE(fs::exists(dir / (key + ".gdnk")));
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(alive)); // not a dead writer's
+  fs::remove_all(dir);
+}
+
 TEST(JitCacheFaults, AnUnwritableFolderCompilesWithAWarning) {
   // Under /proc nothing can be created, even by root.
   jit::Options options;
@@ -327,6 +369,14 @@ TEST(JitCacheFaults, CorruptedEntriesAreRebuiltNeverLoaded) {
       "",                                // empty
       std::string(bytes.size(), '\0'),   // zeroed
   };
+  {
+    // Another key's intact entry, copied under this key's name.
+    std::string other = layerSource(3);
+    jit::clearMemoryCache();
+    std::string otherPtx;
+    ASSERT_TRUE(jit::compileArtifact(other, options, meta, otherPtx, cubin, &outcome).isOk());
+    corruptions.push_back(read(dir / (jit::cacheKey(other, options) + ".gdnk")));
+  }
   for (int i = 0; i < 8; ++i) { // single flipped bytes
     std::string flipped = bytes;
     flipped[rng() % flipped.size()] ^= 0x01;
@@ -346,8 +396,9 @@ TEST(JitCacheFaults, CorruptedEntriesAreRebuiltNeverLoaded) {
   fs::remove_all(dir);
 }
 
-// Compiler processes killed (SIGKILL) at random points of a compile that writes the cache:
-// afterwards the cache holds a whole entry or none (stale temporary files at most), and a
+// Compiler processes killed (SIGKILL) at random points of a compile that writes the cache
+// (mostly while compiling; the write itself takes microseconds, so the next test leaves what a
+// writer killed inside it would): afterwards the cache holds a whole entry or none, and a
 // compile from it gives the right kernel.
 TEST(JitCacheFaults, ProcessesKilledMidWriteLeaveNoBadEntry) {
   fs::path dir = scratch("killed");

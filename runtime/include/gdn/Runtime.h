@@ -16,6 +16,7 @@
 #include "gdn/Variant.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -79,10 +80,17 @@ struct KernelMetadata {
   bool needsWorkspace() const { return workspaceTokenBytes > 0; }
   /// Workspace bytes a launch over B x T tokens in `sequences` sequences (B, or the
   /// packed batch's cu_seqlens length - 1) needs (0 for single-kernel layers).
+  /// SIZE_MAX when the size overflows (validateLaunch refuses such a launch).
   size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences) const {
-    return needsWorkspace() ? static_cast<size_t>(B * T * workspaceTokenBytes +
-                                                  sequences * workspaceSequenceBytes)
-                            : 0;
+    if (!needsWorkspace())
+      return 0;
+    int64_t tokens, perTokens, perSequences, total;
+    if (__builtin_mul_overflow(B, T, &tokens) ||
+        __builtin_mul_overflow(tokens, workspaceTokenBytes, &perTokens) ||
+        __builtin_mul_overflow(sequences, workspaceSequenceBytes, &perSequences) ||
+        __builtin_add_overflow(perTokens, perSequences, &total) || total < 0)
+      return SIZE_MAX;
+    return static_cast<size_t>(total);
   }
   /// "key: value" lines; parse() reports the line of the first problem.
   std::string serialize() const;

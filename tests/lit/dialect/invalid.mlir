@@ -327,3 +327,9 @@ func.func @decode_new_state_type(%q: tensor<8x1x4x64xf32>, %s: tensor<8x4x64x64x
   %o, %s1 = gdn.decode <none, additive> q(%q : tensor<8x1x4x64xf32>) k(%q : tensor<8x1x4x64xf32>) v(%q : tensor<8x1x4x64xf32>) state(%s : tensor<8x4x64x64xf32>) -> tensor<8x1x4x64xf32>, tensor<8x4x64x64xf16>
   return
 }
+
+// -----
+
+%q = tensor.empty() : tensor<1x4x2x64xbf16>
+// expected-error @+1 {{'gdn.recurrence' op must be inside a function (its kernels are named after the function, and its operands come from the function's arguments)}}
+%o = gdn.recurrence <none, additive> q(%q : tensor<1x4x2x64xbf16>) k(%q : tensor<1x4x2x64xbf16>) v(%q : tensor<1x4x2x64xbf16>) -> tensor<1x4x2x64xbf16>

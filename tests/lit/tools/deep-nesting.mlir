@@ -14,3 +14,12 @@
 // STDIN: <stdin>:1:269: error: brackets nested more than 256 deep
 // TOOL: :1:269: error: brackets nested more than 256 deep
 // SHALLOW: error: expected '->' in function type
+// Other recursion of MLIR's parser (one level per unary minus, per affine binary operator)
+// runs on a stack that grows with the input: no crash, the file parses.
+// RUN: %python -c "print('#m = affine_map<(d0) -> (' + '-' * 1000000 + 'd0)>')" > %t.neg.mlir
+// RUN: gdn-opt %t.neg.mlir | FileCheck %s --check-prefix=NEG
+// RUN: %python -c "print('#m = affine_map<(d0) -> (' + ' + '.join(['d0'] * 200000) + ')>')" > %t.plus.mlir
+// RUN: gdn-opt %t.plus.mlir | FileCheck %s --check-prefix=NEG
+// RUN: not gdn-compile %t.neg.mlir -o %t.out 2>&1 | FileCheck %s --check-prefix=NOLAYER
+// NEG: module
+// NOLAYER: expected exactly one gdn.recurrence or gdn.decode op
