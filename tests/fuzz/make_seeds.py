@@ -8,9 +8,10 @@ bench-kernels); cache_entry: whole cache entries made from those records and the
 format of codegen/lib/CacheEntry.h); npy: small arrays of every dtype and version; tuning:
 valid tuning-file lines of each form.
 """
-import glob, os, struct, sys
+import glob, os, shutil, struct, sys
 
 src, build, out = sys.argv[1:4]
+shutil.rmtree(out, ignore_errors=True)  # made anew: seeds follow the formats of this checkout
 
 
 def write(target, name, data):
