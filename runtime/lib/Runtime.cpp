@@ -460,11 +460,34 @@ Status invalid(const std::string &message) {
   return Status::error(Status::Code::InvalidArgument, message);
 }
 
+/// Extents that are negative, or whose byte size does not fit in 63 bits, before any shape
+/// arithmetic uses them (products of user extents must not overflow).
+Status checkExtents(const char *name, const TensorArg &t) {
+  if (!t.data)
+    return Status::ok();
+  int64_t bytes = static_cast<int64_t>(elementBytes(t.elementType));
+  for (int64_t extent : t.shape) {
+    if (extent < 0)
+      return invalid("'" + std::string(name) + "' has a negative extent: shape " +
+                     shapeText(t.shape));
+    if (extent && __builtin_mul_overflow(bytes, extent, &bytes))
+      return invalid("'" + std::string(name) + "' is too large: shape " + shapeText(t.shape) +
+                     " overflows a 64-bit byte size");
+  }
+  for (int64_t stride : t.strides)
+    if (stride < 0)
+      return invalid("'" + std::string(name) + "' has a negative stride: strides " +
+                     shapeText(t.strides));
+  return Status::ok();
+}
+
 /// One tensor against its expected element type and shape.
 Status checkTensor(const std::string &name, const TensorArg &t, const std::string &elementType,
                    const std::vector<int64_t> &shape) {
   if (!t.data)
     return invalid("'" + name + "' is a null pointer");
+  if (Status s = checkExtents(name.c_str(), t); !s)
+    return s;
   if (t.elementType != elementType)
     return invalid("'" + name + "' has element type '" + t.elementType + "', the kernel needs '" +
                    elementType + "'");
@@ -499,40 +522,8 @@ static int64_t prepSlots(const KernelMetadata &m, int64_t T, int64_t N) {
   return m.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
 }
 
-/// Extents that are negative, or whose byte size does not fit in 63 bits, before any shape
-/// arithmetic uses them (products of user extents must not overflow).
-static Status checkExtents(const char *name, const TensorArg &t) {
-  if (!t.data)
-    return Status::ok();
-  int64_t bytes = static_cast<int64_t>(elementBytes(t.elementType));
-  for (int64_t extent : t.shape) {
-    if (extent < 0)
-      return invalid("'" + std::string(name) + "' has a negative extent: shape " +
-                     shapeText(t.shape));
-    if (extent && __builtin_mul_overflow(bytes, extent, &bytes))
-      return invalid("'" + std::string(name) + "' is too large: shape " + shapeText(t.shape) +
-                     " overflows a 64-bit byte size");
-  }
-  for (int64_t stride : t.strides)
-    if (stride < 0)
-      return invalid("'" + std::string(name) + "' has a negative stride: strides " +
-                     shapeText(t.strides));
-  return Status::ok();
-}
-
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
-  for (auto [name, t] : {std::pair<const char *, const TensorArg *>{"q", &l.q},
-                         {"k", &l.k},
-                         {"v", &l.v},
-                         {"g", &l.g},
-                         {"beta", &l.beta},
-                         {"initial_state", &l.initialState},
-                         {"cu_seqlens", &l.cuSeqlens},
-                         {"o", &l.o},
-                         {"final_state", &l.finalState}})
-    if (Status s = checkExtents(name, *t); !s)
-      return s;
   if (!q.data)
     return invalid("'q' is a null pointer");
   if (q.shape.size() != 4)

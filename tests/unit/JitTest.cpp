@@ -288,10 +288,20 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
                                      << "abc b2t4k chunked 32 64 4 sliced 3 2 64 0.25 rows "
                                         "elements mma 3\n"
                                      << "abc b2t8k chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma 2\n";
+                                        "elements mma 2\n"
+                                     // Values the compiler does not take, and a field too many.
+                                     << "abc b4t1 chunked 128 64 4 sliced 3 2 64 0.25\n"
+                                     << "abc b4t2 chunked 32 48 4 sliced 3 2 64 0.25\n"
+                                     << "abc b4t4 chunked 32 64 6 sliced 3 2 64 0.25\n"
+                                     << "abc b4t8 chunked 32 64 4 sliced 3 2 100 0.25\n"
+                                     << "abc b4t16 chunked 32 64 4 sliced 3 2 64 inf\n"
+                                     << "abc b4t32 chunked 32 64 4 sliced 3 2 64 0.25 rows "
+                                        "elements mma 2 extra\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 10u);
+  EXPECT_EQ(malformed, 16u);
+  for (const char *bucket : {"b4t1", "b4t2", "b4t4", "b4t8", "b4t16", "b4t32"})
+    EXPECT_EQ(read.count(std::string("abc ") + bucket), 0u) << bucket;
   ASSERT_EQ(read.count("abc b2t8k"), 1u);
   EXPECT_EQ(read["abc b2t8k"].options.prepWarps, 2);
   EXPECT_EQ(read["abc b4t4096"].options.prepWarps, 1);
