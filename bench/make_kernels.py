@@ -51,6 +51,11 @@ SLICED_WIDE_C32 = ["--chunk-size", "32", "--v-tile", "128", "--stages", "3"] + W
 SLICED_C16_SEG4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4", "--segments", "4"]
 SLICED_SEG4 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "4"]
                + ELEMENT_STORES)
+# Few streams over very long sequences (H2/HV8, T >= 32768: Qwen3-Next at tensor-parallel 8):
+# 8 segments. Issue 23 measured gdn-compile's default kernel (no segments) at 2.22 ms and
+# --segments 8 at 0.68 ms for B1 T65536 on the H100.
+SLICED_SEG8 = (["--chunk-size", "32", "--v-tile", "64", "--stages", "3", "--segments", "8"]
+               + ELEMENT_STORES)
 SLICED_SEG2 = ["--chunk-size", "32", "--v-tile", "64", "--stages", "4", "--segments", "2"] + WHOLE
 SLICED_C16_S4 = ["--chunk-size", "16", "--v-tile", "64", "--stages", "4"] + WHOLE
 # One-warp prep blocks (a chunk per warp: no warps idle while one solves) in the chunk-16
@@ -71,11 +76,16 @@ VARIANTS = {
     "gdn_h16_hv32_k128_few": (16, 32, 128, 128, False, False, SLICED_SEG2),
     "gdn_h16_hv16_k256": (16, 16, 256, 256, False, False, SLICED_K256),
     "gdn_h2_hv8_k128": (2, 8, 128, 128, False, False, SLICED_SEG4),
+    "gdn_h2_hv8_k128_long": (2, 8, 128, 128, False, False, SLICED_SEG8),
     "gdn_h16_hv32_k128_varlen": (16, 32, 128, 128, True, False, SLICED_C16_S4 + PREP_W1),
     "gdn_h16_hv32_k128_decode": (16, 32, 128, 128, False, True, None),
     "kda_h32_hv32_k128": (32, 32, 128, 128, False, False, SLICED_WIDE_C16_S4, "channel"),
     "kda_h16_hv16_k128": (16, 16, 128, 128, False, False, SLICED_C16_SEG4 + MMA_SYNC, "channel"),
 }
+
+# (B, T) of the decode kernels: one token at B = 1, 64, 256, 512; multi-token decode (a
+# speculative-decoding verify step) of 2-8 tokens per sequence.
+DECODE_SHAPES = [(1, 1), (64, 1), (256, 1), (512, 1), (1, 4), (64, 2), (64, 4), (64, 8), (256, 4)]
 
 # gdn-compile's on/off options a bucket may switch off: (name, help of --no-NAME, of --NAME).
 SWITCHES = [
@@ -179,13 +189,12 @@ def main():
             tiling += ["--no-sliced-state"]
         if decode and args.prefill_only:
             continue
-        # Decode layers fix B and T in the type; the benchmark's decode batches use B = 1, 64
-        # and 256, so the decode kernel is compiled per batch below.
-        batches = [1, 64, 256] if decode else [None]
-        for B in batches:
-            kernel = name if B is None else f"{name}_b{B}"
+        # Decode layers fix B and T in the type: one kernel per (batch, tokens) of the
+        # benchmark's decode and multi-token decode cases.
+        for B, T in DECODE_SHAPES if decode else [(None, None)]:
+            kernel = name if B is None else f"{name}_b{B}" + (f"_t{T}" if T > 1 else "")
             case = (kernel, gate[0] if gate else "scalar", "delta", "bf16", H, HV, K, V, True, True, True, None,
-                    varlen, decode, B or 1, 1)
+                    varlen, decode, B or 1, T or 1)
             path = os.path.join(args.out, kernel + ".mlir")
             with open(path, "w") as f:
                 f.write(layer_source(case))
