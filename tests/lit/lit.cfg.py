@@ -7,10 +7,10 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "gdn"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.gdn_obj_root, "tests", "lit")
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "lit.site.cfg.py.in"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "lit.site.cfg.py.in", "Inputs"]
 config.substitutions.append(("%gdn_src_root", config.gdn_src_root))
 
 llvm_config.use_default_substitutions()
