@@ -184,6 +184,8 @@ bool mlir::gdn::holdsChunkedForm(func::FuncOp fn) {
 
 FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pass,
                                                   bool *noFragment) {
+  if (failed(refuseTransitions(fn, pass)))
+    return failure();
   SmallVector<scf::ForOp> steps;
   SmallVector<scf::ForallOp> preps;
   Operation *unsplit = nullptr;

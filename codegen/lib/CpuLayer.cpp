@@ -1,5 +1,6 @@
 //===- CpuLayer.cpp - compile a layer for the CPU and run it --------------===//
 #include "gdn/Codegen/CpuLayer.h"
+#include "CpuTransition.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/Codegen/SourceLimits.h"
@@ -79,7 +80,8 @@ std::string LayerInfo::toJson() const {
      << toString(rule) << "\",\n  \"scale\": " << scale
      << ",\n  \"qk_l2norm\": " << (qkL2norm ? "true" : "false")
      << ",\n  \"allow_neg_eigval\": " << (allowNegEigval ? "true" : "false")
-     << ",\n  \"chunk_size\": " << chunkSize
+     << ",\n  \"chunk_size\": " << chunkSize << ",\n  \"steps\": " << steps
+     << ",\n  \"delta_rule\": " << (deltaRule ? "true" : "false")
      << ",\n  \"varlen\": " << (isVarlen() ? "true" : "false") << ",\n  \"heads\": {\"H\": " << H
      << ", \"HV\": " << HV << ", \"K\": " << K << ", \"V\": " << V << "},\n  \"operands\": ";
   specsToJson(os, operands);
@@ -111,17 +113,23 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 
 bool isIntegerType(const std::string &t) { return t == "i32" || t == "i64"; }
 
-/// Symbolic dims of each operand, in the layout of docs/design.md §1.
-std::vector<std::string> dimNames(const std::string &operand, bool channelGate) {
-  if (operand == "q" || operand == "k")
+/// Symbolic dims of each operand, in the layout of docs/design.md §1 (§1.1 for
+/// gdn.transition, whose k, v, a, b and beta have `rows` = T * steps rows).
+std::vector<std::string> dimNames(const std::string &operand, bool channelGate,
+                                  const std::string &rows = "T") {
+  if (operand == "q")
     return {"B", "T", "H", "K"};
+  if (operand == "k")
+    return {"B", rows, "H", "K"};
   if (operand == "v")
-    return {"B", "T", "HV", "V"};
+    return {"B", rows, "HV", "V"};
+  if (operand == "a" || operand == "b")
+    return {"B", rows, "HV", "K"};
   if (operand == "g")
     return channelGate ? std::vector<std::string>{"B", "T", "HV", "K"}
                        : std::vector<std::string>{"B", "T", "HV"};
   if (operand == "beta")
-    return {"B", "T", "HV"};
+    return {"B", rows, "HV"};
   if (operand == "cu_seqlens")
     return {"N+1"};
   return {"N", "HV", "K", "V"}; // states
@@ -163,7 +171,8 @@ std::string validateInputs(const LayerInfo &info, const HostTensors &inputs) {
     const HostTensor &t = it->second;
     if (std::string e = validateOperand(spec, t); !e.empty())
       return e;
-    std::vector<std::string> names = dimNames(spec.name, info.gate == GateKind::Channel);
+    std::vector<std::string> names =
+        dimNames(spec.name, info.gate == GateKind::Channel, info.steps > 1 ? "T * steps" : "T");
     for (size_t d = 0; d < spec.shape.size(); ++d) {
       int64_t got = t.shape[d];
       std::string dimName = names[d];
@@ -178,6 +187,10 @@ std::string validateInputs(const LayerInfo &info, const HostTensors &inputs) {
     }
   }
   int64_t B = dims.at("B").first, T = dims.at("T").first;
+  if (auto it = dims.find("T * steps"); it != dims.end() && it->second.first != T * info.steps)
+    return "'" + it->second.second + "' has " + std::to_string(it->second.first) +
+           " rows but T * steps = " + std::to_string(T) + " * " + std::to_string(info.steps) +
+           " = " + std::to_string(T * info.steps);
   if (B == 0 || T == 0)
     return "the batch is empty (B = " + std::to_string(B) + ", T = " + std::to_string(T) + ")";
   if (auto it = dims.find("N"); it != dims.end() && !info.isVarlen() && it->second.first != B)
@@ -255,6 +268,20 @@ void layerValues(Operation *op, std::vector<NamedValue> &operands,
     add(operands, "cu_seqlens", r.getCuSeqlens());
     add(results, "o", r.getO());
     add(results, "final_state", r.getFinalState());
+    return;
+  }
+  if (auto t = dyn_cast<mlir::gdn::TransitionOp>(op)) {
+    add(operands, "q", t.getQ());
+    add(operands, "k", t.getK());
+    add(operands, "v", t.getV());
+    add(operands, "a", t.getA());
+    add(operands, "b", t.getB());
+    add(operands, "g", t.getG());
+    add(operands, "beta", t.getBeta());
+    add(operands, "initial_state", t.getInitialState());
+    add(operands, "cu_seqlens", t.getCuSeqlens());
+    add(results, "o", t.getO());
+    add(results, "final_state", t.getFinalState());
     return;
   }
   auto d = cast<mlir::gdn::DecodeOp>(op);
@@ -430,11 +457,11 @@ struct CpuLayer::Impl {
   bool describe(int64_t chunkSize, std::string &error) {
     SmallVector<Operation *> layers;
     source->walk([&](Operation *op) {
-      if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))
+      if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp, mlir::gdn::TransitionOp>(op))
         layers.push_back(op);
     });
     if (layers.size() != 1) {
-      error = "expected exactly one gdn.recurrence or gdn.decode op, found " +
+      error = "expected exactly one gdn.recurrence, gdn.decode or gdn.transition op, found " +
               std::to_string(layers.size());
       return false;
     }
@@ -459,6 +486,19 @@ struct CpuLayer::Impl {
       info.qkL2norm = r.getQkL2norm();
       info.allowNegEigval = r.getAllowNegEigval();
       if (auto c = r.getChunkSize())
+        info.chunkSize = static_cast<int64_t>(*c);
+      else
+        info.chunkSize = chunkSize ? chunkSize : 64;
+    } else if (auto t = dyn_cast<mlir::gdn::TransitionOp>(layer)) {
+      info.gate = toRuntime(t.getGate());
+      info.deltaRule = t.getDeltaRule();
+      info.rule = info.deltaRule ? UpdateRule::Delta : UpdateRule::Additive;
+      info.steps = t.getSteps();
+      info.scale = t.getScaleOrDefault();
+      info.qkL2norm = t.getQkL2norm();
+      // The pass option (gdn-chunkwise rounds it down to whole tokens, a multiple of steps,
+      // when the op has no chunk_size of its own).
+      if (auto c = t.getChunkSize())
         info.chunkSize = static_cast<int64_t>(*c);
       else
         info.chunkSize = chunkSize ? chunkSize : 64;
@@ -681,6 +721,8 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
     std::sort(cu.begin(), cu.end());
     cu.push_back(T);
   }
+  if (info.op == "gdn.transition")
+    return makeRandomTransitionInputs(info, B, T, N, cu, seed, withInitialState, inputs);
   ElementType inputType = qSpec.elementType == "bf16"  ? ElementType::BF16
                           : qSpec.elementType == "f16" ? ElementType::F16
                                                        : ElementType::F32;
@@ -726,6 +768,8 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
 
 std::map<std::string, std::vector<double>> referenceOutputs(const LayerInfo &info,
                                                             const HostTensors &inputs) {
+  if (info.op == "gdn.transition")
+    return transitionReference(info, inputs);
   const HostTensor &q = inputs.at("q");
   LayerProblem p;
   p.gate = info.gate;

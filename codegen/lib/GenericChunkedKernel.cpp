@@ -115,6 +115,8 @@ private:
 };
 
 LogicalResult GenericKernelBuilder::findLoops() {
+  if (failed(refuseTransitions(fn, "generic chunked kernel")))
+    return failure();
   SmallVector<Operation *> loops, preps;
   fn.walk([&](Operation *op) {
     for (const char *mark : {"gdn.chunk_step", "gdn.chunk_loop"})
@@ -517,13 +519,14 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
     return success();
   }
   if (auto cs = dyn_cast<TileCumsumOp>(op)) {
-    // One thread per column sums down the rows.
+    // One thread per column sums down the rows (exclusive: row i stores the sum before it).
     Value rows = dims[0];
+    const bool exclusive = cs.getExclusive();
     forEach(d1, idx(1), [&](Value c, Value) {
       scf::ForOp::create(b, loc, idx(0), rows, idx(1), ValueRange{f32c(0.0f)},
                          [&](OpBuilder &, Location, Value i, ValueRange acc) {
                            Value s = fadd(acc[0], load(cs.getG(), i, c));
-                           store(r, i, c, s);
+                           store(r, i, c, exclusive ? acc[0] : s);
                            scf::YieldOp::create(b, loc, s);
                          });
     });
@@ -550,6 +553,8 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
   if (auto gram = dyn_cast<TileGatedGramOp>(op)) {
     Value K = dimsOf(gram.getA())[1];
     Value G = gram.getGates();
+    // Rows take their cumulative gates from row_gates where given (docs/design.md §2.5).
+    Value R = gram.getRowGates() ? gram.getRowGates() : G;
     bool channel = G && cast<RankedTensorType>(G.getType()).getRank() == 2;
     forEach(dims[0], d1, [&](Value i, Value j) {
       auto pred = gram.getDiagonal() ? arith::CmpIPredicate::uge : arith::CmpIPredicate::ugt;
@@ -563,12 +568,12 @@ LogicalResult GenericKernelBuilder::emitChunkOp(Operation *op) {
             [&](OpBuilder &, Location, Value c, ValueRange acc) {
               Value x = fmul(load(gram.getA(), i, c), load(gram.getB(), j, c));
               if (channel) // mask first (i >= j here), then exp of a difference <= 0
-                x = fmul(x, exp(fsub(gateAt(G, i, c), gateAt(G, j, c))));
+                x = fmul(x, exp(fsub(gateAt(R, i, c), gateAt(G, j, c))));
               scf::YieldOp::create(b, loc, fadd(acc[0], x));
             });
         Value s = sum.getResult(0);
         if (G && !channel)
-          s = fmul(s, exp(fsub(gateAt(G, i, idx(0)), gateAt(G, j, idx(0)))));
+          s = fmul(s, exp(fsub(gateAt(R, i, idx(0)), gateAt(G, j, idx(0)))));
         scf::YieldOp::create(b, loc, s);
         b.setInsertionPointToStart(&ifOp.getElseRegion().front());
         scf::YieldOp::create(b, loc, f32c(0.0f));

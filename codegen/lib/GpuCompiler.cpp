@@ -117,6 +117,10 @@ struct ParsedLayer {
       error = diagnostics;
       return false;
     }
+    if (failed(mlir::gdn::refuseTransitions(*module, "gdn-compile"))) {
+      error = diagnostics;
+      return false;
+    }
     SmallVector<Operation *> layers;
     module->walk([&](Operation *op) {
       if (isa<mlir::gdn::RecurrenceOp, mlir::gdn::DecodeOp>(op))

@@ -77,6 +77,25 @@ inline LayerFacts layerFacts(Operation *op, StringRef suffix) {
   return f;
 }
 
+/// gdn.transition (docs/design.md §1.1) runs on the CPU path only: no GPU kernel kind
+/// implements it yet (the generated tile lowering will). Refuses a transition op, or a
+/// function holding a transition's chunked form (gdn-chunkwise marks it `gdn.transition`),
+/// under `root`, at its location.
+inline LogicalResult refuseTransitions(Operation *root, StringRef pass) {
+  Operation *found = nullptr;
+  root->walk([&](Operation *op) {
+    if (!found && (isa<TransitionOp>(op) || op->hasAttr("gdn.transition")))
+      found = op;
+  });
+  if (!found)
+    return success();
+  return found->emitError()
+         << pass
+         << ": gdn.transition has no GPU kernel yet; its chunked form runs on the CPU path "
+            "(gdn-to-cpu, gdn-run), and its GPU kernels are to come from the generated "
+            "tile-op lowering";
+}
+
 /// The layer ops of a module, in order.
 inline SmallVector<Operation *> layerOps(ModuleOp module) {
   SmallVector<Operation *> layers;
@@ -139,6 +158,8 @@ inline LogicalResult
 buildLayerKernels(ModuleOp module, StringRef pass, StringRef suffix,
                   function_ref<std::string(Operation *)> unsupported,
                   function_ref<gpu::GPUFuncOp(OpBuilder &, Operation *)> build) {
+  if (failed(refuseTransitions(module, pass)))
+    return failure();
   SmallVector<Operation *> layers = layerOps(module);
   if (layers.empty())
     return success();

@@ -62,6 +62,8 @@ struct LayerView {
   Value q, k, v, g, beta, cuSeqlens;
   std::optional<float> scale;
   bool allowNegEigval;
+  // Sub-steps per token (gdn.transition): k, v and beta have T * steps rows.
+  int64_t steps = 1;
 };
 
 /// The layer's dims as far as the types tell: B, T and N may be dynamic.
@@ -106,19 +108,31 @@ LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
     return op->emitOpError() << "'q', 'k' and 'v' must share one element type, got "
                              << qType.getElementType() << ", " << kType.getElementType() << " and "
                              << vType.getElementType();
-  if (!compatibleShape(qType.getShape(), kType.getShape()))
+  // Rows of the per-sub-step operands: T * steps (T with one step per token).
+  auto stepRows = [&](int64_t T) { return ShapedType::isDynamic(T) ? T : T * l.steps; };
+  SmallVector<int64_t> kWant = {qType.getDimSize(0), stepRows(qType.getDimSize(1)),
+                                qType.getDimSize(2), qType.getDimSize(3)};
+  if (!compatibleShape(kType.getShape(), kWant))
     return op->emitOpError() << "'k' shape " << formatShape(kType.getShape())
-                             << " does not match 'q' shape " << formatShape(qType.getShape());
+                             << " does not match 'q' shape " << formatShape(qType.getShape())
+                             << (l.steps > 1 ? " with T * steps rows " + formatShape(kWant) : "");
   if (!compatible(qType.getDimSize(0), vType.getDimSize(0)) ||
-      !compatible(qType.getDimSize(1), vType.getDimSize(1)))
+      !compatible(stepRows(qType.getDimSize(1)), vType.getDimSize(1)))
     return op->emitOpError() << "'v' batch and sequence dims "
                              << formatShape(vType.getShape().take_front(2))
                              << " do not match those of 'q' "
-                             << formatShape(qType.getShape().take_front(2));
+                             << formatShape(qType.getShape().take_front(2))
+                             << (l.steps > 1 ? " (v has T * steps rows)" : "");
 
   d.inputType = qType.getElementType();
   d.B = ShapedType::isDynamic(qType.getDimSize(0)) ? vType.getDimSize(0) : qType.getDimSize(0);
-  d.T = ShapedType::isDynamic(qType.getDimSize(1)) ? vType.getDimSize(1) : qType.getDimSize(1);
+  d.T = qType.getDimSize(1);
+  if (ShapedType::isDynamic(d.T) && !vType.isDynamicDim(1)) {
+    if (vType.getDimSize(1) % l.steps != 0)
+      return op->emitOpError() << "'v' has " << vType.getDimSize(1)
+                               << " rows, not a multiple of steps = " << l.steps;
+    d.T = vType.getDimSize(1) / l.steps;
+  }
   d.H = qType.getDimSize(2);
   d.K = qType.getDimSize(3);
   d.HV = vType.getDimSize(2);
@@ -162,7 +176,8 @@ LogicalResult verifyLayer(Operation *op, const LayerView &l, LayerDims &d) {
 
   if (l.rule == UpdateRule::Delta && !l.beta)
     return op->emitOpError() << "the delta rule requires a 'beta' operand";
-  if (l.beta && failed(checkSideInput(l.beta, "beta", {d.B, d.T, d.HV}, "[B, T, HV]")))
+  if (l.beta && failed(checkSideInput(l.beta, "beta", {d.B, stepRows(d.T), d.HV},
+                                      l.steps > 1 ? "[B, T * steps, HV]" : "[B, T, HV]")))
     return failure();
   if (l.allowNegEigval && l.rule != UpdateRule::Delta)
     return op->emitOpError() << "'allow_neg_eigval' applies to the delta rule only";
@@ -274,6 +289,24 @@ static void printVariant(OpAsmPrinter &printer, Operation *, GateKindAttr gate,
           << stringifyUpdateRule(rule.getValue()) << ">";
 }
 
+static ParseResult parseGate(OpAsmParser &parser, GateKindAttr &gate) {
+  StringRef gateWord;
+  SMLoc gateLoc;
+  if (parser.parseLess() || (gateLoc = parser.getCurrentLocation(), false) ||
+      parser.parseKeyword(&gateWord) || parser.parseGreater())
+    return failure();
+  std::optional<GateKind> g = symbolizeGateKind(gateWord);
+  if (!g)
+    return parser.emitError(gateLoc)
+           << "unknown gate '" << gateWord << "' (expected none, scalar or channel)";
+  gate = GateKindAttr::get(parser.getContext(), *g);
+  return success();
+}
+
+static void printGate(OpAsmPrinter &printer, Operation *, GateKindAttr gate) {
+  printer << "<" << stringifyGateKind(gate.getValue()) << ">";
+}
+
 //===----------------------------------------------------------------------===//
 // RecurrenceOp
 //===----------------------------------------------------------------------===//
@@ -353,6 +386,68 @@ LogicalResult DecodeOp::verify() {
       failed(verifyOutput(*this, getO(), d)) ||
       failed(verifyState(*this, getNewState(), "new_state", d, isVarlen())))
     return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TransitionOp
+//===----------------------------------------------------------------------===//
+
+float TransitionOp::getScaleOrDefault() {
+  if (auto s = getScale())
+    return s->convertToFloat();
+  return defaultScale(getQ());
+}
+
+LogicalResult TransitionOp::verify() {
+  const int64_t steps = getSteps();
+  if (steps < 1)
+    return emitOpError() << "'steps' must be at least 1, got " << steps;
+  std::optional<float> scale;
+  if (auto s = getScale())
+    scale = s->convertToFloat();
+  LayerView view{getGate(), UpdateRule::Additive, getQ(), getK(), getV(), getG(),
+                 getBeta(), getCuSeqlens(),       scale,  false,  steps};
+  LayerDims d;
+  if (failed(verifyLayer(*this, view, d)))
+    return failure();
+  // The rank-one term: a and b together, or the delta rule's, or none.
+  if (static_cast<bool>(getA()) != static_cast<bool>(getB()))
+    return emitOpError() << "'a' and 'b' (the rank-one term's read and write vectors) come "
+                            "together, got only '"
+                         << (getA() ? "a" : "b") << "'";
+  if (getA() && getDeltaRule())
+    return emitOpError() << "'delta_rule' derives 'a' and 'b' from 'k' and 'beta'; give "
+                            "either 'delta_rule' or 'a' and 'b'";
+  if (getDeltaRule() && !getBeta())
+    return emitOpError() << "'delta_rule' requires a 'beta' operand";
+  SmallVector<int64_t> want = {d.B, ShapedType::isDynamic(d.T) ? d.T : d.T * steps, d.HV, d.K};
+  for (auto [name, value] : {std::pair{"a", getA()}, std::pair{"b", getB()}}) {
+    if (!value)
+      continue;
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getElementType() != d.inputType)
+      return emitOpError() << "'" << name << "' must have the input element type " << d.inputType
+                           << ", got " << type.getElementType();
+    if (!compatibleShape(type.getShape(), want))
+      return emitOpError() << "'" << name << "' must have shape "
+                           << (steps > 1 ? "[B, T * steps, HV, K]" : "[B, T, HV, K]") << " = "
+                           << formatShape(want) << ", got " << formatShape(type.getShape());
+  }
+  if (getInitialState() &&
+      failed(verifyState(*this, getInitialState(), "initial_state", d, isVarlen())))
+    return failure();
+  if (failed(verifyOutput(*this, getO(), d)))
+    return failure();
+  if (getFinalState() && failed(verifyState(*this, getFinalState(), "final_state", d, isVarlen())))
+    return failure();
+  if (auto c = getChunkSize()) {
+    if (!isSupportedChunkSize(*c))
+      return emitOpError() << "'chunk_size' must be 16, 32, 64 or 128, got " << *c;
+    if (*c % steps != 0)
+      return emitOpError() << "'chunk_size' (" << *c << ") must be a multiple of 'steps' (" << steps
+                           << "): a chunk holds whole tokens";
+  }
   return success();
 }
 

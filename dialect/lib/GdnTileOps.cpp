@@ -64,8 +64,19 @@ LogicalResult TileGatedGramOp::verify() {
   if (!sameDim(r->getDimSize(0), a->getDimSize(0)) || !sameDim(r->getDimSize(1), a->getDimSize(0)))
     return emitOpError() << "the result must be [n, n] with n = rows of 'a', got "
                          << getResult().getType();
-  if (getGates())
-    return verifyGates(*this, getGates(), a->getDimSize(0), a->getDimSize(1));
+  if (getRowGates() && !getGates())
+    return emitOpError() << "'row_gates' needs 'gates' (the columns' cumulative gates)";
+  if (getGates() && failed(verifyGates(*this, getGates(), a->getDimSize(0), a->getDimSize(1))))
+    return failure();
+  if (getRowGates()) {
+    if (failed(verifyGates(*this, getRowGates(), a->getDimSize(0), a->getDimSize(1))))
+      return failure();
+    if (cast<RankedTensorType>(getRowGates().getType()).getRank() !=
+        cast<RankedTensorType>(getGates().getType()).getRank())
+      return emitOpError() << "'row_gates' and 'gates' must both be scalar ([n]) or both "
+                              "channel ([n, K]) gates, got "
+                           << getRowGates().getType() << " and " << getGates().getType();
+  }
   return success();
 }
 

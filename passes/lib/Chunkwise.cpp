@@ -36,6 +36,12 @@ struct LayerSpec {
   bool qkL2norm;
   int64_t chunkSize;
   RankedTensorType oType, stateType;
+  // gdn.transition (docs/design.md §1.1, §2.5): the rank-one term's vectors (a, b) or the
+  // delta rule's (deltaRule), and the sub-steps per token. k, v, a, b, beta have T * steps rows.
+  bool transition = false;
+  Value a, b;
+  bool deltaRule = false;
+  int64_t steps = 1;
 };
 
 /// Builds the chunked form of one layer op at the op's position.
@@ -151,17 +157,25 @@ private:
     Value numChunks = arith::CeilDivUIOp::create(b, loc, len, C);
     Value state0 = initialState(n, hv);
 
-    auto chunkLoop =
-        scf::ForOp::create(b, loc, idx(0), numChunks, idx(1), ValueRange{acc[0], state0},
-                           [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
-                             Value start = arith::MulIOp::create(b, loc, chunk, C);
-                             Value t0 = arith::AddIOp::create(b, loc, bos, start);
-                             Value remaining = arith::SubIOp::create(b, loc, len, start);
-                             Value rows = arith::MinUIOp::create(b, loc, remaining, C);
-                             auto [o, next] =
-                                 chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
-                             scf::YieldOp::create(b, loc, ValueRange{o, next});
-                           });
+    if (s.transition) // chunks of C sub-step rows = C / steps whole tokens
+      numChunks =
+          arith::CeilDivUIOp::create(b, loc, arith::MulIOp::create(b, loc, len, idx(s.steps)), C);
+
+    auto chunkLoop = scf::ForOp::create(
+        b, loc, idx(0), numChunks, idx(1), ValueRange{acc[0], state0},
+        [&](OpBuilder &, Location, Value chunk, ValueRange carried) {
+          if (s.transition) {
+            auto [o, next] = transitionChunk(carried[0], carried[1], bIdx, bos, len, chunk, h, hv);
+            scf::YieldOp::create(b, loc, ValueRange{o, next});
+            return;
+          }
+          Value start = arith::MulIOp::create(b, loc, chunk, C);
+          Value t0 = arith::AddIOp::create(b, loc, bos, start);
+          Value remaining = arith::SubIOp::create(b, loc, len, start);
+          Value rows = arith::MinUIOp::create(b, loc, remaining, C);
+          auto [o, next] = chunkBody(carried[0], carried[1], bIdx, t0, rows, h, hv);
+          scf::YieldOp::create(b, loc, ValueRange{o, next});
+        });
     // gdn-split-chunk-loop finds the loop by this mark; its value is C.
     chunkLoop->setAttr("gdn.chunk_loop", b.getI64IntegerAttr(s.chunkSize));
     // Which function arguments the layer's operands are: a GPU kernel's signature (the
@@ -222,7 +236,7 @@ private:
     Value vNew;
     if (s.rule == UpdateRule::Delta) {
       // A = strictly_lower(diag(beta) KKg); Tm = (I + A)^-1.
-      Value kkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Kt, Kt, G, false);
+      Value kkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Kt, Kt, G, Value(), false);
       Value tm = TileUnitLowerInverseOp::create(b, loc, rowScale(kkg, beta));
       // W = Tm (beta .* exp(G) .* K), U = Tm (beta .* V), Vnew = U - W S.
       Value kb = rowScale(Kt, beta);
@@ -236,7 +250,7 @@ private:
     }
 
     // O = (exp(G) .* Q) S + QKg Vnew   (scale already in Q).
-    Value qkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Kt, G, true);
+    Value qkg = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Kt, G, Value(), true);
     Value qg = G ? Value(TileGateRowsOp::create(b, loc, Q, G, false)) : Q;
     Value out = arith::AddFOp::create(b, loc, matmul(qg, S, dyn, V), matmul(qkg, vNew, dyn, V));
 
@@ -257,6 +271,118 @@ private:
     return {oNext, next};
   }
 
+  /// `rows` rows of a tile of `tokens` rows, row t placed at row t * steps + offset, zeros
+  /// elsewhere (the per-token gates at each token's first sub-step; q at its last).
+  Value spreadRows(Value tile, Value rows, int64_t offset) {
+    if (s.steps == 1)
+      return tile;
+    auto type = cast<RankedTensorType>(tile.getType());
+    Value dest = zeros(type, {rows});
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(offset)},
+                              sizes = {tensor::getMixedSize(b, loc, tile, 0)},
+                              strides = {b.getIndexAttr(s.steps)};
+    if (type.getRank() == 2) {
+      offsets.push_back(b.getIndexAttr(0));
+      sizes.push_back(b.getIndexAttr(type.getDimSize(1)));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    return tensor::InsertSliceOp::create(b, loc, tile, dest, offsets, sizes, strides);
+  }
+
+  /// One chunk of gdn.transition (docs/design.md §2.5): sub-step rows
+  /// [chunk * C, chunk * C + rows) of the sequence, whole tokens. Returns {o, state after}.
+  std::pair<Value, Value> transitionChunk(Value o, Value S, Value bIdx, Value bos, Value len,
+                                          Value chunk, Value h, Value hv) {
+    const int64_t dyn = ShapedType::kDynamic, n = s.steps;
+    Value C = idx(s.chunkSize);
+    Value start = arith::MulIOp::create(b, loc, chunk, C);
+    Value lenRows = arith::MulIOp::create(b, loc, len, idx(n));
+    Value rows = arith::MinUIOp::create(b, loc, arith::SubIOp::create(b, loc, lenRows, start), C);
+    Value r0 = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, bos, idx(n)), start);
+    // One step per token: token and row indices are the same values (the split pass tracks
+    // the chunk's row count by value).
+    Value t0 = n == 1 ? r0
+                      : Value(arith::AddIOp::create(b, loc, bos,
+                                                    arith::DivUIOp::create(b, loc, start, idx(n))));
+    Value tokens = n == 1 ? rows : Value(arith::DivUIOp::create(b, loc, rows, idx(n)));
+
+    Value Kt = loadTile(s.k, bIdx, r0, rows, h);
+    if (s.qkL2norm)
+      Kt = TileL2NormRowsOp::create(b, loc, Kt);
+    Value beta = s.beta ? loadTile(s.beta, bIdx, r0, rows, hv) : Value();
+    Value Vw = loadTile(s.v, bIdx, r0, rows, hv);
+    if (beta)
+      Vw = rowScale(Vw, beta);
+    // Cumulative gates over sub-steps (each token's gate at its first sub-step): G inclusive,
+    // Gx exclusive. The delta rule's read vector carries its row's gate (a = -beta e^g k), so
+    // a_i e^(Gx_i) = -beta_i k_i e^(G_i): its rows take G, and no exclusive sum is needed.
+    Value G, rowG;
+    if (s.gate != GateKind::None) {
+      G = TileCumsumOp::create(b, loc, spreadRows(loadTile(s.g, bIdx, t0, tokens, hv), rows, 0));
+      if (!s.deltaRule && s.a)
+        rowG = TileCumsumOp::create(b, loc,
+                                    spreadRows(loadTile(s.g, bIdx, t0, tokens, hv), rows, 0), true);
+    }
+    Value rowGates = rowG ? rowG : G; // what the read vectors' rows decay with
+
+    // Q at each token's last sub-step (other rows' outputs are not read); scale rides on Q.
+    Value Q = loadTile(s.q, bIdx, t0, tokens, h);
+    if (s.qkL2norm)
+      Q = TileL2NormRowsOp::create(b, loc, Q);
+    Q = spreadRows(rowScale(Q, Value(), s.scale), rows, n - 1);
+
+    Value out, next;
+    if (s.deltaRule || s.a) {
+      Value A = s.deltaRule ? rowScale(Kt, beta, -1.0f) : loadTile(s.a, bIdx, r0, rows, hv);
+      Value Bv = s.deltaRule ? Kt : loadTile(s.b, bIdx, r0, rows, hv);
+      // (I - A_ab) W = A_ak V' + (e^Gx .* A) S.
+      Value aab = TileGatedGramOp::create(b, loc, tile(dyn, dyn), A, Bv, G, rowG, false);
+      Value aak = TileGatedGramOp::create(b, loc, tile(dyn, dyn), A, Kt, G, rowG, false);
+      Value inv = TileUnitLowerInverseOp::create(b, loc, rowScale(aab, Value(), -1.0f));
+      Value aG = rowGates ? Value(TileGateRowsOp::create(b, loc, A, rowGates, false)) : A;
+      Value rhs = arith::AddFOp::create(b, loc, matmul(aak, Vw, dyn, V), matmul(aG, S, dyn, V));
+      Value W = matmul(inv, rhs, dyn, V);
+      // O = (e^G .* Q) S + A_qb W + A_qk V'.
+      Value qb = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Bv, G, Value(), true);
+      Value qk = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Kt, G, Value(), true);
+      Value qg = G ? Value(TileGateRowsOp::create(b, loc, Q, G, false)) : Q;
+      out = arith::AddFOp::create(
+          b, loc, matmul(qg, S, dyn, V),
+          arith::AddFOp::create(b, loc, matmul(qb, W, dyn, V), matmul(qk, Vw, dyn, V)));
+      // S_next = e^(G_m) .* S + (e^(G_m - G) .* B)^T W + (e^(G_m - G) .* K)^T V'.
+      Value sDecayed = G ? Value(TileDecayStateOp::create(b, loc, S, G)) : S;
+      Value bToEnd = G ? Value(TileGateRowsOp::create(b, loc, Bv, G, true)) : Bv;
+      Value kToEnd = G ? Value(TileGateRowsOp::create(b, loc, Kt, G, true)) : Kt;
+      next = arith::AddFOp::create(b, loc, sDecayed,
+                                   arith::AddFOp::create(b, loc, matmul(bToEnd, W, K, V, true),
+                                                         matmul(kToEnd, Vw, K, V, true)));
+    } else {
+      // No rank-one term: the additive rule over sub-steps.
+      Value qk = TileGatedGramOp::create(b, loc, tile(dyn, dyn), Q, Kt, G, Value(), true);
+      Value qg = G ? Value(TileGateRowsOp::create(b, loc, Q, G, false)) : Q;
+      out = arith::AddFOp::create(b, loc, matmul(qg, S, dyn, V), matmul(qk, Vw, dyn, V));
+      Value sDecayed = G ? Value(TileDecayStateOp::create(b, loc, S, G)) : S;
+      Value kToEnd = G ? Value(TileGateRowsOp::create(b, loc, Kt, G, true)) : Kt;
+      next = arith::AddFOp::create(b, loc, sDecayed, matmul(kToEnd, Vw, K, V, true));
+    }
+
+    // The rows that end a token are its outputs.
+    if (n > 1) {
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(n - 1), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {tokens, b.getIndexAttr(V)};
+      SmallVector<OpFoldResult> strides = {b.getIndexAttr(n), b.getIndexAttr(1)};
+      out = tensor::ExtractSliceOp::create(b, loc, tile(dyn, V), out, offsets, sizes, strides);
+    }
+    Type oElt = s.oType.getElementType();
+    if (!oElt.isF32())
+      out = arith::TruncFOp::create(b, loc, RankedTensorType::get({dyn, V}, oElt), out);
+    SmallVector<OpFoldResult> offsets = {bIdx, t0, hv, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), tokens, b.getIndexAttr(1),
+                                       b.getIndexAttr(V)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    return {tensor::InsertSliceOp::create(b, loc, out, o, offsets, sizes, strides), next};
+  }
+
   OpBuilder &b;
   Location loc;
   const LayerSpec &s;
@@ -275,7 +401,7 @@ struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
     }
     SmallVector<Operation *> layers;
     getOperation().walk([&](Operation *op) {
-      if (isa<RecurrenceOp, DecodeOp>(op))
+      if (isa<RecurrenceOp, DecodeOp, TransitionOp>(op))
         layers.push_back(op);
     });
     for (Operation *op : layers) {
@@ -298,6 +424,36 @@ struct GdnChunkwisePass : public gdn::impl::GdnChunkwiseBase<GdnChunkwisePass> {
                 cast<RankedTensorType>(r.getO().getType()),
                 r.getFinalState() ? cast<RankedTensorType>(r.getFinalState().getType())
                                   : RankedTensorType()};
+      } else if (auto t = dyn_cast<TransitionOp>(op)) {
+        spec = {t.getGate(),
+                UpdateRule::Additive,
+                t.getQ(),
+                t.getK(),
+                t.getV(),
+                t.getG(),
+                t.getBeta(),
+                t.getInitialState(),
+                t.getCuSeqlens(),
+                static_cast<bool>(t.getFinalState()),
+                t.getScaleOrDefault(),
+                t.getQkL2norm(),
+                0,
+                cast<RankedTensorType>(t.getO().getType()),
+                t.getFinalState() ? cast<RankedTensorType>(t.getFinalState().getType())
+                                  : RankedTensorType()};
+        spec.transition = true;
+        spec.a = t.getA();
+        spec.b = t.getB();
+        spec.deltaRule = t.getDeltaRule();
+        spec.steps = t.getSteps();
+        // GPU kernel passes refuse a function holding a transition's chunked form (no kernel
+        // kind implements it yet); the mark says so where the op is gone.
+        if (auto fn = op->getParentOfType<func::FuncOp>())
+          fn->setAttr("gdn.transition", b.getUnitAttr());
+        // The chunk holds whole tokens: the op's chunk_size (checked by its verifier), else
+        // the pass's rounded down to a multiple of steps.
+        int64_t c = t.getChunkSize().value_or(chunkSize);
+        spec.chunkSize = t.getChunkSize() ? c : std::max<int64_t>(spec.steps, c - c % spec.steps);
       } else {
         // A decode step is the same recurrence, one token per step: chunks of one token
         // need no solve and no intra-chunk products beyond 1 x 1.

@@ -14,6 +14,7 @@
 #include "gdn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -44,11 +45,21 @@ bool isInputRead(Operation *op, scf::ForOp loop) {
   return false;
 }
 
+/// A zero tile made in the loop (tensor.empty, filled with a constant): gdn.transition
+/// spreads per-token rows over sub-step rows into one (docs/design.md §2.5).
+bool isConstantTile(Operation *op) {
+  if (isa<tensor::EmptyOp>(op))
+    return true;
+  auto fill = dyn_cast<linalg::FillOp>(op);
+  return fill && matchPattern(fill.value(), m_Constant()) &&
+         fill.output().getDefiningOp<tensor::EmptyOp>();
+}
+
 /// Ops repeated in both loops instead of crossing through a workspace.
 bool isRepeated(Operation *op, scf::ForOp loop) {
   if (llvm::none_of(op->getResultTypes(), [](Type t) { return isa<ShapedType>(t); }))
     return true; // index arithmetic, scalars
-  return isInputRead(op, loop);
+  return isInputRead(op, loop) || isConstantTile(op);
 }
 
 /// The size of every dimension of `v` (an attribute where static), from the ops that made
@@ -78,6 +89,12 @@ FailureOr<SmallVector<OpFoldResult>> tileShape(Value v, Builder &b) {
       if (!dropped.test(i))
         kept.push_back(size);
     return kept;
+  } else if (auto empty = dyn_cast<tensor::EmptyOp>(def)) {
+    return SmallVector<OpFoldResult>(empty.getMixedSizes());
+  } else if (auto fill = dyn_cast<linalg::FillOp>(def)) {
+    return tileShape(fill.output(), b);
+  } else if (auto insert = dyn_cast<tensor::InsertSliceOp>(def)) {
+    return tileShape(insert.getDest(), b);
   } else if (auto gram = dyn_cast<TileGatedGramOp>(def)) {
     dims = {dimOf(gram.getA(), 0), dimOf(gram.getB(), 0)};
   } else if (auto mm = dyn_cast<TileMatmulOp>(def)) {
@@ -109,7 +126,7 @@ LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C) {
   llvm::DenseSet<Operation *> stepOps;
   llvm::DenseSet<Value> carried(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
   for (Operation &op : body->without_terminator()) {
-    if (op.getNumRegions() != 0)
+    if (op.getNumRegions() != 0 && !isConstantTile(&op))
       return op.emitError("gdn-split-chunk-loop: ops with regions in a chunk loop are not "
                           "supported");
     if (llvm::any_of(op.getOperands(), [&](Value v) { return carried.contains(v); })) {

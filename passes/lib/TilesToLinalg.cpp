@@ -84,8 +84,8 @@ Value lastGateRow(OpBuilder &b, Location loc, Value gates) {
   return tensor::ExtractSliceOp::create(b, loc, rowType, gates, offsets, sizes, strides);
 }
 
-// G_i = sum_{j <= i} g_j: a reduction over j with a triangular mask (C <= 128, so the
-// quadratic form costs nothing next to the products).
+// G_i = sum_{j <= i} g_j (exclusive: j < i): a reduction over j with a triangular mask
+// (C <= 128, so the quadratic form costs nothing next to the products).
 struct CumsumLowering : OpRewritePattern<TileCumsumOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TileCumsumOp op, PatternRewriter &b) const override {
@@ -93,6 +93,7 @@ struct CumsumLowering : OpRewritePattern<TileCumsumOp> {
     MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getG().getType());
     bool channel = type.getRank() == 2;
+    const bool exclusive = op.getExclusive(); // G_i sums the rows before i
     SmallVector<OpFoldResult> sizes = {dim(b, loc, op.getG(), 0)};
     if (channel)
       sizes.push_back(dim(b, loc, op.getG(), 1));
@@ -105,7 +106,8 @@ struct CumsumLowering : OpRewritePattern<TileCumsumOp> {
         b, loc, TypeRange{type}, ValueRange{op.getG()}, ValueRange{zerosF32(b, loc, sizes)}, maps,
         iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
           Value i = linalgIndex(nb, nl, 0), j = linalgIndex(nb, nl, 1);
-          Value upToI = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
+          Value upToI = arith::CmpIOp::create(
+              nb, nl, exclusive ? arith::CmpIPredicate::ult : arith::CmpIPredicate::ule, j, i);
           Value term = arith::SelectOp::create(nb, nl, upToI, args[0], f32Const(nb, nl, 0.0f));
           linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[1], term)});
         });
@@ -126,8 +128,10 @@ struct GatedGramLowering : OpRewritePattern<TileGatedGramOp> {
     // Dims (i, j, c).
     SmallVector<Value> inputs = {op.getA(), op.getB()};
     SmallVector<AffineMap> maps = {map(ctx, 3, {0, 2}), map(ctx, 3, {1, 2})};
+    // Rows take their gates from row_gates where given: exp(R_i - G_j) (docs/design.md §2.5).
+    Value rowGates = op.getRowGates() ? op.getRowGates() : gates;
     if (gates) {
-      inputs.append({gates, gates});
+      inputs.append({rowGates, gates});
       maps.push_back(channel ? map(ctx, 3, {0, 2}) : map(ctx, 3, {0}));
       maps.push_back(channel ? map(ctx, 3, {1, 2}) : map(ctx, 3, {1}));
     }

@@ -390,4 +390,68 @@ GeneralBuffers generalFromDeltaProduct(int64_t B, int64_t T, int64_t H, int64_t 
   return out;
 }
 
+GeneralBuffers generalFromTransition(const TransitionInputs &in) {
+  const int64_t B = in.B, T = in.T, H = in.H, HV = in.HV, K = in.K, V = in.V, n = in.steps;
+  if (B <= 0 || T < 0 || H <= 0 || HV <= 0 || HV % H != 0 || K <= 0 || V <= 0 || n <= 0 ||
+      (T > 0 && (!in.q || !in.k || !in.v)) ||
+      (static_cast<bool>(in.a) != static_cast<bool>(in.b)) ||
+      (in.deltaRule && (in.a || !in.beta)) || ((in.gate == GateKind::None) != !in.g))
+    throw std::invalid_argument("generalFromTransition: inconsistent operands");
+  const int64_t rows = T * n, group = HV / H;
+  GeneralBuffers out;
+  out.q.assign(in.q, in.q + B * T * H * K);
+  out.k.assign(in.k, in.k + B * rows * H * K);
+  if (in.qkL2Norm) {
+    for (int64_t r = 0; r < B * T * H; ++r)
+      l2normalize(&out.q[r * K], K);
+    for (int64_t r = 0; r < B * rows * H; ++r)
+      l2normalize(&out.k[r * K], K);
+  }
+  const size_t gateSize = in.gate == GateKind::None     ? 0
+                          : in.gate == GateKind::Scalar ? static_cast<size_t>(B * T * HV)
+                                                        : static_cast<size_t>(B * T * HV * K);
+  if (gateSize)
+    out.g.assign(in.g, in.g + gateSize);
+  out.a.assign(static_cast<size_t>(B * rows * HV * K), 0.0);
+  out.b.assign(out.a.size(), 0.0);
+  out.v.assign(static_cast<size_t>(B * rows * HV * V), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < HV; ++j) {
+        const int64_t row = (b * rows + r) * HV + j, t = r / n;
+        const double beta = in.beta ? in.beta[row] : 1.0;
+        for (int64_t d = 0; d < V; ++d)
+          out.v[row * V + d] = beta * in.v[row * V + d];
+        const double *k = &out.k[((b * rows + r) * H + j / group) * K];
+        for (int64_t c = 0; c < K; ++c) {
+          if (in.deltaRule) {
+            double g = 0.0; // the token's gate, at its first sub-step only
+            if (r % n == 0 && in.gate == GateKind::Scalar)
+              g = in.g[(b * T + t) * HV + j];
+            else if (r % n == 0 && in.gate == GateKind::Channel)
+              g = in.g[((b * T + t) * HV + j) * K + c];
+            out.a[row * K + c] = -beta * std::exp(g) * k[c];
+            out.b[row * K + c] = k[c];
+          } else if (in.a) {
+            out.a[row * K + c] = in.a[row * K + c];
+            out.b[row * K + c] = in.b[row * K + c];
+          }
+        }
+      }
+  if (in.initialState) {
+    const int64_t N = in.cuSeqlens.empty() ? B : static_cast<int64_t>(in.cuSeqlens.size()) - 1;
+    out.initialState.assign(in.initialState, in.initialState + N * HV * K * V);
+  }
+  GeneralProblem &p = out.problem;
+  p.gate = in.gate;
+  p.B = B, p.T = T, p.H = H, p.HV = HV, p.K = K, p.V = V, p.steps = n;
+  p.scale = in.scale;
+  p.cuSeqlens = in.cuSeqlens;
+  p.q = out.q.data(), p.k = out.k.data(), p.a = out.a.data(), p.b = out.b.data();
+  p.v = out.v.data();
+  p.g = gateSize ? out.g.data() : nullptr;
+  p.initialState = in.initialState ? out.initialState.data() : nullptr;
+  return out;
+}
+
 } // namespace gdn

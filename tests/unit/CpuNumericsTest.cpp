@@ -368,13 +368,13 @@ TEST_F(CpuBadInputs, StateCountMustMatchSequences) {
 TEST(CpuLayerLoad, RejectsFilesWithoutExactlyOneLayer) {
   std::string error;
   EXPECT_FALSE(CpuLayer::loadSource("func.func @f() { return }", "empty.mlir", 0, error));
-  EXPECT_EQ(error, "expected exactly one gdn.recurrence or gdn.decode op, found 0");
+  EXPECT_EQ(error, "expected exactly one gdn.recurrence, gdn.decode or gdn.transition op, found 0");
   LayerDescription text = smallLayer();
   std::string twice = text.toMlir();
   std::string second = twice;
   second.replace(second.find("@layer"), 6, "@layer2");
   EXPECT_FALSE(CpuLayer::loadSource(twice + second, "two.mlir", 0, error));
-  EXPECT_EQ(error, "expected exactly one gdn.recurrence or gdn.decode op, found 2");
+  EXPECT_EQ(error, "expected exactly one gdn.recurrence, gdn.decode or gdn.transition op, found 2");
 }
 
 TEST(CpuLayerLoad, ParseErrorsCarryTheirLocation) {

@@ -223,7 +223,8 @@ int main(int argc, char **argv) {
   int64_t chunkSize = 0, batch = 0, seqLen = 0;
   uint64_t seed = 0;
   double tolerance = -1.0;
-  app.add_option("layer", layerPath, "A .mlir file with one gdn.recurrence or gdn.decode op")
+  app.add_option("layer", layerPath,
+                 "A .mlir file with one gdn.recurrence, gdn.decode or gdn.transition op")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_flag("--describe", describe,
@@ -295,9 +296,17 @@ int main(int argc, char **argv) {
     if (!layer->run(inputs, outputs, error))
       return fail(error);
     auto ran = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "gdn-run: %s <%s, %s> chunk %lld: compiled in %.0f ms, ran in %.1f ms\n",
-                 info.op.c_str(), toString(info.gate), toString(info.rule),
-                 static_cast<long long>(info.chunkSize), ms(start, compiled), ms(compiled, ran));
+    // gdn.transition: its gate, steps and rank-one term (docs/design.md §1.1).
+    std::string variant = info.op == "gdn.transition"
+                              ? std::string(toString(info.gate)) + ", steps " +
+                                    std::to_string(info.steps) +
+                                    (info.deltaRule      ? ", delta rule"
+                                     : info.operand("a") ? ", rank-one a b"
+                                                         : ", additive")
+                              : std::string(toString(info.gate)) + ", " + toString(info.rule);
+    std::fprintf(stderr, "gdn-run: %s <%s> chunk %lld: compiled in %.0f ms, ran in %.1f ms\n",
+                 info.op.c_str(), variant.c_str(), static_cast<long long>(info.chunkSize),
+                 ms(start, compiled), ms(compiled, ran));
   }
   if (!writeTensors(outputsDir, outputs, error))
     return fail(error);

@@ -82,6 +82,22 @@ GeneralBuffers generalFromDeltaProduct(int64_t B, int64_t T, int64_t H, int64_t 
                                        const std::vector<double> &beta,
                                        const std::vector<double> &g, double scale, bool qkL2Norm);
 
+/// gdn.transition's operands (float, as the CPU path and gdn-run hold them) written in the
+/// general form: with `deltaRule`, a = -beta exp(g) .* k and b = k (the gate at a token's first
+/// sub-step only), else a and b as given (both null: no rank-one term); the written value is
+/// beta v (beta null: 1). q and k are L2-normalised here when `qkL2Norm`. Layouts as above,
+/// beta [B, T * steps, HV]; g and initialState may be null (gate none, zero state).
+struct TransitionInputs {
+  GateKind gate = GateKind::None;
+  int64_t B = 0, T = 0, H = 0, HV = 0, K = 0, V = 0, steps = 1;
+  bool deltaRule = false, qkL2Norm = false;
+  double scale = 1.0;
+  std::vector<int64_t> cuSeqlens;
+  const float *q = nullptr, *k = nullptr, *v = nullptr, *a = nullptr, *b = nullptr;
+  const float *g = nullptr, *beta = nullptr, *initialState = nullptr;
+};
+GeneralBuffers generalFromTransition(const TransitionInputs &in);
+
 } // namespace gdn
 
 #endif // GDN_GENERALREFERENCE_H

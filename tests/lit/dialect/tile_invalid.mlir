@@ -426,3 +426,27 @@ func.func @l2norm_rank(%x: tensor<8x64x2xf32>) {
   %0 = gdn.tile.l2norm_rows %x : tensor<8x64x2xf32>
   return
 }
+
+// -----
+
+func.func @row_gates_without_gates(%a: tensor<8x64xf32>, %g: tensor<8xf32>) {
+  // expected-error @+1 {{'row_gates' needs 'gates' (the columns' cumulative gates)}}
+  %m = gdn.tile.gated_gram %a, %a row_gates %g : tensor<8xf32> : tensor<8x64xf32>, tensor<8x64xf32> -> tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_gates_kind(%a: tensor<8x64xf32>, %g: tensor<8xf32>, %gc: tensor<8x64xf32>) {
+  // expected-error @+1 {{'row_gates' and 'gates' must both be scalar ([n]) or both channel ([n, K]) gates, got 'tensor<8x64xf32>' and 'tensor<8xf32>'}}
+  %m = gdn.tile.gated_gram %a, %a gates %g : tensor<8xf32> row_gates %gc : tensor<8x64xf32> : tensor<8x64xf32>, tensor<8x64xf32> -> tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_gates_rows(%a: tensor<8x64xf32>, %g: tensor<8xf32>, %g4: tensor<4xf32>) {
+  // expected-error @+1 {{gates have 4 rows but the tile has 8}}
+  %m = gdn.tile.gated_gram %a, %a gates %g : tensor<8xf32> row_gates %g4 : tensor<4xf32> : tensor<8x64xf32>, tensor<8x64xf32> -> tensor<8x8xf32>
+  return
+}

@@ -99,3 +99,14 @@ func.func @l2norm_rows(%x: tensor<?x128xf32>, %y: tensor<4x64xf32>) {
   %1 = gdn.tile.l2norm_rows %y : tensor<4x64xf32>
   return
 }
+
+// The generalized transition's forms (docs/design.md §2.5): an exclusive cumulative sum, and a
+// gated product whose rows take their own cumulative gates.
+// CHECK-LABEL: func @transition_forms
+// CHECK: gdn.tile.cumsum %{{[a-z0-9_]+}} {exclusive} : tensor<?x64xf32>{{$}}
+// CHECK: gdn.tile.gated_gram %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} gates %{{[a-z0-9_]+}} : tensor<?x64xf32> row_gates %{{[a-z0-9_]+}} : tensor<?x64xf32> : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x?xf32>{{$}}
+func.func @transition_forms(%g: tensor<?x64xf32>, %a: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x?xf32>) {
+  %gx = gdn.tile.cumsum %g {exclusive} : tensor<?x64xf32>
+  %m = gdn.tile.gated_gram %a, %a gates %g : tensor<?x64xf32> row_gates %gx : tensor<?x64xf32> : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x?xf32>
+  return %gx, %m : tensor<?x64xf32>, tensor<?x?xf32>
+}

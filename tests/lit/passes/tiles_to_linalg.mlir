@@ -54,6 +54,16 @@ func.func @cumsum_channel(%g: tensor<?x64xf32>) -> tensor<?x64xf32> {
   return %0 : tensor<?x64xf32>
 }
 
+// Exclusive: G[i] = sum_{j < i} g[j] (the generalized transition's rows, docs/design.md §2.5).
+// CHECK-LABEL: func.func @cumsum_exclusive
+// CHECK: linalg.generic {indexing_maps = [#[[J2]], #[[I2]]], iterator_types = ["parallel", "reduction"]}
+// CHECK: arith.cmpi ult
+// CHECK: arith.addf
+func.func @cumsum_exclusive(%g: tensor<?xf32>) -> tensor<?xf32> {
+  %0 = gdn.tile.cumsum %g {exclusive} : tensor<?xf32>
+  return %0 : tensor<?xf32>
+}
+
 //===----------------------------------------------------------------------===//
 // gated_gram: M[i, j] = sum_c a[i, c] b[j, c] exp(G_i - G_j), masked to i > j (or i >= j).
 //===----------------------------------------------------------------------===//
@@ -305,3 +315,14 @@ func.func @l2norm_rows(%x: tensor<?x128xf32>) -> tensor<?x128xf32> {
   return %0 : tensor<?x128xf32>
 }
 
+
+// Row gates: the rows read their own cumulative gates, the columns `gates`: exp(R_i - G_j).
+// CHECK-LABEL: func.func @gated_gram_row_gates
+// CHECK-SAME: (%[[A:.*]]: tensor<?x64xf32>, %[[G:.*]]: tensor<?x64xf32>, %[[R:.*]]: tensor<?x64xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[IC]], #[[JC]], #[[IC]], #[[JC]], #[[IJ]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[A]], %[[A]], %[[R]], %[[G]] : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>)
+// CHECK: arith.subf
+// CHECK: math.exp
+func.func @gated_gram_row_gates(%a: tensor<?x64xf32>, %g: tensor<?x64xf32>, %r: tensor<?x64xf32>) -> tensor<?x?xf32> {
+  %0 = gdn.tile.gated_gram %a, %a gates %g : tensor<?x64xf32> row_gates %r : tensor<?x64xf32> : tensor<?x64xf32>, tensor<?x64xf32> -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}

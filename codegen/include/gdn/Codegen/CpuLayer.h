@@ -28,7 +28,7 @@ struct TensorSpec {
 
 /// What a layer op says about itself.
 struct LayerInfo {
-  std::string op; ///< "gdn.recurrence" or "gdn.decode"
+  std::string op; ///< "gdn.recurrence", "gdn.decode" or "gdn.transition"
   GateKind gate = GateKind::None;
   UpdateRule rule = UpdateRule::Additive;
   float scale = 1.0f;
@@ -36,6 +36,10 @@ struct LayerInfo {
   bool allowNegEigval = false;
   int64_t chunkSize = 64; ///< chunk size of the lowering (1 for decode: a step loop)
   int64_t H = 0, HV = 0, K = 0, V = 0;
+  /// gdn.transition: sub-steps per token (k, v, a, b, beta have T * steps rows) and whether
+  /// the rank-one term is the delta rule's (`rule` is then Delta, for beta's range).
+  int64_t steps = 1;
+  bool deltaRule = false;
   std::vector<TensorSpec> operands, results;
 
   const TensorSpec *operand(const std::string &name) const;

@@ -160,4 +160,84 @@ def Gdn_DecodeOp : Gdn_LayerOp<"decode"> {
   let hasVerifier = 1;
 }
 
+def Gdn_TransitionOp : Gdn_LayerOp<"transition"> {
+  let summary = "a layer with the generalized transition: decay, rank-one terms, several steps";
+  let description = [{
+    The generalized transition of docs/design.md §1.1, which the six families of
+    `gdn.recurrence` are special cases of and new variants are written in. Per sequence and
+    value head, each token t has `steps` = n sub-steps s = 1..n, each
+
+    ```
+    S <- D_{t,s} S + b_{t,s} (a_{t,s}^T S) + k_{t,s} (beta_{t,s} v_{t,s})^T
+    D_{t,1} = 1 | exp(g_t) | diag(exp(g_t)) (gate none | scalar | channel), D_{t,s>1} = I
+    o_t = scale * S^T q_t after the last sub-step
+    ```
+
+    The rank-one term reads the state before the sub-step's decay. Its vectors are the
+    operands `a` and `b`, or, with `delta_rule`, the delta rule's on the written key
+    (`a = -beta exp(g) k`, `b = k`: each sub-step is a Householder step of Gated DeltaProduct);
+    without either, there is none (the additive rule). `beta` (absent: 1) scales what is
+    written.
+
+    Operands: `q` `[B, T, H, K]`; `k` `[B, T * n, H, K]`; `v` `[B, T * n, HV, V]`; `a`, `b`
+    `[B, T * n, HV, K]` (both or neither); `beta` `[B, T * n, HV]`; `g` `[B, T, HV]` (gate
+    scalar) or `[B, T, HV, K]` (channel); `initial_state` `[N, HV, K, V]` f32; `cu_seqlens`
+    (tokens, not sub-steps). Rows of the sub-step operands are `t * n + s - 1`. Attributes as
+    `gdn.recurrence` (`scale`, `qk_l2norm`: q and k, not a and b; `chunk_size`, a multiple of
+    `steps`), plus `steps` (default 1) and `delta_rule`.
+
+    Example (RWKV-7's diagonal-plus-low-rank rule, flash-linear-attention's
+    `chunk_dplr_delta_rule(q, k, v, a, b, gk)`):
+
+    ```mlir
+    %o, %s = gdn.transition <channel>
+        q(%q : tensor<?x?x16x64xbf16>) k(%k : tensor<?x?x16x64xbf16>)
+        v(%v : tensor<?x?x16x64xbf16>) a(%a : tensor<?x?x16x64xbf16>)
+        b(%b : tensor<?x?x16x64xbf16>) g(%gk : tensor<?x?x16x64xf32>)
+        initial_state(%h0 : tensor<?x16x64x64xf32>) {scale = 1.0 : f32}
+        -> tensor<?x?x16x64xbf16>, tensor<?x16x64x64xf32>
+    ```
+  }];
+
+  let arguments = (ins
+    Gdn_GateKindAttr:$gate,
+    AnyRankedTensor:$q,
+    AnyRankedTensor:$k,
+    AnyRankedTensor:$v,
+    Optional<AnyRankedTensor>:$a,
+    Optional<AnyRankedTensor>:$b,
+    Optional<AnyRankedTensor>:$g,
+    Optional<AnyRankedTensor>:$beta,
+    Optional<AnyRankedTensor>:$initial_state,
+    Optional<AnyRankedTensor>:$cu_seqlens,
+    DefaultValuedAttr<I64Attr, "1">:$steps,
+    UnitAttr:$delta_rule,
+    OptionalAttr<F32Attr>:$scale,
+    UnitAttr:$qk_l2norm,
+    OptionalAttr<I64Attr>:$chunk_size
+  );
+  let results = (outs AnyRankedTensor:$o, Optional<AnyRankedTensor>:$final_state);
+
+  let assemblyFormat = [{
+    custom<Gate>($gate)
+    `q` `(` $q `:` type($q) `)`
+    `k` `(` $k `:` type($k) `)`
+    `v` `(` $v `:` type($v) `)`
+    (`a` `(` $a^ `:` type($a) `)`)?
+    (`b` `(` $b^ `:` type($b) `)`)?
+    (`g` `(` $g^ `:` type($g) `)`)?
+    (`beta` `(` $beta^ `:` type($beta) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
+    attr-dict `->` type($o) (`,` type($final_state)^)?
+  }];
+
+  let extraClassDeclaration = [{
+    float getScaleOrDefault();
+    bool isVarlen() { return static_cast<bool>(getCuSeqlens()); }
+  }];
+
+  let hasVerifier = 1;
+}
+
 #endif // GDN_DIALECT_GDNOPS_TD

@@ -24,27 +24,34 @@ def Gdn_TileCumsumOp : Gdn_TileOp<"cumsum", [AllTypesMatch<["g", "result"]>]> {
   let description = [{
     `G_i = g_1 + ... + g_i` for a chunk's gates: `[n]` for scalar gates, `[n, K]` for
     channel gates (one cumulative sum per channel). Decays are then formed only from
-    differences of these local sums, so no exp of a large positive number appears.
+    differences of these local sums, so no exp of a large positive number appears. With
+    `exclusive`, `G_i = g_1 + ... + g_(i-1)` (0 for the first row): the decay up to the row
+    before i, which the generalized transition's rank-one terms read (docs/design.md §2.5).
   }];
-  let arguments = (ins AnyRankedTensor:$g);
+  let arguments = (ins AnyRankedTensor:$g, UnitAttr:$exclusive);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$g attr-dict `:` type($g)";
-  let builders = [OpBuilder<(ins "Value":$g), [{ build($_builder, $_state, g.getType(), g); }]>];
+  let builders = [OpBuilder<(ins "Value":$g, CArg<"bool", "false">:$exclusive), [{
+    build($_builder, $_state, g.getType(), g, exclusive); }]>];
 }
 
-def Gdn_TileGatedGramOp : Gdn_TileOp<"gated_gram"> {
+def Gdn_TileGatedGramOp : Gdn_TileOp<"gated_gram", [AttrSizedOperandSegments]> {
   let summary = "lower-triangular gated products of two row blocks";
   let description = [{
     `M[i, j] = sum_c a[i, c] * b[j, c] * exp(G[i, c] - G[j, c])` for `i > j` (and `i == j`
     with `diagonal`), zero above. The mask is applied before the exponential. Without `gates`
     the decay factor is 1; scalar gates (`[n]`) use one decay per row pair, channel gates
-    (`[n, K]`) one per channel. `a`, `b`: `[n, K]`; result `[n, n]`.
+    (`[n, K]`) one per channel. `a`, `b`: `[n, K]`; result `[n, n]`. With `row_gates`
+    (same shape as `gates`, which it needs) the rows take their cumulative gates from it:
+    `exp(R[i, c] - G[j, c])`, as the generalized transition's `A_ab` does with the exclusive
+    cumulative gates (docs/design.md §2.5).
   }];
   let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b, Optional<AnyRankedTensor>:$gates,
-                       UnitAttr:$diagonal);
+                       Optional<AnyRankedTensor>:$row_gates, UnitAttr:$diagonal);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $a `,` $b (`gates` $gates^ `:` type($gates))? attr-dict `:` type($a) `,` type($b) `->` type($result)
+    $a `,` $b (`gates` $gates^ `:` type($gates))? (`row_gates` $row_gates^ `:` type($row_gates))?
+    attr-dict `:` type($a) `,` type($b) `->` type($result)
   }];
 }
 
