@@ -401,8 +401,9 @@ float TransitionOp::getScaleOrDefault() {
 
 LogicalResult TransitionOp::verify() {
   const int64_t steps = getSteps();
-  if (steps < 1)
-    return emitOpError() << "'steps' must be at least 1, got " << steps;
+  // Gated DeltaProduct uses 2 or 3; the bound keeps T * steps far from overflow.
+  if (steps < 1 || steps > kMaxSteps)
+    return emitOpError() << "'steps' must be between 1 and " << kMaxSteps << ", got " << steps;
   std::optional<float> scale;
   if (auto s = getScale())
     scale = s->convertToFloat();

@@ -11,7 +11,7 @@
 // for s > 1; after the last sub-step o_t = scale * S^T q_t. The rank-one term reads the state
 // before this sub-step's decay. Evaluated in float64 two ways: sub-step by sub-step (the
 // definition) and chunkwise (the generalized WY form of docs/design.md §2.5, which gdn-chunkwise
-// is to emit): the test that they agree checks that derivation.
+// emits for gdn.transition): the test that they agree checks that derivation.
 //
 // Layouts (row-major; rows of k, a, b and v are sub-steps: row t * n + s - 1):
 //   q          [B, T, H, K]            read after the last sub-step of each token

@@ -4,8 +4,16 @@
 // (tests/lit/dialect/invalid.mlir), one case each.
 
 func.func @steps_zero(%q: tensor<1x4x2x64xf32>) {
-  // expected-error @+1 {{'steps' must be at least 1, got 0}}
+  // expected-error @+1 {{'steps' must be between 1 and 64, got 0}}
   %o = gdn.transition <none> q(%q : tensor<1x4x2x64xf32>) k(%q : tensor<1x4x2x64xf32>) v(%q : tensor<1x4x2x64xf32>) {steps = 0} -> tensor<1x4x2x64xf32>
+  return
+}
+
+// -----
+
+func.func @steps_huge(%q: tensor<1x4x2x64xf32>) {
+  // expected-error @+1 {{'steps' must be between 1 and 64, got 4611686018427387904}}
+  %o = gdn.transition <none> q(%q : tensor<1x4x2x64xf32>) k(%q : tensor<1x4x2x64xf32>) v(%q : tensor<1x4x2x64xf32>) {steps = 4611686018427387904} -> tensor<1x4x2x64xf32>
   return
 }
 

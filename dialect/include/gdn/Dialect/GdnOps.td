@@ -184,7 +184,7 @@ def Gdn_TransitionOp : Gdn_LayerOp<"transition"> {
     scalar) or `[B, T, HV, K]` (channel); `initial_state` `[N, HV, K, V]` f32; `cu_seqlens`
     (tokens, not sub-steps). Rows of the sub-step operands are `t * n + s - 1`. Attributes as
     `gdn.recurrence` (`scale`, `qk_l2norm`: q and k, not a and b; `chunk_size`, a multiple of
-    `steps`), plus `steps` (default 1) and `delta_rule`.
+    `steps`), plus `steps` (1 to 64, default 1) and `delta_rule`.
 
     Example (RWKV-7's diagonal-plus-low-rank rule, flash-linear-attention's
     `chunk_dplr_delta_rule(q, k, v, a, b, gk)`):
@@ -235,6 +235,8 @@ def Gdn_TransitionOp : Gdn_LayerOp<"transition"> {
   let extraClassDeclaration = [{
     float getScaleOrDefault();
     bool isVarlen() { return static_cast<bool>(getCuSeqlens()); }
+    /// The most sub-steps per token.
+    static constexpr int64_t kMaxSteps = 64;
   }];
 
   let hasVerifier = 1;
