@@ -732,14 +732,7 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
                        info.allowNegEigval, false, inputType, seed);
   inputs.clear();
   auto put = [&](const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
-    if (const TensorSpec *spec = info.operand(name)) {
-      ElementType t = spec->elementType == "bf16"  ? ElementType::BF16
-                      : spec->elementType == "f16" ? ElementType::F16
-                                                   : ElementType::F32;
-      for (float &x : values)
-        x = roundTo(t, x);
-      inputs[name] = HostTensor{std::move(shape), std::move(values), {}};
-    }
+    putRoundedInput(info, inputs, name, std::move(shape), std::move(values));
   };
   put("q", {B, T, info.H, info.K}, r.q);
   put("k", {B, T, info.H, info.K}, r.k);

@@ -16,6 +16,16 @@ ElementType elementTypeOf(const std::string &name) {
 
 } // namespace
 
+void putRoundedInput(const LayerInfo &info, HostTensors &inputs, const std::string &name,
+                     std::vector<int64_t> shape, std::vector<float> values) {
+  if (const TensorSpec *spec = info.operand(name)) {
+    ElementType t = elementTypeOf(spec->elementType);
+    for (float &x : values)
+      x = roundTo(t, x);
+    inputs[name] = HostTensor{std::move(shape), std::move(values), {}};
+  }
+}
+
 bool makeRandomTransitionInputs(const LayerInfo &info, int64_t B, int64_t T, int64_t N,
                                 const std::vector<int64_t> &cu, uint64_t seed,
                                 bool withInitialState, HostTensors &inputs) {
@@ -34,12 +44,7 @@ bool makeRandomTransitionInputs(const LayerInfo &info, int64_t B, int64_t T, int
                        false, false, false, ElementType::F32, seed + 2);
   inputs.clear();
   auto put = [&](const std::string &name, std::vector<int64_t> shape, std::vector<float> values) {
-    if (const TensorSpec *spec = info.operand(name)) {
-      ElementType t = elementTypeOf(spec->elementType);
-      for (float &x : values)
-        x = roundTo(t, x);
-      inputs[name] = HostTensor{std::move(shape), std::move(values), {}};
-    }
+    putRoundedInput(info, inputs, name, std::move(shape), std::move(values));
   };
   put("q", {B, T, info.H, info.K}, tokens.q);
   put("k", {B, rows, info.H, info.K}, steps.k);

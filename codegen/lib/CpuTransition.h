@@ -2,7 +2,7 @@
 //
 // What CpuLayer (and so gdn-run) needs to run a gdn.transition layer (docs/design.md §1.1):
 // random inputs in its operands' layouts, and its float64 reference
-// (runtime/include/gdn/GeneralReference.h).
+// (runtime/include/gdn/GeneralReference.h); and the input rounding both kinds of layer share.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GDN_CODEGEN_CPUTRANSITION_H
@@ -11,6 +11,11 @@
 #include "gdn/Codegen/CpuLayer.h"
 
 namespace gdn {
+
+/// Stores `values` as input `name` when the layer has that operand, rounded to its element
+/// type (random inputs: the reference then sees exactly what the layer reads).
+void putRoundedInput(const LayerInfo &info, HostTensors &inputs, const std::string &name,
+                     std::vector<int64_t> shape, std::vector<float> values);
 
 /// Random inputs of a transition layer with B rows of T tokens (N sequences split by `cu`
 /// when packed): q, k, v ~ N(0, 1) as for the families; k, v and beta with T * steps rows;
