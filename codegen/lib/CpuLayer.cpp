@@ -494,6 +494,7 @@ struct CpuLayer::Impl {
       info.deltaRule = t.getDeltaRule();
       info.rule = info.deltaRule ? UpdateRule::Delta : UpdateRule::Additive;
       info.steps = t.getSteps();
+      info.allowNegEigval = t.getAllowNegEigval();
       info.scale = t.getScaleOrDefault();
       info.qkL2norm = t.getQkL2norm();
       // The pass option (gdn-chunkwise rounds it down to whole tokens, a multiple of steps,

@@ -422,6 +422,8 @@ LogicalResult TransitionOp::verify() {
                             "either 'delta_rule' or 'a' and 'b'";
   if (getDeltaRule() && !getBeta())
     return emitOpError() << "'delta_rule' requires a 'beta' operand";
+  if (getAllowNegEigval() && !getDeltaRule())
+    return emitOpError() << "'allow_neg_eigval' applies to 'delta_rule' only";
   SmallVector<int64_t> want = {d.B, ShapedType::isDynamic(d.T) ? d.T : d.T * steps, d.HV, d.K};
   for (auto [name, value] : {std::pair{"a", getA()}, std::pair{"b", getB()}}) {
     if (!value)

@@ -104,3 +104,11 @@ func.func @unknown_gate(%q: tensor<1x4x2x64xf32>) {
   %o = gdn.transition <vector> q(%q : tensor<1x4x2x64xf32>) k(%q : tensor<1x4x2x64xf32>) v(%q : tensor<1x4x2x64xf32>) -> tensor<1x4x2x64xf32>
   return
 }
+
+// -----
+
+func.func @neg_eigval_without_delta(%q: tensor<1x4x2x64xf32>) {
+  // expected-error @+1 {{'allow_neg_eigval' applies to 'delta_rule' only}}
+  %o = gdn.transition <none> q(%q : tensor<1x4x2x64xf32>) k(%q : tensor<1x4x2x64xf32>) v(%q : tensor<1x4x2x64xf32>) {allow_neg_eigval} -> tensor<1x4x2x64xf32>
+  return
+}

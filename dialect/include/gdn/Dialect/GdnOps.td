@@ -183,8 +183,9 @@ def Gdn_TransitionOp : Gdn_LayerOp<"transition"> {
     `[B, T * n, HV, K]` (both or neither); `beta` `[B, T * n, HV]`; `g` `[B, T, HV]` (gate
     scalar) or `[B, T, HV, K]` (channel); `initial_state` `[N, HV, K, V]` f32; `cu_seqlens`
     (tokens, not sub-steps). Rows of the sub-step operands are `t * n + s - 1`. Attributes as
-    `gdn.recurrence` (`scale`, `qk_l2norm`: q and k, not a and b; `chunk_size`, a multiple of
-    `steps`), plus `steps` (1 to 64, default 1) and `delta_rule`.
+    `gdn.recurrence` (`scale`, `qk_l2norm`: q and k, not a and b; `allow_neg_eigval` with
+    `delta_rule`; `chunk_size`, a multiple of `steps`), plus `steps` (1 to 64, default 1) and
+    `delta_rule`. `gdn-generalize` writes a `gdn.recurrence` in this form.
 
     Example (RWKV-7's diagonal-plus-low-rank rule, flash-linear-attention's
     `chunk_dplr_delta_rule(q, k, v, a, b, gk)`):
@@ -214,6 +215,7 @@ def Gdn_TransitionOp : Gdn_LayerOp<"transition"> {
     UnitAttr:$delta_rule,
     OptionalAttr<F32Attr>:$scale,
     UnitAttr:$qk_l2norm,
+    UnitAttr:$allow_neg_eigval,
     OptionalAttr<I64Attr>:$chunk_size
   );
   let results = (outs AnyRankedTensor:$o, Optional<AnyRankedTensor>:$final_state);

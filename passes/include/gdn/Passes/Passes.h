@@ -25,6 +25,9 @@ inline constexpr const char *kLayerOperandRoles[] = {
 /// Patterns that expand gdn.tile ops into linalg/scf on tensors (the CPU path).
 void populateTilesToLinalgPatterns(RewritePatternSet &patterns);
 
+/// gdn.recurrence -> gdn.transition (gdn-generalize; docs/design.md §1.1).
+void populateGeneralizePatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::gdn
 
 #endif // GDN_PASSES_PASSES_H

@@ -12,7 +12,9 @@ def GdnChunkwise : Pass<"gdn-chunkwise", "ModuleOp"> {
     work is written with `gdn.tile.*` ops on f32 tiles: local cumulative gates, the gated
     K K^T and Q K^T products, the unit-lower-triangular solve (delta rule only), W, U, the
     new values, the output and the next state (docs/design.md §2). The last chunk of a sequence
-    may be short. `gdn.decode` becomes the same loop with one token per step.
+    may be short. `gdn.decode` becomes the same loop with one token per step. `gdn.transition`
+    becomes its generalized WY form (docs/design.md §2.5) over chunks of sub-step rows that
+    hold whole tokens (the chunk size rounded down to a multiple of `steps`).
 
     A layer's own `chunk_size` attribute wins over the `chunk-size` option.
   }];
@@ -24,6 +26,19 @@ def GdnChunkwise : Pass<"gdn-chunkwise", "ModuleOp"> {
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
     "::mlir::linalg::LinalgDialect"
   ];
+}
+
+def GdnGeneralize : Pass<"gdn-generalize"> {
+  let summary = "Write each gdn.recurrence as a gdn.transition (the generalized transition)";
+  let description = [{
+    The six families are special cases of the generalized transition (docs/design.md §1.1):
+    `<gate, delta>` becomes `gdn.transition <gate>` with `delta_rule` (one step per token),
+    `<gate, additive>` a transition without a rank-one term (`beta`, when given, scales the
+    written value as before). Every operand, `scale`, `qk_l2norm`, `allow_neg_eigval` and
+    `chunk_size` carries over, and so do the results. `gdn.decode` stays as it is. The
+    transition runs on the CPU path only (its GPU kernels do not exist yet): this pass is for
+    reading a family in the general form and checking that the general path computes it.
+  }];
 }
 
 def GdnSplitChunkLoop : Pass<"gdn-split-chunk-loop"> {
