@@ -167,6 +167,37 @@ INSTANTIATE_TEST_SUITE_P(
                     std::pair{"scalar", "delta"}, std::pair{"channel", "delta"}),
     [](const auto &info) { return info.param.first + "_" + info.param.second; });
 
+/// Extreme gates and betas on the generalized form: g = -20 everywhere (the chunk-local
+/// cumulative gates reach -20 C: every exponent must be a masked difference <= 0), beta = 0 and
+/// 1, over 300 tokens; DPLR and Gated DeltaProduct, f32.
+TEST(CpuTransitionExtremes, VeryNegativeGatesAndBetaBounds) {
+  for (const TransitionCase &c :
+       {TransitionCase{"dplr", "channel", "ab", 1, "f32", false},
+        TransitionCase{"deltaproduct", "scalar", "delta", 2, "f32", false}}) {
+    auto layer = compile(layerSource(c), 64);
+    ASSERT_TRUE(layer);
+    for (float beta : {0.0f, 1.0f}) {
+      HostTensors inputs;
+      std::string error;
+      ASSERT_TRUE(makeRandomHostInputs(layer->info(), 1, 300, 9, true, inputs, error)) << error;
+      for (float &g : inputs.at("g").values)
+        g = -20.0f;
+      for (float &b : inputs.at("beta").values)
+        b = beta;
+      HostTensors outputs;
+      ASSERT_TRUE(layer->run(inputs, outputs, error)) << error;
+      auto reference = referenceOutputs(layer->info(), inputs);
+      for (const auto &[name, tensor] : outputs) {
+        for (float x : tensor.values)
+          ASSERT_TRUE(std::isfinite(x)) << c.name << " beta " << beta << " " << name;
+        const std::vector<double> &want = reference.at(name);
+        ErrorStats e = compare(tensor.values.data(), want.data(), want.size());
+        EXPECT_LE(e.maxRel, 1e-5) << c.name << " beta " << beta << " " << name;
+      }
+    }
+  }
+}
+
 TEST(CpuTransitionBadInputs, NamesTheOperand) {
   TransitionCase c{"dp", "scalar", "delta", 2, "f32", false};
   auto layer = compile(layerSource(c), 16);
