@@ -724,9 +724,7 @@ bool makeRandomHostInputs(const LayerInfo &info, int64_t batch, int64_t seqLen, 
   }
   if (info.op == "gdn.transition")
     return makeRandomTransitionInputs(info, B, T, N, cu, seed, withInitialState, inputs);
-  ElementType inputType = qSpec.elementType == "bf16"  ? ElementType::BF16
-                          : qSpec.elementType == "f16" ? ElementType::F16
-                                                       : ElementType::F32;
+  ElementType inputType = elementTypeOf(qSpec.elementType);
   bool needState = info.operand(info.stateOperandName()) != nullptr;
   RandomLayerInputs r =
       makeRandomInputs(info.gate, info.rule, B, T, info.H, info.HV, info.K, info.V, info.qkL2norm,

@@ -8,13 +8,9 @@
 
 namespace gdn {
 
-namespace {
-
 ElementType elementTypeOf(const std::string &name) {
   return name == "bf16" ? ElementType::BF16 : name == "f16" ? ElementType::F16 : ElementType::F32;
 }
-
-} // namespace
 
 void putRoundedInput(const LayerInfo &info, HostTensors &inputs, const std::string &name,
                      std::vector<int64_t> shape, std::vector<float> values) {

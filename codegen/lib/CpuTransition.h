@@ -9,8 +9,12 @@
 #define GDN_CODEGEN_CPUTRANSITION_H
 
 #include "gdn/Codegen/CpuLayer.h"
+#include "gdn/Numeric.h"
 
 namespace gdn {
+
+/// The element type a TensorSpec names ("bf16", "f16"; anything else is f32).
+ElementType elementTypeOf(const std::string &name);
 
 /// Stores `values` as input `name` when the layer has that operand, rounded to its element
 /// type (random inputs: the reference then sees exactly what the layer reads).

@@ -234,6 +234,22 @@ LogicalResult verifyOutput(Operation *op, Value o, const LayerDims &d) {
   return success();
 }
 
+/// What a whole-sequence layer op (gdn.recurrence, gdn.transition) checks after its operands:
+/// the initial state, the output, the final state and the chunk size.
+LogicalResult verifyLayerResults(Operation *op, Value initialState, Value o, Value finalState,
+                                 std::optional<uint64_t> chunkSize, const LayerDims &d,
+                                 bool varlen) {
+  if (initialState && failed(verifyState(op, initialState, "initial_state", d, varlen)))
+    return failure();
+  if (failed(verifyOutput(op, o, d)))
+    return failure();
+  if (finalState && failed(verifyState(op, finalState, "final_state", d, varlen)))
+    return failure();
+  if (chunkSize && !isSupportedChunkSize(*chunkSize))
+    return op->emitOpError() << "'chunk_size' must be 16, 32, 64 or 128, got " << *chunkSize;
+  return success();
+}
+
 /// Result types inferred from the operands, for the convenience builders.
 Type inferOutputType(Value v) {
   return cast<RankedTensorType>(v.getType()); // o has v's shape and element type
@@ -336,16 +352,8 @@ LogicalResult RecurrenceOp::verify() {
   LayerDims d;
   if (failed(verifyLayer(*this, view, d)))
     return failure();
-  if (getInitialState() &&
-      failed(verifyState(*this, getInitialState(), "initial_state", d, isVarlen())))
-    return failure();
-  if (failed(verifyOutput(*this, getO(), d)))
-    return failure();
-  if (getFinalState() && failed(verifyState(*this, getFinalState(), "final_state", d, isVarlen())))
-    return failure();
-  if (auto c = getChunkSize(); c && !isSupportedChunkSize(*c))
-    return emitOpError() << "'chunk_size' must be 16, 32, 64 or 128, got " << *c;
-  return success();
+  return verifyLayerResults(*this, getInitialState(), getO(), getFinalState(), getChunkSize(), d,
+                            isVarlen());
 }
 
 //===----------------------------------------------------------------------===//
@@ -437,20 +445,12 @@ LogicalResult TransitionOp::verify() {
                            << (steps > 1 ? "[B, T * steps, HV, K]" : "[B, T, HV, K]") << " = "
                            << formatShape(want) << ", got " << formatShape(type.getShape());
   }
-  if (getInitialState() &&
-      failed(verifyState(*this, getInitialState(), "initial_state", d, isVarlen())))
+  if (failed(verifyLayerResults(*this, getInitialState(), getO(), getFinalState(), getChunkSize(),
+                                d, isVarlen())))
     return failure();
-  if (failed(verifyOutput(*this, getO(), d)))
-    return failure();
-  if (getFinalState() && failed(verifyState(*this, getFinalState(), "final_state", d, isVarlen())))
-    return failure();
-  if (auto c = getChunkSize()) {
-    if (!isSupportedChunkSize(*c))
-      return emitOpError() << "'chunk_size' must be 16, 32, 64 or 128, got " << *c;
-    if (*c % steps != 0)
-      return emitOpError() << "'chunk_size' (" << *c << ") must be a multiple of 'steps' (" << steps
-                           << "): a chunk holds whole tokens";
-  }
+  if (auto c = getChunkSize(); c && *c % steps != 0)
+    return emitOpError() << "'chunk_size' (" << *c << ") must be a multiple of 'steps' (" << steps
+                         << "): a chunk holds whole tokens";
   return success();
 }
 

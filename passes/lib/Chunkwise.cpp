@@ -39,7 +39,7 @@ struct LayerSpec {
   // gdn.transition (docs/design.md §1.1, §2.5): the rank-one term's vectors (a, b) or the
   // delta rule's (deltaRule), and the sub-steps per token. k, v, a, b, beta have T * steps rows.
   bool transition = false;
-  Value a, b;
+  Value a = {}, b = {};
   bool deltaRule = false;
   int64_t steps = 1;
 };
@@ -318,10 +318,10 @@ private:
     // a_i e^(Gx_i) = -beta_i k_i e^(G_i): its rows take G, and no exclusive sum is needed.
     Value G, rowG;
     if (s.gate != GateKind::None) {
-      G = TileCumsumOp::create(b, loc, spreadRows(loadTile(s.g, bIdx, t0, tokens, hv), rows, 0));
+      Value g = spreadRows(loadTile(s.g, bIdx, t0, tokens, hv), rows, 0);
+      G = TileCumsumOp::create(b, loc, g);
       if (!s.deltaRule && s.a)
-        rowG = TileCumsumOp::create(b, loc,
-                                    spreadRows(loadTile(s.g, bIdx, t0, tokens, hv), rows, 0), true);
+        rowG = TileCumsumOp::create(b, loc, g, true);
     }
     Value rowGates = rowG ? rowG : G; // what the read vectors' rows decay with
 

@@ -337,59 +337,6 @@ GeneralBuffers generalFromFamily(const LayerProblem &p) {
   return out;
 }
 
-GeneralBuffers generalFromDeltaProduct(int64_t B, int64_t T, int64_t H, int64_t HV, int64_t K,
-                                       int64_t V, int64_t steps, const std::vector<double> &q,
-                                       const std::vector<double> &k, const std::vector<double> &v,
-                                       const std::vector<double> &beta,
-                                       const std::vector<double> &g, double scale, bool qkL2Norm) {
-  const int64_t rows = T * steps, group = HV / H;
-  if (B <= 0 || T < 0 || H <= 0 || HV <= 0 || HV % H != 0 || K <= 0 || V <= 0 || steps <= 0 ||
-      q.size() != static_cast<size_t>(B * T * H * K) ||
-      k.size() != static_cast<size_t>(B * rows * H * K) ||
-      v.size() != static_cast<size_t>(B * rows * HV * V) ||
-      beta.size() != static_cast<size_t>(B * rows * HV) ||
-      (!g.empty() && g.size() != static_cast<size_t>(B * T * HV)))
-    throw std::invalid_argument("generalFromDeltaProduct: shapes do not match fla's layouts");
-  GeneralBuffers out;
-  out.q = q;
-  out.k = k;
-  if (qkL2Norm) {
-    for (size_t row = 0; row < q.size() / K; ++row)
-      l2normalize(&out.q[row * K], K);
-    for (size_t row = 0; row < k.size() / K; ++row)
-      l2normalize(&out.k[row * K], K);
-  }
-  out.a.assign(static_cast<size_t>(B * rows * HV * K), 0.0);
-  out.b.assign(out.a.size(), 0.0);
-  out.v.assign(v.size(), 0.0);
-  out.g = g;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < HV; ++j) {
-        const int64_t row = (b * rows + r) * HV + j;
-        const double bt = beta[row];
-        // The gate applies once per token, before its first step; that step's delta rule
-        // reads the decayed state.
-        const double decay =
-            (!g.empty() && r % steps == 0) ? std::exp(g[(b * T + r / steps) * HV + j]) : 1.0;
-        const double *kk = &out.k[((b * rows + r) * H + j / group) * K];
-        for (int64_t c = 0; c < K; ++c) {
-          out.a[row * K + c] = -bt * decay * kk[c];
-          out.b[row * K + c] = kk[c];
-        }
-        for (int64_t d = 0; d < V; ++d)
-          out.v[row * V + d] = bt * v[row * V + d];
-      }
-  GeneralProblem &p = out.problem;
-  p.gate = g.empty() ? GateKind::None : GateKind::Scalar;
-  p.B = B, p.T = T, p.H = H, p.HV = HV, p.K = K, p.V = V, p.steps = steps;
-  p.scale = scale;
-  p.q = out.q.data(), p.k = out.k.data(), p.a = out.a.data(), p.b = out.b.data();
-  p.v = out.v.data();
-  p.g = g.empty() ? nullptr : out.g.data();
-  return out;
-}
-
 GeneralBuffers generalFromTransition(const TransitionInputs &in) {
   const int64_t B = in.B, T = in.T, H = in.H, HV = in.HV, K = in.K, V = in.V, n = in.steps;
   if (B <= 0 || T < 0 || H <= 0 || HV <= 0 || HV % H != 0 || K <= 0 || V <= 0 || n <= 0 ||

@@ -211,6 +211,16 @@ TEST(CpuTransitionBadInputs, NamesTheOperand) {
   bad.at("k").values.resize(5 * 2 * 64);
   EXPECT_FALSE(layer->run(bad, outputs, error));
   EXPECT_NE(error.find("'k' has T * steps = 5"), std::string::npos) << error;
+  // Every sub-step operand with 7 rows, consistent among themselves but not T * steps.
+  bad = inputs;
+  for (const char *name : {"k", "v", "beta"}) {
+    HostTensor &t = bad.at(name);
+    size_t perRow = t.values.size() / t.shape[1];
+    t.shape[1] = 7;
+    t.values.resize(7 * perRow);
+  }
+  EXPECT_FALSE(layer->run(bad, outputs, error));
+  EXPECT_NE(error.find("'k' has 7 rows but T * steps = 5 * 2 = 10"), std::string::npos) << error;
   // beta outside [0, 1] for the delta rule.
   bad = inputs;
   bad.at("beta").values[3] = 1.5f;

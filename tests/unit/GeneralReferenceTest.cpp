@@ -252,19 +252,39 @@ LayerResult naiveDeltaProduct(int64_t B, int64_t T, int64_t H, int64_t HV, int64
 
 class GeneralDeltaProduct : public ::testing::TestWithParam<int64_t> {};
 
+/// Gated DeltaProduct in fla's layouts as gdn.transition takes it (delta_rule, n steps,
+/// float operands as the CPU path holds them).
+GeneralBuffers deltaProduct(int64_t B, int64_t T, int64_t H, int64_t HV, int64_t K, int64_t V,
+                            int64_t n, const std::vector<float> &q, const std::vector<float> &k,
+                            const std::vector<float> &v, const std::vector<float> &beta,
+                            const std::vector<float> &g, double scale) {
+  TransitionInputs in;
+  in.gate = GateKind::Scalar;
+  in.B = B, in.T = T, in.H = H, in.HV = HV, in.K = K, in.V = V, in.steps = n;
+  in.deltaRule = true, in.qkL2Norm = true, in.scale = scale;
+  in.q = q.data(), in.k = k.data(), in.v = v.data(), in.beta = beta.data(), in.g = g.data();
+  return generalFromTransition(in);
+}
+
+std::vector<float> narrow(const std::vector<double> &x) { return {x.begin(), x.end()}; }
+std::vector<double> widen(const std::vector<float> &x) { return {x.begin(), x.end()}; }
+
 TEST_P(GeneralDeltaProduct, MatchesFlaNaiveAndChunkwise) {
   const int64_t n = GetParam(), B = 2, T = 23, H = 2, HV = 4, K = 8, V = 6;
   Rng rng(100 + n);
-  std::vector<double> q = rng.normals(B * T * H * K), k = rng.normals(B * T * n * H * K),
-                      v = rng.normals(B * T * n * HV * V), beta(B * T * n * HV), g(B * T * HV);
+  std::vector<double> beta(B * T * n * HV), g(B * T * HV);
   for (double &x : beta)
     x = rng.sigmoid();
   for (double &x : g)
     x = rng.logSigmoid();
+  // The operands in float, as gdn.transition takes them; the naive form reads the same values.
+  std::vector<float> q = narrow(rng.normals(B * T * H * K)),
+                     k = narrow(rng.normals(B * T * n * H * K)),
+                     v = narrow(rng.normals(B * T * n * HV * V)), bf = narrow(beta), gf = narrow(g);
   const double scale = 1.0 / std::sqrt(K);
-  const LayerResult want = naiveDeltaProduct(B, T, H, HV, K, V, n, q, k, v, beta, g, scale);
-  GeneralBuffers general =
-      generalFromDeltaProduct(B, T, H, HV, K, V, n, q, k, v, beta, g, scale, true);
+  const LayerResult want = naiveDeltaProduct(B, T, H, HV, K, V, n, widen(q), widen(k), widen(v),
+                                             widen(bf), widen(gf), scale);
+  GeneralBuffers general = deltaProduct(B, T, H, HV, K, V, n, q, k, v, bf, gf, scale);
   expectClose(referenceGeneral(general.problem), want);
   // Chunks of 16 rows (8 or 5.3 tokens: boundaries inside tokens for n = 3) and of 7.
   expectClose(referenceGeneralChunkwise(general.problem, 16), want);
@@ -279,10 +299,28 @@ TEST(GeneralDeltaProduct, OneStepIsGatedDeltaNet) {
                                           true, false, false, ElementType::F32, 5);
   LayerProblem p =
       makeProblem(in, GateKind::Scalar, UpdateRule::Delta, 1, T, H, HV, K, V, 0.5, true);
-  auto widen = [](const std::vector<float> &x) { return std::vector<double>(x.begin(), x.end()); };
-  GeneralBuffers dp = generalFromDeltaProduct(1, T, H, HV, K, V, 1, widen(in.q), widen(in.k),
-                                              widen(in.v), widen(in.beta), widen(in.g), 0.5, true);
+  GeneralBuffers dp = deltaProduct(1, T, H, HV, K, V, 1, in.q, in.k, in.v, in.beta, in.g, 0.5);
   expectClose(referenceGeneral(dp.problem), referenceRecurrence(p));
+}
+
+TEST(GeneralValidate, InconsistentTransitionInputsThrow) {
+  std::vector<float> x(64, 0.1f);
+  TransitionInputs in;
+  in.gate = GateKind::None;
+  in.B = 1, in.T = 2, in.H = 1, in.HV = 1, in.K = 2, in.V = 2;
+  in.q = in.k = in.v = x.data();
+  EXPECT_NO_THROW(generalFromTransition(in));
+  in.a = x.data(); // a without b
+  EXPECT_THROW(generalFromTransition(in), std::invalid_argument);
+  in.a = nullptr;
+  in.deltaRule = true; // without beta
+  EXPECT_THROW(generalFromTransition(in), std::invalid_argument);
+  in.deltaRule = false;
+  in.gate = GateKind::Scalar; // without g
+  EXPECT_THROW(generalFromTransition(in), std::invalid_argument);
+  in.gate = GateKind::None;
+  in.steps = 0;
+  EXPECT_THROW(generalFromTransition(in), std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------

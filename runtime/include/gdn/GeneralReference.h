@@ -72,16 +72,6 @@ struct GeneralBuffers {
 };
 GeneralBuffers generalFromFamily(const LayerProblem &p);
 
-/// Gated DeltaProduct (flash-linear-attention's chunk_gated_delta_product, its naive form):
-/// per token the gate once, then n delta-rule steps with their own keys, values and betas.
-/// Inputs in fla's layouts: q [B, T, H, K]; k [B, T * n, H, K]; v [B, T * n, HV, V];
-/// beta [B, T * n, HV]; g [B, T, HV] (scalar gate) or empty (none). Returns the general form.
-GeneralBuffers generalFromDeltaProduct(int64_t B, int64_t T, int64_t H, int64_t HV, int64_t K,
-                                       int64_t V, int64_t steps, const std::vector<double> &q,
-                                       const std::vector<double> &k, const std::vector<double> &v,
-                                       const std::vector<double> &beta,
-                                       const std::vector<double> &g, double scale, bool qkL2Norm);
-
 /// gdn.transition's operands (float, as the CPU path and gdn-run hold them) written in the
 /// general form: with `deltaRule`, a = -beta exp(g) .* k and b = k (the gate at a token's first
 /// sub-step only), else a and b as given (both null: no rank-one term); the written value is
