@@ -7,7 +7,7 @@
                                            [--segments P] [--stages S] [--k-split 2]
                                            [--whole-chunk-copies]
                                            [--stmatrix-stores | --no-stmatrix-stores]
-                                           [--only NAME,...]
+                                           [--only NAME,...] [--defaults]
 
 One kernel per layer variant (B and T stay dynamic): Gated DeltaNet, bf16, qk_l2norm,
 initial and final state, for each (H, HV, K, V) of the benchmark, a packed-batch variant,
@@ -105,6 +105,9 @@ def main():
     p.add_argument("--warps", type=int)
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
     p.add_argument("--only", help="comma-separated variant names to compile (default: all)")
+    p.add_argument("--defaults", action="store_true",
+                   help="gdn-compile's defaults for every kernel (what a user gets untuned): no "
+                        "bucket tiling; the other tiling options are refused with it")
     # gdn-compile's chunked-kernel options, for A/B runs (scripts/bench-variants).
     p.add_argument("--no-ldmatrix", action="store_true",
                    help="chunked kernels: 32-bit shared loads instead of ldmatrix")
@@ -137,6 +140,15 @@ def main():
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
+    if args.defaults:
+        tiling_options = [a for a in ("chunk_size", "v_tile", "warps", "no_ldmatrix", "no_state_wy",
+                                      "prep_inverse", "qs_early", "sliced_state", "prep_warps",
+                                      "segments", "stages", "k_split", "whole_chunk_copies",
+                                      "no_sliced_state", "stmatrix_stores", "no_stmatrix_stores",
+                                      "wgmma", "no_wgmma")
+                          if getattr(args, a) not in (None, False)]
+        if tiling_options:
+            p.error("--defaults takes no tiling options (got " + ", ".join(tiling_options) + ")")
     only = set(args.only.split(",")) if args.only else None
     if only and not only <= set(VARIANTS):
         sys.stderr.write(f"make_kernels: no variant {', '.join(sorted(only - set(VARIANTS)))}\n")
@@ -199,7 +211,8 @@ def main():
             with open(path, "w") as f:
                 f.write(layer_source(case))
             r = subprocess.run([os.path.join(args.build, "bin", "gdn-compile"), path, "-o",
-                                os.path.join(args.out, kernel)] + (tiling if not decode else []),
+                                os.path.join(args.out, kernel)]
+                               + (tiling if not decode and not args.defaults else []),
                                capture_output=True, text=True)
             if r.returncode != 0:
                 sys.stderr.write(f"make_kernels: {kernel}: {r.stderr}")

@@ -33,9 +33,9 @@
 // `wgmma` (sm_90a) its products with the chunk tiles run as warpgroup wgmma.mma_async, B read
 // by descriptor from swizzled / core-matrix tiles.
 //
-// With `segments` (SegmentPlan) two more kernels run between them, `<layer>_chunked_segments`
-// and `<layer>_chunked_combine`, and the state pass runs every segment of a sequence at once;
-// with `stages` the sliced pass keeps 2 to 4 chunks' tiles in flight.
+// With `segments` (described above ChunkedBuilderBase) two more kernels run between them,
+// `<layer>_chunked_segments` and `<layer>_chunked_combine`, and the state pass runs every segment
+// of a sequence at once; with `stages` the sliced pass keeps 2 to 4 chunks' tiles in flight.
 //
 // The workspace holds Tm diag(beta) (with `state-wy`, the default) or W and U, QKg and the row
 // factors for every token and value head; the runtime sizes it from `gdn.workspace_token_bytes` and
@@ -79,18 +79,26 @@ using namespace mlir::gdn;
 
 namespace {
 
+/// `segments` = 0: kernels for up to this many segments, the launch choosing per shape.
+constexpr int64_t kAutoMaxSegments = 8;
+
 struct ChunkedSpec : LayerFacts {
   ChunkedSpec() = default;
   explicit ChunkedSpec(const GdnChunkedGpuKernelsOptions &o)
       : C(o.chunkSize), vTile(o.vTile), warps(o.warps), prepWarps(o.prepWarps),
-        segments(o.segments), stages(o.stages), kSplit(o.kSplit),
-        wholeChunkCopies(o.wholeChunkCopies), stmatrixStores(o.stmatrixStores), wgmma(o.wgmma),
-        ldmatrix(o.ldmatrix), prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
+        segments(o.segments == 0 ? kAutoMaxSegments : o.segments), segmentsAuto(o.segments == 0),
+        stages(o.stages), kSplit(o.kSplit), wholeChunkCopies(o.wholeChunkCopies),
+        stmatrixStores(o.stmatrixStores), wgmma(o.wgmma), ldmatrix(o.ldmatrix),
+        prepInverse(o.prepInverse), stateWy(o.stateWy), qsEarly(o.qsEarly),
         slicedState(o.slicedState) {}
   int64_t C = 32, vTile = 32, warps = 8;
   int64_t prepWarps = 4; ///< warps of the prep kernel's block
-  int64_t segments = 1;  ///< segments per sequence whose state passes run at once
-  int64_t stages = 2;    ///< sliced state pass: chunks whose tiles are in shared memory at once
+  /// The most segments per sequence whose state passes run at once (described above
+  /// ChunkedBuilderBase); the launch passes how many it uses (the `segments` argument, 1 .. this).
+  int64_t segments = 1;
+  /// The launch picks the segments from its shape (gdn::segmentsFor); else it uses `segments`.
+  bool segmentsAuto = false;
+  int64_t stages = 2; ///< sliced state pass: chunks whose tiles are in shared memory at once
   /// Sliced state pass: warps per 16 value columns, each with K / kSplit rows of S (see
   /// StateKernelBuilder::slicedStep).
   int64_t kSplit = 1;
@@ -130,9 +138,14 @@ struct ChunkedSpec : LayerFacts {
     return slicedState && K <= 256 && K * C <= 128 * 32 * kSplit && ldmatrix &&
            (kSplit == 1 || vTile <= 64) && (wyInState() || !delta());
   }
-  /// Segmented state pass (`segments`, see SegmentPlan): the sliced pass, with V tiles that
-  /// also tile K (the transition blocks own K columns). Packed batches split each sequence.
-  bool segmented() const { return segments > 1 && sliced() && K % vTile == 0; }
+  /// Segmented state pass (`segments`; described above ChunkedBuilderBase): the sliced pass, with V
+  /// tiles that also tile K (the transition blocks own K columns). Packed batches split each
+  /// sequence. With segments chosen per launch (segments = 0), V tiles of 16 (8 blocks per head at
+  /// K = 128 already) are left unsegmented: their segment-state kernel spills (168 registers,
+  /// 32 bytes at chunk 32, K = 128; ptxas 13.0).
+  bool segmented() const {
+    return segments > 1 && sliced() && K % vTile == 0 && !(segmentsAuto && vTile < 32);
+  }
   /// Shared-memory stages of the state pass's chunk tiles (the tiled pass keeps 2).
   int64_t pipelineStages() const { return sliced() ? stages : 2; }
   /// Warps of the state pass.
@@ -320,14 +333,12 @@ int64_t workspaceTokenBytes(const ChunkedSpec &s) {
 ///   3. `<layer>_chunked`: every segment from its true state S_p (slot p - 1), with outputs;
 ///      the last writes the final state.
 /// Empty segments (short sequences) have E = 0 and M = I, which the chain passes through.
-/// Workspace per sequence after the per-token regions: E slots [HV][P-1][K][V], then M
-/// slots [HV][P-2] stored transposed (M^T[k][r]: the combine's reads are coalesced), f32.
-struct SegmentPlan {
-  int64_t P, K, V, HV;
-  explicit SegmentPlan(const ChunkedSpec &s) : P(s.segments), K(s.K), V(s.V), HV(s.HV) {}
-  int64_t sequenceElems() const { return HV * ((P - 1) * K * V + (P - 2) * K * K); }
-  int64_t sequenceBytes() const { return 4 * sequenceElems(); }
-};
+/// Workspace per sequence after the per-token regions, for the P segments a launch runs (its
+/// `segments` argument, 1 .. ChunkedSpec::segments; 1 skips the first two kernels): E slots
+/// [HV][P-1][K][V], then M slots [HV][P-2] stored transposed (M^T[k][r]: the combine's reads
+/// are coalesced), f32 (gdn::KernelMetadata::segmentWorkspaceBytes, which the runtime
+/// allocates). The launch runs V/vTile P state-pass blocks and V/vTile (P-1) + K/vTile (P-2)
+/// segment-state blocks per head (gdn::KernelMetadata::segmentStateBlocks).
 
 /// What both kernels share: indices, shared-memory views, tensor-core fragments, cp.async.
 class ChunkedBuilderBase : protected KernelBuilderBase {
@@ -341,6 +352,7 @@ protected:
   gpu::GPUFuncOp begin(const std::string &name, int64_t sharedBytes) {
     KernelOperands ops = kernelOperands(s);
     ops.workspace = true;
+    ops.segments = s.segmented();
     SmallVector<Type> types;
     kernelArguments(b, ops, types, argNames);
     auto fn = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(types, {}));
@@ -404,11 +416,15 @@ protected:
       wsDecay = mul(tokens, idx(s.HV * kRowFactors));
     }
     if (s.segmented()) {
-      // The segment states after the per-token regions (SegmentPlan), f32.
+      // The segment states after the per-token regions, f32: per sequence, HV ((P - 1) K V +
+      // (P - 2) K K) for the launch's P (0 for P = 1, when only the state pass runs).
       Value seqByte = mul(tokens, idx(workspaceTokenBytes(s)));
-      wsSeq =
-          memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws, seqByte,
-                                 ValueRange{mul(args.N, idx(SegmentPlan(s).sequenceElems()))});
+      Value P = args.segments;
+      Value slotsE = sub(P, idx(1)), slotsM = sub(maxu(P, idx(2)), idx(2));
+      Value perSequence =
+          mul(idx(s.HV), add(mul(slotsE, idx(s.K * s.V)), mul(slotsM, idx(s.K * s.K))));
+      wsSeq = memref::ViewOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ws,
+                                     seqByte, ValueRange{mul(args.N, perSequence)});
     }
     wsW = idx(0);
     if (s.wyInState()) {
@@ -428,16 +444,16 @@ protected:
   }
 
   /// First f32 element (of wsSeq) of segment slot j of (sequence n, value head hv): E slots
-  /// hold K x V states, M slots K x K transitions, transposed (SegmentPlan).
+  /// hold K x V states, M slots K x K transitions, transposed (P - 1 and P - 2 per head for the
+  /// launch's P segments; M slots exist for P > 2).
   Value eSlot(Value n, Value hv, Value j) {
-    SegmentPlan plan(s);
-    return mul(add(mul(add(mul(n, idx(s.HV)), hv), idx(plan.P - 1)), j), idx(s.K * s.V));
+    Value slotsE = sub(args.segments, idx(1));
+    return mul(add(mul(add(mul(n, idx(s.HV)), hv), slotsE), j), idx(s.K * s.V));
   }
   Value mSlot(Value n, Value hv, Value j) {
-    SegmentPlan plan(s);
-    Value eRegion = mul(args.N, idx(s.HV * (plan.P - 1) * s.K * s.V));
-    return add(eRegion,
-               mul(add(mul(add(mul(n, idx(s.HV)), hv), idx(plan.P - 2)), j), idx(s.K * s.K)));
+    Value slotsE = sub(args.segments, idx(1)), slotsM = sub(args.segments, idx(2));
+    Value eRegion = mul(mul(args.N, idx(s.HV * s.K * s.V)), slotsE);
+    return add(eRegion, mul(add(mul(add(mul(n, idx(s.HV)), hv), slotsM), j), idx(s.K * s.K)));
   }
 
   // --- scalar helpers -------------------------------------------------------
@@ -450,6 +466,7 @@ protected:
   Value divu(Value x, int64_t y) { return arith::DivUIOp::create(b, loc, x, idx(y)); }
   Value remu(Value x, int64_t y) { return arith::RemUIOp::create(b, loc, x, idx(y)); }
   Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value maxu(Value x, Value y) { return arith::MaxUIOp::create(b, loc, x, y); }
   Value fma(Value x, Value y, Value z) { return LLVM::FMAOp::create(b, loc, x, y, z); }
   Value toHalf(Value x) { return arith::TruncFOp::create(b, loc, half, x); }
   Value toF32(Value x) { return arith::ExtFOp::create(b, loc, f32, x); }
@@ -1480,23 +1497,33 @@ private:
 
 class StateKernelBuilder : ChunkedBuilderBase {
 public:
-  /// `segmentStates`: the segmented pass's first kernel (SegmentPlan): segment end states
-  /// and transitions, no outputs.
+  /// `segmentStates`: the segmented pass's first kernel (described above ChunkedBuilderBase):
+  /// segment end states and transitions, no outputs.
   StateKernelBuilder(OpBuilder &b, Location loc, const ChunkedSpec &s, bool segmentStates = false)
       : ChunkedBuilderBase(b, loc, s, 32 * s.stateWarps()), L(s), segmentStates(segmentStates) {}
 
   int64_t sharedBytes() const { return L.total; }
 
-  /// Blocks per (sequence, value head): V tiles, times segments when segmented; the
-  /// segment-state kernel has V tiles for segments 0 .. P-2 and K tiles (transitions) for
-  /// segments 1 .. P-2.
-  static int64_t blocksPerHead(const ChunkedSpec &s, bool segmentStates) {
+  /// Blocks per (sequence, value head) for P segments (the launch's `segments` argument): V
+  /// tiles, times P when segmented; the segment-state kernel has V tiles for segments
+  /// 0 .. P-2 and K tiles (transitions) for segments 1 .. P-2. The runtime launches as many
+  /// (gdn::KernelMetadata::segmentStateBlocks).
+  Value blocksPerHead(Value P) {
     int64_t tilesV = s.V / s.vTile;
     if (!s.segmented())
-      return tilesV;
+      return idx(tilesV);
     if (!segmentStates)
-      return tilesV * s.segments;
-    return tilesV * (s.segments - 1) + (s.K / s.vTile) * (s.segments - 2);
+      return mul(idx(tilesV), P);
+    return add(mul(idx(tilesV), sub(P, idx(1))), mul(idx(s.K / s.vTile), sub(P, idx(2))));
+  }
+  /// The same as the grid's description in gdn.grid.
+  static std::string gridText(const ChunkedSpec &s, bool segmentStates) {
+    std::string tilesV = std::to_string(s.V / s.vTile);
+    if (!s.segmented())
+      return "N,HV," + tilesV;
+    if (!segmentStates)
+      return "N,HV," + tilesV + "*segments";
+    return "N,HV," + tilesV + "*(segments-1)+" + std::to_string(s.K / s.vTile) + "*(segments-2)";
   }
 
   gpu::GPUFuncOp build(const std::string &name) {
@@ -1507,10 +1534,9 @@ public:
     setLaunchAttributes(b, fn, argNames, kThreads, Vt, s.V);
     setCommonAttributes(fn, L.total);
     const bool segmented = s.segmented();
-    const int64_t P = segmented ? s.segments : 1;
+    Value P = segmented ? args.segments : idx(1); // this launch's segments
     if (segmented)
-      fn->setAttr("gdn.grid",
-                  b.getStringAttr("N,HV," + std::to_string(blocksPerHead(s, segmentStates))));
+      fn->setAttr("gdn.grid", b.getStringAttr(gridText(s, segmentStates)));
     if (segmentStates)
       fn->setAttr("gdn.auxiliary", b.getUnitAttr());
 
@@ -1519,14 +1545,15 @@ public:
     // chunks at the same pace, so each chunk's q, k, QKg and Tm rows come from DRAM once and
     // from L2 for the other tiles (in grid order they would start a wave apart and each
     // read DRAM).
-    int64_t tiles = blocksPerHead(s, segmentStates), tilesV = s.V / Vt;
+    Value tiles = blocksPerHead(P);
+    int64_t tilesV = s.V / Vt;
     auto blockId = [&](gpu::Dimension d) { return gpu::BlockIdOp::create(b, loc, d); };
     Value linear =
         add(blockId(gpu::Dimension::x),
             mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
                 add(blockId(gpu::Dimension::y), mul(idx(s.HV), blockId(gpu::Dimension::z)))));
-    Value tile = remu(linear, tiles);
-    Value head = divu(linear, tiles);
+    Value tile = arith::RemUIOp::create(b, loc, linear, tiles);
+    Value head = arith::DivUIOp::create(b, loc, linear, tiles);
     Value segment = idx(0);
     transition = Value();
     if (segmentStates) {
@@ -1557,7 +1584,7 @@ public:
     if (segmented) {
       // This segment's whole chunks (possibly none).
       Value perSegment = arith::CeilDivUIOp::create(
-          b, loc, arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C)), idx(P));
+          b, loc, arith::CeilDivUIOp::create(b, loc, sub(eos, bos), idx(C)), P);
       Value span = mul(perSegment, idx(C));
       Value from = minu(add(bos, mul(segment, span)), eos);
       eos = minu(add(from, span), eos);
@@ -1687,7 +1714,7 @@ public:
       });
     } else if (args.finalState) {
       if (segmented)
-        ifThen(cmp(arith::CmpIPredicate::eq, segment, idx(P - 1)),
+        ifThen(cmp(arith::CmpIPredicate::eq, segment, sub(P, idx(1))),
                [&] { storeState(args.finalState, stateIndex); });
       else
         storeState(args.finalState, stateIndex);
@@ -2246,10 +2273,10 @@ private:
   Value transition; ///< segmentStates: this block computes K columns of M (i1); else null
 };
 
-/// The segmented pass's chain (SegmentPlan, step 2): S_p = M_{p-1} S_{p-1} + E_{p-1} for
-/// p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8: a block owns 8
-/// value columns of S for all K rows, so its steps need nothing from other blocks. 2 K threads:
-/// thread (g, q) forms rows 4q .. 4q + 3 of the 8 columns over k-group g's eighth of K (a
+/// The segmented pass's chain (described above ChunkedBuilderBase, step 2): S_p = M_{p-1} S_{p-1} +
+/// E_{p-1} for p = 2 .. P-1 in f32, each S_p written over E_{p-1}. Grid N x HV x V / 8: a block
+/// owns 8 value columns of S for all K rows, so its steps need nothing from other blocks. 2 K
+/// threads: thread (g, q) forms rows 4q .. 4q + 3 of the 8 columns over k-group g's eighth of K (a
 /// 16-byte load of M^T[k][4q .. 4q + 3] and two broadcast 16-byte loads of S_{p-1}[k] feed 32
 /// FMAs); the 8 groups' partial sums meet in shared memory, where each thread adds the 8
 /// partials of one row's half and writes S_p. (With one row per thread, 8 FMAs per M load and
@@ -2267,7 +2294,7 @@ public:
 
   gpu::GPUFuncOp build(const std::string &name) {
     OpBuilder::InsertionGuard guard(b);
-    const int64_t K = s.K, V = s.V, P = s.segments, span = K / kGroups, quads = K / kRows;
+    const int64_t K = s.K, V = s.V, span = K / kGroups, quads = K / kRows;
     auto fn = begin(name, sharedBytes(s));
     setLaunchAttributes(b, fn, argNames, kThreads, kColumns, V);
     setCommonAttributes(fn, sharedBytes(s));
@@ -2289,7 +2316,7 @@ public:
     store4(smemF32, add(mul(row, idx(kColumns)), half4),
            loadElements(wsSeq, slotAt(idx(0), row, half4), 4, 16));
     scf::ForOp::create(
-        b, loc, idx(2), idx(P), idx(1), ValueRange{},
+        b, loc, idx(2), args.segments, idx(1), ValueRange{},
         [&](OpBuilder &, Location, Value p, ValueRange) {
           barrier();                              // S_{p-1} complete in shared memory
           Value m = mSlot(n, hv, sub(p, idx(2))); // M_{p-1}, stored transposed
@@ -2372,8 +2399,8 @@ struct GdnChunkedGpuKernelsPass
         CombineKernelBuilder(b, loc, spec).build(spec.name + "_combine");
         kernel->setAttr("gdn.segments", b.getI64IntegerAttr(spec.segments));
         kernel->setAttr("gdn.segment_kernel", b.getStringAttr(spec.name + "_segments"));
-        kernel->setAttr("gdn.segment_blocks", b.getI64IntegerAttr(StateKernelBuilder::blocksPerHead(
-                                                  spec, /*segmentStates=*/true)));
+        if (spec.segmentsAuto)
+          kernel->setAttr("gdn.segments_auto", b.getUnitAttr());
         kernel->setAttr("gdn.combine_kernel", b.getStringAttr(spec.name + "_combine"));
         kernel->setAttr("gdn.combine_block",
                         b.getI64IntegerAttr(CombineKernelBuilder::threads(spec)));
@@ -2381,8 +2408,6 @@ struct GdnChunkedGpuKernelsPass
                         b.getI64IntegerAttr(spec.V / CombineKernelBuilder::kColumns));
         kernel->setAttr("gdn.combine_shared_memory_bytes",
                         b.getI64IntegerAttr(CombineKernelBuilder::sharedBytes(spec)));
-        kernel->setAttr("gdn.workspace_sequence_bytes",
-                        b.getI64IntegerAttr(SegmentPlan(spec).sequenceBytes()));
       }
       return kernel;
     };
@@ -2530,8 +2555,8 @@ std::string mlir::gdn::chunkedUnsupportedReason(GateKind gate, UpdateRule rule, 
   // One limit for every prep path (only the unit-column solve needs it) keeps the option simple.
   if (options.prepWarps == 1 && chunkSize > kOnePrepWarpMaxChunk)
     return "prep-warps 1 needs chunk-size 16 or 32 (a thread per column of the solve)";
-  if (options.segments < 1 || options.segments > 64)
-    return "segments must be in 1..64";
+  if (options.segments < 0 || options.segments > 64)
+    return "segments must be in 0..64 (0: chosen per launch)";
   if (options.stages < 2 || options.stages > 4)
     return "stages must be 2, 3 or 4";
   if (options.kSplit != 1 && options.kSplit != 2)

@@ -354,12 +354,11 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
   meta.workspaceTokenBytes = intAttr("gdn.workspace_token_bytes", 0);
   meta.segments = intAttr("gdn.segments", 1);
   meta.segmentKernelName = strAttr("gdn.segment_kernel");
-  meta.segmentBlocks = intAttr("gdn.segment_blocks", 0);
+  meta.segmentsAuto = kernel->hasAttr("gdn.segments_auto");
   meta.combineKernelName = strAttr("gdn.combine_kernel");
   meta.combineBlockSize = intAttr("gdn.combine_block", 0);
   meta.combineBlocks = intAttr("gdn.combine_blocks", 0);
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
-  meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
   meta.programmaticLaunch = kernel->hasAttr("gdn.programmatic_launch");
 
   PassManager rest(&context);

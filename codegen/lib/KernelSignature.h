@@ -184,6 +184,8 @@ struct KernelOperands {
   bool initialState, finalState;
   /// Multi-kernel layers (chunked): a byte workspace before T, and N (sequences) after it.
   bool workspace = false;
+  /// Segmented state pass: the segments the launch runs, after N (index).
+  bool segments = false;
 };
 
 inline KernelOperands kernelOperands(const LayerFacts &f) {
@@ -193,12 +195,13 @@ inline KernelOperands kernelOperands(const LayerFacts &f) {
           f.varlen ? f.cuType : Type(),
           f.hasInitialState,
           f.hasFinalState,
+          false,
           false};
 }
 
 /// The kernel's arguments by role (null where the layer has no such operand).
 struct KernelArguments {
-  Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, workspace, T, N;
+  Value q, k, v, g, beta, initialState, cuSeqlens, o, finalState, workspace, T, N, segments;
   /// The argument named `role` in gdn.args ("q", ..., "initial_state", "cu_seqlens", "o",
   /// "final_state"), or null.
   Value byRole(StringRef role) const {
@@ -217,7 +220,8 @@ struct KernelArguments {
 };
 
 /// Argument order of every layer kernel: q k v [g] [beta] [initial_state] [cu_seqlens] o
-/// [final_state] [workspace] T [N]; tensors as flat 1-D memrefs, T and N as index.
+/// [final_state] [workspace] T [N] [segments]; tensors as flat 1-D memrefs, T, N and segments
+/// as index.
 inline KernelArguments unpackArguments(Block &entry, const KernelOperands &k) {
   KernelArguments a;
   unsigned i = 0;
@@ -240,6 +244,8 @@ inline KernelArguments unpackArguments(Block &entry, const KernelOperands &k) {
   a.T = entry.getArgument(i++);
   if (k.workspace)
     a.N = entry.getArgument(i++);
+  if (k.segments)
+    a.segments = entry.getArgument(i++);
   return a;
 }
 
@@ -267,6 +273,10 @@ inline void kernelArguments(Builder &b, const KernelOperands &k, SmallVectorImpl
   if (k.workspace) {
     types.push_back(b.getIndexType());
     names.push_back("N");
+  }
+  if (k.segments) {
+    types.push_back(b.getIndexType());
+    names.push_back("segments");
   }
 }
 

@@ -48,8 +48,9 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
                        std::to_string(o.vTile) + ", sliced state";
     if (o.stages != 2)
       text += ", " + std::to_string(o.stages) + " stages";
-    if (o.segments > 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
-      text += ", " + std::to_string(o.segments) + " segments";
+    if (o.segments != 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
+      text += o.segments == 0 ? ", segments per launch"
+                              : ", " + std::to_string(o.segments) + " segments";
     // wgmma applies to whole warpgroups of the sliced pass, on sm_90a.
     std::string products =
         o.wgmma || !mlir::gdn::chipHasWgmma(o.chip) || o.vTile % 64 != 0 || o.kSplit != 1

@@ -43,7 +43,7 @@ std::map<std::string, TuningEntry> parseTuningText(const std::string &text, size
           e.options.blockSize >> e.ms) ||
         (e.options.kernel != "recurrent" && e.options.kernel != "chunked") ||
         (state != "sliced" && state != "tiles") || e.options.stages < 2 || e.options.stages > 4 ||
-        e.options.segments < 1 || e.options.segments > 64 || !(e.ms > 0) || !std::isfinite(e.ms) ||
+        e.options.segments < 0 || e.options.segments > 64 || !(e.ms > 0) || !std::isfinite(e.ms) ||
         !oneOf(e.options.chunkSize, {16, 32, 64}) || !oneOf(e.options.vTile, {16, 32, 64, 128}) ||
         !oneOf(e.options.warps, {4, 8}) || e.options.blockSize < 32 || e.options.blockSize > 1024 ||
         e.options.blockSize % 32 != 0) {

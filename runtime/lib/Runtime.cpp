@@ -49,6 +49,7 @@ struct Driver::Api {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGet)(CUdevice *, int);
   CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);
   CUresult (*cuCtxSynchronize)();
@@ -69,6 +70,7 @@ struct Driver::Api {
   CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuStreamIsCapturing)(CUstream, int *);
   CUcontext context = nullptr;
+  int64_t multiprocessors = 0; ///< device 0's SM count, read with the context
 
   /// "CUDA_ERROR_X (description) in what", or ok.
   Status check(CUresult r, const std::string &what) const {
@@ -109,6 +111,7 @@ Status Driver::get(Driver *&driver) {
     bind(api->cuInit, "cuInit");
     bind(api->cuDeviceGet, "cuDeviceGet");
     bind(api->cuDeviceGetName, "cuDeviceGetName");
+    bind(api->cuDeviceGetAttribute, "cuDeviceGetAttribute");
     bind(api->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
     bind(api->cuCtxSetCurrent, "cuCtxSetCurrent");
     bind(api->cuCtxSynchronize, "cuCtxSynchronize");
@@ -151,11 +154,18 @@ Status Driver::makeContextCurrent() {
       CUdevice device;
       if (Status s = api->check(api->cuDeviceGet(&device, 0), "cuDeviceGet(0)"); !s)
         return s;
+      constexpr int kMultiprocessorCount = 16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+      int sms = 0;
+      if (Status s = api->check(api->cuDeviceGetAttribute(&sms, kMultiprocessorCount, device),
+                                "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)");
+          !s)
+        return s;
       CUcontext ctx;
       if (Status s =
               api->check(api->cuDevicePrimaryCtxRetain(&ctx, device), "cuDevicePrimaryCtxRetain");
           !s)
         return s;
+      api->multiprocessors = sms;
       api->context = ctx;
     }
   }
@@ -189,6 +199,8 @@ Status Driver::memset(void *dst, size_t bytes) {
 }
 
 Status Driver::synchronize() { return api->check(api->cuCtxSynchronize(), "cuCtxSynchronize"); }
+
+int64_t Driver::multiprocessors() const { return api->multiprocessors; }
 
 std::string Driver::deviceName() {
   char name[256] = {0};
@@ -229,11 +241,10 @@ std::string KernelMetadata::serialize() const {
   if (workspaceTokenBytes)
     os << "\nworkspace_token_bytes: " << workspaceTokenBytes;
   if (segments > 1)
-    os << "\nsegments: " << segments << "\nsegment_kernel: " << segmentKernelName
-       << "\nsegment_blocks: " << segmentBlocks << "\ncombine_kernel: " << combineKernelName
+    os << "\nsegments: " << segments << "\nsegments_auto: " << (segmentsAuto ? 1 : 0)
+       << "\nsegment_kernel: " << segmentKernelName << "\ncombine_kernel: " << combineKernelName
        << "\ncombine_blocks: " << combineBlocks << "\ncombine_block_size: " << combineBlockSize
-       << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes
-       << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
+       << "\ncombine_shared_memory_bytes: " << combineSharedMemoryBytes;
   if (programmaticLaunch)
     os << "\nprogrammatic_launch: 1";
   os << "\nargs:";
@@ -349,8 +360,11 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.segments);
     } else if (key == "segment_kernel") {
       out.segmentKernelName = value;
-    } else if (key == "segment_blocks") {
-      s = number(out.segmentBlocks);
+    } else if (key == "segments_auto") {
+      s = number(flag);
+      if (s && flag != 0 && flag != 1)
+        return bad("'segments_auto' must be 0 or 1, got '" + value + "'");
+      out.segmentsAuto = flag == 1;
     } else if (key == "combine_kernel") {
       out.combineKernelName = value;
     } else if (key == "combine_blocks") {
@@ -359,8 +373,6 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.combineBlockSize);
     } else if (key == "combine_shared_memory_bytes") {
       s = number(out.combineSharedMemoryBytes);
-    } else if (key == "workspace_sequence_bytes") {
-      s = number(out.workspaceSequenceBytes);
     } else if (key == "programmatic_launch") {
       s = number(flag);
       if (s && flag != 0 && flag != 1)
@@ -419,19 +431,19 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
     return Status::error(Status::Code::InvalidArgument,
                          "metadata segments " + std::to_string(out.segments) + " must be in 1..64");
   if (out.segments > 1 &&
-      (out.segmentKernelName.empty() || out.combineKernelName.empty() || out.segmentBlocks <= 0 ||
-       out.combineBlocks <= 0 || out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
-       out.combineSharedMemoryBytes < 0 || out.workspaceSequenceBytes <= 0 ||
-       !out.needsWorkspace()))
+      (out.segmentKernelName.empty() || out.combineKernelName.empty() || out.combineBlocks <= 0 ||
+       out.combineBlockSize <= 0 || out.combineBlockSize > 1024 ||
+       out.combineSharedMemoryBytes < 0 || !out.needsWorkspace() || !out.hasArg("segments") ||
+       out.K % out.vTile != 0))
     return Status::error(Status::Code::InvalidArgument,
-                         "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, "
-                         "combine_kernel, combine_blocks > 0, combine_block_size in 1..1024, "
-                         "workspace_sequence_bytes > 0 and a workspace");
+                         "metadata with segments > 1 needs segment_kernel, combine_kernel, "
+                         "combine_blocks > 0, combine_block_size in 1..1024, a workspace, the "
+                         "argument 'segments' and a v_tile dividing K");
   if (out.segments == 1 && (!out.segmentKernelName.empty() || !out.combineKernelName.empty() ||
-                            out.workspaceSequenceBytes != 0))
+                            out.segmentsAuto || out.hasArg("segments")))
     return Status::error(Status::Code::InvalidArgument,
-                         "metadata names segment kernels or workspace_sequence_bytes without "
-                         "segments > 1");
+                         "metadata names segment kernels, segments_auto or the argument "
+                         "'segments' without segments > 1");
   return Status::ok();
 }
 
@@ -522,6 +534,20 @@ static int64_t prepSlots(const KernelMetadata &m, int64_t T, int64_t N) {
   return m.isVarlen() ? (T + C - 1) / C + N : N * ((T + C - 1) / C);
 }
 
+int64_t segmentsFor(const KernelMetadata &m, int64_t N, int64_t tokens, int64_t multiprocessors) {
+  if (m.segments <= 1 || !m.segmentsAuto)
+    return std::max<int64_t>(m.segments, 1);
+  if (N <= 0 || tokens <= 0 || multiprocessors <= 0 || m.chunkSize <= 0)
+    return 1;
+  const int64_t streams = N * m.HV * (m.V / m.vTile);
+  const int64_t chunks = (tokens / N + m.chunkSize - 1) / m.chunkSize; // of the mean sequence
+  int64_t P = 1;
+  while (2 * P <= m.segments && streams * 2 * P <= multiprocessors &&
+         chunks >= 2 * P * kMinChunksPerSegment)
+    P *= 2;
+  return P;
+}
+
 Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
   const TensorArg &q = l.q;
   if (!q.data)
@@ -540,6 +566,10 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
                      shapeText(l.cuSeqlens.shape));
     N = l.cuSeqlens.shape[0] - 1;
   }
+  if (l.segments < 0 || l.segments > std::max<int64_t>(m.segments, 1))
+    return invalid("segments = " + std::to_string(l.segments) + " must be in 0.." +
+                   std::to_string(std::max<int64_t>(m.segments, 1)) + " (0: the kernel's choice" +
+                   (m.segments > 1 ? "" : "; this kernel has no segmented state pass") + ")");
   bool hasInitial = m.hasArg("initial_state"), hasFinal = m.hasArg("final_state");
   struct Expect {
     const char *name;
@@ -618,13 +648,19 @@ Status validateLaunch(const KernelMetadata &m, const LayerLaunch &l) {
       if (reinterpret_cast<uintptr_t>(t->data) % 16 != 0)
         return invalid(std::string("'") + (t == &l.v ? "v" : "o") +
                        "' must be 16-byte aligned for a chunked kernel");
-  if (m.needsWorkspace() && m.workspaceBytes(B, T, N) == SIZE_MAX)
+  // The most segments this launch may run (the workspace's size depends on them).
+  const int64_t mostSegments = l.segments > 0 ? l.segments : std::max<int64_t>(m.segments, 1);
+  if (m.needsWorkspace() && m.workspaceBytes(B, T, N, mostSegments) == SIZE_MAX)
     return invalid("the workspace size overflows: B = " + std::to_string(B) +
                    ", T = " + std::to_string(T) + ", N = " + std::to_string(N) + " at " +
-                   std::to_string(m.workspaceTokenBytes) + " bytes per token and " +
-                   std::to_string(m.workspaceSequenceBytes) + " per sequence");
+                   std::to_string(m.workspaceTokenBytes) + " bytes per token" +
+                   (m.segments > 1
+                        ? " and " + std::to_string(m.segmentWorkspaceBytes(mostSegments)) +
+                              " per sequence for " + std::to_string(mostSegments) + " segments"
+                        : std::string()));
   if (m.needsWorkspace() && l.workspace) {
-    size_t need = m.workspaceBytes(B, T, N);
+    // With the segments left to the kernel, Kernel::launch checks the size for its choice.
+    size_t need = m.workspaceBytes(B, T, N, l.segments > 0 ? l.segments : 1);
     if (l.workspaceBytes < need)
       return invalid("'workspace' has " + std::to_string(l.workspaceBytes) +
                      " bytes, the launch needs " + std::to_string(need));
@@ -760,7 +796,7 @@ size_t Kernel::workspaceBytes(const LayerLaunch &l) const {
   if (meta.isVarlen() && l.cuSeqlens.shape.size() != 1)
     return 0; // validateLaunch reports the shape
   int64_t sequences = meta.isVarlen() ? l.cuSeqlens.shape[0] - 1 : B;
-  return meta.workspaceBytes(B, l.q.shape[1], sequences);
+  return meta.workspaceBytes(B, l.q.shape[1], sequences, segmentsFor(l));
 }
 
 Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
@@ -797,6 +833,19 @@ Status Kernel::ownWorkspace(size_t bytes, void *stream, void *&out) const {
 
 Status Kernel::validate(const LayerLaunch &launch) const { return validateLaunch(meta, launch); }
 
+int64_t Kernel::segmentsFor(const LayerLaunch &l) const {
+  if (meta.segments <= 1)
+    return 1;
+  if (l.segments > 0)
+    return l.segments;
+  Driver *driver = nullptr;
+  int64_t sms = Driver::get(driver).isOk() ? driver->multiprocessors() : 0;
+  int64_t B = l.q.shape.size() == 4 ? l.q.shape[0] : 0,
+          T = l.q.shape.size() == 4 ? l.q.shape[1] : 0;
+  int64_t N = meta.isVarlen() ? (l.cuSeqlens.shape.empty() ? 0 : l.cuSeqlens.shape[0] - 1) : B;
+  return gdn::segmentsFor(meta, N, B * T, sms);
+}
+
 Status Kernel::setProgrammaticLaunch(bool on) {
   if (on && !meta.programmaticLaunch)
     return Status::error(Status::Code::InvalidArgument,
@@ -829,6 +878,7 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     return s;
   int64_t B = l.q.shape[0], T = l.q.shape[1];
   int64_t N = meta.isVarlen() ? l.cuSeqlens.shape[0] - 1 : B;
+  const int64_t segments = segmentsFor(l);
 
   // Each tensor travels as a 1-D memref descriptor: allocated, aligned, offset, size, stride.
   struct Descriptor {
@@ -857,17 +907,22 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
     return nullptr;
   };
   void *workspace = l.workspace;
-  size_t workspaceSize = l.workspace ? l.workspaceBytes : meta.workspaceBytes(B, T, N);
+  size_t workspaceSize = l.workspace ? l.workspaceBytes : meta.workspaceBytes(B, T, N, segments);
+  if (l.workspace && workspaceSize < meta.workspaceBytes(B, T, N, segments))
+    return invalid("'workspace' has " + std::to_string(workspaceSize) + " bytes, the launch (" +
+                   std::to_string(segments) + " segments) needs " +
+                   std::to_string(meta.workspaceBytes(B, T, N, segments)) +
+                   " (Kernel::workspaceBytes)");
   if (meta.needsWorkspace() && !workspace)
     if (Status s = ownWorkspace(workspaceSize, stream, workspace); !s)
       return s;
   Descriptor descriptors[16];
   void *params[16 * 5 + 2];
-  int64_t tokens = T, sequences = N;
+  int64_t tokens = T, sequences = N, launchSegments = segments;
   size_t p = 0, d = 0;
   for (const std::string &name : meta.args) {
-    if (name == "T" || name == "N") {
-      params[p++] = name == "T" ? &tokens : &sequences;
+    if (name == "T" || name == "N" || name == "segments") {
+      params[p++] = name == "T" ? &tokens : name == "N" ? &sequences : &launchSegments;
       continue;
     }
     if (name == "workspace" && d < 16) {
@@ -935,19 +990,20 @@ Status Kernel::launch(const LayerLaunch &l, void *stream) const {
                         "'" + name + "', grid " + std::to_string(N) + "x" +
                             std::to_string(meta.HV) + "x" + std::to_string(z));
   };
-  if (meta.segments > 1) {
+  if (segments > 1) {
     // Segment end states and transitions, then their chain (nothing to chain for 2).
-    if (Status s = launchOn(segmentFunction, meta.segmentKernelName, meta.segmentBlocks,
-                            meta.blockSize, meta.sharedMemoryBytes);
+    if (Status s =
+            launchOn(segmentFunction, meta.segmentKernelName, meta.segmentStateBlocks(segments),
+                     meta.blockSize, meta.sharedMemoryBytes);
         !s)
       return s;
-    if (meta.segments > 2)
+    if (segments > 2)
       if (Status s = launchOn(combineFunction, meta.combineKernelName, meta.combineBlocks,
                               meta.combineBlockSize, meta.combineSharedMemoryBytes);
           !s)
         return s;
   }
-  return launchOn(function, meta.kernelName, meta.V / meta.vTile * meta.segments, meta.blockSize,
+  return launchOn(function, meta.kernelName, meta.V / meta.vTile * segments, meta.blockSize,
                   meta.sharedMemoryBytes);
 }
 

@@ -25,6 +25,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace gdn;
@@ -271,6 +272,71 @@ TEST(GpuRuntime, ScalarGatedSlicedKernelsMatchUnderMildSteepAndUnderflowingGates
       SCOPED_TRACE(std::string(name) + " gates x " + std::to_string(gateScale));
       expectExactWithScaledGates(name, GateKind::Scalar, 2, 300, 5, gateScale);
     }
+}
+
+// The segments a launch runs are its choice (LayerLaunch::segments, else segmentsFor from the
+// shape): every count from 1 (the plain state pass: the segment and combine kernels skipped)
+// to the kernels' most, fixed-length and packed, must match the float64 recurrence, each with
+// the workspace sized for it. A default-compiled kernel (segments chosen per launch) splits a
+// long single sequence and runs many sequences unsplit.
+TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  for (const char *name :
+       {"chunked_segments4", "chunked_ksplit2_segments4_varlen", "chunked_gated_deltanet"}) {
+    std::unique_ptr<Kernel> kernel;
+    ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk()) << name;
+    const KernelMetadata &m = kernel->metadata();
+    ASSERT_GT(m.segments, 1) << name << " has a segmented state pass";
+    std::unique_ptr<DeviceLayer> p;
+    ASSERT_TRUE(
+        DeviceLayer::create(m, m.isVarlen() ? 5 : 2, m.isVarlen() ? 700 : 300, 17, p).isOk());
+    LayerResult want = p->reference();
+    size_t previousBytes = 0;
+    for (int64_t P = 1; P <= m.segments; ++P) {
+      SCOPED_TRACE(std::string(name) + ", " + std::to_string(P) + " segments");
+      LayerLaunch launch = p->launch;
+      launch.segments = P;
+      EXPECT_EQ(kernel->segmentsFor(launch), P);
+      size_t bytes = kernel->workspaceBytes(launch);
+      EXPECT_GT(bytes, previousBytes) << "more segments, more workspace";
+      previousBytes = bytes;
+      ASSERT_TRUE(p->clearOutputs().isOk());
+      Status s = kernel->launch(launch, nullptr);
+      ASSERT_TRUE(s.isOk()) << s.message;
+      ASSERT_TRUE(driver().synchronize().isOk());
+      std::vector<float> o, state;
+      ASSERT_TRUE(p->downloadOutput(o).isOk());
+      ASSERT_TRUE(p->downloadFinalState(state).isOk());
+      ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
+      ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
+      EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
+      EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+    }
+    LayerLaunch tooMany = p->launch;
+    tooMany.segments = m.segments + 1;
+    EXPECT_FALSE(kernel->launch(tooMany, nullptr).isOk());
+  }
+
+  // The default tiling (segments per launch, up to 8; H 2, HV 4, V tile 64, chunk 64): one
+  // 4096-token sequence is 8 (sequence, head, V tile) streams and 64 chunks, so 4 segments of
+  // 16 chunks (on a GPU of 64 SMs or more); 64 sequences of 256 tokens fill the GPU: 1.
+  std::unique_ptr<Kernel> kernel;
+  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/chunked_gated_deltanet", kernel).isOk());
+  ASSERT_TRUE(kernel->metadata().segmentsAuto);
+  for (auto [B, T, expected] : {std::tuple<int64_t, int64_t, int64_t>{1, 4096, 4}, {64, 256, 1}}) {
+    SCOPED_TRACE("B " + std::to_string(B) + " T " + std::to_string(T));
+    std::unique_ptr<DeviceLayer> p;
+    ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), B, T, 23, p).isOk());
+    EXPECT_EQ(kernel->segmentsFor(p->launch), expected);
+    ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
+    ASSERT_TRUE(driver().synchronize().isOk());
+    LayerResult want = p->reference();
+    std::vector<float> o, state;
+    ASSERT_TRUE(p->downloadOutput(o).isOk());
+    ASSERT_TRUE(p->downloadFinalState(state).isOk());
+    EXPECT_LE(compare(o.data(), want.o.data(), want.o.size()).maxRel, 2e-2);
+    EXPECT_LE(compare(state.data(), want.finalState.data(), want.finalState.size()).maxRel, 2e-2);
+  }
 }
 
 // Programmatic dependent launch (on by default for these sm_90a artifacts): launches that

@@ -173,7 +173,12 @@ TEST_F(JitTest, DescriptionsNameTheStatePassTheLayerGets) {
   o.slicedState = true;
   jit::LayerDescription k128, k256;
   k256.K = k256.V = 256;
-  EXPECT_EQ(jit::describeConfiguration(o), "chunked, chunk 32, v-tile 64, sliced state");
+  // By default each launch chooses its segments.
+  EXPECT_EQ(jit::describeConfiguration(o),
+            "chunked, chunk 32, v-tile 64, sliced state, segments per launch");
+  EXPECT_EQ(jit::describeConfiguration(o, k128.toMlir()),
+            "chunked, chunk 32, v-tile 64, sliced state, segments per launch");
+  o.segments = 1;
   EXPECT_EQ(jit::describeConfiguration(o, k128.toMlir()),
             "chunked, chunk 32, v-tile 64, sliced state");
   // K = 256 has no sliced pass: the tiled one is built, with `warps` warps.

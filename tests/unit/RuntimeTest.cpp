@@ -168,22 +168,36 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message, "metadata args must include T");
 }
 
-// The segmented state pass: two more kernels and per-sequence workspace.
-TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
-  KernelMetadata m = chunkedGatedDeltaNet(), parsed;
-  m.segments = 4;
+// The segmented state pass: two more kernels, per-sequence workspace, and a `segments`
+// argument (the launch's count).
+KernelMetadata segmentedGatedDeltaNet() {
+  KernelMetadata m = chunkedGatedDeltaNet();
+  m.segments = 8;
+  m.segmentsAuto = true;
   m.segmentKernelName = "layer_chunked_segments";
-  m.segmentBlocks = 10;
   m.combineKernelName = "layer_chunked_combine";
   m.combineBlocks = 16;
   m.combineBlockSize = 128;
   m.combineSharedMemoryBytes = 4096;
-  m.workspaceSequenceBytes = 500;
+  m.args.push_back("segments");
+  return m;
+}
+
+TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
+  KernelMetadata m = segmentedGatedDeltaNet(), parsed;
   ASSERT_TRUE(KernelMetadata::parse(m.serialize(), parsed).isOk());
   EXPECT_EQ(parsed.serialize(), m.serialize());
   EXPECT_EQ(parsed.segmentKernelName, "layer_chunked_segments");
-  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20000u + 2 * 500u) << "per token and per sequence";
-  EXPECT_EQ(parsed.workspaceBytes(1, 20, 3), 20000u + 3 * 500u) << "a packed batch of 3";
+  EXPECT_TRUE(parsed.segmentsAuto);
+  // Per sequence for P segments: HV (P - 1) K V + HV (P - 2) K K floats.
+  const size_t e = 4 * m.HV * m.K * m.V, mk = 4 * m.HV * m.K * m.K;
+  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20000u) << "one segment: per token only";
+  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2, 2), 20000u + 2 * e) << "per token and per sequence";
+  EXPECT_EQ(parsed.workspaceBytes(1, 20, 3, 4), 20000u + 3 * (3 * e + 2 * mk))
+      << "a packed batch of 3, 4 segments";
+  // K = 64, V = 128, V tile 32: 4 V tiles for segments 0 .. P-2, 2 K tiles for 1 .. P-2.
+  EXPECT_EQ(parsed.segmentStateBlocks(2), 4);
+  EXPECT_EQ(parsed.segmentStateBlocks(4), 4 * 3 + 2 * 2);
 
   // The parse error of m's record with its first `from` replaced by `to`.
   auto parseEdited = [&](const std::string &from, const std::string &to) {
@@ -193,20 +207,68 @@ TEST(KernelMetadata, SegmentedRecordsCarryTheirKernelsAndSequenceWorkspace) {
     text.replace(at, from.size(), to);
     return KernelMetadata::parse(text, parsed).message;
   };
-  EXPECT_EQ(parseEdited("segments: 4", "segments: 65"), "metadata segments 65 must be in 1..64");
+  EXPECT_EQ(parseEdited("segments: 8", "segments: 65"), "metadata segments 65 must be in 1..64");
+  EXPECT_EQ(parseEdited("segments_auto: 1", "segments_auto: 2"),
+            "metadata line 26: 'segments_auto' must be 0 or 1, got '2'");
   const std::string needs =
-      "metadata with segments > 1 needs segment_kernel, segment_blocks > 0, combine_kernel, "
-      "combine_blocks > 0, combine_block_size in 1..1024, workspace_sequence_bytes > 0 and a "
-      "workspace";
-  EXPECT_EQ(parseEdited("segment_blocks: 10", "segment_blocks: 0"), needs);
+      "metadata with segments > 1 needs segment_kernel, combine_kernel, combine_blocks > 0, "
+      "combine_block_size in 1..1024, a workspace, the argument 'segments' and a v_tile "
+      "dividing K";
   EXPECT_EQ(parseEdited("combine_blocks: 16", "combine_blocks: 0"), needs);
-  EXPECT_EQ(parseEdited("workspace_sequence_bytes: 500", "workspace_sequence_bytes: 0"), needs);
+  EXPECT_EQ(parseEdited("v_tile: 32", "v_tile: 128"), needs) << "V tiles must also tile K";
+  EXPECT_EQ(parseEdited(" N segments", " N"), needs) << "the launch's count is an argument";
   std::string packed = m.serialize();
   packed.replace(packed.find("cu_seqlens_type: "), 17, "cu_seqlens_type: i32");
   EXPECT_TRUE(KernelMetadata::parse(packed, parsed).isOk()) << "packed batches segment too";
   EXPECT_TRUE(parsed.isVarlen());
-  EXPECT_EQ(parseEdited("segments: 4", "segments: 1"),
-            "metadata names segment kernels or workspace_sequence_bytes without segments > 1");
+  EXPECT_EQ(parseEdited("segments: 8", "segments: 1"),
+            "metadata names segment kernels, segments_auto or the argument 'segments' without "
+            "segments > 1");
+}
+
+// How many segments a launch runs: the largest power of two (up to the kernel's most) whose
+// state-pass blocks fit one wave, with at least kMinChunksPerSegment chunks per segment.
+TEST(SegmentsFor, SplitsFewStreamsIntoOneWaveAndKeepsSegmentsLong) {
+  KernelMetadata m = segmentedGatedDeltaNet(); // HV 32, V 128, V tile 32: 4 blocks per head
+  m.HV = 8;
+  m.H = 2;
+  m.vTile = 64; // 2 V tiles: 16 streams for one sequence
+  const int64_t sms = 132, chunk = 32;
+  EXPECT_EQ(segmentsFor(m, 1, 65536, sms), 8) << "16 streams x 8 = 128 blocks <= 132";
+  EXPECT_EQ(segmentsFor(m, 1, 2048, sms), 4) << "64 chunks: 16 per segment at most 4";
+  EXPECT_EQ(segmentsFor(m, 1, (2 * kMinChunksPerSegment - 1) * chunk, sms), 1)
+      << "too short to split";
+  EXPECT_EQ(segmentsFor(m, 2, 2 * 65536, sms), 4) << "32 streams";
+  EXPECT_EQ(segmentsFor(m, 16, 16 * 4096, sms), 1) << "256 streams fill the GPU";
+  EXPECT_EQ(segmentsFor(m, 1, 65536, 0), 1) << "no SM count: no split";
+  m.HV = 16;
+  m.H = 16;
+  EXPECT_EQ(segmentsFor(m, 1, 8192, sms), 4) << "B1 T8192 H16, as tuned on the H100";
+  m.HV = 32;
+  EXPECT_EQ(segmentsFor(m, 1, 32768, sms), 2) << "B1 T32768 H32, as tuned on the H100";
+  m.segments = 4;
+  m.HV = 2;
+  EXPECT_EQ(segmentsFor(m, 1, 65536, sms), 4) << "never more than the kernel's most";
+  m.segmentsAuto = false;
+  EXPECT_EQ(segmentsFor(m, 64, 64 * 4096, sms), 4) << "fixed: every launch runs them";
+  EXPECT_EQ(segmentsFor(chunkedGatedDeltaNet(), 1, 65536, sms), 1) << "no segmented pass";
+}
+
+TEST(ValidateLaunch, TheLaunchsSegmentsAreWithinTheKernels) {
+  KernelMetadata m = segmentedGatedDeltaNet();
+  LayerLaunch l = goodLaunch(2, 10);
+  for (int64_t p : {0, 1, 3, 8}) {
+    l.segments = p;
+    EXPECT_TRUE(validateLaunch(m, l).isOk()) << p;
+  }
+  l.segments = 9;
+  EXPECT_EQ(validateLaunch(m, l).message, "segments = 9 must be in 0..8 (0: the kernel's choice)");
+  l.segments = -1;
+  EXPECT_EQ(validateLaunch(m, l).message, "segments = -1 must be in 0..8 (0: the kernel's choice)");
+  l.segments = 2;
+  EXPECT_EQ(validateLaunch(chunkedGatedDeltaNet(), l).message,
+            "segments = 2 must be in 0..1 (0: the kernel's choice; this kernel has no segmented "
+            "state pass)");
 }
 
 TEST(ValidateLaunch, ChecksTheWorkspaceAndChunkedAlignment) {

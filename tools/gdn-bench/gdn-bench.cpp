@@ -1,11 +1,14 @@
 //===- gdn-bench.cpp - the benchmark cases without Python -----------------===//
 //
 //   gdn-bench --kernels build/bench-kernels [--out results.json] [--cases a,b]
+//             [--segments 0,1,2,4,8]
 //
 // Runs gdn's kernels (compiled by bench/make_kernels.py) on the cases of the side-by-side
 // benchmark, with random inputs, and times them the way bench/gdn_vs_fla.py does: replayed
 // from a CUDA graph (median per launch) and eagerly with CUDA events (median). It measures
-// the device copy bandwidth and reports the IO roofline. Needs no MLIR and no Python;
+// the device copy bandwidth and reports the IO roofline. `--segments` times each case once per
+// listed count (LayerLaunch::segments; 0: the kernel's own choice), for kernels with a
+// segmented state pass, and records the count each run used. Needs no MLIR and no Python;
 // flash-linear-attention's column needs the Python harness. (The packed batch splits its
 // tokens evenly after an empty and a one-token sequence, not in the harness's lengths.)
 //
@@ -47,6 +50,10 @@ std::vector<Case> benchmarkCases() {
           {"2x4096_16/16_k256", 2, 4096, 16, 16, 256, "gdn_h16_hv16_k256"},
           {"16x1024_16/16", 16, 1024, 16, 16, 128, "gdn_h16_hv16_k128"},
           {"1x2048_2/8", 1, 2048, 2, 8, 128, "gdn_h2_hv8_k128"},
+          {"1x8192_2/8", 1, 8192, 2, 8, 128, "gdn_h2_hv8_k128"},
+          {"1x32768_2/8", 1, 32768, 2, 8, 128, "gdn_h2_hv8_k128_long"},
+          {"1x65536_2/8", 1, 65536, 2, 8, 128, "gdn_h2_hv8_k128_long"},
+          {"1x65536_16/32", 1, 65536, 16, 32, 128, "gdn_h16_hv32_k128_few"},
           {"varlen_8x_16384_16/32", 8, 16384, 16, 32, 128, "gdn_h16_hv32_k128_varlen"},
           {"decode_B1_16/32", 1, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b1"},
           {"decode_B64_16/32", 64, 1, 16, 32, 128, "gdn_h16_hv32_k128_decode_b64"},
@@ -160,10 +167,13 @@ double ioBytes(const Case &c, const DeviceLayer &layer, bool channelGates) {
 
 int main(int argc, char **argv) {
   CLI::App app{"gdn's kernels on the benchmark cases, timed from CUDA graphs and eagerly"};
-  std::string kernels = "build/bench-kernels", out, only;
+  std::string kernels = "build/bench-kernels", out, only, segmentList = "0";
   app.add_option("--kernels", kernels, "Folder of the benchmark kernels (bench/make_kernels.py)");
   app.add_option("--out", out, "JSON results file");
   app.add_option("--cases", only, "Comma-separated case names (default: all)");
+  app.add_option("--segments", segmentList,
+                 "Comma-separated segment counts to time each segmented kernel with (0: the "
+                 "kernel's own choice, the default)");
   const char *commitEnv = std::getenv("GDN_COMMIT");
   std::string commit = commitEnv && *commitEnv ? commitEnv : "unknown";
   app.add_option("--commit", commit,
@@ -174,6 +184,19 @@ int main(int argc, char **argv) {
   for (std::string c; std::getline(list, c, ',');)
     if (!c.empty())
       wanted.insert(c);
+  std::vector<int64_t> segmentCounts;
+  std::stringstream counts(segmentList);
+  for (std::string c; std::getline(counts, c, ',');) {
+    char *end = nullptr;
+    long v = std::strtol(c.c_str(), &end, 10);
+    if (c.empty() || *end || v < 0 || v > 64) {
+      std::fprintf(stderr, "gdn-bench: --segments: '%s' is not a count in 0..64\n", c.c_str());
+      return 1;
+    }
+    segmentCounts.push_back(v);
+  }
+  if (segmentCounts.empty())
+    segmentCounts.push_back(0);
 
   Driver *driver = nullptr;
   Status s = Driver::get(driver);
@@ -186,8 +209,8 @@ int main(int argc, char **argv) {
   Timing timing(*driver);
   double bandwidth = timing.copyBandwidth();
   std::printf("%s, copy bandwidth %.2f TB/s\n", driver->deviceName().c_str(), bandwidth / 1e12);
-  std::printf("%-24s %-9s %9s %9s %9s %9s\n", "case", "kernel", "gdn ms", "serial ms", "eager ms",
-              "roofline");
+  std::printf("%-24s %-9s %4s %9s %9s %9s %9s\n", "case", "kernel", "seg", "gdn ms", "serial ms",
+              "eager ms", "roofline");
   std::ostringstream json;
   json.imbue(std::locale::classic()); // not the host's global locale
   char date[16] = "";
@@ -210,33 +233,46 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());
       return 1;
     }
-    double graphMs = 0, eagerMs = 0;
-    if (Status l = timing.time(*kernel, layer->launch, graphMs, eagerMs); !l) {
-      std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());
-      return 1;
-    }
-    // The same graph with programmatic dependent launch off: each kernel (the prep, the state
-    // pass, and the next replay's first kernel) starts only after its predecessor finished.
-    bool programmatic = kernel->programmaticLaunch();
-    double serialMs = graphMs, unusedEagerMs = 0;
-    if (programmatic) {
-      kernel->setProgrammaticLaunch(false);
-      if (Status l = timing.time(*kernel, layer->launch, serialMs, unusedEagerMs); !l) {
+    // Kernels without a segmented state pass run once; others once per count they can run.
+    std::vector<int64_t> runs;
+    for (int64_t requested : segmentCounts)
+      if (kernel->metadata().segments > 1 && requested <= kernel->metadata().segments)
+        runs.push_back(requested);
+    if (runs.empty())
+      runs.push_back(0);
+    for (int64_t requested : runs) {
+      layer->launch.segments = requested;
+      const int64_t used = kernel->segmentsFor(layer->launch);
+      double graphMs = 0, eagerMs = 0;
+      if (Status l = timing.time(*kernel, layer->launch, graphMs, eagerMs); !l) {
         std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());
         return 1;
       }
-      kernel->setProgrammaticLaunch(true);
+      // The same graph with programmatic dependent launch off: each kernel (the prep, the state
+      // pass, and the next replay's first kernel) starts only after its predecessor finished.
+      bool programmatic = kernel->programmaticLaunch();
+      double serialMs = graphMs, unusedEagerMs = 0;
+      if (programmatic) {
+        kernel->setProgrammaticLaunch(false);
+        if (Status l = timing.time(*kernel, layer->launch, serialMs, unusedEagerMs); !l) {
+          std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());
+          return 1;
+        }
+        kernel->setProgrammaticLaunch(true);
+      }
+      double roofline =
+          ioBytes(c, *layer, kernel->metadata().gate == GateKind::Channel) / bandwidth * 1e3;
+      std::printf("%-24s %-9s %4lld %9.3f %9.3f %9.3f %9.3f\n", c.name.c_str(),
+                  kernel->metadata().kind.c_str(), static_cast<long long>(used), graphMs, serialMs,
+                  eagerMs, roofline);
+      json << (first ? "" : ",") << "\n  {\"case\": \"" << c.name << "\", \"kernel\": \""
+           << kernel->metadata().kind << "\", \"segments_requested\": " << requested
+           << ", \"segments\": " << used << ", \"gdn_ms\": " << graphMs
+           << ", \"gdn_serialized_ms\": " << serialMs
+           << ", \"programmatic_launch\": " << (programmatic ? "true" : "false")
+           << ", \"gdn_eager_ms\": " << eagerMs << ", \"roofline_ms\": " << roofline << "}";
+      first = false;
     }
-    double roofline =
-        ioBytes(c, *layer, kernel->metadata().gate == GateKind::Channel) / bandwidth * 1e3;
-    std::printf("%-24s %-9s %9.3f %9.3f %9.3f %9.3f\n", c.name.c_str(),
-                kernel->metadata().kind.c_str(), graphMs, serialMs, eagerMs, roofline);
-    json << (first ? "" : ",") << "\n  {\"case\": \"" << c.name << "\", \"kernel\": \""
-         << kernel->metadata().kind << "\", \"gdn_ms\": " << graphMs
-         << ", \"gdn_serialized_ms\": " << serialMs
-         << ", \"programmatic_launch\": " << (programmatic ? "true" : "false")
-         << ", \"gdn_eager_ms\": " << eagerMs << ", \"roofline_ms\": " << roofline << "}";
-    first = false;
   }
   json << "\n ]\n}\n";
   if (!out.empty())

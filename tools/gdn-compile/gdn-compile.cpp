@@ -60,8 +60,9 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({1, 2, 4, 8}));
   app.add_option("--segments", options.segments,
                  "Chunked kernel: split each sequence into this many segments whose state "
-                 "passes run at once (for few (sequence, head) streams; 1: none)")
-      ->check(CLI::Range(1, 64));
+                 "passes run at once (for few (sequence, head) streams; 1: none; 0, the "
+                 "default: up to 8, each launch choosing from its shape)")
+      ->check(CLI::Range(0, 64));
   app.add_option("--stages", options.stages,
                  "Chunked kernel (sliced state pass): chunks whose tiles are in shared memory "
                  "at once (copies run stages - 1 chunks ahead)")

@@ -62,15 +62,30 @@ struct KernelMetadata {
   std::string prepKernelName;
   int64_t prepBlockSize = 0, prepSharedMemoryBytes = 0;
   int64_t workspaceTokenBytes = 0; ///< workspace bytes per token (B x T tokens in all)
-  /// Segmented state pass (segments > 1; fixed-length or packed batches): after the prep,
-  /// `segmentKernelName` (block and shared memory as the main kernel; grid N x HV x
-  /// segmentBlocks) finds each segment's end state from zero and its transition,
-  /// `combineKernelName` (grid N x HV x combineBlocks) chains them, and the main kernel (grid
-  /// N x HV x (V / vTile) segments) runs every segment from its true state.
+  /// Segmented state pass (segments > 1; fixed-length or packed batches). A launch runs P
+  /// segments, 1 <= P <= segments (segmentsFor), passed as the kernels' `segments` argument.
+  /// For P > 1, after the prep, `segmentKernelName` (block and shared memory as the main
+  /// kernel; grid N x HV x segmentStateBlocks(P)) finds each segment's end state from zero and
+  /// its transition, `combineKernelName` (grid N x HV x combineBlocks; only for P > 2) chains
+  /// them; the main kernel (grid N x HV x (V / vTile) P) runs every segment from its true
+  /// state. P = 1 is the plain state pass.
   int64_t segments = 1;
+  /// The launch chooses P from its shape (segmentsFor); else every launch runs `segments`.
+  bool segmentsAuto = false;
   std::string segmentKernelName, combineKernelName;
-  int64_t segmentBlocks = 0, combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
-  int64_t workspaceSequenceBytes = 0; ///< more workspace bytes per sequence (segments)
+  int64_t combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
+  /// Blocks per (sequence, value head) of the segment-state kernel for P segments: V tiles
+  /// for segments 0 .. P-2, K tiles (transitions) for segments 1 .. P-2. The kernel decodes
+  /// its block index with the same count (codegen/lib/ChunkedKernel.cpp, SegmentPlan).
+  int64_t segmentStateBlocks(int64_t P) const { return V / vTile * (P - 1) + K / vTile * (P - 2); }
+  /// Workspace bytes per sequence of a launch running P segments, after the per-token
+  /// regions: HV (P - 1) K x V segment states and HV (P - 2) K x K transitions, f32 (0 for
+  /// P = 1). The kernels address the same slots (codegen/lib/ChunkedKernel.cpp).
+  int64_t segmentWorkspaceBytes(int64_t P) const {
+    if (P <= 1)
+      return 0;
+    return 4 * HV * ((P - 1) * K * V + (P - 2) * K * K);
+  }
   /// Every kernel starts with griddepcontrol.wait (gdn-grid-dependency, sm_90+), so it may
   /// be launched with programmatic stream serialisation.
   bool programmaticLaunch = false;
@@ -79,15 +94,16 @@ struct KernelMetadata {
   bool isVarlen() const { return !cuSeqlensType.empty(); }
   bool needsWorkspace() const { return workspaceTokenBytes > 0; }
   /// Workspace bytes a launch over B x T tokens in `sequences` sequences (B, or the
-  /// packed batch's cu_seqlens length - 1) needs (0 for single-kernel layers).
-  /// SIZE_MAX when the size overflows (validateLaunch refuses such a launch).
-  size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences) const {
+  /// packed batch's cu_seqlens length - 1) running `segments` segments needs (0 for
+  /// single-kernel layers). SIZE_MAX when the size overflows (validateLaunch refuses such a
+  /// launch).
+  size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences, int64_t segments = 1) const {
     if (!needsWorkspace())
       return 0;
     int64_t tokens, perTokens, perSequences, total;
     if (__builtin_mul_overflow(B, T, &tokens) ||
         __builtin_mul_overflow(tokens, workspaceTokenBytes, &perTokens) ||
-        __builtin_mul_overflow(sequences, workspaceSequenceBytes, &perSequences) ||
+        __builtin_mul_overflow(sequences, segmentWorkspaceBytes(segments), &perSequences) ||
         __builtin_add_overflow(perTokens, perSequences, &total) || total < 0)
       return SIZE_MAX;
     return static_cast<size_t>(total);
@@ -118,7 +134,21 @@ struct LayerLaunch {
   /// to capture a first launch into a CUDA graph.
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
+  /// Segmented kernels (KernelMetadata::segments > 1): the segments to run, 1 .. segments;
+  /// 0 (the default) lets the kernel choose (segmentsFor). Must be 0 or 1 for other kernels.
+  int64_t segments = 0;
 };
+
+/// The segments a launch of `metadata` over N sequences of `tokens` tokens in all runs on a
+/// GPU with `multiprocessors` SMs: `metadata.segments` unless it is segmentsAuto; then the
+/// largest power of two P <= segments such that the state pass's N HV (V / vTile) P blocks
+/// fit one wave (one block per SM) and each segment keeps kMinChunksPerSegment chunks of the
+/// mean sequence. Few (sequence, head) streams split their sequences; streams that fill the
+/// GPU run one segment (no extra kernels). docs/gpu-kernels.md, "Segments", has the
+/// measurements behind it.
+constexpr int64_t kMinChunksPerSegment = 16;
+int64_t segmentsFor(const KernelMetadata &metadata, int64_t N, int64_t tokens,
+                    int64_t multiprocessors);
 
 /// Checks a launch against a kernel's metadata: every tensor present or absent as the
 /// kernel needs, element types, shapes (dims that must agree), contiguity, alignment, and
@@ -141,6 +171,8 @@ public:
   Status memset(void *dst, size_t bytes);
   Status synchronize();
   std::string deviceName();
+  /// Device 0's streaming multiprocessors (after makeContextCurrent; 0 before).
+  int64_t multiprocessors() const;
   /// Any other driver entry point by name (e.g. "cuStreamBeginCapture_v2"), or null.
   void *symbol(const char *name);
 
@@ -167,6 +199,9 @@ public:
   Status launch(const LayerLaunch &launch, void *stream) const;
   /// Workspace bytes `launch` needs (0 for single-kernel layers).
   size_t workspaceBytes(const LayerLaunch &launch) const;
+  /// The segments `launch` runs (LayerLaunch::segments, else segmentsFor on this GPU); 1 for
+  /// kernels without a segmented state pass. Needs the driver; the launch must validate.
+  int64_t segmentsFor(const LayerLaunch &launch) const;
   /// Programmatic dependent launch (on by default where the metadata allows it and the
   /// driver has cuLaunchKernelEx): each of the layer's kernels may be scheduled once the
   /// previous kernel on the stream has retired its blocks, before its completion is processed;

@@ -85,10 +85,15 @@
 // Sliced state (C = 32, V tile 64: 4 warps of 16 value columns): one barrier per chunk, and
 // per chunk and warp 8 k-steps x 4 token tiles for K S and Q S (64 mma), Tm R and QKg Vnew
 // (8 each), and the update over K = 128 (2 token steps x 16 tiles, 32): 112 mma, unrolled.
-// The tiled state pass has no V tile of 128.
+// The tiled state pass has no V tile of 128. By default (segments=0) the state pass is
+// segmented, up to 8 segments, the launch passing how many it runs (the last argument).
 // SLICED-LABEL: gpu.func @gated_deltanet_chunked(
+// SLICED-SAME: %arg11: index
+// SLICED-SAME: gdn.args = [{{.*}}"T", "N", "segments"]
 // SLICED-SAME: gdn.block = 128
-// SLICED-SAME: gdn.grid = "N,HV,2"
+// SLICED-SAME: gdn.grid = "N,HV,2*segments"
+// SLICED-SAME: gdn.segments = 8
+// SLICED-SAME: gdn.segments_auto
 // SLICED-SAME: gdn.v_tile = 64
 // SLICED: scf.for
 // SLICED: nvvm.cp.async.wait.group 0

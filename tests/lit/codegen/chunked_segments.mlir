@@ -1,26 +1,38 @@
 // The segmented state pass (segments = P): `_segments` finds each segment's end state from
 // zero (V tiles, segments 0 .. P-2) and its K x K transition (K tiles, segments 1 .. P-2) with
 // the sliced step but no outputs; `_combine` chains them in f32; the main kernel then runs
-// every segment at once. The main kernel carries the whole launch contract.
+// every segment at once. The main kernel carries the whole launch contract. Every kernel of the
+// layer takes the segments a launch runs (1 .. gdn.segments) as its last argument, from which
+// each decodes its blocks: a launch may run fewer than the kernels' most (runtime::segmentsFor,
+// or the caller's choice), and with one skips the first two kernels.
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=4" | FileCheck %s
 // RUN: gdn-opt %s -split-input-file --gdn-to-ptx="kernel=chunked chunk-size=32 v-tile=64 segments=4" | FileCheck %s --check-prefix=PTX
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 segments=1" | FileCheck %s --check-prefix=ONE
+// RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64" | FileCheck %s --check-prefix=AUTO
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="segments=65" 2>&1 | FileCheck %s --check-prefix=RANGE
 // RUN: gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="chunk-size=32 v-tile=64 stages=3" | FileCheck %s --check-prefix=STAGES
 // RUN: not gdn-opt %s -split-input-file --gdn-chunked-gpu-kernels="stages=5" 2>&1 | FileCheck %s --check-prefix=STAGES5
 
-// Main kernel: 2 V tiles x 4 segments per head, 112 mma per chunk as unsegmented; workspace
-// per sequence: 32 heads x (3 E slots of 128 x 128 + 2 M slots of 128 x 128) x 4 bytes.
+// Main kernel: 2 V tiles x P segments per head (P: the launch's, at most 4), 112 mma per chunk
+// as unsegmented; its workspace per sequence (after the per-token regions) holds 32 heads x
+// (P - 1 E slots of 128 x 128 + P - 2 M slots of 128 x 128) f32, sized by the launch's P.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked(
+// CHECK-SAME: %[[P:arg11]]: index
+// CHECK-SAME: gdn.args = [{{.*}}"workspace", "T", "N", "segments"]
 // CHECK-SAME: gdn.combine_block = 256
 // CHECK-SAME: gdn.combine_blocks = 16
 // CHECK-SAME: gdn.combine_kernel = "gated_deltanet_chunked_combine"
 // CHECK-SAME: gdn.combine_shared_memory_bytes = 36864
-// CHECK-SAME: gdn.grid = "N,HV,8"
-// CHECK-SAME: gdn.segment_blocks = 10
+// CHECK-SAME: gdn.grid = "N,HV,2*segments"
 // CHECK-SAME: gdn.segment_kernel = "gated_deltanet_chunked_segments"
 // CHECK-SAME: gdn.segments = 4
-// CHECK-SAME: gdn.workspace_sequence_bytes = 10485760
+// CHECK-NOT: gdn.segments_auto
+// The block's (tile, head) from the linear block index and 2 P tiles per head; each
+// segment's chunks: ceil(ceil(rows / 32) / P).
+// CHECK: %[[TILES:.*]] = arith.muli %{{.*}}, %[[P]] : index
+// CHECK: arith.remui %{{.*}}, %[[TILES]] : index
+// CHECK: arith.divui %{{.*}}, %[[TILES]] : index
+// CHECK: arith.ceildivui %{{.*}}, %[[P]] : index
 // CHECK-COUNT-112: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
@@ -28,7 +40,7 @@
 // chunk K S (32), Tm R (8) and the state update (32), no Q S or output products; no q copies.
 // CHECK-LABEL: gpu.func @gated_deltanet_chunked_segments(
 // CHECK-SAME: gdn.auxiliary
-// CHECK-SAME: gdn.grid = "N,HV,10"
+// CHECK-SAME: gdn.grid = "N,HV,2*(segments-1)+2*(segments-2)"
 // CHECK-COUNT-72: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
@@ -40,7 +52,7 @@
 // CHECK-SAME: gdn.auxiliary
 // CHECK-SAME: gdn.block = 256
 // CHECK-SAME: gdn.grid = "N,HV,16"
-// CHECK: scf.for
+// CHECK: scf.for %{{.*}} = %{{.*}} to %arg11
 // CHECK: gpu.barrier
 // CHECK: scf.for
 // CHECK-COUNT-4: vector.load %{{.*}} : memref<?xf32>, vector<4xf32>
@@ -58,7 +70,15 @@
 // ONE-NOT: gdn.segments
 // ONE-NOT: _segments
 // ONE-NOT: _combine
-// RANGE: segments must be in 1..64
+// ONE-NOT: "segments"
+// segments=0 (the default): kernels for up to 8 segments, the launch choosing how many.
+// AUTO-LABEL: gpu.func @gated_deltanet_chunked(
+// AUTO-SAME: gdn.args = [{{.*}}"T", "N", "segments"]
+// AUTO-SAME: gdn.segments = 8
+// AUTO-SAME: gdn.segments_auto
+// AUTO-LABEL: gpu.func @gated_deltanet_chunked_segments(
+// AUTO-LABEL: gpu.func @gated_deltanet_chunked_combine(
+// RANGE: segments must be in 0..64 (0: chosen per launch)
 // stages=3: three 27 KB stages of chunk tiles; chunks 0 and 1 are issued before the loop (one
 // commit group each, the second possibly empty), and each chunk waits for all but the newest
 // group, then issues chunk + 2.
@@ -85,13 +105,10 @@ func.func @gated_deltanet(%q: tensor<?x?x16x128xbf16>, %v: tensor<?x?x32x128xbf1
 // -----
 
 // A packed batch (cu_seqlens) splits each sequence into segments: the segment kernel finds
-// its sequence's bounds in cu_seqlens (%arg5) like the state pass; workspace per sequence:
-// 4 heads x (3 E + 2 M slots of 64 x 64) x 4 bytes; 1 V tile x 3 + 1 K tile x 2 segment blocks.
+// its sequence's bounds in cu_seqlens (%arg5) like the state pass.
 // CHECK-LABEL: gpu.func @packed_chunked(
-// CHECK-SAME: gdn.grid = "N,HV,4"
-// CHECK-SAME: gdn.segment_blocks = 5
+// CHECK-SAME: gdn.grid = "N,HV,1*segments"
 // CHECK-SAME: gdn.segments = 4
-// CHECK-SAME: gdn.workspace_sequence_bytes = 327680
 // CHECK: memref.load %arg5
 // CHECK: memref.load %arg5
 // CHECK: gpu.return

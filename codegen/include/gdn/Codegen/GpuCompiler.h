@@ -32,8 +32,9 @@ struct GpuCompileOptions {
   /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
   bool slicedState = true;
   int64_t prepWarps = 4; ///< warps per block of the chunked prep kernel (1, 2, 4, 8)
-  /// chunked kernel: segments per sequence whose state passes run at once (1: none)
-  int64_t segments = 1;
+  /// chunked kernel: segments per sequence whose state passes run at once (1: none; 0: up
+  /// to 8, each launch choosing from its shape: gdn::segmentsFor)
+  int64_t segments = 0;
   int64_t stages = 2; ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
   int64_t kSplit = 1; ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
   bool wholeChunkCopies = false; ///< chunked kernel: whole chunks' tiles copied unpredicated

@@ -109,13 +109,15 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
            "Warps per block of the prep kernel: 1 (chunk size 16 or 32), 2, 4 or 8 (smaller "
            "blocks keep more chunks in flight per SM)">,
-    Option<"segments", "segments", "int64_t", /*default=*/"1",
-           "Split each sequence into this many segments of whole chunks (1 to 64) and run "
-           "the state pass on all of them at once: `<layer>_chunked_segments` finds each "
-           "segment's state from zero and its K x K transition, `<layer>_chunked_combine` "
-           "chains them, then the state pass starts every segment from its true state. "
-           "About three times the state-pass work, spread over segments times more blocks: "
-           "for few (sequence, head) streams. Applies with the sliced state pass where the V "
+    Option<"segments", "segments", "int64_t", /*default=*/"0",
+           "Split each sequence into up to this many segments of whole chunks (1 to 64; 0: up "
+           "to 8, each launch choosing from its shape) and run the state pass on all of them "
+           "at once: `<layer>_chunked_segments` finds each segment's state from zero and its "
+           "K x K transition, `<layer>_chunked_combine` chains them, then the state pass starts "
+           "every segment from its true state. About three times the state-pass work, spread "
+           "over segments times more blocks: for few (sequence, head) streams. With 0 a launch "
+           "whose streams fill the GPU runs one segment (the two extra kernels are skipped); "
+           "with P > 1 every launch runs P. Applies with the sliced state pass where the V "
            "tile divides K (packed batches split each sequence); elsewhere a no-op">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
            "Sliced state pass: chunks whose tiles are in shared memory at once, 2 to 4 (copies "

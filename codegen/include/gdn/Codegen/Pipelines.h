@@ -70,8 +70,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                             llvm::cl::init(4)};
   Option<int64_t> segments{*this, "segments",
                            llvm::cl::desc("Chunked kernel: segments per sequence whose state "
-                                          "passes run at once (1: none)"),
-                           llvm::cl::init(1)};
+                                          "passes run at once (1: none; 0: up to 8, chosen "
+                                          "per launch from its shape)"),
+                           llvm::cl::init(0)};
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("Chunked kernel (sliced): shared-memory stages of the "
                                         "chunk tiles (2 to 4)"),
