@@ -106,8 +106,8 @@ def main():
     p.add_argument("--prefill-only", action="store_true", help="skip the decode kernels")
     p.add_argument("--only", help="comma-separated variant names to compile (default: all)")
     p.add_argument("--defaults", action="store_true",
-                   help="gdn-compile's defaults for every kernel (what a user gets untuned): no "
-                        "bucket tiling; the other tiling options are refused with it")
+                   help="start every kernel from gdn-compile's defaults (what a user gets "
+                        "untuned) instead of its bucket's tiling; other options still apply")
     # gdn-compile's chunked-kernel options, for A/B runs (scripts/bench-variants).
     p.add_argument("--no-ldmatrix", action="store_true",
                    help="chunked kernels: 32-bit shared loads instead of ldmatrix")
@@ -140,15 +140,6 @@ def main():
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
-    if args.defaults:
-        tiling_options = [a for a in ("chunk_size", "v_tile", "warps", "no_ldmatrix", "no_state_wy",
-                                      "prep_inverse", "qs_early", "sliced_state", "prep_warps",
-                                      "segments", "stages", "k_split", "whole_chunk_copies",
-                                      "no_sliced_state", "stmatrix_stores", "no_stmatrix_stores",
-                                      "wgmma", "no_wgmma")
-                          if getattr(args, a) not in (None, False)]
-        if tiling_options:
-            p.error("--defaults takes no tiling options (got " + ", ".join(tiling_options) + ")")
     only = set(args.only.split(",")) if args.only else None
     if only and not only <= set(VARIANTS):
         sys.stderr.write(f"make_kernels: no variant {', '.join(sorted(only - set(VARIANTS)))}\n")
@@ -161,7 +152,8 @@ def main():
         # --k-split from the command line taking the place of the bucket's (and --v-tile 16's
         # qs-early choice staying the bucket's only when the V tile is the bucket's), and
         # --prep-warps in every bucket.
-        options, flags, it = {"--warps": "8"}, [], iter(bucket or [])
+        options, flags, it = ({} if args.defaults else {"--warps": "8"}), [], \
+            iter([] if args.defaults else bucket or [])
         for token in it:
             if token in ("--chunk-size", "--v-tile", "--warps", "--stages", "--segments",
                          "--k-split", "--prep-warps"):
@@ -212,7 +204,7 @@ def main():
                 f.write(layer_source(case))
             r = subprocess.run([os.path.join(args.build, "bin", "gdn-compile"), path, "-o",
                                 os.path.join(args.out, kernel)]
-                               + (tiling if not decode and not args.defaults else []),
+                               + (tiling if not decode else []),
                                capture_output=True, text=True)
             if r.returncode != 0:
                 sys.stderr.write(f"make_kernels: {kernel}: {r.stderr}")
