@@ -182,9 +182,9 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
             return {};
         }
         // Few streams: the segmented pass (sweep runs J-L: 2 or 4 segments at 3 stages; 4
-        // stages won at 2 segments in run AH).
+        // stages won at 2 segments in run AH; 8 won at B1 T65536 H2/HV8, issue 23).
         if (shape && shape->batch * HV * (V / vTile) < kFewBlocks)
-          for (int64_t segments : {2, 4})
+          for (int64_t segments : {2, 4, 8})
             for (int64_t stages : {3, 4}) {
               c.segments = segments;
               c.stages = stages;
