@@ -539,8 +539,11 @@ int64_t segmentsFor(const KernelMetadata &m, int64_t N, int64_t tokens, int64_t 
     return std::max<int64_t>(m.segments, 1);
   if (N <= 0 || tokens <= 0 || multiprocessors <= 0 || m.chunkSize <= 0)
     return 1;
-  const int64_t streams = N * m.HV * (m.V / m.vTile);
-  const int64_t chunks = (tokens / N + m.chunkSize - 1) / m.chunkSize; // of the mean sequence
+  int64_t heads = 0, streams = 0;
+  if (m.vTile <= 0 || __builtin_mul_overflow(N, m.HV, &heads) ||
+      __builtin_mul_overflow(heads, m.V / m.vTile, &streams) || streams > multiprocessors)
+    return 1; // the streams fill the GPU already
+  const int64_t mean = tokens / N, chunks = mean / m.chunkSize + (mean % m.chunkSize != 0);
   int64_t P = 1;
   while (2 * P <= m.segments && streams * 2 * P <= multiprocessors &&
          chunks >= 2 * P * kMinChunksPerSegment)

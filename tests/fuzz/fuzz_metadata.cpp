@@ -41,5 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     l.beta = {at(0x60000), m.betaType, {B, T, m.HV}, {}};
   (void)gdn::validateLaunch(m, l);
   (void)m.workspaceBytes(B, T, B);
+  (void)m.workspaceBytes(B, T, B, m.segments);
+  (void)gdn::segmentsFor(m, B, B * T, 132);
   return 0;
 }

@@ -81,10 +81,19 @@ struct KernelMetadata {
   /// Workspace bytes per sequence of a launch running P segments, after the per-token
   /// regions: HV (P - 1) K x V segment states and HV (P - 2) K x K transitions, f32 (0 for
   /// P = 1). The kernels address the same slots (codegen/lib/ChunkedKernel.cpp).
+  /// INT64_MAX when that overflows.
   int64_t segmentWorkspaceBytes(int64_t P) const {
     if (P <= 1)
       return 0;
-    return 4 * HV * ((P - 1) * K * V + (P - 2) * K * K);
+    int64_t kv, kk, states, transitions, sum, perHead, total;
+    if (__builtin_mul_overflow(K, V, &kv) || __builtin_mul_overflow(K, K, &kk) ||
+        __builtin_mul_overflow(P - 1, kv, &states) ||
+        __builtin_mul_overflow(P - 2, kk, &transitions) ||
+        __builtin_add_overflow(states, transitions, &sum) ||
+        __builtin_mul_overflow(sum, int64_t(4), &perHead) ||
+        __builtin_mul_overflow(perHead, HV, &total))
+      return INT64_MAX;
+    return total;
   }
   /// Every kernel starts with griddepcontrol.wait (gdn-grid-dependency, sm_90+), so it may
   /// be launched with programmatic stream serialisation.
