@@ -153,19 +153,11 @@ struct ParsedLayer {
 /// The chunked-kernel pass's options from the compile options.
 static mlir::gdn::GdnChunkedGpuKernelsOptions chunkedPassOptions(const GpuCompileOptions &o) {
   mlir::gdn::GdnChunkedGpuKernelsOptions c;
-  c.chunkSize = o.chunkSize;
-  c.vTile = o.vTile;
-  c.warps = o.warps;
-  c.ldmatrix = o.ldmatrix;
-  c.prepInverse = o.prepInverse;
-  c.stateWy = o.stateWy;
-  c.qsEarly = o.qsEarly;
-  c.slicedState = o.slicedState;
-  c.prepWarps = o.prepWarps;
-  c.segments = o.segments;
-  c.stages = o.stages;
-  c.kSplit = o.kSplit;
-  c.wholeChunkCopies = o.wholeChunkCopies;
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) c.field = o.field;
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) c.field = o.field;
+#define GDN_CHUNKED_BOOL(field, name, init, help) c.field = o.field;
+#include "gdn/Codegen/ChunkedOptions.def"
+  // Applied only where the chip has the instructions.
   c.stmatrixStores = o.stmatrixStores && mlir::gdn::chipHasStmatrix(o.chip);
   c.wgmma = o.wgmma && mlir::gdn::chipHasWgmma(o.chip);
   c.generic = o.kernel == "generic";

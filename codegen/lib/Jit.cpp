@@ -240,12 +240,13 @@ std::string cacheKey(const std::string &layerSource, const Options &options) {
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
   const GpuCompileOptions &c = options.compile;
-  os << "gdn-jit/2|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
-     << "|" << c.features << "|" << c.blockSize << "|" << c.kSlices << "|" << c.kernel << "|"
-     << c.chunkSize << "|" << c.vTile << "|" << c.warps << "|" << c.ldmatrix << "|" << c.prepInverse
-     << "|" << c.stateWy << "|" << c.qsEarly << "|" << c.slicedState << "|" << c.prepWarps << "|"
-     << c.segments << "|" << c.stages << "|" << c.kSplit << "|" << c.wholeChunkCopies << "|"
-     << c.stmatrixStores << "|" << c.wgmma << "|" << c.cubin << "|" << layerSource;
+  os << "gdn-jit/3|" << compilerRevision() << "|llvm " << LLVM_VERSION_STRING << "|" << c.chip
+     << "|" << c.features << "|" << c.blockSize << "|" << c.kSlices << "|" << c.kernel << "|";
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) os << name "=" << c.field << "|";
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) os << name "=" << c.field << "|";
+#define GDN_CHUNKED_BOOL(field, name, init, help) os << name "=" << c.field << "|";
+#include "gdn/Codegen/ChunkedOptions.def"
+  os << c.cubin << "|" << layerSource;
   return hashHex(os.str());
 }
 

@@ -68,19 +68,11 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
                                     bool stopAtNVVM) {
   if (options.kernel == "chunked" || options.kernel == "generic") {
     gdn::GdnChunkedGpuKernelsOptions chunked;
-    chunked.chunkSize = options.chunkSize;
-    chunked.vTile = options.vTile;
-    chunked.warps = options.warps;
-    chunked.ldmatrix = options.ldmatrix;
-    chunked.prepInverse = options.prepInverse;
-    chunked.stateWy = options.stateWy;
-    chunked.qsEarly = options.qsEarly;
-    chunked.slicedState = options.slicedState;
-    chunked.prepWarps = options.prepWarps;
-    chunked.segments = options.segments;
-    chunked.stages = options.stages;
-    chunked.kSplit = options.kSplit;
-    chunked.wholeChunkCopies = options.wholeChunkCopies;
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) chunked.field = options.field;
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) chunked.field = options.field;
+#define GDN_CHUNKED_BOOL(field, name, init, help) chunked.field = options.field;
+#include "gdn/Codegen/ChunkedOptions.def"
+    // Applied only where the chip has the instructions.
     chunked.stmatrixStores = options.stmatrixStores && chipHasStmatrix(options.chip);
     chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
     chunked.generic = options.kernel == "generic";

@@ -124,16 +124,17 @@ std::string tuningFilePath(const Options &options) {
 bool writeTuningFile(const std::string &path, const std::map<std::string, TuningEntry> &entries) {
   std::ostringstream os;
   os.imbue(std::locale::classic()); // not the host's global locale
-  os << "# gdn tuning: <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> "
-        "<stages> <segments> <block> <ms> <whole|rows> <stmatrix|elements> <wgmma|mma> "
-        "<prep warps>\n";
-  for (const auto &[key, e] : entries)
-    os << key << " " << e.options.kernel << " " << e.options.chunkSize << " " << e.options.vTile
-       << " " << e.options.warps << " " << (e.options.slicedState ? "sliced" : "tiles") << " "
-       << e.options.stages << " " << e.options.segments << " " << e.options.blockSize << " " << e.ms
-       << " " << (e.options.wholeChunkCopies ? "whole" : "rows") << " "
-       << (e.options.stmatrixStores ? "stmatrix" : "elements") << " "
-       << (e.options.wgmma ? "wgmma" : "mma") << " " << e.options.prepWarps << "\n";
+  os << "# gdn tuning: <layer key> <bucket> <kernel> <block> <ms> <option>=<value> ... "
+        "(ChunkedOptions.def)\n";
+  for (const auto &[key, e] : entries) {
+    const GpuCompileOptions &o = e.options;
+    os << key << " " << o.kernel << " " << o.blockSize << " " << e.ms;
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) os << " " name "=" << o.field;
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) os << " " name "=" << o.field;
+#define GDN_CHUNKED_BOOL(field, name, init, help) os << " " name "=" << (o.field ? 1 : 0);
+#include "gdn/Codegen/ChunkedOptions.def"
+    os << "\n";
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   return detail::writeAtomically(path, os.str());

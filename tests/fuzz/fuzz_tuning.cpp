@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 static gdn_fuzz::Stats stats("tuning");
 
@@ -19,11 +20,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ++stats.past;
   for (const auto &[key, e] : entries) {
     const gdn::GpuCompileOptions &o = e.options;
-    bool ok = (o.kernel == "recurrent" || o.kernel == "chunked") && o.stages >= 2 &&
-              o.stages <= 4 && o.segments >= 1 && o.segments <= 64 && e.ms > 0 &&
-              std::isfinite(e.ms) &&
-              (o.chunkSize == 16 || o.chunkSize == 32 || o.chunkSize == 64) &&
-              (o.warps == 4 || o.warps == 8) && o.blockSize >= 32 && o.blockSize <= 1024;
+    bool ok = (o.kernel == "recurrent" || o.kernel == "chunked") && e.ms > 0 &&
+              std::isfinite(e.ms) && o.blockSize >= 32 && o.blockSize <= 1024;
+    // Every chunked option within what ChunkedOptions.def says it takes.
+    auto oneOf = [](int64_t v, std::initializer_list<int64_t> values) {
+      for (int64_t x : values)
+        if (v == x)
+          return true;
+      return false;
+    };
+#define GDN_CHUNKED_INT(field, name, dflt, allowed, help) ok = ok && oneOf(o.field, allowed);
+#define GDN_CHUNKED_RANGE(field, name, dflt, low, high, help)                                      \
+  ok = ok && o.field >= (low) && o.field <= (high);
+#include "gdn/Codegen/ChunkedOptions.def"
     if (!ok)
       gdn_fuzz::fail("a kept tuning entry with a value the compiler does not take");
   }

@@ -2,6 +2,7 @@
 // entries, concurrent compiles), cache keys, layer descriptions, errors, the C API.
 #include "gdn/Codegen/Jit.h"
 #include "gdn/Codegen/GpuCompiler.h"
+#include "gdn/Codegen/Pipelines.h"
 #include "gdn/Codegen/Tune.h"
 #include "gdn/Codegen/gdn_jit.h"
 
@@ -272,73 +273,102 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
   sliced.prepWarps = 1;
   entries["abc b4t4096"] = {sliced, 0.5};
   ASSERT_TRUE(jit::writeTuningFile(path, entries));
-  // Garbage, a bad number, an unknown state-pass design, lines of the formats before the
-  // design field and before stages and segments, out-of-range stages and an unknown copy
-  // mode, store mode, product mode or prep warps: all dropped. A line without the copy mode
-  // (the format before it) reads as "rows", one without the store mode as "stmatrix", one
-  // without the product mode as "wgmma", one without the prep warps as 4.
-  std::ofstream(path, std::ios::app) << "garbage line\nabc b2t2 chunked x 1 1 tiles 2 1 1 1\n"
-                                     << "abc b2t4 chunked 32 64 4 other 2 1 64 1\n"
-                                     << "abc b2t8 chunked 32 64 4 64 1\n"
-                                     << "abc b2t16 chunked 32 64 4 sliced 64 1\n"
-                                     << "abc b2t32 chunked 32 64 4 sliced 5 1 64 1\n"
-                                     << "abc b2t64 chunked 32 64 4 sliced 3 1 64 1 some\n"
-                                     << "abc b2t128 chunked 32 64 4 sliced 3 2 64 0.25\n"
-                                     << "abc b2t256 chunked 32 64 4 sliced 3 2 64 0.25 rows x\n"
-                                     << "abc b2t512 chunked 32 64 4 sliced 3 2 64 0.25 whole\n"
-                                     << "abc b2t1k chunked 32 64 4 sliced 3 2 64 0.25 whole "
-                                        "stmatrix tensor\n"
-                                     << "abc b2t2k chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma\n"
-                                     << "abc b2t4k chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma 3\n"
-                                     << "abc b2t8k chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma 2\n"
-                                     // Values the compiler does not take, and a field too many.
-                                     << "abc b4t1 chunked 128 64 4 sliced 3 2 64 0.25\n"
-                                     << "abc b4t2 chunked 32 48 4 sliced 3 2 64 0.25\n"
-                                     << "abc b4t4 chunked 32 64 6 sliced 3 2 64 0.25\n"
-                                     << "abc b4t8 chunked 32 64 4 sliced 3 2 100 0.25\n"
-                                     << "abc b4t16 chunked 32 64 4 sliced 3 2 64 inf\n"
-                                     << "abc b4t32 chunked 32 64 4 sliced 3 2 64 0.25 rows "
-                                        "elements mma 2 extra\n";
+  // Written: every chunked option by name (ChunkedOptions.def).
+  {
+    std::ifstream in(path);
+    std::string header, line;
+    std::getline(in, header);
+    std::getline(in, line);
+    EXPECT_EQ(line, "abc b1t8192 chunked 64 1.5 chunk-size=16 v-tile=64 warps=4 ldmatrix=1 "
+                    "prep-inverse=0 state-wy=1 qs-early=0 sliced-state=0 prep-warps=4 "
+                    "segments=0 stages=2 k-split=1 whole-chunk-copies=0 stmatrix-stores=1 "
+                    "wgmma=1");
+  }
+  // Garbage, the positional format before option names, a bad number, an unknown or repeated
+  // option, a value an option does not take, a bool other than 0 / 1, a kernel or block the
+  // compiler does not take: all dropped. Options a line leaves out take their defaults.
+  std::ofstream(path, std::ios::app)
+      << "garbage line\n"
+      << "abc b2t2 chunked 32 64 4 sliced 3 2 64 0.25 rows elements mma 2\n"
+      << "abc b2t4 chunked 64 x\n"
+      << "abc b2t8 chunked 64 0.25 chunk-size=32 tile=64\n"
+      << "abc b2t16 chunked 64 0.25 chunk-size=32 chunk-size=16\n"
+      << "abc b2t32 chunked 64 0.25 stages=5\n"
+      << "abc b2t64 chunked 64 0.25 v-tile=48\n"
+      << "abc b2t128 chunked 64 0.25 segments=2 stages=3\n"
+      << "abc b2t256 chunked 64 0.25 wgmma=yes\n"
+      << "abc b2t512 chunked 64 0.25 whole-chunk-copies=1 prep-warps=2\n"
+      << "abc b2t1k chunked 64 0.25 prep-warps=3\n"
+      << "abc b2t2k chunked 64 0.25 segments=65\n"
+      << "abc b2t4k tensor 64 0.25\n"
+      << "abc b2t8k chunked 100 0.25\n"
+      << "abc b2t16k chunked 64 inf\n"
+      << "abc b2t32k chunked 64 0.25 chunk-size\n";
   size_t malformed = 0;
   auto read = jit::readTuningFile(path, &malformed);
-  EXPECT_EQ(malformed, 16u);
-  for (const char *bucket : {"b4t1", "b4t2", "b4t4", "b4t8", "b4t16", "b4t32"})
+  EXPECT_EQ(malformed, 14u);
+  for (const char *bucket : {"b2t2", "b2t4", "b2t8", "b2t16", "b2t32", "b2t64", "b2t256", "b2t1k",
+                             "b2t2k", "b2t4k", "b2t8k", "b2t16k", "b2t32k"})
     EXPECT_EQ(read.count(std::string("abc ") + bucket), 0u) << bucket;
-  ASSERT_EQ(read.count("abc b2t8k"), 1u);
-  EXPECT_EQ(read["abc b2t8k"].options.prepWarps, 2);
-  EXPECT_EQ(read["abc b4t4096"].options.prepWarps, 1);
-  ASSERT_EQ(read.count("abc b2t512"), 1u);
-  EXPECT_TRUE(read["abc b2t512"].options.wgmma);
-  EXPECT_FALSE(read["abc b4t4096"].options.wgmma);
-  ASSERT_EQ(read.count("abc b2t2k"), 1u);
-  EXPECT_FALSE(read["abc b2t2k"].options.wgmma);
-  EXPECT_EQ(read["abc b2t2k"].options.prepWarps, 4);
-  EXPECT_FALSE(read["abc b2t2k"].options.stmatrixStores);
+  ASSERT_EQ(read.count("abc b2t128"), 1u);
+  EXPECT_EQ(read["abc b2t128"].options.segments, 2);
+  EXPECT_EQ(read["abc b2t128"].options.stages, 3);
+  EXPECT_EQ(read["abc b2t128"].options.chunkSize, GpuCompileOptions().chunkSize) << "default";
   ASSERT_EQ(read.count("abc b2t512"), 1u);
   EXPECT_TRUE(read["abc b2t512"].options.wholeChunkCopies);
-  EXPECT_TRUE(read["abc b2t512"].options.stmatrixStores);
-  EXPECT_TRUE(read["abc b2t128"].options.stmatrixStores);
-  EXPECT_FALSE(read["abc b4t4096"].options.stmatrixStores);
-  ASSERT_EQ(read.count("abc b2t128"), 1u);
-  EXPECT_FALSE(read["abc b2t128"].options.wholeChunkCopies);
-  EXPECT_EQ(read["abc b2t128"].options.segments, 2);
-  EXPECT_TRUE(read["abc b4t4096"].options.wholeChunkCopies);
+  EXPECT_EQ(read["abc b2t512"].options.prepWarps, 2);
+  // What was written reads back field for field.
   ASSERT_EQ(read.count("abc b4t4096"), 1u);
-  EXPECT_TRUE(read["abc b4t4096"].options.slicedState);
-  EXPECT_EQ(read["abc b4t4096"].options.vTile, 128);
-  EXPECT_EQ(read["abc b4t4096"].options.stages, 3);
-  EXPECT_EQ(read["abc b4t4096"].options.segments, 4);
-  EXPECT_FALSE(read["abc b1t8192"].options.slicedState);
+  const GpuCompileOptions &o = read["abc b4t4096"].options;
+  EXPECT_TRUE(o.slicedState);
+  EXPECT_EQ(o.vTile, 128);
+  EXPECT_EQ(o.stages, 3);
+  EXPECT_EQ(o.segments, 4);
+  EXPECT_TRUE(o.wholeChunkCopies);
+  EXPECT_FALSE(o.stmatrixStores);
+  EXPECT_FALSE(o.wgmma);
+  EXPECT_EQ(o.prepWarps, 1);
+  EXPECT_DOUBLE_EQ(read["abc b4t4096"].ms, 0.5);
   ASSERT_EQ(read.count("abc b1t8192"), 1u);
+  EXPECT_FALSE(read["abc b1t8192"].options.slicedState);
   EXPECT_EQ(read["abc b1t8192"].options.chunkSize, 16);
   EXPECT_EQ(read["abc b1t8192"].options.vTile, 64);
   EXPECT_EQ(read["abc b1t8192"].options.warps, 4);
   EXPECT_DOUBLE_EQ(read["abc b1t8192"].ms, 1.5);
   // A missing file is no entries, not an error.
   EXPECT_TRUE(jit::readTuningFile((dir / "none.txt").string(), &malformed).empty());
+}
+
+// ChunkedOptions.def is the one list of the chunked kernels' options: every entry must be an
+// option of the gdn-chunked-gpu-kernels pass (declared in ODS) taking the entry's default, and
+// of the gdn-to-ptx pipeline (derived from the table) with the same default as
+// GpuCompileOptions (also derived).
+TEST(ChunkedOptionsTable, EveryEntryIsAPassAndPipelineOption) {
+  std::vector<std::pair<std::string, std::string>> entries; // name, default
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) entries.push_back({name, #init});
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) entries.push_back({name, #init});
+#define GDN_CHUNKED_BOOL(field, name, init, help) entries.push_back({name, #init});
+#include "gdn/Codegen/ChunkedOptions.def"
+  ASSERT_EQ(entries.size(), 15u);
+  std::string all;
+  for (const auto &[name, init] : entries) {
+    std::string why;
+    auto pass = mlir::gdn::createGdnChunkedGpuKernels();
+    mlir::LogicalResult r =
+        pass->initializeOptions(name + "=" + init, [&](const llvm::Twine &message) {
+          why = message.str();
+          return mlir::failure();
+        });
+    EXPECT_TRUE(mlir::succeeded(r)) << name << ": " << why;
+    all += (all.empty() ? "" : " ") + name + "=" + init;
+  }
+  mlir::gdn::GpuPipelineOptions pipeline;
+  std::string why;
+  ASSERT_TRUE(mlir::succeeded(pipeline.parseFromString(all))) << all;
+  GpuCompileOptions compile;
+  EXPECT_EQ(pipeline.chunkSize, compile.chunkSize);
+  EXPECT_EQ(pipeline.segments, compile.segments);
+  EXPECT_EQ(pipeline.wgmma, compile.wgmma);
 }
 
 TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {

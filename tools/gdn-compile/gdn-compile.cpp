@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 int main(int argc, char **argv) {
   CLI::App app{"Compile a gdn layer to a GPU kernel: PTX, cubin (when ptxas is found) and the "
@@ -35,62 +36,23 @@ int main(int argc, char **argv) {
                  "auto (chunked where supported), recurrent, chunked or generic (the fused kernel "
                  "lowered op by op)")
       ->check(CLI::IsMember({"auto", "recurrent", "chunked", "generic"}));
-  app.add_option("--chunk-size", options.chunkSize, "Chunk size of the chunked kernel")
-      ->check(CLI::IsMember({16, 32, 64}));
-  app.add_option("--v-tile", options.vTile, "Value columns per block of the chunked kernel")
-      ->check(CLI::IsMember({16, 32, 64, 128}));
-  app.add_flag("--ldmatrix,!--no-ldmatrix", options.ldmatrix,
-               "Chunked kernel: load tensor-core operands with ldmatrix (default on)");
-  app.add_flag("--prep-inverse", options.prepInverse,
-               "Chunked kernel with --no-state-wy: solve for (I + A)^-1 and form W, U on tensor "
-               "cores in the prep");
-  app.add_flag("--state-wy,!--no-state-wy", options.stateWy,
-               "Chunked kernel (delta rule): the state pass applies (I + A)^-1; the workspace "
-               "holds it instead of W and U (default on; off: W and U in the workspace)");
-  app.add_flag("--qs-early", options.qsEarly,
-               "Chunked kernel with state-wy: Q S beside K S (for few (sequence, head) streams)");
-  app.add_flag("--sliced-state,!--no-sliced-state", options.slicedState,
-               "Chunked kernel: S^T in registers, 16 value columns per warp (v-tile / 16 "
-               "warps; K x chunk-size <= 4096)");
-  app.add_option("--warps", options.warps, "Warps per block of the chunked kernel")
-      ->check(CLI::IsMember({4, 8}));
-  app.add_option("--prep-warps", options.prepWarps,
-                 "Warps per block of the chunked kernel's prep (chunk-parallel) kernel (1 needs "
-                 "chunk size 16 or 32)")
-      ->check(CLI::IsMember({1, 2, 4, 8}));
-  app.add_option("--segments", options.segments,
-                 "Chunked kernel: split each sequence into this many segments whose state "
-                 "passes run at once (for few (sequence, head) streams; 1: none; 0, the "
-                 "default: up to 8, each launch choosing from its shape)")
-      ->check(CLI::Range(0, 64));
-  app.add_option("--stages", options.stages,
-                 "Chunked kernel (sliced state pass): chunks whose tiles are in shared memory "
-                 "at once (copies run stages - 1 chunks ahead)")
-      ->check(CLI::Range(2, 4));
-  app.add_option("--k-split", options.kSplit,
-                 "Chunked kernel (sliced state pass): warps sharing each 16 value columns, "
-                 "each holding 1 / k-split of K (2 needs v-tile <= 64)")
-      ->check(CLI::IsMember({1, 2}));
-  app.add_flag("--whole-chunk-copies", options.wholeChunkCopies,
-               "Chunked kernel: the state pass copies whole chunks' tiles without per-row "
-               "predicates (one base plus constants per thread)");
-  bool noStmatrix = false;
-  app.add_flag("--no-stmatrix-stores", noStmatrix,
-               "Chunked kernel (sliced state pass): one 16-bit store per output element instead "
-               "of stmatrix and 16-byte row pieces (which need sm_90 or later and are used "
-               "there by default)");
-  bool noWgmma = false;
-  app.add_flag("--no-wgmma", noWgmma,
-               "Chunked kernel (sliced state pass): mma.sync for every product instead of "
-               "wgmma (which needs sm_90a and a V tile of 64 or 128, and is used there by "
-               "default)");
+  // The chunked kernels' tiling (ChunkedOptions.def): --NAME VALUE, or --NAME / --no-NAME.
+#define GDN_CHUNKED_INT(field, name, init, allowed, help)                                          \
+  app.add_option("--" name, options.field, help)                                                   \
+      ->check(CLI::IsMember(std::vector<int64_t> allowed))                                         \
+      ->capture_default_str();
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help)                                      \
+  app.add_option("--" name, options.field, help)                                                   \
+      ->check(CLI::Range(low, high))                                                               \
+      ->capture_default_str();
+#define GDN_CHUNKED_BOOL(field, name, init, help)                                                  \
+  app.add_flag("--" name ",!--no-" name, options.field, help)->capture_default_str();
+#include "gdn/Codegen/ChunkedOptions.def"
   app.add_option("--ptxas", options.ptxasPath, "ptxas to assemble the cubin with");
   app.add_flag("--no-cubin", noCubin, "Write PTX only (the driver JIT-compiles it at load)");
   app.add_flag("--print-ptx", printPtx, "Print the PTX to stdout");
   CLI11_PARSE(app, argc, argv);
   options.cubin = !noCubin && !outPrefix.empty();
-  options.stmatrixStores = !noStmatrix;
-  options.wgmma = !noWgmma;
   if (outPrefix.empty() && !printPtx) {
     std::cerr << "gdn-compile: error: give -o PREFIX or --print-ptx\n";
     return 1;

@@ -21,28 +21,12 @@ struct GpuCompileOptions {
   int64_t kSlices = 4;    ///< K slices per warp of the recurrent kernel (4 or 8)
   /// auto: the chunked tensor-core kernel where it supports the layer, else recurrent.
   std::string kernel = "auto"; ///< auto | recurrent | chunked | generic
-  /// Chunked-kernel tiling; defaults from the sweep in bench/results/chunked-sweep-*.txt.
-  int64_t chunkSize = 32;   ///< chunk size of the chunked kernel (16, 32, 64)
-  int64_t vTile = 64;       ///< value columns per block of the chunked kernel
-  int64_t warps = 8;        ///< warps per block of the chunked kernel
-  bool ldmatrix = true;     ///< chunked kernel: operands by ldmatrix (see docs/gpu-kernels.md)
-  bool prepInverse = false; ///< chunked kernel: explicit (I + A)^-1 and tensor-core W, U
-  bool stateWy = true;      ///< chunked kernel: (I + A)^-1 applied in the state pass
-  bool qsEarly = false;     ///< chunked kernel: Q S beside K S (small B x HV)
-  /// chunked kernel: S^T in registers, 16 value columns per warp, v-tile / 16 warps
-  bool slicedState = true;
-  int64_t prepWarps = 4; ///< warps per block of the chunked prep kernel (1, 2, 4, 8)
-  /// chunked kernel: segments per sequence whose state passes run at once (1: none; 0: up
-  /// to 8, each launch choosing from its shape: gdn::segmentsFor)
-  int64_t segments = 0;
-  int64_t stages = 2; ///< chunked kernel (sliced): shared-memory stages of the chunk tiles
-  int64_t kSplit = 1; ///< chunked kernel (sliced): warps sharing 16 value columns (split K)
-  bool wholeChunkCopies = false; ///< chunked kernel: whole chunks' tiles copied unpredicated
-  /// chunked kernel (sliced): outputs through stmatrix, where the chip has it (sm_90+)
-  bool stmatrixStores = true;
-  /// chunked kernel (sliced, V tile 64 or 128): products as wgmma, where the chip has it
-  /// (sm_90a)
-  bool wgmma = true;
+  /// Chunked-kernel tiling, one field per entry of ChunkedOptions.def (its defaults from the
+  /// sweeps in bench/results/; what each does: docs/gpu-kernels.md, Options).
+#define GDN_CHUNKED_INT(field, name, init, allowed, help) int64_t field = init;
+#define GDN_CHUNKED_RANGE(field, name, init, low, high, help) int64_t field = init;
+#define GDN_CHUNKED_BOOL(field, name, init, help) bool field = init;
+#include "gdn/Codegen/ChunkedOptions.def"
   bool cubin = true;     ///< also assemble a cubin when ptxas is found
   std::string ptxasPath; ///< empty: $GDN_PTXAS, ptxas on PATH, /usr/local/cuda/bin/ptxas
 };

@@ -41,60 +41,14 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("recurrent (every layer), chunked (tensor cores) or generic (the chunk "
                      "program lowered op by op into one fused kernel)"),
       llvm::cl::init("recurrent")};
-  Option<int64_t> chunkSize{*this, "chunk-size", llvm::cl::desc("Chunk size of the chunked kernel"),
-                            llvm::cl::init(32)};
-  Option<int64_t> vTile{*this, "v-tile",
-                        llvm::cl::desc("Value columns per block of the chunked kernel"),
-                        llvm::cl::init(64)};
-  Option<int64_t> warps{*this, "warps", llvm::cl::desc("Warps per block of the chunked kernel"),
-                        llvm::cl::init(8)};
-  Option<bool> ldmatrix{*this, "ldmatrix",
-                        llvm::cl::desc("Chunked kernel: tensor-core operands by ldmatrix"),
-                        llvm::cl::init(true)};
-  Option<bool> prepInverse{*this, "prep-inverse",
-                           llvm::cl::desc("Chunked kernel: explicit (I + A)^-1 in the prep"),
-                           llvm::cl::init(false)};
-  Option<bool> stateWy{*this, "state-wy",
-                       llvm::cl::desc("Chunked kernel: (I + A)^-1 applied in the state pass; "
-                                      "no W, U in the workspace"),
-                       llvm::cl::init(true)};
-  Option<bool> qsEarly{*this, "qs-early",
-                       llvm::cl::desc("Chunked kernel: Q S in the same phase as K S"),
-                       llvm::cl::init(false)};
-  Option<bool> slicedState{
-      *this, "sliced-state",
-      llvm::cl::desc("Chunked kernel: S^T in registers, 16 value columns per warp"),
-      llvm::cl::init(true)};
-  Option<int64_t> prepWarps{*this, "prep-warps",
-                            llvm::cl::desc("Warps per block of the chunked prep kernel"),
-                            llvm::cl::init(4)};
-  Option<int64_t> segments{*this, "segments",
-                           llvm::cl::desc("Chunked kernel: segments per sequence whose state "
-                                          "passes run at once (1: none; 0: up to 8, chosen "
-                                          "per launch from its shape)"),
-                           llvm::cl::init(0)};
-  Option<int64_t> stages{*this, "stages",
-                         llvm::cl::desc("Chunked kernel (sliced): shared-memory stages of the "
-                                        "chunk tiles (2 to 4)"),
-                         llvm::cl::init(2)};
-  Option<int64_t> kSplit{*this, "k-split",
-                         llvm::cl::desc("Chunked kernel (sliced): warps sharing 16 value "
-                                        "columns, each with 1 / k-split of K (1 or 2)"),
-                         llvm::cl::init(1)};
-  Option<bool> wholeChunkCopies{
-      *this, "whole-chunk-copies",
-      llvm::cl::desc("Chunked kernel: whole chunks' tiles copied without per-row predicates"),
-      llvm::cl::init(false)};
-  Option<bool> stmatrixStores{
-      *this, "stmatrix-stores",
-      llvm::cl::desc("Chunked kernel (sliced): outputs stored through stmatrix where the chip "
-                     "has it (sm_90 and later)"),
-      llvm::cl::init(true)};
-  Option<bool> wgmma{
-      *this, "wgmma",
-      llvm::cl::desc("Chunked kernel (sliced, V tile 64 or 128): products as wgmma where the "
-                     "chip has it (sm_90a)"),
-      llvm::cl::init(true)};
+  // The chunked kernels' tiling: one option per entry of ChunkedOptions.def.
+#define GDN_CHUNKED_INT(field, name, dflt, allowed, help)                                          \
+  Option<int64_t> field{*this, name, llvm::cl::desc(help), llvm::cl::init(dflt)};
+#define GDN_CHUNKED_RANGE(field, name, dflt, low, high, help)                                      \
+  Option<int64_t> field{*this, name, llvm::cl::desc(help), llvm::cl::init(dflt)};
+#define GDN_CHUNKED_BOOL(field, name, dflt, help)                                                  \
+  Option<bool> field{*this, name, llvm::cl::desc(help), llvm::cl::init(dflt)};
+#include "gdn/Codegen/ChunkedOptions.def"
   Option<bool> gridDependency{
       *this, "grid-dependency",
       llvm::cl::desc("Add gdn-grid-dependency (programmatic dependent launch) where the chip "

@@ -7,10 +7,11 @@
 // used automatically once they exist.
 //
 // The tuning file (<cache dir>/tuning.txt) is one entry per line,
-//   <layer key> <bucket> <kernel> <chunk> <v-tile> <warps> <sliced|tiles> <stages> <segments>
-//   <block> <ms> [<whole|rows> [<stmatrix|elements> [<wgmma|mma> [<prep warps>]]]]
-// written atomically (temporary file + rename). A line with any field outside what the
-// compiler takes is reported once and dropped when the file is next written.
+//   <layer key> <bucket> <kernel> <block> <ms> <option>=<value> ...
+// with every chunked option of ChunkedOptions.def by its name (bools as 0 or 1; an option a
+// line leaves out takes its default), written atomically (temporary file + rename). A line
+// with any field outside what the compiler takes (an unknown or repeated option, a value the
+// option does not take) is reported once and dropped when the file is next written.
 //
 //===----------------------------------------------------------------------===//
 #ifndef GDN_CODEGEN_TUNE_H
