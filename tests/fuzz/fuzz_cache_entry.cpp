@@ -1,4 +1,4 @@
-// libFuzzer target: the JIT cache-entry reader (codegen/lib/CacheEntry.cpp). Past the parser:
+// libFuzzer target: the JIT cache-entry reader (codegen/lib/jit/CacheEntry.cpp). Past the parser:
 // an entry it accepts (rare from random bytes: the checksum; the seeds are whole entries);
 // those must re-encode to the same bytes.
 #include "CacheEntry.h"

@@ -1,4 +1,4 @@
-// libFuzzer target: the tuning-file reader (codegen/lib/TuningFile.cpp). Past the parser: a
+// libFuzzer target: the tuning-file reader (codegen/lib/tune/TuningFile.cpp). Past the parser: a
 // file with at least one entry it keeps; every kept entry must hold values the compiler takes.
 #include "FuzzStats.h"
 #include "gdn/Codegen/Tune.h"

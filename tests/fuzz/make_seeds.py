@@ -5,7 +5,7 @@ gdn_opt / pipelines: every examples/*.mlir and every tests/lit file split at its
 markers (pipelines: each prefixed with selector bytes that pick the pipeline, see
 fuzz_pipelines.cpp); metadata: the kernel records the main build compiled (gpu-artifacts,
 bench-kernels); cache_entry: whole cache entries made from those records and their PTX (the
-format of codegen/lib/CacheEntry.h); npy: small arrays of every dtype and version; tuning:
+format of codegen/lib/jit/CacheEntry.h); npy: small arrays of every dtype and version; tuning:
 valid tuning-file lines of each form.
 """
 import glob, os, shutil, struct, sys

@@ -1,6 +1,6 @@
 //===- Tune.cpp - autotuning the kernel design and tiling per shape ------===//
 #include "gdn/Codegen/Tune.h"
-#include "JitInternal.h"
+#include "../jit/JitInternal.h"
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Codegen/Pipelines.h"
 #include "gdn/DeviceLayer.h"
