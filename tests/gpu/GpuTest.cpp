@@ -220,6 +220,18 @@ TEST(GpuRuntime, InPlaceStateUpdate) {
   EXPECT_LE(e.maxRel, 1e-4);
 }
 
+/// The layer's output and final state (downloaded after a synchronised launch) within `bound`
+/// (max relative error) of `want`.
+void expectOutputsMatch(DeviceLayer &p, const LayerResult &want, double bound = 2e-2) {
+  std::vector<float> o, state;
+  ASSERT_TRUE(p.downloadOutput(o).isOk());
+  ASSERT_TRUE(p.downloadFinalState(state).isOk());
+  ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
+  ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
+  EXPECT_LE(eo.maxRel, bound) << "o, max abs " << eo.maxAbs;
+  EXPECT_LE(es.maxRel, bound) << "final state, max abs " << es.maxAbs;
+}
+
 // Runs artifact `name` (gate `kind`, f32 gates) on random inputs with its gates multiplied by
 // `gateScale` and checks o and the final state against the float64 reference (rel 2e-2).
 void expectExactWithScaledGates(const std::string &name, GateKind kind, int64_t B, int64_t T,
@@ -240,13 +252,7 @@ void expectExactWithScaledGates(const std::string &name, GateKind kind, int64_t 
   ASSERT_TRUE(driver().synchronize().isOk());
   LayerResult want = p->reference();
   ASSERT_FALSE(want.finalState.empty()) << name << " must write a final state";
-  std::vector<float> o, state;
-  ASSERT_TRUE(p->downloadOutput(o).isOk());
-  ASSERT_TRUE(p->downloadFinalState(state).isOk());
-  ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
-  ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
-  EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
-  EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+  expectOutputsMatch(*p, want);
 }
 
 // Channel gates 16 times steeper than the random ones (about -13 per token on average): the
@@ -304,13 +310,7 @@ TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
       Status s = kernel->launch(launch, nullptr);
       ASSERT_TRUE(s.isOk()) << s.message;
       ASSERT_TRUE(driver().synchronize().isOk());
-      std::vector<float> o, state;
-      ASSERT_TRUE(p->downloadOutput(o).isOk());
-      ASSERT_TRUE(p->downloadFinalState(state).isOk());
-      ErrorStats eo = compare(o.data(), want.o.data(), want.o.size());
-      ErrorStats es = compare(state.data(), want.finalState.data(), want.finalState.size());
-      EXPECT_LE(eo.maxRel, 2e-2) << "o, max abs " << eo.maxAbs;
-      EXPECT_LE(es.maxRel, 2e-2) << "final state, max abs " << es.maxAbs;
+      expectOutputsMatch(*p, want);
     }
     LayerLaunch tooMany = p->launch;
     tooMany.segments = m.segments + 1;
@@ -330,12 +330,7 @@ TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
     EXPECT_EQ(kernel->segmentsFor(p->launch), expected);
     ASSERT_TRUE(kernel->launch(p->launch, nullptr).isOk());
     ASSERT_TRUE(driver().synchronize().isOk());
-    LayerResult want = p->reference();
-    std::vector<float> o, state;
-    ASSERT_TRUE(p->downloadOutput(o).isOk());
-    ASSERT_TRUE(p->downloadFinalState(state).isOk());
-    EXPECT_LE(compare(o.data(), want.o.data(), want.o.size()).maxRel, 2e-2);
-    EXPECT_LE(compare(state.data(), want.finalState.data(), want.finalState.size()).maxRel, 2e-2);
+    expectOutputsMatch(*p, p->reference());
   }
 }
 
