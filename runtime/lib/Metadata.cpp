@@ -12,7 +12,6 @@
 
 namespace gdn {
 
-
 bool KernelMetadata::hasArg(const std::string &name) const {
   for (const std::string &a : args)
     if (a == name)
