@@ -62,7 +62,8 @@ class LayerArgs(ctypes.Structure):
     _fields_ = [(name, Tensor) for name in
                 ("q", "k", "v", "g", "beta", "initial_state", "cu_seqlens", "o", "final_state")]
     _fields_ += [("cu_seqlens_host", ctypes.POINTER(ctypes.c_int64)),
-                 ("workspace", ctypes.c_void_p), ("workspace_bytes", ctypes.c_size_t)]
+                 ("workspace", ctypes.c_void_p), ("workspace_bytes", ctypes.c_size_t),
+                 ("segments", ctypes.c_int64)]  # 0: the kernel's choice
 
 
 def tensor_arg(t):

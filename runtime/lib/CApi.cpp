@@ -64,6 +64,7 @@ bool toLaunch(const gdn_layer_args *args, gdn::LayerLaunch &launch, std::string 
   launch.cuSeqlensHost = args->cu_seqlens_host;
   launch.workspace = args->workspace;
   launch.workspaceBytes = args->workspace_bytes;
+  launch.segments = args->segments;
   return toTensor("q", args->q, launch.q, error) && toTensor("k", args->k, launch.k, error) &&
          toTensor("v", args->v, launch.v, error) && toTensor("g", args->g, launch.g, error) &&
          toTensor("beta", args->beta, launch.beta, error) &&

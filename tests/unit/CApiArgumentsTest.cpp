@@ -127,6 +127,20 @@ TEST(CApiArguments, NullsAndBadRecords) {
   gdn_kernel_destroy(nullptr); // a no-op
 }
 
+// The segments a launch asks for: within the kernel's most (here none: no segmented pass).
+TEST(CApiArguments, SegmentsBeyondTheKernelsAreRefused) {
+  gdn_layer_args a = goodArgs();
+  for (int64_t ok : {0, 1}) {
+    a.segments = ok;
+    EXPECT_EQ(gdn_metadata_validate(chunkedMetadata(false).c_str(), &a), GDN_OK)
+        << gdn_last_error();
+  }
+  a.segments = 4;
+  EXPECT_EQ(gdn_metadata_validate(chunkedMetadata(false).c_str(), &a), GDN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(gdn_last_error(), "segments = 4 must be in 0..1 (0: the kernel's choice; this "
+                                 "kernel has no segmented state pass)");
+}
+
 // A record whose workspace size overflows for a launch is refused, not wrapped around.
 TEST(CApiArguments, WorkspaceSizesThatOverflowAreRefused) {
   gdn::KernelMetadata m;

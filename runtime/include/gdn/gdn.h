@@ -56,6 +56,10 @@ typedef struct gdn_layer_args {
    * capture a first launch into a CUDA graph. */
   void *workspace;
   size_t workspace_bytes;
+  /* Kernels with a segmented state pass: the segments to run (1 .. the kernel's most); 0, the
+   * kernel's choice from the shape. Must be 0 or 1 for other kernels. The workspace size
+   * (gdn_kernel_workspace_size) depends on it. */
+  int64_t segments;
 } gdn_layer_args;
 
 typedef struct gdn_kernel gdn_kernel;
