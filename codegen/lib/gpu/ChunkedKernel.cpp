@@ -1625,24 +1625,54 @@ public:
     // segments from 0 and transition blocks from the identity's columns; the state pass's
     // later segments from their chained state (E slot p - 1, after the combine).
     Value laterSegment = segmented ? cmp(arith::CmpIPredicate::ugt, segment, idx(0)) : Value();
+    // This thread's elements of the initial state (zeros without one).
+    auto initialState = [&] {
+      SmallVector<Value> x;
+      for (auto tileAt : stateTiles)
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = statePosition(tileAt, e);
+          x.push_back(args.initialState
+                          ? Value(memref::LoadOp::create(b, loc, args.initialState,
+                                                         ValueRange{stateIndex(r, c)}))
+                          : f32c(0.0f));
+        }
+      return x;
+    };
     SmallVector<Value> state;
-    for (auto tileAt : stateTiles)
-      for (int64_t e = 0; e < 4; ++e) {
-        auto [r, c] = statePosition(tileAt, e);
-        Value x = args.initialState ? Value(memref::LoadOp::create(b, loc, args.initialState,
-                                                                   ValueRange{stateIndex(r, c)}))
-                                    : f32c(0.0f);
-        if (segmentStates) {
+    if (segmentStates) {
+      state = initialState();
+      for (auto [ti, tileAt] : llvm::enumerate(stateTiles))
+        for (int64_t e = 0; e < 4; ++e) {
+          auto [r, c] = statePosition(tileAt, e);
           Value diagonal = cmp(arith::CmpIPredicate::eq, r, add(kCol0, c));
+          Value &x = state[ti * 4 + e];
           x = select(transition, select(diagonal, f32c(1.0f), f32c(0.0f)),
                      select(laterSegment, f32c(0.0f), x));
-        } else if (segmented) {
-          Value slot = select(laterSegment, sub(segment, idx(1)), idx(0));
-          Value at = add(eSlot(n, hv, slot), add(mul(r, idx(s.V)), add(col0, c)));
-          x = select(laterSegment, memref::LoadOp::create(b, loc, wsSeq, ValueRange{at}), x);
         }
-        state.push_back(x);
+    } else if (segmented) {
+      // Later segments read their chained state (E slot segment - 1) only under the branch:
+      // with one segment the launch's workspace has no E slots at all.
+      auto start = scf::IfOp::create(b, loc, SmallVector<Type>(4 * stateTiles.size(), f32),
+                                     laterSegment, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(start.thenBlock());
+        SmallVector<Value> chained;
+        Value slot = eSlot(n, hv, sub(segment, idx(1)));
+        for (auto tileAt : stateTiles)
+          for (int64_t e = 0; e < 4; ++e) {
+            auto [r, c] = statePosition(tileAt, e);
+            Value at = add(slot, add(mul(r, idx(s.V)), add(col0, c)));
+            chained.push_back(memref::LoadOp::create(b, loc, wsSeq, ValueRange{at}));
+          }
+        scf::YieldOp::create(b, loc, chained);
+        b.setInsertionPointToStart(start.elseBlock());
+        scf::YieldOp::create(b, loc, initialState());
       }
+      state.assign(start.getResults().begin(), start.getResults().end());
+    } else {
+      state = initialState();
+    }
 
     // Copies run `stages` - 1 chunks ahead, one commit group per chunk (empty past the last
     // chunk, so waiting for all but the newest `stages` - 2 groups always means this chunk's).

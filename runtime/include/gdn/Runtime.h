@@ -76,7 +76,8 @@ struct KernelMetadata {
   int64_t combineBlocks = 0, combineBlockSize = 0, combineSharedMemoryBytes = 0;
   /// Blocks per (sequence, value head) of the segment-state kernel for P segments: V tiles
   /// for segments 0 .. P-2, K tiles (transitions) for segments 1 .. P-2. The kernel decodes
-  /// its block index with the same count (codegen/lib/gpu/ChunkedKernel.cpp, the segmented state pass).
+  /// its block index with the same count (codegen/lib/gpu/ChunkedKernel.cpp, the segmented state
+  /// pass).
   int64_t segmentStateBlocks(int64_t P) const { return V / vTile * (P - 1) + K / vTile * (P - 2); }
   /// Workspace bytes per sequence of a launch running P segments, after the per-token
   /// regions: HV (P - 1) K x V segment states and HV (P - 2) K x K transitions, f32 (0 for

@@ -33,6 +33,13 @@
 // CHECK: arith.remui %{{.*}}, %[[TILES]] : index
 // CHECK: arith.divui %{{.*}}, %[[TILES]] : index
 // CHECK: arith.ceildivui %{{.*}}, %[[P]] : index
+// Later segments load their chained state from the workspace under a branch (a launch of one
+// segment has no E slots); the first reads the initial state.
+// CHECK: %[[LATER:.*]] = arith.cmpi ugt
+// CHECK: scf.if %[[LATER]] -> (f32
+// CHECK: memref.load %{{.*}} : memref<?xf32>
+// CHECK: } else {
+// CHECK: memref.load %arg5
 // CHECK-COUNT-112: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
