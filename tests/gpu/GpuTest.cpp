@@ -288,7 +288,7 @@ TEST(GpuRuntime, ScalarGatedSlicedKernelsMatchUnderMildSteepAndUnderflowingGates
 TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
   SKIP_WITHOUT_GPU();
   for (const char *name :
-       {"chunked_segments4", "chunked_ksplit2_segments4_varlen", "chunked_gated_deltanet"}) {
+       {"chunked_segments4", "chunked_ksplit2_segments4_varlen", "chunked_c32"}) {
     std::unique_ptr<Kernel> kernel;
     ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/" + name, kernel).isOk()) << name;
     const KernelMetadata &m = kernel->metadata();
@@ -317,13 +317,13 @@ TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
     EXPECT_FALSE(kernel->launch(tooMany, nullptr).isOk());
   }
 
-  // The default tiling (segments per launch, up to 8; H 2, HV 4, V tile 64, chunk 64): one
-  // 4096-token sequence is 8 (sequence, head, V tile) streams and 64 chunks, so 4 segments of
+  // The default tiling (segments per launch, up to 8; H 2, HV 4, V tile 64, chunk 32): one
+  // 4096-token sequence is 8 (sequence, head, V tile) streams and 128 chunks, so 8 segments of
   // 16 chunks (on a GPU of 64 SMs or more); 64 sequences of 256 tokens fill the GPU: 1.
   std::unique_ptr<Kernel> kernel;
-  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/chunked_gated_deltanet", kernel).isOk());
+  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/chunked_c32", kernel).isOk());
   ASSERT_TRUE(kernel->metadata().segmentsAuto);
-  for (auto [B, T, expected] : {std::tuple<int64_t, int64_t, int64_t>{1, 4096, 4}, {64, 256, 1}}) {
+  for (auto [B, T, expected] : {std::tuple<int64_t, int64_t, int64_t>{1, 4096, 8}, {64, 256, 1}}) {
     SCOPED_TRACE("B " + std::to_string(B) + " T " + std::to_string(T));
     std::unique_ptr<DeviceLayer> p;
     ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), B, T, 23, p).isOk());
