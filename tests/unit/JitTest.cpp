@@ -176,10 +176,11 @@ TEST_F(JitTest, DescriptionsNameTheStatePassTheLayerGets) {
   k256.K = k256.V = 256;
   // By default each launch chooses its segments.
   EXPECT_EQ(jit::describeConfiguration(o),
-            "chunked, chunk 32, v-tile 64, sliced state, segments per launch");
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, segments per launch");
   EXPECT_EQ(jit::describeConfiguration(o, k128.toMlir()),
-            "chunked, chunk 32, v-tile 64, sliced state, segments per launch");
+            "chunked, chunk 32, v-tile 64, sliced state, 3 stages, segments per launch");
   o.segments = 1;
+  o.stages = 2;
   EXPECT_EQ(jit::describeConfiguration(o, k128.toMlir()),
             "chunked, chunk 32, v-tile 64, sliced state");
   // K = 256 has no sliced pass: the tiled one is built, with `warps` warps.
@@ -281,7 +282,7 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
     std::getline(in, line);
     EXPECT_EQ(line, "abc b1t8192 chunked 64 1.5 chunk-size=16 v-tile=64 warps=4 ldmatrix=1 "
                     "prep-inverse=0 state-wy=1 qs-early=0 sliced-state=0 prep-warps=4 "
-                    "segments=0 stages=2 k-split=1 whole-chunk-copies=0 stmatrix-stores=1 "
+                    "segments=0 stages=3 k-split=1 whole-chunk-copies=0 stmatrix-stores=1 "
                     "wgmma=1");
   }
   // Garbage, the positional format before option names, a bad number, an unknown or repeated
