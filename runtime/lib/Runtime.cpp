@@ -309,19 +309,13 @@ int64_t segmentsFor(const KernelMetadata &m, int64_t N, int64_t tokens, int64_t 
       __builtin_mul_overflow(heads, m.V / m.vTile, &streams) || streams > multiprocessors)
     return 1; // the streams fill the GPU already
   const int64_t mean = tokens / N, chunks = mean / m.chunkSize + (mean % m.chunkSize != 0);
+  // One wave of state-pass blocks. (Two waves of 4 segments won 6-11% over 2 for HV 32 at B1
+  // with 2 copy stages, but lost 2-10% with the default 3: H100, bench/results/
+  // defaults-h100-2026-12-07-*.)
   int64_t P = 1;
-  while (2 * P <= m.segments && chunks >= 2 * P * kMinChunksPerSegment) {
-    const int64_t blocks = streams * 2 * P;
-    // One wave; or, for streams that leave half the GPU idle, two waves of up to 4 segments
-    // (H100: HV 32 at one sequence ran 4 segments 6-11% faster than 2; 32 streams lost 3% at 8
-    // segments against 4; 256 streams lost 20% at 2 segments against 1).
-    const bool oneWave = blocks <= multiprocessors;
-    const bool twoWaves =
-        2 * P <= 4 && 2 * streams <= multiprocessors && blocks <= 2 * multiprocessors;
-    if (!oneWave && !twoWaves)
-      break;
+  while (2 * P <= m.segments && streams * 2 * P <= multiprocessors &&
+         chunks >= 2 * P * kMinChunksPerSegment)
     P *= 2;
-  }
   return P;
 }
 

@@ -152,9 +152,8 @@ struct LayerLaunch {
 /// The segments a launch of `metadata` over N sequences of `tokens` tokens in all runs on a
 /// GPU with `multiprocessors` SMs: `metadata.segments` unless it is segmentsAuto; then the
 /// largest power of two P <= segments such that the state pass's N HV (V / vTile) P blocks
-/// fit one wave (one block per SM), or two waves with P <= 4 where the streams alone fill
-/// less than half the SMs, and each segment keeps kMinChunksPerSegment chunks of the mean
-/// sequence. Few (sequence, head) streams split their sequences; streams that fill the GPU
+/// fit one wave (one block per SM) and each segment keeps kMinChunksPerSegment chunks of the
+/// mean sequence. Few (sequence, head) streams split their sequences; streams that fill the GPU
 /// run one segment (no extra kernels). docs/runtime.md, "Segments", has the measurements.
 constexpr int64_t kMinChunksPerSegment = 16;
 int64_t segmentsFor(const KernelMetadata &metadata, int64_t N, int64_t tokens,
