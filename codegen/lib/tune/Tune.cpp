@@ -344,18 +344,14 @@ GpuCompileOptions tunedOptions(const std::string &layerSource, const TuneShape &
   if (found)
     *found = it != entries.end();
   if (it != entries.end()) {
-    o.kernel = it->second.options.kernel;
-    o.chunkSize = it->second.options.chunkSize;
-    o.vTile = it->second.options.vTile;
-    o.warps = it->second.options.warps;
-    o.slicedState = it->second.options.slicedState;
-    o.stages = it->second.options.stages;
-    o.segments = it->second.options.segments;
-    o.wholeChunkCopies = it->second.options.wholeChunkCopies;
-    o.stmatrixStores = it->second.options.stmatrixStores;
-    o.wgmma = it->second.options.wgmma;
-    o.prepWarps = it->second.options.prepWarps;
-    o.blockSize = it->second.options.blockSize;
+    // The record's kernel, block and every chunked option (ChunkedOptions.def).
+    const GpuCompileOptions &r = it->second.options;
+    o.kernel = r.kernel;
+    o.blockSize = r.blockSize;
+#define GDN_CHUNKED_INT(field, name, dflt, allowed, help) o.field = r.field;
+#define GDN_CHUNKED_RANGE(field, name, dflt, low, high, help) o.field = r.field;
+#define GDN_CHUNKED_BOOL(field, name, dflt, help) o.field = r.field;
+#include "gdn/Codegen/ChunkedOptions.def"
   }
   return o;
 }
