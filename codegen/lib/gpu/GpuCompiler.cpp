@@ -2,6 +2,7 @@
 #include "gdn/Codegen/GpuCompiler.h"
 #include "ChunkedForm.h"
 #include "GenericChunkedKernel.h"
+#include "KernelSerialization.h"
 #include "KernelSignature.h"
 #include "gdn/Codegen/LayerTypes.h"
 #include "gdn/Codegen/Passes.h"
@@ -353,21 +354,15 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
   meta.combineSharedMemoryBytes = intAttr("gdn.combine_shared_memory_bytes", 0);
   meta.programmaticLaunch = kernel->hasAttr("gdn.programmatic_launch");
 
-  PassManager rest(&context);
-  std::string text = mlir::gdn::gpuLoweringPipelineText(options.chip, options.features) +
-                     ",gpu-module-to-binary{format=isa}";
-  if (failed(parsePassPipeline(text, rest)) || failed(rest.run(*module))) {
-    error = "lowering to PTX failed:\n" + diagnostics;
+  std::string why;
+  FailureOr<std::string> ptx =
+      mlir::gdn::lowerKernelsToPtx(*module, options.chip, options.features, why);
+  if (failed(ptx) || ptx->empty()) {
+    error = "lowering to PTX failed: " + (why.empty() ? "no PTX was produced" : why) +
+            (diagnostics.empty() ? "" : "\n" + diagnostics);
     return false;
   }
-  module->walk([&](gpu::BinaryOp binary) {
-    for (Attribute object : binary.getObjects())
-      artifact.ptx = cast<gpu::ObjectAttr>(object).getObject().str();
-  });
-  if (artifact.ptx.empty()) {
-    error = "internal error: no PTX was produced";
-    return false;
-  }
+  artifact.ptx = std::move(*ptx);
 
   artifact.cubin.clear();
   artifact.ptxasCommand.clear();
