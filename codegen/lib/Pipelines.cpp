@@ -34,8 +34,13 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
 void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options) {
   // The kernels are built from the split chunked form: its prep becomes the prep kernel, its
   // step the state pass.
+  // chunk-size 0: each layer gets its default as its own chunk_size, which gdn-chunkwise takes
+  // over its option.
   gdn::GdnChunkwiseOptions chunkwise;
-  chunkwise.chunkSize = options.chunkSize;
+  if (options.chunkSize == 0)
+    pm.addPass(gdn::createGdnDefaultChunkSize());
+  else
+    chunkwise.chunkSize = options.chunkSize;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
   pm.addPass(gdn::createGdnSplitChunkLoop());
   pm.addPass(gdn::createGdnChunkedGpuKernels(options));

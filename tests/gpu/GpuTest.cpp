@@ -334,6 +334,38 @@ TEST(GpuRuntime, EverySegmentCountALaunchMayRunMatchesTheReference) {
   }
 }
 
+// A caller's own workspace must hold what the segments the launch runs need: sized for one
+// segment, a launch of the default kernel that chooses more (B1 T4096: 8) is refused with the
+// sizes and where to get the right one; sized by Kernel::workspaceBytes it runs and matches.
+TEST(GpuRuntime, ACallersWorkspaceTooSmallForTheSegmentsTheLaunchRunsIsRefused) {
+  SKIP_WITHOUT_GPU();
+  std::unique_ptr<Kernel> kernel;
+  ASSERT_TRUE(Kernel::loadFiles(artifactsDir() + "/chunked_c32", kernel).isOk());
+  std::unique_ptr<DeviceLayer> p;
+  ASSERT_TRUE(DeviceLayer::create(kernel->metadata(), 1, 4096, 29, p).isOk());
+  LayerLaunch launch = p->launch;
+  ASSERT_GT(kernel->segmentsFor(launch), 1);
+  LayerLaunch one = launch;
+  one.segments = 1;
+  const size_t small = kernel->workspaceBytes(one), need = kernel->workspaceBytes(launch);
+  ASSERT_LT(small, need);
+  void *workspace = nullptr;
+  ASSERT_TRUE(driver().malloc(&workspace, need).isOk());
+  launch.workspace = workspace;
+  launch.workspaceBytes = small;
+  Status s = kernel->launch(launch, nullptr);
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.message.find(std::to_string(small)), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("Kernel::workspaceBytes"), std::string::npos) << s.message;
+  launch.workspaceBytes = need;
+  ASSERT_TRUE(p->clearOutputs().isOk());
+  s = kernel->launch(launch, nullptr);
+  EXPECT_TRUE(s.isOk()) << s.message;
+  ASSERT_TRUE(driver().synchronize().isOk());
+  expectOutputsMatch(*p, p->reference());
+  EXPECT_TRUE(driver().free(workspace).isOk());
+}
+
 // Programmatic dependent launch (on by default for these sm_90a artifacts): launches that
 // follow one another on a stream, each starting from the final state the previous one wrote
 // (cleared beforehand, so a read that ran ahead of its writer would see zeros) and, for the

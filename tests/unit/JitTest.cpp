@@ -281,7 +281,7 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
     std::getline(in, header);
     std::getline(in, line);
     EXPECT_EQ(line, "abc b1t8192 chunked 64 1.5 chunk-size=16 v-tile=64 warps=4 ldmatrix=1 "
-                    "prep-inverse=0 state-wy=1 qs-early=0 sliced-state=0 prep-warps=4 "
+                    "prep-inverse=0 state-wy=1 qs-early=0 sliced-state=0 prep-warps=0 "
                     "segments=0 stages=3 k-split=1 whole-chunk-copies=0 stmatrix-stores=1 "
                     "wgmma=1");
   }
@@ -413,6 +413,9 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   described.kernel = "chunked";
   described.stages = 3;
   described.segments = 4;
+  EXPECT_EQ(jit::describeConfiguration(described),
+            "chunked, chunk from the layer, v-tile 64, sliced state, 3 stages, 4 segments");
+  described.chunkSize = 32;
   EXPECT_EQ(jit::describeConfiguration(described),
             "chunked, chunk 32, v-tile 64, sliced state, 3 stages, 4 segments");
   described.wholeChunkCopies = true;

@@ -171,6 +171,9 @@ int main(int argc, char **argv) {
   app.add_option("--kernels", kernels, "Folder of the benchmark kernels (bench/make_kernels.py)");
   app.add_option("--out", out, "JSON results file");
   app.add_option("--cases", only, "Comma-separated case names (default: all)");
+  bool prefillOnly = false;
+  app.add_flag("--prefill-only", prefillOnly,
+               "Only the prefill cases (for folders from bench/make_kernels.py --prefill-only)");
   app.add_option("--segments", segmentList,
                  "Comma-separated segment counts to time each segmented kernel with (0: the "
                  "kernel's own choice, the default)");
@@ -223,6 +226,8 @@ int main(int argc, char **argv) {
   for (const Case &c : benchmarkCases()) {
     if (!wanted.empty() && !wanted.count(c.name))
       continue;
+    if (prefillOnly && c.T == 1)
+      continue; // the decode cases: one token per sequence
     std::unique_ptr<Kernel> kernel;
     if (Status l = Kernel::loadFiles(kernels + "/" + c.kernel, kernel); !l) {
       std::fprintf(stderr, "gdn-bench: %s: %s\n", c.name.c_str(), l.message.c_str());

@@ -2415,6 +2415,8 @@ struct GdnChunkedGpuKernelsPass
       ChunkedSpec spec(options);
       static_cast<LayerFacts &>(spec) = facts;
       spec.C = C;
+      if (spec.prepWarps == 0)
+        spec.prepWarps = defaultPrepWarps(C, facts.K, facts.gate);
       PrepKernelBuilder(b, loc, spec).build(spec.name + "_prep");
       auto kernel = StateKernelBuilder(b, loc, spec).build(spec.name);
       kernel->setAttr("gdn.prep_kernel", b.getStringAttr(spec.name + "_prep"));
@@ -2442,7 +2444,8 @@ struct GdnChunkedGpuKernelsPass
       return kernel;
     };
     auto build = [&](OpBuilder &b, Operation *op) {
-      return buildFrom(b, op->getLoc(), layerFacts(op, "_chunked"), chunkSize);
+      return buildFrom(b, op->getLoc(), layerFacts(op, "_chunked"),
+                       chunkedChunkSize(op, chunkSize));
     };
     // Functions of the chunked form (gdn-chunkwise, gdn-split-chunk-loop): the kernels of the
     // layer their tile program describes, with its chunk size.
@@ -2532,7 +2535,7 @@ namespace {
 /// rest of layerFacts: enough for the support queries below.
 ChunkedSpec pathSpec(RecurrenceOp r, const GdnChunkedGpuKernelsOptions &options) {
   ChunkedSpec spec(options);
-  spec.C = r.getChunkSize().value_or(options.chunkSize);
+  spec.C = chunkedChunkSize(r, options.chunkSize);
   spec.rule = r.getRule();
   spec.gate = r.getGate();
   spec.K = cast<RankedTensorType>(r.getQ().getType()).getDimSize(3);
@@ -2550,6 +2553,7 @@ bool mlir::gdn::chunkedStateIsSegmented(Operation *op, const GdnChunkedGpuKernel
     return false;
   ChunkedSpec spec(options);
   static_cast<LayerFacts &>(spec) = layerFacts(op, "_chunked");
+  spec.C = chunkedChunkSize(op, options.chunkSize);
   return spec.segmented();
 }
 
@@ -2564,7 +2568,7 @@ std::string mlir::gdn::chunkedKernelUnsupportedReason(Operation *op,
   // output).
   return chunkedUnsupportedReason(r.getGate(), r.getRule(), qType.getElementType(),
                                   qType.getDimSize(3), vType.getDimSize(3),
-                                  r.getChunkSize().value_or(options.chunkSize), options);
+                                  chunkedChunkSize(r, options.chunkSize), options);
 }
 
 std::string mlir::gdn::chunkedUnsupportedReason(GateKind gate, UpdateRule rule, Type inputType,
@@ -2579,9 +2583,9 @@ std::string mlir::gdn::chunkedUnsupportedReason(GateKind gate, UpdateRule rule, 
     return "chunk-size must be 16, 32 or 64";
   if (K % 16 != 0)
     return "K must be a multiple of 16";
-  if (options.prepWarps != 1 && options.prepWarps != 2 && options.prepWarps != 4 &&
-      options.prepWarps != 8)
-    return "prep-warps must be 1, 2, 4 or 8";
+  if (options.prepWarps != 0 && options.prepWarps != 1 && options.prepWarps != 2 &&
+      options.prepWarps != 4 && options.prepWarps != 8)
+    return "prep-warps must be 0 (chosen from the layer), 1, 2, 4 or 8";
   // One limit for every prep path (only the unit-column solve needs it) keeps the option simple.
   if (options.prepWarps == 1 && chunkSize > kOnePrepWarpMaxChunk)
     return "prep-warps 1 needs chunk-size 16 or 32 (a thread per column of the solve)";

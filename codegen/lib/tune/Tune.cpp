@@ -37,15 +37,16 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
   // Both state passes copy through the same code, so whole-chunk copies apply to either.
   std::string copies = o.wholeChunkCopies ? ", whole-chunk copies" : "";
   // The prep kernel's block, where it is not the default 4 warps.
-  std::string prep = o.prepWarps == 4   ? ""
-                     : o.prepWarps == 1 ? ", 1 prep warp"
+  std::string prep = o.prepWarps == 4 || o.prepWarps == 0 ? ""
+                     : o.prepWarps == 1                   ? ", 1 prep warp"
                                         : ", " + std::to_string(o.prepWarps) + " prep warps";
+  std::string chunk =
+      o.chunkSize == 0 ? ", chunk from the layer" : ", chunk " + std::to_string(o.chunkSize);
   // Only the sliced pass stores through stmatrix, and only where the chip has it.
   std::string stores =
       o.stmatrixStores || !mlir::gdn::chipHasStmatrix(o.chip) ? "" : ", per-element stores";
   if (layerSource.empty() ? o.slicedState : slicedStateApplies(layerSource, o)) {
-    std::string text = o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
-                       std::to_string(o.vTile) + ", sliced state";
+    std::string text = o.kernel + chunk + ", v-tile " + std::to_string(o.vTile) + ", sliced state";
     if (o.stages != 2)
       text += ", " + std::to_string(o.stages) + " stages";
     if (o.segments != 1 && (layerSource.empty() || segmentedStateApplies(layerSource, o)))
@@ -58,8 +59,8 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
             : ", mma.sync products";
     return text + copies + stores + products + prep;
   }
-  return o.kernel + ", chunk " + std::to_string(o.chunkSize) + ", v-tile " +
-         std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" + copies + prep;
+  return o.kernel + chunk + ", v-tile " + std::to_string(o.vTile) + ", " + std::to_string(o.warps) +
+         " warps" + copies + prep;
 }
 
 /// Median launch time of `kernel` on `layer`, with CUDA events around each launch.
@@ -166,6 +167,8 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
     GpuCompileOptions c = options.compile;
     c.kernel = "chunked";
     c.chunkSize = chunk;
+    if (c.prepWarps == 0)
+      c.prepWarps = 4; // explicit: one-warp blocks are tried on the winner below
     if (c.prepWarps == 1 && chunk > mlir::gdn::kOnePrepWarpMaxChunk)
       c.prepWarps = 4; // one-warp blocks stop at chunk 32; chunk 64 keeps the default 4
     if (slicedStateApplies(layerSource, c)) {

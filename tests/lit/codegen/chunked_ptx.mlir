@@ -110,7 +110,7 @@
 // PREPW2-SAME: gdn.block = 64
 // PREPW2-LABEL: gpu.func @gated_deltanet_chunked(
 // PREPW2-SAME: gdn.prep_block = 64
-// PREPW3: prep-warps must be 1, 2, 4 or 8
+// PREPW3: prep-warps must be 0 (chosen from the layer), 1, 2, 4 or 8
 // One warp per prep block (a chunk per warp: no idle warps while one solves), up to chunk 32.
 // PREPW1-LABEL: gpu.func @gated_deltanet_chunked_prep
 // PREPW1-SAME: gdn.block = 32

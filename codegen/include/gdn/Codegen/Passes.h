@@ -26,6 +26,14 @@ namespace mlir::gdn {
 /// solve gives each of the chunk's columns a thread.
 constexpr int64_t kOnePrepWarpMaxChunk = 32;
 
+/// The chunked kernels' defaults that follow from the layer (the options' value 0): the chunk
+/// size for head dimension K and a packed (cu_seqlens) batch, and the prep kernel's warps.
+int64_t defaultChunkSize(int64_t K, bool packed);
+int64_t defaultPrepWarps(int64_t chunkSize, int64_t K, GateKind gate);
+/// The chunk size gdn-chunked-gpu-kernels builds a layer op with: the layer's own
+/// `chunk_size`, else `option`, else (option 0) defaultChunkSize of the layer.
+int64_t chunkedChunkSize(Operation *op, int64_t option);
+
 /// Why gdn-chunked-gpu-kernels cannot build a kernel for this layer op with these options
 /// (tiling and code path), or "" when it can.
 std::string chunkedKernelUnsupportedReason(Operation *op,

@@ -35,6 +35,19 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   ];
 }
 
+def GdnDefaultChunkSize : Pass<"gdn-default-chunk-size", "ModuleOp"> {
+  let summary = "Give each gdn.recurrence without a chunk_size the chunked GPU kernels' default for it";
+  let description = [{
+    The chunk size the chunked kernels run best at follows from the layer: 16 where K x 32
+    would exceed the sliced state pass's K x chunk <= 4096 (K = 256) or the batch is packed
+    (`cu_seqlens`: the smaller solve wins there), 32 elsewhere (measurements in
+    docs/gpu-kernels.md). This writes that choice onto every `gdn.recurrence` that has no
+    `chunk_size` of its own, so that `gdn-chunkwise` uses it and `gdn-opt` shows it. The named
+    GPU pipelines, gdn-compile and the JIT run it when their `chunk-size` option is 0 (their
+    default).
+  }];
+}
+
 def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
   let summary = "Build the chunkwise tensor-core GPU kernels (prep + state pass) of each layer in the chunked form";
   let description = [{
@@ -82,7 +95,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Tokens per chunk: 16, 32 or 64">,
+           "Tokens per chunk: 16, 32 or 64; 0: chosen from the layer (gdn-default-chunk-size) "
+           "for layers built directly. A layer's own chunk_size wins">,
     Option<"vTile", "v-tile", "int64_t", /*default=*/"32",
            "Value columns per block: 16, 32 or 64, or 128 with sliced-state (more blocks, more repeated chunk work)">,
     Option<"warps", "warps", "int64_t", /*default=*/"8", "Warps per block: 4 or 8">,
@@ -108,7 +122,8 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "tiled state pass is built">,
     Option<"prepWarps", "prep-warps", "int64_t", /*default=*/"4",
            "Warps per block of the prep kernel: 1 (chunk size 16 or 32), 2, 4 or 8 (smaller "
-           "blocks keep more chunks in flight per SM)">,
+           "blocks keep more chunks in flight per SM); 0: 1 at chunk 16 with K <= 128 and "
+           "scalar or no gates, else 4">,
     Option<"segments", "segments", "int64_t", /*default=*/"0",
            "Split each sequence into up to this many segments of whole chunks (1 to 64; 0: up "
            "to 8, each launch choosing from its shape) and run the state pass on all of them "
