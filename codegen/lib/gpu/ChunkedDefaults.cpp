@@ -17,11 +17,13 @@ namespace mlir::gdn {
 #include "gdn/Codegen/Passes.h.inc"
 } // namespace mlir::gdn
 
-int64_t mlir::gdn::defaultChunkSize(int64_t K, bool packed) {
-  // 16 where K x 32 would leave the sliced state pass (K x chunk <= 4096: K = 256 ran 0.301
-  // against 0.634 ms at chunk 32, H100) or the batch is packed (its smaller solve: 0.329 against
-  // 0.428 ms for 8 packed sequences); 32 elsewhere (docs/gpu-kernels.md, defaults).
-  return K * 32 > 4096 || packed ? 16 : 32;
+int64_t mlir::gdn::defaultChunkSize(int64_t K, bool packed, GateKind gate) {
+  // 16 where K x 32 would leave the sliced state pass (K x chunk <= 4096: K = 256 ran 0.313
+  // against 0.634 ms at chunk 32, H100), the batch is packed (its smaller solve: 0.343 against
+  // 0.428 ms for 8 packed sequences) or the gates are per channel (KDA: the gated grams take a
+  // decay per channel and row pair; chunk 32 ran 0.896 against the chunk-16 bucket's 0.704 ms at
+  // B4 T4096 H32); 32 elsewhere (docs/gpu-kernels.md, Defaults).
+  return K * 32 > 4096 || packed || gate == GateKind::Channel ? 16 : 32;
 }
 
 int64_t mlir::gdn::defaultPrepWarps(int64_t chunkSize, int64_t K, GateKind gate) {
@@ -37,7 +39,7 @@ int64_t mlir::gdn::chunkedChunkSize(Operation *op, int64_t option) {
   if (option != 0 || !r)
     return option;
   return defaultChunkSize(cast<RankedTensorType>(r.getQ().getType()).getDimSize(3),
-                          static_cast<bool>(r.getCuSeqlens()));
+                          static_cast<bool>(r.getCuSeqlens()), r.getGate());
 }
 
 namespace {

@@ -61,12 +61,14 @@
 // RMETA: block_size: 64
 // USAGE: gdn-compile: error: give -o PREFIX or --print-ptx
 // Channel gates take the chunked kernel (gated tiles and a decay vector in the workspace:
-// 2 x (2 C + 3 K) + 4 x (4 + K) bytes per token and value head); the delta rule needs state-wy.
+// 2 x (2 C + 3 K) + 4 x (4 + K) bytes per token and value head, chunk 16 by default for channel
+// gates); the delta rule needs state-wy.
 // CCOUT-NOT: note:
 // CCOUT: wrote {{.*}}cc.meta
 // CCMETA: kind: chunked
 // CCMETA: gate: channel
-// CCMETA: workspace_token_bytes: 1568
+// CCMETA: chunk_size: 16
+// CCMETA: workspace_token_bytes: 1440
 // CHANNEL: error: gdn-chunked-gpu-kernels: channel gates with the delta rule need state-wy
 // CNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: channel gates with the delta rule need state-wy
 // TNOTE: gdn-compile: note: the recurrent kernel, since the chunked one cannot take this layer with these options: v-tile must be 16, 32 or 64

@@ -27,8 +27,9 @@ namespace mlir::gdn {
 constexpr int64_t kOnePrepWarpMaxChunk = 32;
 
 /// The chunked kernels' defaults that follow from the layer (the options' value 0): the chunk
-/// size for head dimension K and a packed (cu_seqlens) batch, and the prep kernel's warps.
-int64_t defaultChunkSize(int64_t K, bool packed);
+/// size for head dimension K, a packed (cu_seqlens) batch and the gate kind, and the prep
+/// kernel's warps.
+int64_t defaultChunkSize(int64_t K, bool packed, GateKind gate);
 int64_t defaultPrepWarps(int64_t chunkSize, int64_t K, GateKind gate);
 /// The chunk size gdn-chunked-gpu-kernels builds a layer op with: the layer's own
 /// `chunk_size`, else `option`, else (option 0) defaultChunkSize of the layer.

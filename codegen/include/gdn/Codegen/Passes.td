@@ -39,8 +39,8 @@ def GdnDefaultChunkSize : Pass<"gdn-default-chunk-size", "ModuleOp"> {
   let summary = "Give each gdn.recurrence without a chunk_size the chunked GPU kernels' default for it";
   let description = [{
     The chunk size the chunked kernels run best at follows from the layer: 16 where K x 32
-    would exceed the sliced state pass's K x chunk <= 4096 (K = 256) or the batch is packed
-    (`cu_seqlens`: the smaller solve wins there), 32 elsewhere (measurements in
+    would exceed the sliced state pass's K x chunk <= 4096 (K = 256), the batch is packed
+    (`cu_seqlens`: the smaller solve wins there) or the gates are per channel (KDA), 32 elsewhere (measurements in
     docs/gpu-kernels.md). This writes that choice onto every `gdn.recurrence` that has no
     `chunk_size` of its own, so that `gdn-chunkwise` uses it and `gdn-opt` shows it. The named
     GPU pipelines, gdn-compile and the JIT run it when their `chunk-size` option is 0 (their
