@@ -35,6 +35,32 @@ def GdnRecurrentGpuKernels : Pass<"gdn-recurrent-gpu-kernels", "ModuleOp"> {
   ];
 }
 
+def GdnAssignLayouts : Pass<"gdn-assign-layouts", "ModuleOp"> {
+  let summary = "Give every tile value of the chunked form a layout (#gdn.mma, #gdn.dot_operand, #gdn.shared, #gdn.blocked, #gdn.slice)";
+  let description = [{
+    The first step of the generated GPU lowering (docs/design.md §3.6). Over the chunked form
+    (split or not), every tile value gets a distribution over the thread block as the encoding
+    of its tensor type, and `gdn.tile.convert_layout` ops appear wherever a producer's layout
+    and a consumer's differ. Products accumulate into `#gdn.mma` (mma.sync fragments, or with
+    `products=wgmma` wgmma's [64, N, 16] where the result's N allows) or, with
+    `products=cuda-cores`, `#gdn.blocked`; their left operands are `#gdn.dot_operand<index = 0>`
+    fragments (wgmma: a swizzled `#gdn.shared` tile unless computed in registers), their right
+    operands `#gdn.dot_operand<index = 1>` (mma.sync) or `#gdn.shared` (wgmma). Element-wise ops
+    keep their tile's layout; row factors take its `#gdn.slice<dim = 1>`, cumulative gates a
+    `#gdn.shared` tile. The chunk step's state is carried across chunks in its update's
+    accumulator layout. Values written to the workspace or outputs convert back to no layout.
+    The tile ops' verifiers check the result (gdn/Dialect/GdnLayouts.h). The kernel builders do
+    not read these layouts yet.
+  }];
+  let options = [
+    Option<"products", "products", "std::string", /*default=*/"\"mma.sync\"",
+           "Instruction family of the tile products: mma.sync, wgmma (sm_90a) or cuda-cores">,
+    Option<"warps", "warps", "int64_t", /*default=*/"4",
+           "Warps of the block the layouts spread over (a multiple of 4 for wgmma)">
+  ];
+  let dependentDialects = ["::mlir::gdn::GdnDialect"];
+}
+
 def GdnDefaultChunkSize : Pass<"gdn-default-chunk-size", "ModuleOp"> {
   let summary = "Give each gdn.recurrence without a chunk_size the chunked GPU kernels' default for it";
   let description = [{

@@ -55,4 +55,6 @@ def Gdn_UpdateRuleAttr : EnumAttr<Gdn_Dialect, Gdn_UpdateRule, "rule"> {
   let assemblyFormat = "$value";
 }
 
+include "gdn/Dialect/GdnLayouts.td"
+
 #endif // GDN_DIALECT_GDNBASE_TD

@@ -3,6 +3,7 @@
 #define GDN_DIALECT_GDNOPS_H
 
 #include "gdn/Dialect/GdnDialect.h"
+#include "gdn/Dialect/GdnLayouts.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"

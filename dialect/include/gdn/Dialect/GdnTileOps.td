@@ -14,8 +14,13 @@
 include "gdn/Dialect/GdnBase.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
+// The layout rules of the tile ops (gdn/Dialect/GdnLayouts.h), checked before each op's own.
+def Gdn_TileLayoutRules : NativeOpTrait<"TileLayoutRules"> {
+  let cppNamespace = "::mlir::gdn";
+}
+
 class Gdn_TileOp<string mnemonic, list<Trait> traits = []>
-    : Op<Gdn_Dialect, "tile." # mnemonic, !listconcat(traits, [Pure])> {
+    : Op<Gdn_Dialect, "tile." # mnemonic, !listconcat(traits, [Pure, Gdn_TileLayoutRules])> {
   let hasVerifier = 1;
 }
 
@@ -126,6 +131,21 @@ def Gdn_TileL2NormRowsOp : Gdn_TileOp<"l2norm_rows", [AllTypesMatch<["x", "resul
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x attr-dict `:` type($x)";
   let builders = [OpBuilder<(ins "Value":$x), [{ build($_builder, $_state, x.getType(), x); }]>];
+}
+
+def Gdn_TileConvertLayoutOp : Gdn_TileOp<"convert_layout"> {
+  let summary = "move a tile value from one layout to another";
+  let description = [{
+    The same tile (shape and element type) with another layout (the encoding of its tensor
+    type: `#gdn.mma`, `#gdn.dot_operand`, `#gdn.shared`, `#gdn.blocked`, `#gdn.slice`, or none:
+    in global memory, outside the kernel's tiles). gdn-assign-layouts inserts one wherever a
+    value's producer and a consumer want different layouts; lowering it is a copy through
+    registers, shuffles or shared memory, which the layouts name.
+  }];
+  let arguments = (ins AnyRankedTensor:$x);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasFolder = 1;
 }
 
 #endif // GDN_DIALECT_GDNTILEOPS_TD

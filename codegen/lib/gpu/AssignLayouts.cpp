@@ -1,0 +1,250 @@
+//===- AssignLayouts.cpp - a layout for every tile value of the chunked form ===//
+//
+// The first step of the generated GPU lowering (docs/design.md §3.6): every tile value of the
+// (split) chunked form gets a distribution over the block as the encoding of its tensor type,
+// and gdn.tile.convert_layout ops appear where a producer's layout and a consumer's differ.
+// The rules, from the op and the options only:
+//   - a product (matmul, gated_gram) accumulates into #gdn.mma: mma.sync fragments, or wgmma's
+//     [64, N, 16] where the result's column count N allows (else mma.sync), or #gdn.blocked on
+//     CUDA cores; its left operand becomes #gdn.dot_operand<index = 0> of that accumulator
+//     (with wgmma: from registers where it was computed in registers, else a swizzled
+//     #gdn.shared tile), its right operand #gdn.dot_operand<index = 1> (mma.sync) or #gdn.shared
+//     (wgmma);
+//   - element-wise ops keep their tile's layout (values from global memory start #gdn.blocked);
+//     row factors take #gdn.slice<dim = 1> of it, cumulative gates a #gdn.shared tile (a thread
+//     reads other rows' gates: G_n, G_j);
+//   - the chunk step's loop-carried state lives in the accumulator layout of the product that
+//     updates it (the state in registers across chunks), converted in and out of the loop;
+//   - values leaving the tiles (workspace and output writes, yields) convert back to none.
+// Nothing here names a family or an op's position in the program.
+//
+//===----------------------------------------------------------------------===//
+#include "gdn/Codegen/Passes.h"
+#include "gdn/Dialect/GdnLayouts.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::gdn;
+
+namespace mlir::gdn {
+#define GEN_PASS_DEF_GDNASSIGNLAYOUTS
+#include "gdn/Codegen/Passes.h.inc"
+} // namespace mlir::gdn
+
+namespace {
+
+class LayoutAssigner {
+public:
+  LayoutAssigner(MLIRContext *ctx, StringRef products, int64_t warps)
+      : ctx(ctx), products(products.str()), warps(warps) {}
+
+  void run(func::FuncOp fn) {
+    fn.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+  }
+
+private:
+  bool isTileOp(Operation *op) const {
+    return op->getDialect() && op->getDialect()->getNamespace() == "gdn" &&
+           op->getName().getStringRef().starts_with("gdn.tile.");
+  }
+
+  /// The accumulator layout of a product with this result.
+  Attribute productLayout(RankedTensorType result) {
+    if (products == "cuda-cores")
+      return blocked(2);
+    int64_t n = result.getDimSize(1);
+    if (products == "wgmma" && !ShapedType::isDynamic(n) && n % 8 == 0 && n <= 256 &&
+        warps % 4 == 0)
+      return MmaLayoutAttr::get(ctx, 3, {64, n, 16}, {warps, 1});
+    return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {warps, 1});
+  }
+
+  Attribute blocked(int64_t rank) {
+    if (rank == 1)
+      return BlockedLayoutAttr::get(ctx, {1}, {32}, {warps});
+    return BlockedLayoutAttr::get(ctx, {1, 4}, {8, 4}, {warps, 1});
+  }
+
+  Attribute shared(int64_t swizzle = 0, bool transposed = false) {
+    return SharedLayoutAttr::get(ctx, swizzle, transposed);
+  }
+
+  /// `v` in `layout`: itself, or a conversion placed right after its definition (so that it
+  /// serves every use), made once per (value, layout).
+  Value convert(Value v, Attribute layout) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getEncoding() == layout)
+      return v;
+    auto key = std::make_pair(v.getAsOpaquePointer(), layout.getAsOpaquePointer());
+    if (auto it = converted.find(key); it != converted.end())
+      return it->second;
+    OpBuilder b(ctx);
+    if (Operation *def = v.getDefiningOp())
+      b.setInsertionPointAfter(def);
+    else
+      b.setInsertionPointToStart(cast<BlockArgument>(v).getOwner());
+    Value c = TileConvertLayoutOp::create(b, v.getLoc(), withLayout(type, layout), v);
+    converted[key] = c;
+    return c;
+  }
+
+  void setOperand(Operation *op, unsigned i, Attribute layout) {
+    op->setOperand(i, convert(op->getOperand(i), layout));
+  }
+
+  static void setResultLayout(Value r, Attribute layout) {
+    r.setType(withLayout(cast<RankedTensorType>(r.getType()), layout));
+  }
+
+  void visit(Operation *op) {
+    if (auto loop = dyn_cast<scf::ForOp>(op); loop && loop->hasAttr("gdn.chunk_step")) {
+      carryStateInRegisters(loop);
+      return;
+    }
+    if (isa<TileConvertLayoutOp>(op))
+      return;
+    if (isa<TileMatmulOp, TileGatedGramOp>(op))
+      return product(op);
+    if (isTileOp(op))
+      return elementwise(op);
+    if (isa<arith::AddFOp, arith::SubFOp, arith::MulFOp>(op) &&
+        isa<RankedTensorType>(op->getResult(0).getType()))
+      return arithmetic(op);
+    leaveTiles(op);
+  }
+
+  void product(Operation *op) {
+    Value result = op->getResult(0);
+    Attribute acc = productLayout(cast<RankedTensorType>(result.getType()));
+    if (auto mma = dyn_cast<MmaLayoutAttr>(acc)) {
+      Attribute a = tileLayout(op->getOperand(0).getType());
+      bool wgmma = mma.getVersion() == 3;
+      bool transposeA = op->hasAttr("transpose_a");
+      // wgmma reads A from registers where the value was computed there, else from a swizzled
+      // shared tile; B always from shared memory.
+      Attribute left = DotOperandLayoutAttr::get(ctx, 0, mma);
+      if (wgmma && !isa_and_nonnull<MmaLayoutAttr>(a))
+        left = shared(128, transposeA);
+      setOperand(op, 0, left);
+      setOperand(op, 1, wgmma ? shared(128) : DotOperandLayoutAttr::get(ctx, 1, mma));
+    } else {
+      setOperand(op, 0, blocked(2));
+      setOperand(op, 1, blocked(2));
+    }
+    // Cumulative gates of a gated product: read at other rows (G_j), so from shared memory.
+    for (unsigned i = 2; i < op->getNumOperands(); ++i)
+      setOperand(op, i, shared());
+    setResultLayout(result, acc);
+  }
+
+  void elementwise(Operation *op) {
+    Value tile = op->getOperand(0);
+    auto tileType = cast<RankedTensorType>(tile.getType());
+    Attribute layout = tileType.getEncoding();
+    if (!isa_and_nonnull<MmaLayoutAttr, BlockedLayoutAttr>(layout))
+      layout = blocked(tileType.getRank());
+    setOperand(op, 0, layout);
+    for (unsigned i = 1; i < op->getNumOperands(); ++i) {
+      auto type = cast<RankedTensorType>(op->getOperand(i).getType());
+      if (isa<TileRowScaleOp>(op) && type.getRank() == 1 && tileType.getRank() == 2)
+        setOperand(op, i, SliceLayoutAttr::get(ctx, 1, layout)); // a factor per row
+      else
+        setOperand(op, i, shared()); // cumulative gates: G_n and other rows' are read
+    }
+    setResultLayout(op->getResult(0), layout);
+  }
+
+  void arithmetic(Operation *op) {
+    // The layout of an operand a product made (the sum accumulates into its fragments), else
+    // the first operand's; untouched where no operand is a tile.
+    Attribute layout;
+    for (Value v : op->getOperands())
+      if (isa_and_nonnull<TileMatmulOp, TileGatedGramOp>(v.getDefiningOp()))
+        layout = tileLayout(v.getType());
+    for (Value v : op->getOperands())
+      if (!layout)
+        layout = tileLayout(v.getType());
+    if (!layout)
+      return;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      setOperand(op, i, layout);
+    setResultLayout(op->getResult(0), layout);
+  }
+
+  /// Ops outside the tile algebra (writes to the workspace and outputs, yields) take values
+  /// without layouts, except the chunk step's yield of the state it carries in registers.
+  void leaveTiles(Operation *op) {
+    if (isa<tensor::DimOp>(op))
+      return; // reads a size only
+    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+      auto type = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
+      if (!type || !isTileLayout(type.getEncoding()))
+        continue;
+      Attribute want;
+      if (auto yield = dyn_cast<scf::YieldOp>(op))
+        if (auto loop = dyn_cast<scf::ForOp>(yield->getParentOp()))
+          want = tileLayout(loop.getRegionIterArgs()[i].getType());
+      setOperand(op, i, want);
+    }
+  }
+
+  /// The chunk step's rank-2 f32 loop-carried values (the state) in the accumulator layout of
+  /// the product that updates them: converted once before the loop and once after it.
+  void carryStateInRegisters(scf::ForOp loop) {
+    OpBuilder b(loop);
+    for (auto [i, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      if (!type || type.getRank() != 2 || !type.getElementType().isF32() || type.getEncoding())
+        continue;
+      Attribute layout = productLayout(type);
+      RankedTensorType inRegisters = withLayout(type, layout);
+      OpOperand &init = loop.getInitArgsMutable()[i];
+      b.setInsertionPoint(loop);
+      init.set(TileConvertLayoutOp::create(b, loop.getLoc(), inRegisters, init.get()));
+      arg.setType(inRegisters);
+      Value result = loop.getResult(i);
+      result.setType(inRegisters);
+      b.setInsertionPointAfter(loop);
+      auto out = TileConvertLayoutOp::create(b, loop.getLoc(), type, result);
+      result.replaceAllUsesExcept(out, out);
+    }
+  }
+
+  MLIRContext *ctx;
+  std::string products;
+  int64_t warps;
+  std::map<std::pair<void *, const void *>, Value> converted;
+};
+
+struct GdnAssignLayoutsPass : public gdn::impl::GdnAssignLayoutsBase<GdnAssignLayoutsPass> {
+  using GdnAssignLayoutsBase::GdnAssignLayoutsBase;
+
+  void runOnOperation() override {
+    if (products != "mma.sync" && products != "wgmma" && products != "cuda-cores") {
+      getOperation().emitError() << "gdn-assign-layouts: products must be mma.sync, wgmma or "
+                                    "cuda-cores, got '"
+                                 << products << "'";
+      return signalPassFailure();
+    }
+    if (warps < 1 || warps > 32 || (products == "wgmma" && warps % 4 != 0)) {
+      getOperation().emitError() << "gdn-assign-layouts: warps must be 1 to 32 (a multiple of 4 "
+                                    "for wgmma), got "
+                                 << static_cast<int64_t>(warps);
+      return signalPassFailure();
+    }
+    getOperation().walk([&](func::FuncOp fn) {
+      bool hasTiles = false;
+      fn.walk([&](Operation *op) {
+        hasTiles |= op->getName().getStringRef().starts_with("gdn.tile.");
+      });
+      if (hasTiles)
+        LayoutAssigner(&getContext(), products, warps).run(fn);
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,63 @@
+// gdn-assign-layouts gives every tile value of a split chunked form a layout (docs/design.md
+// §3.6): products accumulate in mma.sync fragments (or wgmma's [64, N, 16], or on CUDA cores),
+// their operands convert to the accumulator's operand fragments (wgmma: shared tiles for B and
+// for an A loaded from memory), element-wise ops keep their tile's layout, row factors are slices
+// of it, cumulative gates shared tiles; the chunk step carries the state in its update's
+// accumulator layout; values written to the workspace and outputs convert back to none.
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts | FileCheck %s
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma" | FileCheck %s --check-prefix=WGMMA
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=cuda-cores warps=8" | FileCheck %s --check-prefix=SIMT
+// RUN: not gdn-opt %s --gdn-assign-layouts="products=tensor" 2>&1 | FileCheck %s --check-prefix=BADPRODUCTS
+// RUN: not gdn-opt %s --gdn-assign-layouts="products=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=BADWARPS
+
+// The prep: the gram of K from operand fragments into the accumulator, the row factor beta as
+// a slice of it, the solve in place, W = Tm K' with Tm converted to an A fragment, written out
+// without a layout.
+// CHECK-LABEL: func.func @gated_deltanet
+// CHECK: scf.forall
+// CHECK: %[[G:.*]] = gdn.tile.cumsum %{{.*}} : tensor<?xf32, #gdn.blocked<per_thread = [1], lanes = [32], warps = [4]>>
+// CHECK: %[[GS:.*]] = gdn.tile.convert_layout %[[G]] : {{.*}} -> tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
+// CHECK: %[[KKG:.*]] = gdn.tile.gated_gram %{{.*}}, %{{.*}} gates %[[GS]] : {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>> -> tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[A:.*]] = gdn.tile.row_scale %[[KKG]] by %{{.*}} : tensor<?xf32, #gdn.slice<dim = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>> : tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[TM:.*]] = gdn.tile.unit_lower_inverse %[[A]] : tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[TMA:.*]] = gdn.tile.convert_layout %[[TM]] : {{.*}} -> tensor<?x?xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>
+// CHECK: %[[W:.*]] = gdn.tile.matmul %[[TMA]], %{{.*}} : {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[WOUT:.*]] = gdn.tile.convert_layout %[[W]] : tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<?x64xf32>
+// CHECK: tensor.parallel_insert_slice %[[WOUT]]
+// The step: S enters the chunk loop in the accumulator layout and stays there across chunks.
+// CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[S:.*]] = %[[S0]]) -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>)
+// CHECK: gdn.tile.decay_state %[[S]], %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>, tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
+// CHECK: %[[UPD:.*]] = gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[NEXT:.*]] = arith.addf %{{.*}}, %[[UPD]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: scf.yield %{{.*}}, %[[NEXT]] : tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[SOUT:.*]] = gdn.tile.convert_layout %{{.*}}#1 : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<64x64xf32>
+// CHECK: tensor.insert_slice %[[SOUT]]
+
+// wgmma: [64, N, 16] with N the product's columns where it is static (64: K x V updates, W S,
+// Q S), B from swizzled shared tiles, A from shared when loaded (the workspace's W) and from
+// registers when computed (the solve's Tm); the C x C grams (N = ?) stay on mma.sync.
+// WGMMA: gdn.tile.gated_gram {{.*}} -> tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x?xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+// WGMMA: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>)
+// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<64x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = true>>, {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+
+// CUDA cores: every product into #gdn.blocked, over 8 warps.
+// SIMT: gdn.tile.gated_gram {{.*}} : tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>, tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>> -> tensor<?x?xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>
+// SIMT-NOT: #gdn.mma
+// SIMT-NOT: #gdn.dot_operand
+
+// BADPRODUCTS: gdn-assign-layouts: products must be mma.sync, wgmma or cuda-cores, got 'tensor'
+// BADWARPS: gdn-assign-layouts: warps must be 1 to 32 (a multiple of 4 for wgmma), got 2
+func.func @gated_deltanet(%q: tensor<?x?x1x64xbf16>, %k: tensor<?x?x1x64xbf16>,
+                          %v: tensor<?x?x1x64xbf16>, %g: tensor<?x?x1xf32>,
+                          %beta: tensor<?x?x1xf32>, %h0: tensor<?x1x64x64xf32>)
+    -> (tensor<?x?x1x64xbf16>, tensor<?x1x64x64xf32>) {
+  %o, %hT = gdn.recurrence <scalar, delta>
+      q(%q : tensor<?x?x1x64xbf16>) k(%k : tensor<?x?x1x64xbf16>) v(%v : tensor<?x?x1x64xbf16>)
+      g(%g : tensor<?x?x1xf32>) beta(%beta : tensor<?x?x1xf32>)
+      initial_state(%h0 : tensor<?x1x64x64xf32>) {qk_l2norm}
+      -> tensor<?x?x1x64xbf16>, tensor<?x1x64x64xf32>
+  return %o, %hT : tensor<?x?x1x64xbf16>, tensor<?x1x64x64xf32>
+}
