@@ -13,7 +13,7 @@ using namespace mlir;
 using namespace mlir::gdn;
 
 LogicalResult MmaLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError, unsigned version,
-                                    ArrayRef<int64_t> instr, ArrayRef<int64_t> warps) {
+                                    ArrayRef<int64_t> instr, ArrayRef<int64_t> warps, bool) {
   if (version != 2 && version != 3)
     return emitError() << "#gdn.mma version must be 2 (mma.sync) or 3 (wgmma), got " << version;
   if (instr.size() != 3)
@@ -150,15 +150,23 @@ LogicalResult verifyProduct(Operation *op, Value a, Value b, Value result) {
       return DotOperandLayoutAttr::get(op->getContext(), index, mma);
     };
     bool wgmma = mma.getVersion() == 3;
-    if (la != fragment(0) && !(wgmma && isa_and_nonnull<SharedLayoutAttr>(la)))
-      return op->emitOpError() << "operand 'a' of a product into " << layoutText(lr) << " must be "
-                               << layoutText(fragment(0)) << (wgmma ? " or a #gdn.shared tile" : "")
-                               << ", got " << layoutText(la);
-    if (wgmma ? !isa_and_nonnull<SharedLayoutAttr>(lb) : lb != fragment(1))
-      return op->emitOpError() << "operand 'b' of a product into " << layoutText(lr) << " must be "
+    // The instruction's A and B: a and b, or b and a into a transposed accumulator.
+    bool transposed = mma.getTransposed();
+    StringRef nameA = transposed ? "'b'" : "'a'", nameB = transposed ? "'a'" : "'b'";
+    Attribute instrA = transposed ? lb : la, instrB = transposed ? la : lb;
+    std::string role =
+        transposed ? " (transposed: " + nameA.str() + " is the instruction's A)" : "";
+    if (instrA != fragment(0) && !(wgmma && isa_and_nonnull<SharedLayoutAttr>(instrA)))
+      return op->emitOpError() << "operand " << nameA << " of a product into " << layoutText(lr)
+                               << role << " must be " << layoutText(fragment(0))
+                               << (wgmma ? " or a #gdn.shared tile" : "") << ", got "
+                               << layoutText(instrA);
+    if (wgmma ? !isa_and_nonnull<SharedLayoutAttr>(instrB) : instrB != fragment(1))
+      return op->emitOpError() << "operand " << nameB << " of a product into " << layoutText(lr)
+                               << role << " must be "
                                << (wgmma ? std::string("a #gdn.shared tile (wgmma reads B there)")
                                          : layoutText(fragment(1)))
-                               << ", got " << layoutText(lb);
+                               << ", got " << layoutText(instrB);
     return success();
   }
   if (isa<BlockedLayoutAttr>(lr)) {

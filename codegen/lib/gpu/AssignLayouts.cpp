@@ -15,6 +15,9 @@
 //     reads other rows' gates: G_n, G_j);
 //   - the chunk step's loop-carried state lives in the accumulator layout of the product that
 //     updates it (the state in registers across chunks), converted in and out of the loop;
+//     with transposed-state (the default) as S^T: a product whose right operand is held in a
+//     transposed accumulator is computed transposed, that operand's fragments being the
+//     instruction's A straight from registers (the sliced state pass's Q S, W S, K^T Vnew);
 //   - values leaving the tiles (workspace and output writes, yields) convert back to none.
 // Nothing here names a family or an op's position in the program.
 //
@@ -39,8 +42,8 @@ namespace {
 
 class LayoutAssigner {
 public:
-  LayoutAssigner(MLIRContext *ctx, StringRef products, int64_t warps)
-      : ctx(ctx), products(products.str()), warps(warps) {}
+  LayoutAssigner(MLIRContext *ctx, StringRef products, int64_t warps, bool transposedState)
+      : ctx(ctx), products(products.str()), warps(warps), transposedState(transposedState) {}
 
   void run(func::FuncOp fn) {
     fn.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
@@ -52,15 +55,16 @@ private:
            op->getName().getStringRef().starts_with("gdn.tile.");
   }
 
-  /// The accumulator layout of a product with this result.
-  Attribute productLayout(RankedTensorType result) {
+  /// The accumulator layout of a product with this result (held transposed: the instruction's
+  /// N runs along the result's rows).
+  Attribute productLayout(RankedTensorType result, bool transposed) {
     if (products == "cuda-cores")
       return blocked(2);
-    int64_t n = result.getDimSize(1);
+    int64_t n = result.getDimSize(transposed ? 0 : 1);
     if (products == "wgmma" && !ShapedType::isDynamic(n) && n % 8 == 0 && n <= 256 &&
         warps % 4 == 0)
-      return MmaLayoutAttr::get(ctx, 3, {64, n, 16}, {warps, 1});
-    return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {warps, 1});
+      return MmaLayoutAttr::get(ctx, 3, {64, n, 16}, {warps, 1}, transposed);
+    return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {warps, 1}, transposed);
   }
 
   Attribute blocked(int64_t rank) {
@@ -119,18 +123,25 @@ private:
 
   void product(Operation *op) {
     Value result = op->getResult(0);
-    Attribute acc = productLayout(cast<RankedTensorType>(result.getType()));
+    // A right operand held in a transposed accumulator (S^T) makes the product transposed:
+    // (a b)^T = b^T a^T, with b's fragments as the instruction's A, straight from registers.
+    auto heldB = dyn_cast_or_null<MmaLayoutAttr>(tileLayout(op->getOperand(1).getType()));
+    bool transposed = heldB && heldB.getTransposed();
+    Attribute acc = productLayout(cast<RankedTensorType>(result.getType()), transposed);
     if (auto mma = dyn_cast<MmaLayoutAttr>(acc)) {
-      Attribute a = tileLayout(op->getOperand(0).getType());
+      unsigned instrA = transposed ? 1 : 0, instrB = transposed ? 0 : 1;
       bool wgmma = mma.getVersion() == 3;
       bool transposeA = op->hasAttr("transpose_a");
       // wgmma reads A from registers where the value was computed there, else from a swizzled
-      // shared tile; B always from shared memory.
+      // shared tile; B always from shared memory. A shared tile is `transposed` where the
+      // instruction takes its transpose: A = a^T (transpose_a) or b^T (transposed product),
+      // B = a (transposed product with transpose_a) or a^T (transposed product without).
+      bool readA = transposed ? true : transposeA, readB = transposed ? !transposeA : false;
       Attribute left = DotOperandLayoutAttr::get(ctx, 0, mma);
-      if (wgmma && !isa_and_nonnull<MmaLayoutAttr>(a))
-        left = shared(128, transposeA);
-      setOperand(op, 0, left);
-      setOperand(op, 1, wgmma ? shared(128) : DotOperandLayoutAttr::get(ctx, 1, mma));
+      if (wgmma && !isa_and_nonnull<MmaLayoutAttr>(tileLayout(op->getOperand(instrA).getType())))
+        left = shared(128, readA);
+      setOperand(op, instrA, left);
+      setOperand(op, instrB, wgmma ? shared(128, readB) : DotOperandLayoutAttr::get(ctx, 1, mma));
     } else {
       setOperand(op, 0, blocked(2));
       setOperand(op, 1, blocked(2));
@@ -200,7 +211,7 @@ private:
       auto type = dyn_cast<RankedTensorType>(arg.getType());
       if (!type || type.getRank() != 2 || !type.getElementType().isF32() || type.getEncoding())
         continue;
-      Attribute layout = productLayout(type);
+      Attribute layout = productLayout(type, transposedState);
       RankedTensorType inRegisters = withLayout(type, layout);
       OpOperand &init = loop.getInitArgsMutable()[i];
       b.setInsertionPoint(loop);
@@ -217,6 +228,7 @@ private:
   MLIRContext *ctx;
   std::string products;
   int64_t warps;
+  bool transposedState;
   std::map<std::pair<void *, const void *>, Value> converted;
 };
 
@@ -242,7 +254,7 @@ struct GdnAssignLayoutsPass : public gdn::impl::GdnAssignLayoutsBase<GdnAssignLa
         hasTiles |= op->getName().getStringRef().starts_with("gdn.tile.");
       });
       if (hasTiles)
-        LayoutAssigner(&getContext(), products, warps).run(fn);
+        LayoutAssigner(&getContext(), products, warps, transposedState).run(fn);
     });
   }
 };

@@ -5,7 +5,9 @@
 // of it, cumulative gates shared tiles; the chunk step carries the state in its update's
 // accumulator layout; values written to the workspace and outputs convert back to none.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts | FileCheck %s
-// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma" | FileCheck %s --check-prefix=WGMMA
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="transposed-state=0" | FileCheck %s --check-prefix=PLAIN
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma transposed-state=0" | FileCheck %s --check-prefix=WGMMA
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma" | FileCheck %s --check-prefix=WGMMAT
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=cuda-cores warps=8" | FileCheck %s --check-prefix=SIMT
 // RUN: not gdn-opt %s --gdn-assign-layouts="products=tensor" 2>&1 | FileCheck %s --check-prefix=BADPRODUCTS
 // RUN: not gdn-opt %s --gdn-assign-layouts="products=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=BADWARPS
@@ -24,15 +26,28 @@
 // CHECK: %[[W:.*]] = gdn.tile.matmul %[[TMA]], %{{.*}} : {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
 // CHECK: %[[WOUT:.*]] = gdn.tile.convert_layout %[[W]] : tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<?x64xf32>
 // CHECK: tensor.parallel_insert_slice %[[WOUT]]
-// The step: S enters the chunk loop in the accumulator layout and stays there across chunks.
-// CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[S:.*]] = %[[S0]]) -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>)
-// CHECK: gdn.tile.decay_state %[[S]], %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>, tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
-// CHECK: %[[UPD:.*]] = gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
-// CHECK: %[[NEXT:.*]] = arith.addf %{{.*}}, %[[UPD]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
-// CHECK: scf.yield %{{.*}}, %[[NEXT]] : tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
-// CHECK: %[[SOUT:.*]] = gdn.tile.convert_layout %{{.*}}#1 : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<64x64xf32>
+// The step: S enters the chunk loop as S^T in a transposed accumulator and stays there; W S
+// takes it as the instruction's A straight from registers, and so do the products with
+// Vnew = U - W S (computed transposed): nothing in the step goes through shared memory but the
+// tiles loaded from the workspace and the inputs.
+// CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[S:.*]] = %[[S0]]) -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>)
+// CHECK: %[[SA:.*]] = gdn.tile.convert_layout %[[S]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>
+// CHECK: %[[WS:.*]] = gdn.tile.matmul %{{.*}}, %[[SA]] : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = {{.*}}>>, {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: %[[VNEW:.*]] = arith.subf %{{.*}}, %[[WS]] : tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: %[[VA:.*]] = gdn.tile.convert_layout %[[VNEW]] : {{.*}} -> tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>
+// CHECK: gdn.tile.matmul %{{.*}}, %[[VA]] : {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: gdn.tile.decay_state %[[S]], %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>, tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
+// CHECK: %[[UPD:.*]] = gdn.tile.matmul %{{.*}}, %[[VA]] {transpose_a} : {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: %[[NEXT:.*]] = arith.addf %{{.*}}, %[[UPD]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: scf.yield %{{.*}}, %[[NEXT]] : tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: %[[SOUT:.*]] = gdn.tile.convert_layout %{{.*}}#1 : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>> -> tensor<64x64xf32>
 // CHECK: tensor.insert_slice %[[SOUT]]
+
+// transposed-state=0: S as the right operand of W S and Q S, converted to B fragments.
+// PLAIN: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>)
+// PLAIN: gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<64x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>
+// PLAIN-NOT: transposed = true
 
 // wgmma: [64, N, 16] with N the product's columns where it is static (64: K x V updates, W S,
 // Q S), B from swizzled shared tiles, A from shared when loaded (the workspace's W) and from
@@ -42,6 +57,13 @@
 // WGMMA: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>)
 // WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<64x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
 // WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = true>>, {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+
+// wgmma with S^T: the state's update K^T Vnew accumulates into wgmma's [64, 64, 16] (N: the
+// state's rows) with Vnew's fragments as A from registers and K from shared memory; W S has
+// no static N (the chunk's rows), so mma.sync with S^T as A.
+// WGMMAT: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>)
+// WGMMAT: gdn.tile.matmul {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// WGMMAT: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>> -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>
 
 // CUDA cores: every product into #gdn.blocked, over 8 warps.
 // SIMT: gdn.tile.gated_gram {{.*}} : tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>, tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>> -> tensor<?x?xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>

@@ -35,6 +35,18 @@ func.func @wgmma(%k: tensor<?x128xf32, #gdn.shared<swizzle = 128, transposed = t
   return %p : tensor<128x128xf32, #wg>
 }
 
+// Into a transposed accumulator (holding the result's transpose) the roles swap: b is the
+// instruction's A (from registers, as a state held as S^T is), a its B.
+// CHECK-LABEL: func.func @transposed
+// CHECK: gdn.tile.matmul {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>> -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+#acct = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>
+func.func @transposed(%w: tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct>>,
+                      %s: tensor<64x64xf32, #acct>) -> tensor<?x64xf32, #acct> {
+  %sa = gdn.tile.convert_layout %s : tensor<64x64xf32, #acct> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct>>
+  %p = gdn.tile.matmul %w, %sa : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct>> -> tensor<?x64xf32, #acct>
+  return %p : tensor<?x64xf32, #acct>
+}
+
 // A conversion to the layout a value has is no conversion; two in a row are one.
 // FOLD-LABEL: func.func @folds
 // FOLD-NEXT: gdn.tile.convert_layout %arg0 : tensor<8x8xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [4, 1]>> -> tensor<8x8xf32, #gdn.shared<swizzle = 0, transposed = false>>

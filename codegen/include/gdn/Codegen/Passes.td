@@ -48,7 +48,9 @@ def GdnAssignLayouts : Pass<"gdn-assign-layouts", "ModuleOp"> {
     operands `#gdn.dot_operand<index = 1>` (mma.sync) or `#gdn.shared` (wgmma). Element-wise ops
     keep their tile's layout; row factors take its `#gdn.slice<dim = 1>`, cumulative gates a
     `#gdn.shared` tile. The chunk step's state is carried across chunks in its update's
-    accumulator layout. Values written to the workspace or outputs convert back to no layout.
+    accumulator layout, by default transposed (S^T: products with S, and with values computed
+    transposed from it, are computed transposed, their right operand as the instruction's A
+    from registers). Values written to the workspace or outputs convert back to no layout.
     The tile ops' verifiers check the result (gdn/Dialect/GdnLayouts.h). The kernel builders do
     not read these layouts yet.
   }];
@@ -56,7 +58,11 @@ def GdnAssignLayouts : Pass<"gdn-assign-layouts", "ModuleOp"> {
     Option<"products", "products", "std::string", /*default=*/"\"mma.sync\"",
            "Instruction family of the tile products: mma.sync, wgmma (sm_90a) or cuda-cores">,
     Option<"warps", "warps", "int64_t", /*default=*/"4",
-           "Warps of the block the layouts spread over (a multiple of 4 for wgmma)">
+           "Warps of the block the layouts spread over (a multiple of 4 for wgmma)">,
+    Option<"transposedState", "transposed-state", "bool", /*default=*/"true",
+           "Carry the chunk step's state as S^T in a transposed accumulator, so that the "
+           "products with S (and with what they yield) take it as the instruction's A from "
+           "registers; off: S as the right operand, converted per product">
   ];
   let dependentDialects = ["::mlir::gdn::GdnDialect"];
 }

@@ -27,11 +27,17 @@ def Gdn_MmaLayout : Gdn_Layout<"MmaLayout", "mma"> {
     instruction tile; sm_80 and later). `version = 3`: `wgmma` (instr `[64, N, 16]`, N a multiple
     of 8 up to 256, one warpgroup of four warps per instruction tile; `warps[0]` a multiple of 4;
     sm_90a). Each thread holds the accumulator elements the instruction gives its lane, in f32.
+    `transposed`: the fragments hold the tile's transpose (the instruction's rows run along the
+    tile's columns): a product into it is computed as (a b)^T = b^T a^T, its right operand `b`
+    being the instruction's A; so a state S held as S^T in accumulators feeds the products
+    X S straight from registers (the chunked kernels' sliced state pass).
   }];
   let parameters = (ins "unsigned":$version, ArrayRefParameter<"int64_t">:$instr,
-                        ArrayRefParameter<"int64_t">:$warps);
+                        ArrayRefParameter<"int64_t">:$warps,
+                        DefaultValuedParameter<"bool", "false">:$transposed);
   let assemblyFormat = [{
-    `<` `version` `=` $version `,` `instr` `=` `[` $instr `]` `,` `warps` `=` `[` $warps `]` `>`
+    `<` `version` `=` $version `,` `instr` `=` `[` $instr `]` `,` `warps` `=` `[` $warps `]`
+    (`,` `transposed` `=` $transposed^)? `>`
   }];
 }
 
@@ -53,8 +59,9 @@ def Gdn_SharedLayout : Gdn_Layout<"SharedLayout", "shared"> {
   let description = [{
     The tile lives in shared memory, one row after another, each row's 16-byte pieces XOR
     swizzled within `swizzle` bytes (0: none; 32, 64 or 128: the patterns wgmma's descriptors and
-    TMA name). `transposed`: stored column after column (K^T read by rows). Every thread of the
-    block may read any element; a wgmma operand is read from here directly.
+    TMA name). `transposed`: the product that reads the tile takes it as its instruction's
+    operand transposed (the other major-ness in wgmma's descriptor, ldmatrix `.trans`). Every
+    thread of the block may read any element; a wgmma operand is read from here directly.
   }];
   let parameters = (ins "int64_t":$swizzle, "bool":$transposed);
   let assemblyFormat = "`<` `swizzle` `=` $swizzle `,` `transposed` `=` $transposed `>`";
