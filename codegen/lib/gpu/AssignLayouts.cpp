@@ -56,15 +56,26 @@ private:
   }
 
   /// The accumulator layout of a product with this result (held transposed: the instruction's
-  /// N runs along the result's rows).
-  Attribute productLayout(RankedTensorType result, bool transposed) {
+  /// M runs along the result's columns, N along its rows). wgmma needs M to fill its 64 rows
+  /// (static, or a chunk's rows when the chunk has 64) and a static N, a multiple of 8 up to 256.
+  Attribute productLayout(RankedTensorType result, bool transposed, int64_t chunk) {
     if (products == "cuda-cores")
       return blocked(2);
-    int64_t n = result.getDimSize(transposed ? 0 : 1);
-    if (products == "wgmma" && !ShapedType::isDynamic(n) && n % 8 == 0 && n <= 256 &&
-        warps % 4 == 0)
+    int64_t m = result.getDimSize(transposed ? 1 : 0), n = result.getDimSize(transposed ? 0 : 1);
+    int64_t mBound = ShapedType::isDynamic(m) ? chunk : m;
+    if (products == "wgmma" && mBound >= 64 && !ShapedType::isDynamic(n) && n % 8 == 0 &&
+        n <= 256 && warps % 4 == 0)
       return MmaLayoutAttr::get(ctx, 3, {64, n, 16}, {warps, 1}, transposed);
     return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {warps, 1}, transposed);
+  }
+
+  /// The chunk size of the chunk loop or prep around `op` (what bounds a tile's dynamic rows).
+  static int64_t chunkAround(Operation *op) {
+    for (Operation *p = op->getParentOp(); p; p = p->getParentOp())
+      for (StringRef mark : {"gdn.chunk_step", "gdn.chunk_prep", "gdn.chunk_loop"})
+        if (auto c = p->getAttrOfType<IntegerAttr>(mark))
+          return c.getInt();
+    return 0;
   }
 
   Attribute blocked(int64_t rank) {
@@ -127,7 +138,8 @@ private:
     // (a b)^T = b^T a^T, with b's fragments as the instruction's A, straight from registers.
     auto heldB = dyn_cast_or_null<MmaLayoutAttr>(tileLayout(op->getOperand(1).getType()));
     bool transposed = heldB && heldB.getTransposed();
-    Attribute acc = productLayout(cast<RankedTensorType>(result.getType()), transposed);
+    Attribute acc =
+        productLayout(cast<RankedTensorType>(result.getType()), transposed, chunkAround(op));
     if (auto mma = dyn_cast<MmaLayoutAttr>(acc)) {
       unsigned instrA = transposed ? 1 : 0, instrB = transposed ? 0 : 1;
       bool wgmma = mma.getVersion() == 3;
@@ -211,7 +223,8 @@ private:
       auto type = dyn_cast<RankedTensorType>(arg.getType());
       if (!type || type.getRank() != 2 || !type.getElementType().isF32() || type.getEncoding())
         continue;
-      Attribute layout = productLayout(type, transposedState);
+      Attribute layout = productLayout(type, transposedState,
+                                       loop->getAttrOfType<IntegerAttr>("gdn.chunk_step").getInt());
       RankedTensorType inRegisters = withLayout(type, layout);
       OpOperand &init = loop.getInitArgsMutable()[i];
       b.setInsertionPoint(loop);

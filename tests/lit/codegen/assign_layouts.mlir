@@ -8,6 +8,7 @@
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="transposed-state=0" | FileCheck %s --check-prefix=PLAIN
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma transposed-state=0" | FileCheck %s --check-prefix=WGMMA
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma" | FileCheck %s --check-prefix=WGMMAT
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-assign-layouts="products=wgmma" | FileCheck %s --check-prefix=WGMMA64
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=32 --gdn-split-chunk-loop --gdn-assign-layouts="products=cuda-cores warps=8" | FileCheck %s --check-prefix=SIMT
 // RUN: not gdn-opt %s --gdn-assign-layouts="products=tensor" 2>&1 | FileCheck %s --check-prefix=BADPRODUCTS
 // RUN: not gdn-opt %s --gdn-assign-layouts="products=wgmma warps=2" 2>&1 | FileCheck %s --check-prefix=BADWARPS
@@ -49,14 +50,16 @@
 // PLAIN: gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<64x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>
 // PLAIN-NOT: transposed = true
 
-// wgmma: [64, N, 16] with N the product's columns where it is static (64: K x V updates, W S,
-// Q S), B from swizzled shared tiles, A from shared when loaded (the workspace's W) and from
-// registers when computed (the solve's Tm); the C x C grams (N = ?) stay on mma.sync.
-// WGMMA: gdn.tile.gated_gram {{.*}} -> tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
-// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x?xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+// wgmma: [64, N, 16] where the instruction's M has 64 rows (static, or a chunk of 64) and N is
+// static; B from swizzled shared tiles, A from shared when loaded and from registers when
+// computed. At chunk 32 the prep's products and W S (32 rows) stay on mma.sync; the state
+// update K^T Vnew (64 x 64) is wgmma with K read transposed. At chunk 64 the prep's W = Tm K'
+// is wgmma with Tm from registers.
+// WGMMA: gdn.tile.matmul {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
 // WGMMA: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>)
-// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<64x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
-// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = true>>, {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>, tensor<64x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>> -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// WGMMA: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = true>>, tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
+// WGMMA64: gdn.tile.matmul %{{.*}}, %{{.*}} : tensor<?x?xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>> -> tensor<?x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1]>>
 
 // wgmma with S^T: the state's update K^T Vnew accumulates into wgmma's [64, 64, 16] (N: the
 // state's rows) with Vnew's fragments as A from registers and K from shared memory; W S has
