@@ -60,11 +60,7 @@ static bool isEntryStart(StringRef line) {
          line.starts_with(".weak .entry");
 }
 
-/// One PTX module from several that the same target wrote: the first one whole, then from each
-/// other its module-scope declarations not already made (identical lines) and its entries.
-/// Fails (naming the line) where a part defines anything beside entries after its
-/// declarations, which a merge cannot tell apart from a clash.
-static FailureOr<std::string> mergePtx(ArrayRef<std::string> parts, std::string &why) {
+FailureOr<std::string> mergePtx(ArrayRef<std::string> parts, std::string &why) {
   std::string merged = parts.front();
   llvm::StringSet<> declared;
   for (StringRef line : linesOf(parts.front()))

@@ -17,6 +17,12 @@ namespace mlir::gdn {
 FailureOr<std::string> lowerKernelsToPtx(ModuleOp module, const std::string &chip,
                                          const std::string &features, std::string &why);
 
+/// One PTX module from several that the same target wrote for one kernel each: the first
+/// whole, then from each other its module-scope declarations not already made (identical lines)
+/// and its entries. Fails, saying why, where a part defines anything but entries after its
+/// declarations (a merge could not tell that from a clash).
+FailureOr<std::string> mergePtx(ArrayRef<std::string> parts, std::string &why);
+
 } // namespace mlir::gdn
 
 #endif // GDN_CODEGEN_GPU_KERNELSERIALIZATION_H
