@@ -50,10 +50,8 @@ public:
   }
 
 private:
-  bool isTileOp(Operation *op) const {
-    return op->getDialect() && op->getDialect()->getNamespace() == "gdn" &&
-           op->getName().getStringRef().starts_with("gdn.tile.");
-  }
+  /// The tile ops: every one carries the layout rules' trait.
+  static bool isTileOp(Operation *op) { return op->hasTrait<TileLayoutRules>(); }
 
   /// The accumulator layout of a product with this result (held transposed: the instruction's
   /// M runs along the result's columns, N along its rows). wgmma needs M to fill its 64 rows
@@ -263,9 +261,7 @@ struct GdnAssignLayoutsPass : public gdn::impl::GdnAssignLayoutsBase<GdnAssignLa
     }
     getOperation().walk([&](func::FuncOp fn) {
       bool hasTiles = false;
-      fn.walk([&](Operation *op) {
-        hasTiles |= op->getName().getStringRef().starts_with("gdn.tile.");
-      });
+      fn.walk([&](Operation *op) { hasTiles |= op->hasTrait<TileLayoutRules>(); });
       if (hasTiles)
         LayoutAssigner(&getContext(), products, warps, transposedState).run(fn);
     });
