@@ -125,11 +125,29 @@ LogicalResult TileDecayStateOp::verify() {
 }
 
 LogicalResult TileMatmulOp::verify() {
-  auto a = f32Tile(*this, getA(), "'a'", {2});
-  auto b = f32Tile(*this, getB(), "'b'", {2});
-  auto r = f32Tile(*this, getResult(), "the result", {2});
-  if (failed(a) || failed(b) || failed(r))
+  // The operands may be rounded to a tensor core's 16-bit inputs (bf16 or f16) before the
+  // product, both alike; the product accumulates in f32.
+  auto operand = [&](Value v, StringRef what) -> FailureOr<RankedTensorType> {
+    auto type = cast<RankedTensorType>(v.getType());
+    Type e = type.getElementType();
+    if (!e.isF32() && !e.isBF16() && !e.isF16())
+      return emitOpError() << what << " must be an f32, bf16 or f16 tile, got " << e;
+    if (type.getRank() != 2)
+      return emitOpError() << what << " must have rank 2, got rank " << type.getRank();
+    return type;
+  };
+  auto a = operand(getA(), "'a'");
+  if (failed(a))
     return failure();
+  auto b = operand(getB(), "'b'");
+  if (failed(b))
+    return failure();
+  auto r = f32Tile(*this, getResult(), "the result", {2});
+  if (failed(r))
+    return failure();
+  if (a->getElementType() != b->getElementType())
+    return emitOpError() << "'a' and 'b' must have one element type, got " << a->getElementType()
+                         << " and " << b->getElementType();
   int64_t m = a->getDimSize(getTransposeA() ? 1 : 0);
   int64_t k = a->getDimSize(getTransposeA() ? 0 : 1);
   if (!sameDim(k, b->getDimSize(0)))

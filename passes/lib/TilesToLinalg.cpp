@@ -319,7 +319,11 @@ struct MatmulLowering : OpRewritePattern<TileMatmulOp> {
     auto generic = linalg::GenericOp::create(
         b, loc, TypeRange{init.getType()}, ValueRange{op.getA(), op.getB()}, ValueRange{init}, maps,
         {kPar, kPar, kRed}, [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value prod = arith::MulFOp::create(nb, nl, args[0], args[1]);
+          // 16-bit operands (rounded for a tensor core) are exact in f32.
+          auto widen = [&](Value x) -> Value {
+            return x.getType().isF32() ? x : arith::ExtFOp::create(nb, nl, nb.getF32Type(), x);
+          };
+          Value prod = arith::MulFOp::create(nb, nl, widen(args[0]), widen(args[1]));
           linalg::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], prod)});
         });
     replaceWithCast(b, op, generic.getResult(0));

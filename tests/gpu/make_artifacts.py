@@ -348,9 +348,54 @@ def main():
             return 1
         if not name.startswith("edge_"):
             lines.append(f"{name} {B} {T}\n")
+    if compile_tile_programs(gdn_opt, args.outdir, args.chip) != 0:
+        return 1
     with open(os.path.join(args.outdir, "cases.txt"), "w") as f:
         f.writelines(lines)
     print(f"make_artifacts: {len(lines)} kernels in {args.outdir}")
+    return 0
+
+
+# The tile programs with hand-written layouts (tests/gpu/tiles.mlir), lowered by
+# gdn-tiles-to-gpu to one PTX module (bare pointers: one parameter per memref).
+TILE_PIPELINE = (
+    "builtin.module(gdn-tiles-to-gpu,nvvm-attach-target{{chip={chip} features=+ptx80 O=3}},"
+    "gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-nvgpu-to-nvvm,"
+    "convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1}},canonicalize,cse,"
+    "reconcile-unrealized-casts),gpu-module-to-binary{{format=isa}})")
+
+
+def mlir_string(text):
+    """The value of an MLIR string literal's body (\\XX hex escapes, \\\\, \\")."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            n = text[i + 1]
+            if n in "\\\"":
+                out.append(n)
+                i += 2
+                continue
+            out.append(chr(int(text[i + 1:i + 3], 16)))
+            i += 3
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def compile_tile_programs(gdn_opt, outdir, chip):
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tiles.mlir")
+    result = subprocess.run([gdn_opt, source, "--pass-pipeline=" + TILE_PIPELINE.format(chip=chip)],
+                            capture_output=True, text=True)
+    # The PTX is the gpu.binary's object: the longest string literal of the output.
+    literals = re.findall(r'"((?:[^"\\]|\\.)*)"', result.stdout)
+    ptx = mlir_string(max(literals, key=len)) if literals else ""
+    if result.returncode != 0 or ".entry" not in ptx:
+        sys.stderr.write(f"make_artifacts: tiles.mlir: {result.stderr}")
+        return 1
+    with open(os.path.join(outdir, "tiles.ptx"), "w") as f:
+        f.write(ptx)
     return 0
 
 

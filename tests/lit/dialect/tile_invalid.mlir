@@ -343,8 +343,16 @@ func.func @decay_state_result_type(%s: tensor<64x128xf32>, %g: tensor<?xf32>) {
 // -----
 
 func.func @matmul_a_f16(%a: tensor<8x64xf16>, %b: tensor<64x128xf32>) {
-  // expected-error @+1 {{'gdn.tile.matmul' op 'a' must be an f32 tile, got 'f16'}}
+  // expected-error @+1 {{'gdn.tile.matmul' op 'a' and 'b' must have one element type, got 'f16' and 'f32'}}
   %0 = gdn.tile.matmul %a, %b : tensor<8x64xf16>, tensor<64x128xf32> -> tensor<8x128xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_f64_operand(%a: tensor<8x64xf64>, %b: tensor<64x128xf64>) {
+  // expected-error @+1 {{'gdn.tile.matmul' op 'a' must be an f32, bf16 or f16 tile, got 'f64'}}
+  %0 = gdn.tile.matmul %a, %b : tensor<8x64xf64>, tensor<64x128xf64> -> tensor<8x128xf32>
   return
 }
 

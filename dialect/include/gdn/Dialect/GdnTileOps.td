@@ -119,6 +119,8 @@ def Gdn_TileMatmulOp : Gdn_TileOp<"matmul"> {
   let summary = "a tile product, optionally with the left operand transposed";
   let description = [{
     `a b` (`a`: `[m, k]`) or, with `transpose_a`, `a^T b` (`a`: `[k, m]`); `b`: `[k, n]`.
+    The operands are f32 tiles, or both rounded to bf16 or f16 (a tensor core's inputs, as a
+    GPU lowering states them: `arith.truncf` before the product); the result is f32.
   }];
   let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b, UnitAttr:$transpose_a);
   let results = (outs AnyRankedTensor:$result);

@@ -1,0 +1,251 @@
+//===- ConvertLayoutPatterns.cpp - moving tiles between layouts -----------===//
+//
+// gdn.tile.convert_layout (docs/design.md §3.7), by the pair of layouts:
+//   memory -> registers   each thread loads its elements from the memref the tile was read
+//                         from (bufferization.to_tensor, optionally through a unit-stride
+//                         tensor.extract_slice);
+//   registers -> memory   each thread stores its elements into the memref the tile is
+//                         materialised in (bufferization.materialize_in_destination); of a
+//                         replicated operand fragment, one warp stores;
+//   accumulator -> its A  in place, where a warp holds whole rows: the m16n8k16 accumulator of
+//                         two adjacent 16 x 8 tiles is the A fragment of one 16 x 16 step;
+//   registers -> registers otherwise through the function's shared exchange buffer: a barrier,
+//                         every element stored (in f32) by one holder, a barrier, every thread
+//                         loads what its new layout gives it.
+//
+//===----------------------------------------------------------------------===//
+#include "TileDistribution.h"
+
+#include "gdn/Dialect/GdnLayouts.h"
+#include "gdn/Dialect/GdnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::gdn;
+using namespace mlir::gdn::tiles;
+
+namespace {
+
+Value cIdx(OpBuilder &b, Location loc, int64_t x) {
+  return arith::ConstantIndexOp::create(b, loc, x);
+}
+
+/// The coordinates of element e: base + offsets[e] (+ origin).
+SmallVector<Value> coordinates(OpBuilder &b, Location loc, const Distribution &d,
+                               ArrayRef<Value> base, int64_t e, ArrayRef<Value> origin = {}) {
+  SmallVector<Value> at;
+  for (size_t i = 0; i < base.size(); ++i) {
+    Value x = d.offsets[e][i]
+                  ? arith::AddIOp::create(b, loc, base[i], cIdx(b, loc, d.offsets[e][i]))
+                  : base[i];
+    if (!origin.empty())
+      x = arith::AddIOp::create(b, loc, x, origin[i]);
+    at.push_back(x);
+  }
+  return at;
+}
+
+/// The memref a tile in memory is read from, and the slice it is read through (if any).
+FailureOr<std::pair<Value, tensor::ExtractSliceOp>> sourceMemref(Value tensor) {
+  int64_t rank = cast<RankedTensorType>(tensor.getType()).getRank();
+  auto slice = tensor.getDefiningOp<tensor::ExtractSliceOp>();
+  if (slice) {
+    if (slice.getSourceType().getRank() != rank ||
+        !llvm::all_of(slice.getStaticStrides(), [](int64_t s) { return s == 1; }))
+      return failure();
+    tensor = slice.getSource();
+  }
+  auto toTensor = tensor.getDefiningOp<bufferization::ToTensorOp>();
+  if (!toTensor)
+    return failure();
+  return std::pair<Value, tensor::ExtractSliceOp>(toTensor.getBuffer(), slice);
+}
+
+/// Whether every user of a tile leaving registers materialises it in a memref.
+bool storedToMemrefs(Operation *op) {
+  return llvm::all_of(op->getUsers(), [](Operation *user) {
+    auto store = dyn_cast<bufferization::MaterializeInDestinationOp>(user);
+    return store && isa<BaseMemRefType>(store.getDest().getType());
+  });
+}
+
+/// Why `op` cannot be lowered (in `why`), or success.
+LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &why) {
+  auto from = cast<RankedTensorType>(op.getX().getType());
+  auto to = cast<RankedTensorType>(op.getType());
+  if (!tileLayout(from) && !tileLayout(to)) {
+    why = "a conversion between two tiles in memory";
+    return failure();
+  }
+  for (RankedTensorType t : {from, to})
+    if (tileLayout(t) && failed(distribute(t, why)))
+      return failure();
+  if (!tileLayout(from) && failed(sourceMemref(op.getX()))) {
+    why = "a tile loaded into registers must be read from a memref (bufferization.to_tensor, or "
+          "a unit-stride slice of one)";
+    return failure();
+  }
+  if (!tileLayout(to) && !storedToMemrefs(op)) {
+    why = "a tile stored from registers must be materialised in a memref "
+          "(bufferization.materialize_in_destination)";
+    return failure();
+  }
+  return success();
+}
+
+struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(TileConvertLayoutOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto from = cast<RankedTensorType>(op.getX().getType());
+    auto to = cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    std::string why;
+    if (failed(checkTileConversionQuietly(op, why)))
+      return failure(); // checkTileConversion reported it
+
+    // memory -> registers
+    if (!tileLayout(from)) {
+      auto dst = distribute(to, why);
+      auto [memref, slice] = *sourceMemref(op.getX());
+      SmallVector<Value> origin(to.getRank(), cIdx(rewriter, loc, 0));
+      if (slice) {
+        auto offsets = getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedOffsets());
+        origin.assign(offsets.begin(), offsets.end());
+      }
+      auto [lane, warp] = laneAndWarp(rewriter, loc);
+      SmallVector<Value> base = dst->base(rewriter, loc, lane, warp);
+      SmallVector<Value> elements;
+      for (int64_t e = 0; e < dst->count(); ++e)
+        elements.push_back(memref::LoadOp::create(
+            rewriter, loc, memref, coordinates(rewriter, loc, *dst, base, e, origin)));
+      rewriter.replaceOp(op,
+                         vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
+      return success();
+    }
+
+    auto src = distribute(from, why);
+
+    // registers -> memory
+    if (!tileLayout(to)) {
+      SmallVector<Operation *> users(op->getUsers().begin(), op->getUsers().end());
+      auto [lane, warp] = laneAndWarp(rewriter, loc);
+      SmallVector<Value> base = src->base(rewriter, loc, lane, warp);
+      Value regs = adaptor.getX();
+      for (Operation *user : users) {
+        auto store = cast<bufferization::MaterializeInDestinationOp>(user);
+        rewriter.setInsertionPoint(store);
+        Value primary = src->primary(rewriter, loc, warp);
+        auto emit = [&](OpBuilder &b) {
+          for (int64_t e = 0; e < src->count(); ++e) {
+            Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+            memref::StoreOp::create(b, loc, x, store.getDest(), coordinates(b, loc, *src, base, e));
+          }
+        };
+        if (primary) {
+          auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
+          OpBuilder inner = guard.getThenBodyBuilder();
+          emit(inner);
+        } else {
+          emit(rewriter);
+        }
+        rewriter.eraseOp(store);
+      }
+      rewriter.eraseOp(op);
+      return success();
+    }
+
+    auto dst = distribute(to, why);
+    Value regs = adaptor.getX();
+
+    // accumulator -> its own A fragment, in place
+    if (exchangeElements(from, to) == 0) {
+      SmallVector<Value> elements;
+      int64_t tilesM = src->perWarp[0] / 16, tilesN = src->perWarp[1] / 8, steps = tilesN / 2;
+      for (int64_t i = 0; i < tilesM; ++i)
+        for (int64_t k = 0; k < steps; ++k)
+          for (int64_t q = 0; q < 4; ++q)
+            for (int64_t h = 0; h < 2; ++h) {
+              // Register q of step k: tile 2k + q / 2, accumulator row half q % 2.
+              int64_t tile = i * tilesN + 2 * k + q / 2;
+              int64_t e = tile * 4 + (q % 2) * 2 + h;
+              elements.push_back(
+                  vector::ExtractOp::create(rewriter, loc, regs, ArrayRef<int64_t>{e}));
+            }
+      rewriter.replaceOp(op,
+                         vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
+      return success();
+    }
+
+    // registers -> registers through shared memory
+    auto func = op->getParentOfType<gpu::GPUFuncOp>();
+    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
+    if (!index)
+      return failure(); // the pass gives every function that needs one an exchange buffer
+    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
+    int64_t columns = from.getRank() == 2 ? from.getDimSize(1) : 1;
+    auto [lane, warp] = laneAndWarp(rewriter, loc);
+    auto linear = [&](OpBuilder &b, ArrayRef<Value> at) -> Value {
+      if (at.size() == 1)
+        return at[0];
+      return arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, at[0], cIdx(b, loc, columns)), at[1]);
+    };
+    Type f32 = rewriter.getF32Type();
+    Type element = from.getElementType();
+    gpu::BarrierOp::create(rewriter, loc);
+    SmallVector<Value> srcBase = src->base(rewriter, loc, lane, warp);
+    auto put = [&](OpBuilder &b) {
+      for (int64_t e = 0; e < src->count(); ++e) {
+        Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+        if (element != f32)
+          x = arith::ExtFOp::create(b, loc, f32, x);
+        memref::StoreOp::create(b, loc, x, buffer,
+                                ValueRange{linear(b, coordinates(b, loc, *src, srcBase, e))});
+      }
+    };
+    if (Value primary = src->primary(rewriter, loc, warp)) {
+      auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
+      OpBuilder inner = guard.getThenBodyBuilder();
+      put(inner);
+    } else {
+      put(rewriter);
+    }
+    gpu::BarrierOp::create(rewriter, loc);
+    SmallVector<Value> dstBase = dst->base(rewriter, loc, lane, warp);
+    SmallVector<Value> elements;
+    for (int64_t e = 0; e < dst->count(); ++e) {
+      Value x = memref::LoadOp::create(
+          rewriter, loc, buffer,
+          ValueRange{linear(rewriter, coordinates(rewriter, loc, *dst, dstBase, e))});
+      if (element != f32)
+        x = arith::TruncFOp::create(rewriter, loc, element, x);
+      elements.push_back(x);
+    }
+    rewriter.replaceOp(op,
+                       vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
+    return success();
+  }
+};
+
+} // namespace
+
+LogicalResult mlir::gdn::tiles::checkTileConversion(Operation *op) {
+  std::string why;
+  if (failed(checkTileConversionQuietly(cast<TileConvertLayoutOp>(op), why)))
+    return op->emitOpError("gdn-tiles-to-gpu: ") << why;
+  return success();
+}
+
+void mlir::gdn::tiles::populateTileConvertLayoutPatterns(TileTypeConverter &converter,
+                                                         RewritePatternSet &patterns) {
+  patterns.add<ConvertLayoutLowering>(converter, patterns.getContext());
+}

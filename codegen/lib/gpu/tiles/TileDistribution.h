@@ -1,0 +1,84 @@
+//===- TileDistribution.h - register layouts as per-thread elements -*- C++ -*-===//
+//
+// Internal to the tile lowering (codegen/lib/gpu/tiles, docs/design.md §3.7): how a tile value
+// whose layout spreads it over the block's threads (#gdn.mma with mma.sync fragments, its
+// #gdn.dot_operand fragments, #gdn.blocked) becomes registers. Each thread holds `count()`
+// elements as one flat vector; element e sits at the thread's base coordinates (from its lane
+// and warp) plus a constant offset. The patterns of every op family read and write tile values
+// only through this, so a layout means the same registers to all of them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef GDN_CODEGEN_TILES_TILEDISTRIBUTION_H
+#define GDN_CODEGEN_TILES_TILEDISTRIBUTION_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <string>
+
+namespace mlir::gdn::tiles {
+
+/// A tile layout as per-thread registers.
+struct Distribution {
+  enum class Kind { Accumulator, OperandA, OperandB, Blocked };
+  Kind kind = Kind::Blocked;
+  RankedTensorType type;         ///< the tile (static shape)
+  int64_t warps = 0;             ///< warps of the block the layout spreads over
+  SmallVector<int64_t> warpGrid; ///< warps per dimension (rows, columns)
+  SmallVector<int64_t> lanes;    ///< blocked: lanes per dimension
+  SmallVector<int64_t> perWarp;  ///< elements per warp along each dimension (its share)
+  /// Per element of the thread's vector: its offset from the thread's base, per dimension.
+  SmallVector<SmallVector<int64_t, 2>> offsets;
+
+  int64_t count() const { return static_cast<int64_t>(offsets.size()); }
+  VectorType registers() const { return VectorType::get({count()}, type.getElementType()); }
+  /// The thread's base coordinates (one per dimension) from its lane and warp.
+  SmallVector<Value> base(OpBuilder &b, Location loc, Value lane, Value warp) const;
+  /// Whether other warps hold copies of this thread's elements (operand fragments are
+  /// replicated over the warps that share their rows or columns).
+  bool replicated() const;
+  /// An i1 that is true in exactly one of the warps holding each element (null when the
+  /// layout is not replicated).
+  Value primary(OpBuilder &b, Location loc, Value warp) const;
+};
+
+/// The distribution of `type`, or failure with the reason in `why` (a layout that is not a
+/// register layout this lowering knows, a dynamic shape, a shape that does not divide).
+FailureOr<Distribution> distribute(RankedTensorType type, std::string &why);
+
+/// Whether `t` is a tile value held in registers (a distributable layout).
+bool inRegisters(Type t);
+
+/// The thread's lane (0..31) and warp in the block, from gpu.thread_id x.
+std::pair<Value, Value> laneAndWarp(OpBuilder &b, Location loc);
+
+/// Tile values with register layouts -> vector<count x element>; everything else unchanged.
+class TileTypeConverter : public TypeConverter {
+public:
+  TileTypeConverter();
+};
+
+/// Whether the patterns can lower `op` (a tile product, a layout conversion) as it stands;
+/// otherwise an error at `op` naming the reason. The pass checks every op before rewriting, so
+/// a program is refused whole, with every reason, rather than half lowered.
+LogicalResult checkTileProduct(Operation *op);
+LogicalResult checkTileConversion(Operation *op);
+
+/// Registered by the pass (codegen/lib/gpu/tiles/TilesToGpu.cpp).
+void populateTileElementwisePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+void populateTileProductPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+void populateTileConvertLayoutPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+
+/// The name of the gpu.func attribute giving the index of the workgroup buffer (f32) that
+/// layout conversions through shared memory use; the pass adds the buffer, sized for the
+/// largest such conversion.
+inline constexpr const char *kExchangeBufferAttr = "gdn.exchange_buffer";
+
+/// Elements of the exchange buffer a conversion from `from` to `to` needs (0: none, it stays in
+/// registers).
+int64_t exchangeElements(RankedTensorType from, RankedTensorType to);
+
+} // namespace mlir::gdn::tiles
+
+#endif // GDN_CODEGEN_TILES_TILEDISTRIBUTION_H

@@ -1,0 +1,144 @@
+//===- TilesToGpu.cpp - layout-assigned tile programs to GPU code ---------===//
+//
+// The pass gdn-tiles-to-gpu (docs/design.md §3.7): inside every gpu.func, tile values whose
+// layouts hold them in registers become per-thread vectors (TileDistribution.h) and each tile
+// op is rewritten by its family's patterns: products (ProductPatterns.cpp), layout conversions
+// and the loads and stores at the program's edges (ConvertLayoutPatterns.cpp), element-wise
+// work (ElementwisePatterns.cpp). scf loops carrying tiles are converted structurally by
+// upstream's patterns. Before rewriting, the pass checks every tile value's layout (a located
+// error names the op and the reason when one cannot be lowered), gives the function the
+// shared buffer its conversions need, and sets the block size its layouts spread over.
+//
+//===----------------------------------------------------------------------===//
+#include "TileDistribution.h"
+
+#include "gdn/Codegen/Passes.h"
+#include "gdn/Dialect/GdnLayouts.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::gdn {
+#define GEN_PASS_DEF_GDNTILESTOGPU
+#include "gdn/Codegen/Passes.h.inc"
+} // namespace mlir::gdn
+
+using namespace mlir;
+using namespace mlir::gdn;
+using namespace mlir::gdn::tiles;
+
+namespace {
+
+/// Checks the layouts of `fn` and prepares it: the exchange buffer and the block size.
+LogicalResult prepare(gpu::GPUFuncOp fn) {
+  int64_t warps = 0;
+  Operation *warpsFrom = nullptr;
+  int64_t exchange = 0;
+  auto check = [&](Value v, Operation *at) -> LogicalResult {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !tileLayout(type))
+      return success();
+    std::string why;
+    auto d = distribute(type, why);
+    if (failed(d))
+      return at->emitOpError("gdn-tiles-to-gpu: ") << why;
+    if (warps && d->warps != warps)
+      return at->emitOpError("gdn-tiles-to-gpu: its layouts spread over ")
+             << d->warps << " warps but " << warpsFrom->getName() << " at " << warpsFrom->getLoc()
+             << " spreads over " << warps << ": one kernel has one block size";
+    warps = d->warps;
+    warpsFrom = at;
+    return success();
+  };
+  WalkResult walk = fn.walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      if (failed(check(r, op)))
+        return WalkResult::interrupt();
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (failed(check(arg, op)))
+            return WalkResult::interrupt();
+    if (auto cvt = dyn_cast<TileConvertLayoutOp>(op)) {
+      if (failed(checkTileConversion(op)))
+        return WalkResult::interrupt();
+      if (inRegisters(cvt.getX().getType()) && inRegisters(cvt.getType()))
+        exchange = std::max(exchange, exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
+                                                       cast<RankedTensorType>(cvt.getType())));
+    } else if (isa<GdnDialect>(op->getDialect()) && failed(checkTileProduct(op))) {
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  if (!warps)
+    return success(); // no tile program in registers here
+  int32_t threads = static_cast<int32_t>(32 * warps);
+  if (auto known = fn.getKnownBlockSizeAttr()) {
+    ArrayRef<int32_t> size = known.asArrayRef();
+    if (size.size() != 3 || size[0] != threads || size[1] != 1 || size[2] != 1)
+      return fn.emitOpError("gdn-tiles-to-gpu: the tile layouts spread over ")
+             << threads << " threads, but known_block_size says otherwise";
+  } else {
+    fn.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(fn.getContext(), {threads, 1, 1}));
+  }
+  if (exchange > 0) {
+    auto space = gpu::AddressSpaceAttr::get(fn.getContext(), gpu::AddressSpace::Workgroup);
+    auto type = MemRefType::get({exchange}, Float32Type::get(fn.getContext()),
+                                MemRefLayoutAttrInterface(), space);
+    fn.addWorkgroupAttribution(type, fn.getLoc());
+    fn->setAttr(kExchangeBufferAttr, IntegerAttr::get(IntegerType::get(fn.getContext(), 64),
+                                                      fn.getNumWorkgroupAttributions() - 1));
+  }
+  return success();
+}
+
+bool touchesRegisters(Operation *op) {
+  return llvm::any_of(op->getOperandTypes(), inRegisters) ||
+         llvm::any_of(op->getResultTypes(), inRegisters);
+}
+
+struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass> {
+  using GdnTilesToGpuBase::GdnTilesToGpuBase;
+
+  void runOnOperation() override {
+    SmallVector<gpu::GPUFuncOp> fns;
+    getOperation().walk([&](gpu::GPUFuncOp fn) { fns.push_back(fn); });
+    MLIRContext *ctx = &getContext();
+    TileTypeConverter converter;
+    ConversionTarget target(*ctx);
+    target
+        .addLegalDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect,
+                         memref::MemRefDialect, vector::VectorDialect, scf::SCFDialect,
+                         bufferization::BufferizationDialect, tensor::TensorDialect>();
+    target.addIllegalDialect<GdnDialect>();
+    target.addDynamicallyLegalDialect<arith::ArithDialect>(
+        [](Operation *op) { return !touchesRegisters(op); });
+    RewritePatternSet patterns(ctx);
+    populateTileElementwisePatterns(converter, patterns);
+    populateTileProductPatterns(converter, patterns);
+    populateTileConvertLayoutPatterns(converter, patterns);
+    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+
+    for (gpu::GPUFuncOp fn : fns) {
+      if (failed(prepare(fn)))
+        return signalPassFailure();
+      if (failed(applyPartialConversion(fn, target, frozen)))
+        return signalPassFailure();
+      fn->removeAttr(kExchangeBufferAttr);
+      // What read the program's tiles from memory is dead now.
+      SmallVector<Operation *> dead;
+      fn.walk([&](Operation *op) {
+        if (isa<tensor::ExtractSliceOp, bufferization::ToTensorOp>(op) && op->use_empty())
+          dead.push_back(op);
+      });
+      for (Operation *op : dead) // slices first (walk is post-order), then their sources
+        op->erase();
+    }
+  }
+};
+
+} // namespace

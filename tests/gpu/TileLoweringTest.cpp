@@ -1,0 +1,182 @@
+//===- TileLoweringTest.cpp - tile programs lowered by gdn-tiles-to-gpu ---===//
+//
+// The kernels of tests/gpu/tiles.mlir (hand-written layouts, lowered by gdn-tiles-to-gpu; PTX
+// from make_artifacts.py, one pointer per memref), one block each, against a float64 product
+// of the same (rounded) inputs on the host. Each pair of kernels is one program under two
+// layouts: both must give the product.
+//
+//===----------------------------------------------------------------------===//
+#include "GpuSupport.h"
+
+#include "gdn/Numeric.h"
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <vector>
+
+namespace {
+
+using gdn_test::driver;
+
+using Fn = void *;
+using ModuleLoadData = int (*)(void **, const void *);
+using ModuleGetFunction = int (*)(Fn *, void *, const char *);
+using ModuleUnload = int (*)(void *);
+using LaunchKernel = int (*)(Fn, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, void *, void **, void **);
+
+/// The PTX module of the tile programs, loaded once.
+class TileModule {
+public:
+  static TileModule &get() {
+    static TileModule m;
+    return m;
+  }
+  std::string error;
+  /// Launches `name` as one block of `threads` threads with these device pointers.
+  std::string run(const char *name, unsigned threads, std::vector<void *> pointers) {
+    if (!error.empty())
+      return error;
+    auto getFunction = reinterpret_cast<ModuleGetFunction>(driver().symbol("cuModuleGetFunction"));
+    auto launch = reinterpret_cast<LaunchKernel>(driver().symbol("cuLaunchKernel"));
+    if (!getFunction || !launch)
+      return "no cuModuleGetFunction / cuLaunchKernel in the driver";
+    Fn fn = nullptr;
+    if (int rc = getFunction(&fn, module, name))
+      return std::string("cuModuleGetFunction(") + name + ") failed: " + std::to_string(rc);
+    std::vector<void *> params;
+    for (void *&p : pointers)
+      params.push_back(&p);
+    if (int rc = launch(fn, 1, 1, 1, threads, 1, 1, 0, nullptr, params.data(), nullptr))
+      return std::string("cuLaunchKernel(") + name + ") failed: " + std::to_string(rc);
+    if (gdn::Status s = driver().synchronize(); !s)
+      return s.message;
+    return "";
+  }
+
+private:
+  TileModule() {
+    std::ifstream in(gdn_test::artifactsDir() + "/tiles.ptx");
+    if (!in) {
+      error = "no " + gdn_test::artifactsDir() + "/tiles.ptx (make_artifacts.py writes it)";
+      return;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string ptx = text.str();
+    auto load = reinterpret_cast<ModuleLoadData>(driver().symbol("cuModuleLoadData"));
+    if (!load) {
+      error = "no cuModuleLoadData in the driver";
+      return;
+    }
+    if (int rc = load(&module, ptx.c_str()))
+      error = "cuModuleLoadData(tiles.ptx) failed: " + std::to_string(rc);
+  }
+  void *module = nullptr;
+};
+
+/// A host matrix of 16-bit values (bf16 or f16), its float values and a device copy.
+struct Operand {
+  int64_t rows, cols;
+  bool f16;
+  std::vector<uint16_t> bits;
+  std::vector<double> values;
+  void *device = nullptr;
+  Operand(int64_t r, int64_t c, bool half, std::mt19937 &rng) : rows(r), cols(c), f16(half) {
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    for (int64_t i = 0; i < r * c; ++i) {
+      float x = u(rng);
+      bits.push_back(f16 ? gdn::toF16Bits(x) : gdn::toBf16Bits(x));
+      values.push_back(f16 ? gdn::fromF16Bits(bits.back()) : gdn::fromBf16Bits(bits.back()));
+    }
+    EXPECT_TRUE(driver().malloc(&device, bits.size() * 2).isOk());
+    EXPECT_TRUE(driver().copyToDevice(device, bits.data(), bits.size() * 2).isOk());
+  }
+  ~Operand() { driver().free(device); }
+  double at(int64_t i, int64_t j) const { return values[i * cols + j]; }
+};
+
+std::vector<double> product(const std::vector<double> &a, const std::vector<double> &b, int64_t m,
+                            int64_t k, int64_t n) {
+  std::vector<double> c(m * n, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t l = 0; l < k; ++l)
+        c[i * n + j] += a[i * k + l] * b[l * n + j];
+  return c;
+}
+
+/// Runs `name` and compares its 64 x 64 f32 output with `expected`: the largest difference
+/// relative to the largest expected magnitude must stay within `bound`.
+void expectKernel(const char *name, unsigned threads, std::vector<void *> inputs,
+                  const std::vector<double> &expected, double bound) {
+  void *out = nullptr;
+  ASSERT_TRUE(driver().malloc(&out, 64 * 64 * 4).isOk());
+  ASSERT_TRUE(driver().memset(out, 64 * 64 * 4).isOk());
+  inputs.push_back(out);
+  std::string error = TileModule::get().run(name, threads, inputs);
+  std::vector<float> got(64 * 64);
+  if (error.empty())
+    EXPECT_TRUE(driver().copyToHost(got.data(), out, got.size() * 4).isOk());
+  driver().free(out);
+  ASSERT_EQ(error, "") << name;
+  double scale = 0, worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    scale = std::max(scale, std::abs(expected[i]));
+    worst = std::max(worst, std::abs(got[i] - expected[i]));
+  }
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LE(worst / scale, bound) << name << ": max |error| " << worst << " of max |value| "
+                                  << scale;
+}
+
+TEST(TileLowering, AProductUnderTwoWarpArrangementsGivesTheProduct) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(7);
+  Operand a(64, 32, false, rng), b(32, 64, false, rng);
+  std::vector<double> c = product(a.values, b.values, 64, 32, 64);
+  // f32 accumulation of exact bf16 products over 32 terms.
+  expectKernel("product", 128, {a.device, b.device}, c, 1e-5);
+  expectKernel("product_two_warps", 64, {a.device, b.device}, c, 1e-5);
+}
+
+/// round(A B) D, the intermediate rounded as the kernel rounds it (to the operand type).
+std::vector<double> chain(const Operand &a, const Operand &b, const Operand &d) {
+  std::vector<double> x = product(a.values, b.values, 64, 32, 64);
+  for (double &v : x)
+    v = d.f16 ? gdn::roundToF16(static_cast<float>(v)) : gdn::roundToBf16(static_cast<float>(v));
+  return product(x, d.values, 64, 64, 64);
+}
+
+TEST(TileLowering, AnAccumulatorBecomesAnOperandInRegistersOrThroughSharedMemory) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(11);
+  Operand a(64, 32, true, rng), b(32, 64, true, rng), d(64, 64, true, rng);
+  // The intermediate's rounding may differ by one unit where f32 sums land near a tie.
+  expectKernel("chain", 128, {a.device, b.device, d.device}, chain(a, b, d), 2e-3);
+  Operand ab(64, 32, false, rng), bb(32, 64, false, rng), db(64, 64, false, rng);
+  expectKernel("chain_through_shared", 128, {ab.device, bb.device, db.device}, chain(ab, bb, db),
+               1e-2);
+}
+
+TEST(TileLowering, ALoopCarriesItsAccumulatorAndBlockedTilesMultiply) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(13);
+  Operand a(64, 128, false, rng), b(128, 64, false, rng);
+  std::vector<float> e(64 * 64);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  for (float &x : e)
+    x = u(rng);
+  void *eDevice = nullptr;
+  ASSERT_TRUE(driver().malloc(&eDevice, e.size() * 4).isOk());
+  ASSERT_TRUE(driver().copyToDevice(eDevice, e.data(), e.size() * 4).isOk());
+  std::vector<double> c = product(a.values, b.values, 64, 128, 64);
+  for (size_t i = 0; i < c.size(); ++i)
+    c[i] *= e[i];
+  expectKernel("accumulate", 128, {a.device, b.device, eDevice}, c, 1e-5);
+  driver().free(eDevice);
+}
+
+} // namespace

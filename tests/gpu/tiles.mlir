@@ -1,0 +1,108 @@
+// Tile programs with hand-written layouts, lowered by gdn-tiles-to-gpu (docs/design.md §3.7).
+// tests/lit/codegen/tiles_to_gpu.mlir checks the code each becomes; the GPU test
+// (tests/gpu/TileLoweringTest.cpp) runs them from the PTX make_artifacts.py compiles, one block
+// each, against a float64 product on the host. Each kernel's layouts are the hand edit of
+// another's: warps [4, 1] vs [2, 1] for one product; [4, 1] vs [2, 2] for a chain whose
+// intermediate becomes an A fragment in registers or through shared memory.
+#mma4 = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>
+#A4 = #gdn.dot_operand<index = 0, parent = #mma4>
+#B4 = #gdn.dot_operand<index = 1, parent = #mma4>
+#mma2 = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [2, 1]>
+#A2 = #gdn.dot_operand<index = 0, parent = #mma2>
+#B2 = #gdn.dot_operand<index = 1, parent = #mma2>
+#mma22 = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [2, 2]>
+#A22 = #gdn.dot_operand<index = 0, parent = #mma22>
+#B22 = #gdn.dot_operand<index = 1, parent = #mma22>
+#blk = #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [4, 1]>
+module attributes {gpu.container_module} {
+  gpu.module @tiles {
+    // C = A B (64 x 32 x 64, bf16 operands, f32 accumulators), 4 warps of 16 rows each.
+    gpu.func @product(%A: memref<64x32xbf16>, %B: memref<32x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x32xbf16> to tensor<64x32xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %af = gdn.tile.convert_layout %a : tensor<64x32xbf16> -> tensor<64x32xbf16, #A4>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B4>
+      %c = gdn.tile.matmul %af, %bf : tensor<64x32xbf16, #A4>, tensor<32x64xbf16, #B4> -> tensor<64x64xf32, #mma4>
+      %co = gdn.tile.convert_layout %c : tensor<64x64xf32, #mma4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %co in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // The same product, the layout edited to warps = [2, 1].
+    gpu.func @product_two_warps(%A: memref<64x32xbf16>, %B: memref<32x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x32xbf16> to tensor<64x32xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %af = gdn.tile.convert_layout %a : tensor<64x32xbf16> -> tensor<64x32xbf16, #A2>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B2>
+      %c = gdn.tile.matmul %af, %bf : tensor<64x32xbf16, #A2>, tensor<32x64xbf16, #B2> -> tensor<64x64xf32, #mma2>
+      %co = gdn.tile.convert_layout %c : tensor<64x64xf32, #mma2> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %co in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // C = round(A B) D, f16: with warps = [4, 1] the first product's accumulator is the second's
+    // A fragment in place.
+    gpu.func @chain(%A: memref<64x32xf16>, %B: memref<32x64xf16>, %D: memref<64x64xf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x32xf16> to tensor<64x32xf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xf16> to tensor<32x64xf16>
+      %d = bufferization.to_tensor %D restrict : memref<64x64xf16> to tensor<64x64xf16>
+      %af = gdn.tile.convert_layout %a : tensor<64x32xf16> -> tensor<64x32xf16, #A4>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xf16> -> tensor<32x64xf16, #B4>
+      %df = gdn.tile.convert_layout %d : tensor<64x64xf16> -> tensor<64x64xf16, #B4>
+      %x = gdn.tile.matmul %af, %bf : tensor<64x32xf16, #A4>, tensor<32x64xf16, #B4> -> tensor<64x64xf32, #mma4>
+      %xh = arith.truncf %x : tensor<64x64xf32, #mma4> to tensor<64x64xf16, #mma4>
+      %xa = gdn.tile.convert_layout %xh : tensor<64x64xf16, #mma4> -> tensor<64x64xf16, #A4>
+      %y = gdn.tile.matmul %xa, %df : tensor<64x64xf16, #A4>, tensor<64x64xf16, #B4> -> tensor<64x64xf32, #mma4>
+      %yo = gdn.tile.convert_layout %y : tensor<64x64xf32, #mma4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %yo in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // The chain in bf16 with warps = [2, 2]: a warp holds half of the intermediate's columns,
+    // so it reaches the A fragments through shared memory; the operand fragments are
+    // replicated over two warps.
+    gpu.func @chain_through_shared(%A: memref<64x32xbf16>, %B: memref<32x64xbf16>, %D: memref<64x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x32xbf16> to tensor<64x32xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %d = bufferization.to_tensor %D restrict : memref<64x64xbf16> to tensor<64x64xbf16>
+      %af = gdn.tile.convert_layout %a : tensor<64x32xbf16> -> tensor<64x32xbf16, #A22>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B22>
+      %df = gdn.tile.convert_layout %d : tensor<64x64xbf16> -> tensor<64x64xbf16, #B22>
+      %x = gdn.tile.matmul %af, %bf : tensor<64x32xbf16, #A22>, tensor<32x64xbf16, #B22> -> tensor<64x64xf32, #mma22>
+      %xh = arith.truncf %x : tensor<64x64xf32, #mma22> to tensor<64x64xbf16, #mma22>
+      %xa = gdn.tile.convert_layout %xh : tensor<64x64xbf16, #mma22> -> tensor<64x64xbf16, #A22>
+      %y = gdn.tile.matmul %xa, %df : tensor<64x64xbf16, #A22>, tensor<64x64xbf16, #B22> -> tensor<64x64xf32, #mma22>
+      %yo = gdn.tile.convert_layout %y : tensor<64x64xf32, #mma22> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %yo in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // C = (sum over 4 column blocks of A times row blocks of B) .* E: a sequential loop
+    // carrying the accumulator (as the chunk step carries its state), slices read at the
+    // loop's offsets, then an element-wise product on blocked tiles.
+    gpu.func @accumulate(%A: memref<64x128xbf16>, %B: memref<128x64xbf16>, %E: memref<64x64xf32>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x128xbf16> to tensor<64x128xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<128x64xbf16> to tensor<128x64xbf16>
+      %e = bufferization.to_tensor %E restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %zero = arith.constant dense<0.0> : tensor<64x64xf32, #mma4>
+      %c0 = arith.constant 0 : index
+      %c32 = arith.constant 32 : index
+      %c128 = arith.constant 128 : index
+      %s = scf.for %i = %c0 to %c128 step %c32 iter_args(%acc = %zero) -> (tensor<64x64xf32, #mma4>) {
+        %as = tensor.extract_slice %a[0, %i] [64, 32] [1, 1] : tensor<64x128xbf16> to tensor<64x32xbf16>
+        %bs = tensor.extract_slice %b[%i, 0] [32, 64] [1, 1] : tensor<128x64xbf16> to tensor<32x64xbf16>
+        %af = gdn.tile.convert_layout %as : tensor<64x32xbf16> -> tensor<64x32xbf16, #A4>
+        %bf = gdn.tile.convert_layout %bs : tensor<32x64xbf16> -> tensor<32x64xbf16, #B4>
+        %p = gdn.tile.matmul %af, %bf : tensor<64x32xbf16, #A4>, tensor<32x64xbf16, #B4> -> tensor<64x64xf32, #mma4>
+        %n = arith.addf %acc, %p : tensor<64x64xf32, #mma4>
+        scf.yield %n : tensor<64x64xf32, #mma4>
+      }
+      %sb = gdn.tile.convert_layout %s : tensor<64x64xf32, #mma4> -> tensor<64x64xf32, #blk>
+      %eb = gdn.tile.convert_layout %e : tensor<64x64xf32> -> tensor<64x64xf32, #blk>
+      %r = arith.mulf %sb, %eb : tensor<64x64xf32, #blk>
+      %ro = gdn.tile.convert_layout %r : tensor<64x64xf32, #blk> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %ro in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// gdn-tiles-to-gpu (docs/design.md §3.7) on the tile programs of tests/gpu/tiles.mlir (which
+// the GPU test runs): per-thread registers and instructions chosen by the layouts alone, so a
+// layout edited by hand changes the code. warps = [4, 1]: 128 threads, each with one row of
+// 16 x 8 accumulator tiles (16 mma.sync for the 64 x 32 x 64 product); the same product with
+// warps = [2, 1]: 64 threads, two rows each (32 mma.sync). A chain whose intermediate becomes
+// an A fragment: in registers with [4, 1] (no barrier, no shared memory), through the shared
+// exchange buffer between two barriers with [2, 2].
+// RUN: gdn-opt %gdn_src_root/tests/gpu/tiles.mlir --gdn-tiles-to-gpu | FileCheck %s
+// RUN: gdn-opt %gdn_src_root/tests/gpu/tiles.mlir --pass-pipeline="builtin.module(gdn-tiles-to-gpu,nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: gpu.func @product
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @product_two_warps
+// CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @chain(
+// CHECK-NOT: workgroup
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK: arith.truncf {{.*}} : vector<32xf32> to vector<32xf16>
+// CHECK-NOT: gpu.barrier
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @chain_through_shared
+// CHECK-SAME: workgroup(%{{.*}} : memref<4096xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}} : memref<4096xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: memref.load {{.*}} : memref<4096xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @accumulate
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<32xf32>)
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK: arith.addf {{.*}} : vector<32xf32>
+// CHECK: scf.yield {{.*}} : vector<32xf32>
+// CHECK: arith.mulf {{.*}} : vector<32xf32>
+// CHECK: gpu.return
+
+// In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the
+// layouts, barriers only where the [2, 2] chain goes through shared memory.
+// PTX: .entry product(
+// PTX: .maxntid 128, 1, 1
+// PTX-COUNT-16: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-NOT: bar.sync
+// PTX: .entry product_two_warps(
+// PTX: .maxntid 64, 1, 1
+// PTX-COUNT-32: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-NOT: bar.sync
+// PTX: .entry chain(
+// PTX-COUNT-48: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX-NOT: bar.sync
+// PTX: .entry chain_through_shared(
+// PTX: bar.sync
+// PTX: st.shared
+// PTX: bar.sync
+// PTX: ld.shared
+// PTX: .entry accumulate(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
