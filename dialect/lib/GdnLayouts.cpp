@@ -38,7 +38,7 @@ LogicalResult MmaLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError
 }
 
 LogicalResult DotOperandLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                           unsigned index, Attribute parentAttr) {
+                                           unsigned index, Attribute parentAttr, bool) {
   auto parent = dyn_cast<MmaLayoutAttr>(parentAttr);
   if (!parent)
     return emitError() << "#gdn.dot_operand parent must be a #gdn.mma layout, got " << parentAttr;
@@ -136,7 +136,10 @@ LogicalResult checkRank(Operation *op, StringRef what, Value v) {
   return success();
 }
 
-LogicalResult verifyProduct(Operation *op, Value a, Value b, Value result) {
+/// The layouts of a product's operands: `transposeA` / `transposeB` say whether the product
+/// reads a (matmul's transpose_a) or b (the gram's a b^T) transposed.
+LogicalResult verifyProduct(Operation *op, Value a, Value b, Value result, bool transposeA,
+                            bool transposeB) {
   Attribute la = tileLayout(a.getType()), lb = tileLayout(b.getType()),
             lr = tileLayout(result.getType());
   if (!lr) {
@@ -146,26 +149,29 @@ LogicalResult verifyProduct(Operation *op, Value a, Value b, Value result) {
     return success();
   }
   if (auto mma = dyn_cast<MmaLayoutAttr>(lr)) {
-    auto fragment = [&](unsigned index) {
-      return DotOperandLayoutAttr::get(op->getContext(), index, mma);
-    };
     bool wgmma = mma.getVersion() == 3;
-    // The instruction's A and B: a and b, or b and a into a transposed accumulator.
+    // The instruction's A and B: op(a) and op(b), or op(b)^T and op(a)^T into a transposed
+    // accumulator; a fragment is `transposed` where the instruction reads the tile's transpose.
     bool transposed = mma.getTransposed();
     StringRef nameA = transposed ? "'b'" : "'a'", nameB = transposed ? "'a'" : "'b'";
     Attribute instrA = transposed ? lb : la, instrB = transposed ? la : lb;
+    bool flipA = transposed ? !transposeB : transposeA;
+    bool flipB = transposed ? !transposeA : transposeB;
+    auto fragment = [&](unsigned index, bool flip) {
+      return DotOperandLayoutAttr::get(op->getContext(), index, mma, flip);
+    };
     std::string role =
         transposed ? " (transposed: " + nameA.str() + " is the instruction's A)" : "";
-    if (instrA != fragment(0) && !(wgmma && isa_and_nonnull<SharedLayoutAttr>(instrA)))
+    if (instrA != fragment(0, flipA) && !(wgmma && isa_and_nonnull<SharedLayoutAttr>(instrA)))
       return op->emitOpError() << "operand " << nameA << " of a product into " << layoutText(lr)
-                               << role << " must be " << layoutText(fragment(0))
+                               << role << " must be " << layoutText(fragment(0, flipA))
                                << (wgmma ? " or a #gdn.shared tile" : "") << ", got "
                                << layoutText(instrA);
-    if (wgmma ? !isa_and_nonnull<SharedLayoutAttr>(instrB) : instrB != fragment(1))
+    if (wgmma ? !isa_and_nonnull<SharedLayoutAttr>(instrB) : instrB != fragment(1, flipB))
       return op->emitOpError() << "operand " << nameB << " of a product into " << layoutText(lr)
                                << role << " must be "
                                << (wgmma ? std::string("a #gdn.shared tile (wgmma reads B there)")
-                                         : layoutText(fragment(1)))
+                                         : layoutText(fragment(1, flipB)))
                                << ", got " << layoutText(instrB);
     return success();
   }
@@ -205,9 +211,9 @@ LogicalResult mlir::gdn::verifyTileLayouts(Operation *op) {
   if (isa<TileConvertLayoutOp>(op))
     return success();
   if (auto mm = dyn_cast<TileMatmulOp>(op))
-    return verifyProduct(op, mm.getA(), mm.getB(), mm.getResult());
+    return verifyProduct(op, mm.getA(), mm.getB(), mm.getResult(), mm.getTransposeA(), false);
   if (auto gram = dyn_cast<TileGatedGramOp>(op))
-    return verifyProduct(op, gram.getA(), gram.getB(), gram.getResult());
+    return verifyProduct(op, gram.getA(), gram.getB(), gram.getResult(), false, true);
   // Element-wise ops: the result is laid out as the tile (the first operand) is (their
   // AllTypesMatch traits say so), a distributed one.
   Attribute tile = tileLayout(op->getOperand(0).getType());

@@ -179,4 +179,48 @@ TEST(TileLowering, ALoopCarriesItsAccumulatorAndBlockedTilesMultiply) {
   driver().free(eDevice);
 }
 
+std::vector<double> transposeOf(const std::vector<double> &x, int64_t rows, int64_t cols) {
+  std::vector<double> t(x.size());
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      t[j * rows + i] = x[i * cols + j];
+  return t;
+}
+
+TEST(TileLowering, TransposedAccumulatorsAndTransposedOperandsGiveTheProduct) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(17);
+  Operand a(64, 32, false, rng), b(32, 64, false, rng);
+  expectKernel("transposed_product", 128, {a.device, b.device},
+               product(a.values, b.values, 64, 32, 64), 1e-5);
+  Operand at(32, 64, false, rng);
+  expectKernel("transpose_a", 128, {at.device, b.device},
+               product(transposeOf(at.values, 32, 64), b.values, 64, 32, 64), 1e-5);
+}
+
+TEST(TileLowering, AStateHeldTransposedIsUpdatedFromRegisters) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(19);
+  Operand w(64, 64, false, rng), k(64, 64, false, rng);
+  std::vector<float> s(64 * 64);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float &x : s)
+    x = u(rng);
+  void *sDevice = nullptr;
+  ASSERT_TRUE(driver().malloc(&sDevice, s.size() * 4).isOk());
+  ASSERT_TRUE(driver().copyToDevice(sDevice, s.data(), s.size() * 4).isOk());
+  // S + K^T round(W round(S)), rounded where the kernel rounds operands to bf16.
+  std::vector<double> sr(s.size());
+  for (size_t i = 0; i < s.size(); ++i)
+    sr[i] = gdn::roundToBf16(s[i]);
+  std::vector<double> p = product(w.values, sr, 64, 64, 64);
+  for (double &x : p)
+    x = gdn::roundToBf16(static_cast<float>(x));
+  std::vector<double> expected = product(transposeOf(k.values, 64, 64), p, 64, 64, 64);
+  for (size_t i = 0; i < expected.size(); ++i)
+    expected[i] += s[i];
+  expectKernel("state_update", 128, {sDevice, w.device, k.device}, expected, 1e-2);
+  driver().free(sDevice);
+}
+
 } // namespace

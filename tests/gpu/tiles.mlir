@@ -14,6 +14,11 @@
 #A22 = #gdn.dot_operand<index = 0, parent = #mma22>
 #B22 = #gdn.dot_operand<index = 1, parent = #mma22>
 #blk = #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [4, 1]>
+#T4 = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>
+#TA = #gdn.dot_operand<index = 0, parent = #T4, transposed = true>
+#TB = #gdn.dot_operand<index = 1, parent = #T4, transposed = true>
+#TBK = #gdn.dot_operand<index = 1, parent = #T4>
+#At4 = #gdn.dot_operand<index = 0, parent = #mma4, transposed = true>
 module attributes {gpu.container_module} {
   gpu.module @tiles {
     // C = A B (64 x 32 x 64, bf16 operands, f32 accumulators), 4 warps of 16 rows each.
@@ -102,6 +107,52 @@ module attributes {gpu.container_module} {
       %r = arith.mulf %sb, %eb : tensor<64x64xf32, #blk>
       %ro = gdn.tile.convert_layout %r : tensor<64x64xf32, #blk> -> tensor<64x64xf32>
       bufferization.materialize_in_destination %ro in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+    // C = A B into a transposed accumulator: the instruction computes C^T = B^T A^T, B's
+    // fragments (transposed) as its A, A's (transposed) as its B; stored back as C.
+    gpu.func @transposed_product(%A: memref<64x32xbf16>, %B: memref<32x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<64x32xbf16> to tensor<64x32xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %af = gdn.tile.convert_layout %a : tensor<64x32xbf16> -> tensor<64x32xbf16, #TB>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #TA>
+      %c = gdn.tile.matmul %af, %bf : tensor<64x32xbf16, #TB>, tensor<32x64xbf16, #TA> -> tensor<64x64xf32, #T4>
+      %co = gdn.tile.convert_layout %c : tensor<64x64xf32, #T4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %co in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // C = A^T B (transpose_a, A stored 32 x 64): A's fragments are its transpose's.
+    gpu.func @transpose_a(%A: memref<32x64xbf16>, %B: memref<32x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %af = gdn.tile.convert_layout %a : tensor<32x64xbf16> -> tensor<32x64xbf16, #At4>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B4>
+      %c = gdn.tile.matmul %af, %bf {transpose_a} : tensor<32x64xbf16, #At4>, tensor<32x64xbf16, #B4> -> tensor<64x64xf32, #mma4>
+      %co = gdn.tile.convert_layout %c : tensor<64x64xf32, #mma4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %co in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+
+    // The chunk step's pattern with the state held transposed: P = W S with S^T (rounded) as
+    // the instruction's A in place, then S + K^T P with P^T (rounded) as the instruction's A
+    // in place and K as its B: nothing goes through shared memory.
+    gpu.func @state_update(%S: memref<64x64xf32>, %W: memref<64x64xbf16>, %K: memref<64x64xbf16>, %C: memref<64x64xf32>) kernel {
+      %s0 = bufferization.to_tensor %S restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %w = bufferization.to_tensor %W restrict : memref<64x64xbf16> to tensor<64x64xbf16>
+      %k = bufferization.to_tensor %K restrict : memref<64x64xbf16> to tensor<64x64xbf16>
+      %s = gdn.tile.convert_layout %s0 : tensor<64x64xf32> -> tensor<64x64xf32, #T4>
+      %wf = gdn.tile.convert_layout %w : tensor<64x64xbf16> -> tensor<64x64xbf16, #TB>
+      %kf = gdn.tile.convert_layout %k : tensor<64x64xbf16> -> tensor<64x64xbf16, #TBK>
+      %sh = arith.truncf %s : tensor<64x64xf32, #T4> to tensor<64x64xbf16, #T4>
+      %sa = gdn.tile.convert_layout %sh : tensor<64x64xbf16, #T4> -> tensor<64x64xbf16, #TA>
+      %p = gdn.tile.matmul %wf, %sa : tensor<64x64xbf16, #TB>, tensor<64x64xbf16, #TA> -> tensor<64x64xf32, #T4>
+      %ph = arith.truncf %p : tensor<64x64xf32, #T4> to tensor<64x64xbf16, #T4>
+      %pa = gdn.tile.convert_layout %ph : tensor<64x64xbf16, #T4> -> tensor<64x64xbf16, #TA>
+      %u = gdn.tile.matmul %kf, %pa {transpose_a} : tensor<64x64xbf16, #TBK>, tensor<64x64xbf16, #TA> -> tensor<64x64xf32, #T4>
+      %n = arith.addf %s, %u : tensor<64x64xf32, #T4>
+      %no = gdn.tile.convert_layout %n : tensor<64x64xf32, #T4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %no in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
       gpu.return
     }
   }

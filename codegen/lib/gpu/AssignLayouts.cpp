@@ -142,16 +142,20 @@ private:
       unsigned instrA = transposed ? 1 : 0, instrB = transposed ? 0 : 1;
       bool wgmma = mma.getVersion() == 3;
       bool transposeA = op->hasAttr("transpose_a");
+      // Fragments are `transposed` where the instruction reads the tile's transpose, as the
+      // shared tiles are; the gram reads its right operand transposed (a b^T).
+      bool transposeB = isa<TileGatedGramOp>(op);
+      bool flipA = transposed ? !transposeB : transposeA;
+      bool flipB = transposed ? !transposeA : transposeB;
       // wgmma reads A from registers where the value was computed there, else from a swizzled
-      // shared tile; B always from shared memory. A shared tile is `transposed` where the
-      // instruction takes its transpose: A = a^T (transpose_a) or b^T (transposed product),
-      // B = a (transposed product with transpose_a) or a^T (transposed product without).
-      bool readA = transposed ? true : transposeA, readB = transposed ? !transposeA : false;
-      Attribute left = DotOperandLayoutAttr::get(ctx, 0, mma);
+      // shared tile; B always from shared memory. A shared tile is `transposed`, as a fragment
+      // is, where the instruction takes the tile's transpose.
+      Attribute left = DotOperandLayoutAttr::get(ctx, 0, mma, flipA);
       if (wgmma && !isa_and_nonnull<MmaLayoutAttr>(tileLayout(op->getOperand(instrA).getType())))
-        left = shared(128, readA);
+        left = shared(128, flipA);
       setOperand(op, instrA, left);
-      setOperand(op, instrB, wgmma ? shared(128, readB) : DotOperandLayoutAttr::get(ctx, 1, mma));
+      setOperand(op, instrB,
+                 wgmma ? shared(128, flipB) : DotOperandLayoutAttr::get(ctx, 1, mma, flipB));
     } else {
       setOperand(op, 0, blocked(2));
       setOperand(op, 1, blocked(2));

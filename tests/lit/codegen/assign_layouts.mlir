@@ -20,7 +20,7 @@
 // CHECK: scf.forall
 // CHECK: %[[G:.*]] = gdn.tile.cumsum %{{.*}} : tensor<?xf32, #gdn.blocked<per_thread = [1], lanes = [32], warps = [4]>>
 // CHECK: %[[GS:.*]] = gdn.tile.convert_layout %[[G]] : {{.*}} -> tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
-// CHECK: %[[KKG:.*]] = gdn.tile.gated_gram %{{.*}}, %{{.*}} gates %[[GS]] : {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>> -> tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
+// CHECK: %[[KKG:.*]] = gdn.tile.gated_gram %{{.*}}, %{{.*}} gates %[[GS]] : {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>, tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>, transposed = true>> -> tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
 // CHECK: %[[A:.*]] = gdn.tile.row_scale %[[KKG]] by %{{.*}} : tensor<?xf32, #gdn.slice<dim = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>> : tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
 // CHECK: %[[TM:.*]] = gdn.tile.unit_lower_inverse %[[A]] : tensor<?x?xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>
 // CHECK: %[[TMA:.*]] = gdn.tile.convert_layout %[[TM]] : {{.*}} -> tensor<?x?xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>
@@ -33,10 +33,10 @@
 // tiles loaded from the workspace and the inputs.
 // CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[S:.*]] = %[[S0]]) -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>)
-// CHECK: %[[SA:.*]] = gdn.tile.convert_layout %[[S]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>
+// CHECK: %[[SA:.*]] = gdn.tile.convert_layout %[[S]] : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>, transposed = true>>
 // CHECK: %[[WS:.*]] = gdn.tile.matmul %{{.*}}, %[[SA]] : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = {{.*}}>>, {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
 // CHECK: %[[VNEW:.*]] = arith.subf %{{.*}}, %[[WS]] : tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
-// CHECK: %[[VA:.*]] = gdn.tile.convert_layout %[[VNEW]] : {{.*}} -> tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>
+// CHECK: %[[VA:.*]] = gdn.tile.convert_layout %[[VNEW]] : {{.*}} -> tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>, transposed = true>>
 // CHECK: gdn.tile.matmul %{{.*}}, %[[VA]] : {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
 // CHECK: gdn.tile.decay_state %[[S]], %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>, tensor<?xf32, #gdn.shared<swizzle = 0, transposed = false>>
 // CHECK: %[[UPD:.*]] = gdn.tile.matmul %{{.*}}, %[[VA]] {transpose_a} : {{.*}} -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
@@ -48,7 +48,7 @@
 // transposed-state=0: S as the right operand of W S and Q S, converted to B fragments.
 // PLAIN: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>)
 // PLAIN: gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>> -> tensor<64x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>>>
-// PLAIN-NOT: transposed = true
+// PLAIN-NOT: warps = [4, 1], transposed = true
 
 // wgmma: [64, N, 16] where the instruction's M has 64 rows (static, or a chunk of 64) and N is
 // static; B from swizzled shared tiles, A from shared when loaded and from registers when
@@ -66,7 +66,7 @@
 // no static N (the chunk's rows), so mma.sync with S^T as A.
 // WGMMAT: scf.for {{.*}} -> (tensor<?x?x1x64xbf16>, tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>)
 // WGMMAT: gdn.tile.matmul {{.*}} -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
-// WGMMAT: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>> -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>
+// WGMMAT: gdn.tile.matmul %{{.*}}, %{{.*}} {transpose_a} : tensor<?x64xf32, #gdn.shared<swizzle = 128, transposed = false>>, tensor<?x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>, transposed = true>> -> tensor<64x64xf32, #gdn.mma<version = 3, instr = [64, 64, 16], warps = [4, 1], transposed = true>>
 
 // CUDA cores: every product into #gdn.blocked, over 8 warps.
 // SIMT: gdn.tile.gated_gram {{.*}} : tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>, tensor<?x64xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>> -> tensor<?x?xf32, #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [8, 1]>>

@@ -4,9 +4,19 @@
 // 16 x 8 accumulator tiles (16 mma.sync for the 64 x 32 x 64 product); the same product with
 // warps = [2, 1]: 64 threads, two rows each (32 mma.sync). A chain whose intermediate becomes
 // an A fragment: in registers with [4, 1] (no barrier, no shared memory), through the shared
-// exchange buffer between two barriers with [2, 2].
+// exchange buffer between two barriers with [2, 2]. Products into transposed accumulators and
+// with transposed operands, and the chunk step's state update with the state held transposed.
 // RUN: gdn-opt %gdn_src_root/tests/gpu/tiles.mlir --gdn-tiles-to-gpu | FileCheck %s
 // RUN: gdn-opt %gdn_src_root/tests/gpu/tiles.mlir --pass-pipeline="builtin.module(gdn-tiles-to-gpu,nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})" | FileCheck %s --check-prefix=PTX
+// RUN: gdn-opt %gdn_src_root/tests/gpu/tiles.mlir --gdn-tiles-to-gpu=report-products=1 -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+
+// gdn-opt reports the instruction each tile product became.
+// REPORT: remark: in @product: mma.sync.m16n8k16 bf16 x 16 per warp (4 warps)
+// REPORT: remark: in @product_two_warps: mma.sync.m16n8k16 bf16 x 32 per warp (2 warps)
+// REPORT: remark: in @chain: mma.sync.m16n8k16 f16 x 16 per warp (4 warps)
+// REPORT: remark: in @chain: mma.sync.m16n8k16 f16 x 32 per warp (4 warps)
+// REPORT: remark: in @transposed_product: mma.sync.m16n8k16 bf16 x 16 per warp (4 warps, computed transposed)
+// REPORT: remark: in @state_update: mma.sync.m16n8k16 bf16 x 32 per warp (4 warps, computed transposed)
 
 // CHECK-LABEL: gpu.func @product
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -51,6 +61,28 @@
 // CHECK: arith.mulf {{.*}} : vector<32xf32>
 // CHECK: gpu.return
 
+// CHECK-LABEL: gpu.func @transposed_product
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @transpose_a
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// The state held transposed: both products take their A from registers in place (no barrier,
+// no exchange buffer), 32 mma.sync each over a reduction of 64.
+// CHECK-LABEL: gpu.func @state_update
+// CHECK-NOT: workgroup
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK: arith.truncf {{.*}} : vector<32xf32> to vector<32xbf16>
+// CHECK-NOT: gpu.barrier
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: arith.addf {{.*}} : vector<32xf32>
+// CHECK: gpu.return
+
 // In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the
 // layouts, barriers only where the [2, 2] chain goes through shared memory.
 // PTX: .entry product(
@@ -71,3 +103,8 @@
 // PTX: ld.shared
 // PTX: .entry accumulate(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: .entry state_update(
+// PTX-NOT: bar.sync
+// PTX-COUNT-64: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-NOT: bar.sync
+// PTX: ret;

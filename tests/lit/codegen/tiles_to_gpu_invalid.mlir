@@ -1,4 +1,5 @@
-// gdn-tiles-to-gpu refuses, at the op, what it cannot lower: layouts it does not lower yet,
+// gdn-tiles-to-gpu refuses, at the op, what it cannot lower: layouts and products it does not
+// lower yet,
 // shapes that do not divide into the instruction tiles, f32 operand fragments, layouts over
 // different warp counts in one kernel, tiles read from no memref.
 // RUN: gdn-opt %s -split-input-file --gdn-tiles-to-gpu --verify-diagnostics
@@ -59,18 +60,16 @@ module attributes {gpu.container_module} {
 
 // -----
 
-#mma = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [2, 1]>
-#A = #gdn.dot_operand<index = 0, parent = #mma>
-#B = #gdn.dot_operand<index = 1, parent = #mma>
+#blk = #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [4, 1]>
 module attributes {gpu.container_module} {
   gpu.module @tiles {
-    gpu.func @transposed_a(%A: memref<32x64xbf16>, %B: memref<32x64xbf16>) kernel {
-      %a = bufferization.to_tensor %A restrict : memref<32x64xbf16> to tensor<32x64xbf16>
-      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
-      %af = gdn.tile.convert_layout %a : tensor<32x64xbf16> -> tensor<32x64xbf16, #A>
-      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B>
-      // expected-error @+1 {{'gdn.tile.matmul' op gdn-tiles-to-gpu: a product with its left operand transposed is not lowered yet}}
-      %c = gdn.tile.matmul %af, %bf {transpose_a} : tensor<32x64xbf16, #A>, tensor<32x64xbf16, #B> -> tensor<64x64xf32, #mma>
+    gpu.func @cuda_cores(%A: memref<32x64xf32>, %B: memref<64x64xf32>) kernel {
+      %a = bufferization.to_tensor %A restrict : memref<32x64xf32> to tensor<32x64xf32>
+      %b = bufferization.to_tensor %B restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %af = gdn.tile.convert_layout %a : tensor<32x64xf32> -> tensor<32x64xf32, #blk>
+      %bf = gdn.tile.convert_layout %b : tensor<64x64xf32> -> tensor<64x64xf32, #blk>
+      // expected-error @+1 {{'gdn.tile.matmul' op gdn-tiles-to-gpu: only products into mma.sync accumulators (#gdn.mma) are lowered yet}}
+      %c = gdn.tile.matmul %af, %bf : tensor<32x64xf32, #blk>, tensor<64x64xf32, #blk> -> tensor<32x64xf32, #blk>
       gpu.return
     }
   }

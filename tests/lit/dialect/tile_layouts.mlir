@@ -38,12 +38,12 @@ func.func @wgmma(%k: tensor<?x128xf32, #gdn.shared<swizzle = 128, transposed = t
 // Into a transposed accumulator (holding the result's transpose) the roles swap: b is the
 // instruction's A (from registers, as a state held as S^T is), a its B.
 // CHECK-LABEL: func.func @transposed
-// CHECK: gdn.tile.matmul {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>> -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: gdn.tile.matmul {{.*}} : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>, transposed = true>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>, transposed = true>> -> tensor<?x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
 #acct = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>
-func.func @transposed(%w: tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct>>,
+func.func @transposed(%w: tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct, transposed = true>>,
                       %s: tensor<64x64xf32, #acct>) -> tensor<?x64xf32, #acct> {
-  %sa = gdn.tile.convert_layout %s : tensor<64x64xf32, #acct> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct>>
-  %p = gdn.tile.matmul %w, %sa : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct>> -> tensor<?x64xf32, #acct>
+  %sa = gdn.tile.convert_layout %s : tensor<64x64xf32, #acct> -> tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct, transposed = true>>
+  %p = gdn.tile.matmul %w, %sa : tensor<?x64xf32, #gdn.dot_operand<index = 1, parent = #acct, transposed = true>>, tensor<64x64xf32, #gdn.dot_operand<index = 0, parent = #acct, transposed = true>> -> tensor<?x64xf32, #acct>
   return %p : tensor<?x64xf32, #acct>
 }
 

@@ -195,7 +195,7 @@ func.func @convertShape(%x: tensor<16x8xf32>) {
 
 #acct = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>
 func.func @transposedOperands(%a: tensor<16x16xf32, #gdn.dot_operand<index = 0, parent = #acct>>, %b: tensor<16x8xf32, #gdn.dot_operand<index = 1, parent = #acct>>) {
-  // expected-error @+1 {{'gdn.tile.matmul' op operand 'b' of a product into #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true> (transposed: 'b' is the instruction's A) must be #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>, got #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>}}
+  // expected-error @+1 {{'gdn.tile.matmul' op operand 'b' of a product into #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true> (transposed: 'b' is the instruction's A) must be #gdn.dot_operand<index = 0, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>, transposed = true>, got #gdn.dot_operand<index = 1, parent = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>}}
   %p = gdn.tile.matmul %a, %b : tensor<16x16xf32, #gdn.dot_operand<index = 0, parent = #acct>>, tensor<16x8xf32, #gdn.dot_operand<index = 1, parent = #acct>> -> tensor<16x8xf32, #acct>
   return
 }

@@ -34,18 +34,24 @@ struct MatmulOnMmaSync : OpConversionPattern<TileMatmulOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     if (!isa_and_nonnull<MmaLayoutAttr>(tileLayout(resultType)))
       return failure(); // another family's pattern (wgmma, CUDA cores) takes it
-    auto aType = cast<RankedTensorType>(op.getA().getType());
+    // Into a transposed accumulator the instruction computes (a b)^T = b^T a^T: b's fragments
+    // are its A. Fragments are in the instruction's view (TileDistribution.h), so transposed
+    // operands (transpose_a, or either side of a transposed product) need nothing more here.
+    bool transposed = cast<MmaLayoutAttr>(tileLayout(resultType)).getTransposed();
+    Value instrA = transposed ? op.getB() : op.getA();
     std::string why;
     auto acc = distribute(resultType, why);
-    if (failed(acc) || op.getTransposeA())
+    auto a = distribute(cast<RankedTensorType>(instrA.getType()), why);
+    if (failed(acc) || failed(a))
       return failure(); // checkTileProduct reported it
 
     Location loc = op.getLoc();
-    Type element = aType.getElementType();
+    Type element = cast<RankedTensorType>(instrA.getType()).getElementType();
     bool f16 = element.isF16();
     int64_t tilesM = acc->perWarp[0] / 16, tilesN = acc->perWarp[1] / 8;
-    int64_t steps = aType.getDimSize(1) / 16;
-    Value aRegs = adaptor.getA(), bRegs = adaptor.getB();
+    int64_t steps = a->instrShape[1] / 16;
+    Value aRegs = transposed ? adaptor.getB() : adaptor.getA();
+    Value bRegs = transposed ? adaptor.getA() : adaptor.getB();
     auto scalar = [&](Value v, int64_t i) -> Value {
       return vector::ExtractOp::create(rewriter, loc, v, ArrayRef<int64_t>{i});
     };
@@ -98,20 +104,33 @@ LogicalResult mlir::gdn::tiles::checkTileProduct(Operation *op) {
   auto mma = dyn_cast_or_null<MmaLayoutAttr>(tileLayout(resultType));
   if (!mma)
     return fail("only products into mma.sync accumulators (#gdn.mma) are lowered yet");
-  if (mm.getTransposeA())
-    return fail("a product with its left operand transposed is not lowered yet");
-  auto aLayout = dyn_cast_or_null<DotOperandLayoutAttr>(tileLayout(mm.getA().getType()));
-  auto bLayout = dyn_cast_or_null<DotOperandLayoutAttr>(tileLayout(mm.getB().getType()));
-  if (!aLayout || !bLayout || aLayout.getParent() != mma || bLayout.getParent() != mma ||
-      aLayout.getIndex() != 0 || bLayout.getIndex() != 1)
+  // The op's verifier checked which fragments (and which transposition) each side must be.
+  if (!isa_and_nonnull<DotOperandLayoutAttr>(tileLayout(mm.getA().getType())) ||
+      !isa_and_nonnull<DotOperandLayoutAttr>(tileLayout(mm.getB().getType())))
     return fail("an mma.sync product takes its accumulator's operand fragments "
-                "(#gdn.dot_operand 0 and 1 of the result's layout)");
+                "(#gdn.dot_operand of the result's layout)");
   for (Value v : {mm.getA(), mm.getB(), mm.getResult()}) {
     std::string why;
     if (failed(distribute(cast<RankedTensorType>(v.getType()), why)))
       return fail(why);
   }
   return success();
+}
+
+std::string mlir::gdn::tiles::describeTileProduct(Operation *op) {
+  auto mm = cast<TileMatmulOp>(op);
+  auto resultType = cast<RankedTensorType>(mm.getType());
+  bool transposed = cast<MmaLayoutAttr>(tileLayout(resultType)).getTransposed();
+  auto instrA = cast<RankedTensorType>((transposed ? mm.getB() : mm.getA()).getType());
+  std::string why;
+  auto acc = distribute(resultType, why);
+  auto a = distribute(instrA, why);
+  if (failed(acc) || failed(a))
+    return why;
+  int64_t count = (acc->perWarp[0] / 16) * (acc->perWarp[1] / 8) * (a->instrShape[1] / 16);
+  std::string type = instrA.getElementType().isF16() ? "f16" : "bf16";
+  return "mma.sync.m16n8k16 " + type + " x " + std::to_string(count) + " per warp (" +
+         std::to_string(acc->warps) + " warps" + (transposed ? ", computed transposed" : "") + ")";
 }
 
 void mlir::gdn::tiles::populateTileProductPatterns(TileTypeConverter &converter,

@@ -7,9 +7,11 @@
 //                        per 16 x 16 tile;
 //   B operand    [K, N]: registers q = 0..1 of two halves h: (2t + h + 8q, g) per 16 x 8 tile.
 // The warps split the tile into warps = [wm, wn] contiguous blocks of rows and columns; each
-// warp repeats its instruction tiles over its block. An operand fragment holds all of K, so the
-// A operand is the same in warps of one row (replicated over wn), B in warps of one column.
-// #gdn.blocked: per_thread adjacent elements, lanes and warps row-major per dimension,
+// warp repeats its instruction tiles over its block. All of this is in the instruction's view:
+// a transposed accumulator or a `transposed` operand fragment holds the view of the tile's
+// transpose, so its elements' tile coordinates are the view's swapped. An operand fragment holds
+// all of K, so the A operand is the same in warps of one row (replicated over wn), B in warps of
+// one column. #gdn.blocked: per_thread adjacent elements, lanes and warps row-major per dimension,
 // repeated over the tile.
 //
 //===----------------------------------------------------------------------===//
@@ -51,10 +53,6 @@ FailureOr<MmaLayoutAttr> mmaSyncParent(Attribute layout, std::string &why) {
     why = "wgmma fragments (#gdn.mma version 3) are not lowered yet: only mma.sync (version 2)";
     return failure();
   }
-  if (mma.getTransposed()) {
-    why = "transposed accumulators (#gdn.mma with transposed = true) are not lowered yet";
-    return failure();
-  }
   if (mma.getWarps().size() != 2) {
     why = "an mma layout needs warps = [rows, columns]";
     return failure();
@@ -92,17 +90,24 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
     }
     unsigned index = 2; // accumulator
     Attribute parentAttr = layout;
+    bool swap = false;
     if (auto dot = dyn_cast<DotOperandLayoutAttr>(layout)) {
       index = dot.getIndex();
       parentAttr = dot.getParent();
+      swap = dot.getTransposed();
     }
     auto parent = mmaSyncParent(parentAttr, why);
     if (failed(parent))
       return failure();
+    if (index == 2)
+      swap = parent->getTransposed();
     int64_t wm = parent->getWarps()[0], wn = parent->getWarps()[1];
     d.warps = wm * wn;
     d.warpGrid = {wm, wn};
-    int64_t M = shape[0], N = shape[1];
+    d.swapped = swap;
+    // The instruction's view of the tile: its transpose where the fragments hold that.
+    int64_t M = shape[swap ? 1 : 0], N = shape[swap ? 0 : 1];
+    d.instrShape = {M, N};
     if (index == 2) {
       d.kind = Distribution::Kind::Accumulator;
       if (!fits(M, 16 * wm, "rows") || !fits(N, 8 * wn, "columns"))
@@ -134,6 +139,9 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
             for (int64_t h = 0; h < 2; ++h)
               d.offsets.push_back({16 * k + 8 * q + h, 8 * j});
     }
+    if (swap)
+      for (auto &o : d.offsets)
+        std::swap(o[0], o[1]);
     if (index != 2 && !type.getElementType().isBF16() && !type.getElementType().isF16()) {
       why = "mma.sync operand fragments hold bf16 or f16 elements, got " + [&] {
         std::string s;
@@ -219,17 +227,23 @@ SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Va
   }
   Value g = div(lane, 4), t2 = mul(rem(lane, 4), 2);
   Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
+  SmallVector<Value> view; // in the instruction's view
   switch (kind) {
   case Kind::Accumulator:
-    return {add(mul(wr, perWarp[0]), g), add(mul(wc, perWarp[1]), t2)};
+    view = {add(mul(wr, perWarp[0]), g), add(mul(wc, perWarp[1]), t2)};
+    break;
   case Kind::OperandA:
-    return {add(mul(wr, perWarp[0]), g), t2};
+    view = {add(mul(wr, perWarp[0]), g), t2};
+    break;
   case Kind::OperandB:
-    return {t2, add(mul(wc, perWarp[1]), g)};
+    view = {t2, add(mul(wc, perWarp[1]), g)};
+    break;
   case Kind::Blocked:
     break;
   }
-  return {};
+  if (swapped)
+    std::swap(view[0], view[1]);
+  return view;
 }
 
 bool Distribution::replicated() const {
@@ -274,9 +288,11 @@ int64_t mlir::gdn::tiles::exchangeElements(RankedTensorType from, RankedTensorTy
     return 0;
   // An accumulator becomes the A operand of its own instruction in place where a warp holds
   // whole rows (its columns are the reduction): no exchange.
+  // (Both in the same view: a transposed accumulator holds X^T, which is the A fragment of
+  // X^T, a `transposed` fragment of X.)
   if (src->kind == Distribution::Kind::Accumulator && dst->kind == Distribution::Kind::OperandA &&
       tileLayout(from) == cast<DotOperandLayoutAttr>(tileLayout(to)).getParent() &&
-      src->warpGrid[1] == 1)
+      src->warpGrid[1] == 1 && src->swapped == dst->swapped)
     return 0;
   return from.getNumElements();
 }

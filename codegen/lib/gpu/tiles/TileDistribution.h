@@ -27,7 +27,13 @@ struct Distribution {
   int64_t warps = 0;             ///< warps of the block the layout spreads over
   SmallVector<int64_t> warpGrid; ///< warps per dimension (rows, columns)
   SmallVector<int64_t> lanes;    ///< blocked: lanes per dimension
-  SmallVector<int64_t> perWarp;  ///< elements per warp along each dimension (its share)
+  /// Fragments: the instruction's view of the tile ([rows, columns] of the accumulator or
+  /// operand the instruction sees), and whether that is the tile's transpose (a transposed
+  /// accumulator, a `transposed` operand fragment). The registers follow the instruction's view;
+  /// offsets and base coordinates are the tile's.
+  SmallVector<int64_t> instrShape;
+  bool swapped = false;
+  SmallVector<int64_t> perWarp; ///< elements per warp along each dimension of the view
   /// Per element of the thread's vector: its offset from the thread's base, per dimension.
   SmallVector<SmallVector<int64_t, 2>> offsets;
 
@@ -64,6 +70,10 @@ public:
 /// a program is refused whole, with every reason, rather than half lowered.
 LogicalResult checkTileProduct(Operation *op);
 LogicalResult checkTileConversion(Operation *op);
+
+/// The instruction a tile product becomes and how many each thread issues (for
+/// gdn-tiles-to-gpu{report-products}); call after checkTileProduct succeeded.
+std::string describeTileProduct(Operation *op);
 
 /// Registered by the pass (codegen/lib/gpu/tiles/TilesToGpu.cpp).
 void populateTileElementwisePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);

@@ -30,8 +30,9 @@ using namespace mlir::gdn::tiles;
 
 namespace {
 
-/// Checks the layouts of `fn` and prepares it: the exchange buffer and the block size.
-LogicalResult prepare(gpu::GPUFuncOp fn) {
+/// Checks the layouts of `fn` and prepares it: the exchange buffer and the block size; with
+/// `report`, a remark at every product naming the instruction it becomes.
+LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
   int64_t warps = 0;
   Operation *warpsFrom = nullptr;
   int64_t exchange = 0;
@@ -66,8 +67,11 @@ LogicalResult prepare(gpu::GPUFuncOp fn) {
       if (inRegisters(cvt.getX().getType()) && inRegisters(cvt.getType()))
         exchange = std::max(exchange, exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
                                                        cast<RankedTensorType>(cvt.getType())));
-    } else if (isa<GdnDialect>(op->getDialect()) && failed(checkTileProduct(op))) {
-      return WalkResult::interrupt();
+    } else if (isa<GdnDialect>(op->getDialect())) {
+      if (failed(checkTileProduct(op)))
+        return WalkResult::interrupt();
+      if (report)
+        op->emitRemark() << "in @" << fn.getName() << ": " << describeTileProduct(op);
     }
     return WalkResult::advance();
   });
@@ -124,7 +128,7 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
     FrozenRewritePatternSet frozen(std::move(patterns));
 
     for (gpu::GPUFuncOp fn : fns) {
-      if (failed(prepare(fn)))
+      if (failed(prepare(fn, reportProducts)))
         return signalPassFailure();
       if (failed(applyPartialConversion(fn, target, frozen)))
         return signalPassFailure();

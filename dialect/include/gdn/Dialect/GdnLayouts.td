@@ -47,11 +47,17 @@ def Gdn_DotOperandLayout : Gdn_Layout<"DotOperandLayout", "dot_operand"> {
     The fragments that `parent`'s instruction reads as its A (`index = 0`, M x K) or B
     (`index = 1`, K x N) operand, in 16-bit elements, spread over the warps as the product's
     accumulator is. What `ldmatrix` loads from a shared tile, or what an accumulator of the same
-    parent becomes in place (a left operand straight from registers).
+    parent becomes in place (a left operand straight from registers). `transposed`: the
+    instruction's operand is the tile's transpose (a product with `transpose_a`, the gram's
+    right operand, and the operands of a product into a transposed accumulator, which computes
+    (a b)^T = b^T a^T).
   }];
   // `parent` is an Attribute (checked to be #gdn.mma) so that it prints with its name.
-  let parameters = (ins "unsigned":$index, "::mlir::Attribute":$parent);
-  let assemblyFormat = "`<` `index` `=` $index `,` `parent` `=` $parent `>`";
+  let parameters = (ins "unsigned":$index, "::mlir::Attribute":$parent,
+                        DefaultValuedParameter<"bool", "false">:$transposed);
+  let assemblyFormat = [{
+    `<` `index` `=` $index `,` `parent` `=` $parent (`,` `transposed` `=` $transposed^)? `>`
+  }];
 }
 
 def Gdn_SharedLayout : Gdn_Layout<"SharedLayout", "shared"> {
