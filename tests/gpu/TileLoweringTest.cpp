@@ -36,7 +36,8 @@ public:
   }
   std::string error;
   /// Launches `name` as one block of `threads` threads with these device pointers.
-  std::string run(const char *name, unsigned threads, std::vector<void *> pointers) {
+  std::string run(const char *name, unsigned threads, std::vector<void *> pointers,
+                  std::vector<int64_t> scalars = {}) {
     if (!error.empty())
       return error;
     auto getFunction = reinterpret_cast<ModuleGetFunction>(driver().symbol("cuModuleGetFunction"));
@@ -49,6 +50,8 @@ public:
     std::vector<void *> params;
     for (void *&p : pointers)
       params.push_back(&p);
+    for (int64_t &x : scalars) // index parameters are 64-bit
+      params.push_back(&x);
     if (int rc = launch(fn, 1, 1, 1, threads, 1, 1, 0, nullptr, params.data(), nullptr))
       return std::string("cuLaunchKernel(") + name + ") failed: " + std::to_string(rc);
     if (gdn::Status s = driver().synchronize(); !s)
@@ -108,16 +111,18 @@ std::vector<double> product(const std::vector<double> &a, const std::vector<doub
   return c;
 }
 
-/// Runs `name` and compares its 64 x 64 f32 output with `expected`: the largest difference
-/// relative to the largest expected magnitude must stay within `bound`.
+/// Runs `name` and compares its rows x 64 f32 output (zeroed before) with `expected`: the
+/// largest difference relative to the largest expected magnitude must stay within `bound`.
+/// `scalars` follow the output among the kernel's parameters.
 void expectKernel(const char *name, unsigned threads, std::vector<void *> inputs,
-                  const std::vector<double> &expected, double bound) {
+                  const std::vector<double> &expected, double bound, int64_t rows = 64,
+                  std::vector<int64_t> scalars = {}) {
   void *out = nullptr;
-  ASSERT_TRUE(driver().malloc(&out, 64 * 64 * 4).isOk());
-  ASSERT_TRUE(driver().memset(out, 64 * 64 * 4).isOk());
+  ASSERT_TRUE(driver().malloc(&out, rows * 64 * 4).isOk());
+  ASSERT_TRUE(driver().memset(out, rows * 64 * 4).isOk());
   inputs.push_back(out);
-  std::string error = TileModule::get().run(name, threads, inputs);
-  std::vector<float> got(64 * 64);
+  std::string error = TileModule::get().run(name, threads, inputs, scalars);
+  std::vector<float> got(rows * 64);
   if (error.empty())
     EXPECT_TRUE(driver().copyToHost(got.data(), out, got.size() * 4).isOk());
   driver().free(out);
@@ -221,6 +226,19 @@ TEST(TileLowering, AStateHeldTransposedIsUpdatedFromRegisters) {
     expected[i] += s[i];
   expectKernel("state_update", 128, {sDevice, w.device, k.device}, expected, 1e-2);
   driver().free(sDevice);
+}
+
+TEST(TileLowering, AShortChunkIsMaskedAtItsRowsAndHeldAtItsBound) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(23);
+  Operand a(32, 32, false, rng), b(32, 64, false, rng);
+  for (int64_t n : {19, 32, 1}) {
+    // Rows past n stay as zeroed: the kernel neither reads A there nor writes C.
+    std::vector<double> expected = product(a.values, b.values, 32, 32, 64);
+    for (int64_t i = n * 64; i < 32 * 64; ++i)
+      expected[i] = 0.0;
+    expectKernel("short_chunk", 64, {a.device, b.device}, expected, 1e-5, 32, {n});
+  }
 }
 
 } // namespace

@@ -155,5 +155,19 @@ module attributes {gpu.container_module} {
       bufferization.materialize_in_destination %no in writable %C : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
       gpu.return
     }
+    // A chunk of n <= 32 rows (n at run time; gdn.chunk_size bounds the dynamic extents): the
+    // registers hold 32 rows, the loads past n give zeros and the stores past n are skipped.
+    gpu.func @short_chunk(%A: memref<32x32xbf16>, %B: memref<32x64xbf16>, %C: memref<32x64xf32>, %n: index) kernel attributes {gdn.chunk_size = 32 : i64} {
+      %a = bufferization.to_tensor %A restrict : memref<32x32xbf16> to tensor<32x32xbf16>
+      %b = bufferization.to_tensor %B restrict : memref<32x64xbf16> to tensor<32x64xbf16>
+      %as = tensor.extract_slice %a[0, 0] [%n, 32] [1, 1] : tensor<32x32xbf16> to tensor<?x32xbf16>
+      %af = gdn.tile.convert_layout %as : tensor<?x32xbf16> -> tensor<?x32xbf16, #A2>
+      %bf = gdn.tile.convert_layout %b : tensor<32x64xbf16> -> tensor<32x64xbf16, #B2>
+      %c = gdn.tile.matmul %af, %bf : tensor<?x32xbf16, #A2>, tensor<32x64xbf16, #B2> -> tensor<?x64xf32, #mma2>
+      %co = gdn.tile.convert_layout %c : tensor<?x64xf32, #mma2> -> tensor<?x64xf32>
+      %cs = memref.subview %C[0, 0] [%n, 64] [1, 1] : memref<32x64xf32> to memref<?x64xf32, strided<[64, 1]>>
+      bufferization.materialize_in_destination %co in writable %cs : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
+      gpu.return
+    }
   }
 }

@@ -83,6 +83,17 @@
 // CHECK: arith.addf {{.*}} : vector<32xf32>
 // CHECK: gpu.return
 
+// A chunk of n rows (dynamic) held at gdn.chunk_size = 32: loads and stores masked by n.
+// CHECK-LABEL: gpu.func @short_chunk
+// CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
+// CHECK: arith.cmpi ult
+// CHECK: scf.if {{.*}} -> (bf16)
+// CHECK-COUNT-16: nvvm.mma.sync
+// CHECK: memref.dim
+// CHECK: scf.if
+// CHECK: memref.store
+// CHECK: gpu.return
+
 // In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the
 // layouts, barriers only where the [2, 2] chain goes through shared memory.
 // PTX: .entry product(

@@ -89,3 +89,16 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+#mma = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [2, 1]>
+module attributes {gpu.container_module} {
+  gpu.module @tiles {
+    gpu.func @unbounded(%n: index) kernel {
+      // expected-error @+1 {{'tensor.empty' op gdn-tiles-to-gpu: the tile [?x64] has a dynamic extent: registers need a static shape, or the function's gdn.chunk_size bounding it}}
+      %z = tensor.empty(%n) : tensor<?x64xf32, #mma>
+      gpu.return
+    }
+  }
+}

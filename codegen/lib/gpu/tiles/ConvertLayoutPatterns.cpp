@@ -52,6 +52,30 @@ SmallVector<Value> coordinates(OpBuilder &b, Location loc, const Distribution &d
   return at;
 }
 
+/// The extents of a memref's dimensions (memref.dim where dynamic).
+SmallVector<Value> memrefExtents(OpBuilder &b, Location loc, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<Value> extents;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    extents.push_back(type.isDynamicDim(d) ? memref::DimOp::create(b, loc, memref, d).getResult()
+                                           : cIdx(b, loc, type.getDimSize(d)));
+  return extents;
+}
+
+/// Whether tile coordinates `at` lie within `extents` along the tile's dynamic dimensions (the
+/// registers hold those at their bound); null where the tile has none.
+Value within(OpBuilder &b, Location loc, RankedTensorType tile, ArrayRef<Value> at,
+             ArrayRef<Value> extents) {
+  Value inside;
+  for (int64_t d = 0; d < tile.getRank(); ++d) {
+    if (!tile.isDynamicDim(d))
+      continue;
+    Value c = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, at[d], extents[d]);
+    inside = inside ? arith::AndIOp::create(b, loc, inside, c).getResult() : c;
+  }
+  return inside;
+}
+
 /// The memref a tile in memory is read from, and the slice it is read through (if any).
 FailureOr<std::pair<Value, tensor::ExtractSliceOp>> sourceMemref(Value tensor) {
   int64_t rank = cast<RankedTensorType>(tensor.getType()).getRank();
@@ -85,7 +109,7 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
     return failure();
   }
   for (RankedTensorType t : {from, to})
-    if (tileLayout(t) && failed(distribute(t, why)))
+    if (tileLayout(t) && failed(distribute(t, why, tileBound(op))))
       return failure();
   if (!tileLayout(from) && failed(sourceMemref(op.getX()))) {
     why = "a tile loaded into registers must be read from a memref (bufferization.to_tensor, or "
@@ -114,25 +138,46 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
 
     // memory -> registers
     if (!tileLayout(from)) {
-      auto dst = distribute(to, why);
+      auto dst = distribute(to, why, tileBound(op));
       auto [memref, slice] = *sourceMemref(op.getX());
       SmallVector<Value> origin(to.getRank(), cIdx(rewriter, loc, 0));
       if (slice) {
         auto offsets = getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedOffsets());
         origin.assign(offsets.begin(), offsets.end());
       }
+      // The runtime extents of the dynamic dimensions (the registers hold their bound).
+      SmallVector<Value> extents =
+          slice ? getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedSizes())
+                : memrefExtents(rewriter, loc, memref);
       auto [lane, warp] = laneAndWarp(rewriter, loc);
       SmallVector<Value> base = dst->base(rewriter, loc, lane, warp);
+      Value zero = arith::ConstantOp::create(rewriter, loc, to.getElementType(),
+                                             rewriter.getZeroAttr(to.getElementType()));
       SmallVector<Value> elements;
-      for (int64_t e = 0; e < dst->count(); ++e)
-        elements.push_back(memref::LoadOp::create(
-            rewriter, loc, memref, coordinates(rewriter, loc, *dst, base, e, origin)));
+      for (int64_t e = 0; e < dst->count(); ++e) {
+        SmallVector<Value> at = coordinates(rewriter, loc, *dst, base, e);
+        Value inside = within(rewriter, loc, to, at, extents);
+        SmallVector<Value> address = coordinates(rewriter, loc, *dst, base, e, origin);
+        if (!inside) {
+          elements.push_back(memref::LoadOp::create(rewriter, loc, memref, address));
+          continue;
+        }
+        // Past the runtime extent: zeros, so that products over the held bound add nothing.
+        auto guard = scf::IfOp::create(rewriter, loc, TypeRange{to.getElementType()}, inside,
+                                       /*withElseRegion=*/true);
+        OpBuilder then = guard.getThenBodyBuilder();
+        scf::YieldOp::create(then, loc,
+                             ValueRange{memref::LoadOp::create(then, loc, memref, address)});
+        OpBuilder otherwise = guard.getElseBodyBuilder();
+        scf::YieldOp::create(otherwise, loc, ValueRange{zero});
+        elements.push_back(guard.getResult(0));
+      }
       rewriter.replaceOp(op,
                          vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
       return success();
     }
 
-    auto src = distribute(from, why);
+    auto src = distribute(from, why, tileBound(op));
 
     // registers -> memory
     if (!tileLayout(to)) {
@@ -144,10 +189,19 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         auto store = cast<bufferization::MaterializeInDestinationOp>(user);
         rewriter.setInsertionPoint(store);
         Value primary = src->primary(rewriter, loc, warp);
+        Value dest = store.getDest();
+        SmallVector<Value> extents = memrefExtents(rewriter, loc, dest);
         auto emit = [&](OpBuilder &b) {
           for (int64_t e = 0; e < src->count(); ++e) {
             Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
-            memref::StoreOp::create(b, loc, x, store.getDest(), coordinates(b, loc, *src, base, e));
+            SmallVector<Value> at = coordinates(b, loc, *src, base, e);
+            if (Value inside = within(b, loc, from, at, extents)) {
+              auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+              OpBuilder then = guard.getThenBodyBuilder();
+              memref::StoreOp::create(then, loc, x, dest, at);
+            } else {
+              memref::StoreOp::create(b, loc, x, dest, at);
+            }
           }
         };
         if (primary) {
@@ -163,11 +217,11 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       return success();
     }
 
-    auto dst = distribute(to, why);
+    auto dst = distribute(to, why, tileBound(op));
     Value regs = adaptor.getX();
 
     // accumulator -> its own A fragment, in place
-    if (exchangeElements(from, to) == 0) {
+    if (exchangeElements(from, to, tileBound(op)) == 0) {
       SmallVector<Value> elements;
       int64_t tilesM = src->perWarp[0] / 16, tilesN = src->perWarp[1] / 8, steps = tilesN / 2;
       for (int64_t i = 0; i < tilesM; ++i)
@@ -191,7 +245,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     if (!index)
       return failure(); // the pass gives every function that needs one an exchange buffer
     Value buffer = func.getWorkgroupAttributions()[index.getInt()];
-    int64_t columns = from.getRank() == 2 ? from.getDimSize(1) : 1;
+    int64_t columns = from.getRank() == 2 ? src->type.getDimSize(1) : 1;
     auto [lane, warp] = laneAndWarp(rewriter, loc);
     auto linear = [&](OpBuilder &b, ArrayRef<Value> at) -> Value {
       if (at.size() == 1)

@@ -40,8 +40,8 @@ struct MatmulOnMmaSync : OpConversionPattern<TileMatmulOp> {
     bool transposed = cast<MmaLayoutAttr>(tileLayout(resultType)).getTransposed();
     Value instrA = transposed ? op.getB() : op.getA();
     std::string why;
-    auto acc = distribute(resultType, why);
-    auto a = distribute(cast<RankedTensorType>(instrA.getType()), why);
+    auto acc = distribute(resultType, why, tileBound(op));
+    auto a = distribute(cast<RankedTensorType>(instrA.getType()), why, tileBound(op));
     if (failed(acc) || failed(a))
       return failure(); // checkTileProduct reported it
 
@@ -111,7 +111,7 @@ LogicalResult mlir::gdn::tiles::checkTileProduct(Operation *op) {
                 "(#gdn.dot_operand of the result's layout)");
   for (Value v : {mm.getA(), mm.getB(), mm.getResult()}) {
     std::string why;
-    if (failed(distribute(cast<RankedTensorType>(v.getType()), why)))
+    if (failed(distribute(cast<RankedTensorType>(v.getType()), why, tileBound(op))))
       return fail(why);
   }
   return success();
@@ -123,8 +123,8 @@ std::string mlir::gdn::tiles::describeTileProduct(Operation *op) {
   bool transposed = cast<MmaLayoutAttr>(tileLayout(resultType)).getTransposed();
   auto instrA = cast<RankedTensorType>((transposed ? mm.getB() : mm.getA()).getType());
   std::string why;
-  auto acc = distribute(resultType, why);
-  auto a = distribute(instrA, why);
+  auto acc = distribute(resultType, why, tileBound(op));
+  auto a = distribute(instrA, why, tileBound(op));
   if (failed(acc) || failed(a))
     return why;
   int64_t count = (acc->perWarp[0] / 16) * (acc->perWarp[1] / 8) * (a->instrShape[1] / 16);

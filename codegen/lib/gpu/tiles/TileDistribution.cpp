@@ -62,16 +62,25 @@ FailureOr<MmaLayoutAttr> mmaSyncParent(Attribute layout, std::string &why) {
 
 } // namespace
 
-FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std::string &why) {
+FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std::string &why,
+                                                     int64_t bound) {
   Attribute layout = tileLayout(type);
   if (!layout) {
     why = "the tile has no layout (it is in memory)";
     return failure();
   }
-  if (!type.hasStaticShape()) {
-    why = "the tile " + shapeText(type.getShape()) + " must have a static shape in registers";
+  if (!type.hasStaticShape() && bound <= 0) {
+    why = "the tile " + shapeText(type.getShape()) +
+          " has a dynamic extent: registers need a static shape, or the function's " +
+          kTileBoundAttr + " bounding it";
     return failure();
   }
+  // Registers for the bound of each dynamic extent (RankedTensorType keeps the layout).
+  SmallVector<int64_t> held(type.getShape());
+  for (int64_t &e : held)
+    if (ShapedType::isDynamic(e))
+      e = bound;
+  type = RankedTensorType::get(held, type.getElementType(), type.getEncoding());
   Distribution d;
   d.type = type;
   ArrayRef<int64_t> shape = type.getShape();
@@ -199,11 +208,21 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
 }
 
 bool mlir::gdn::tiles::inRegisters(Type t) {
-  auto type = dyn_cast<RankedTensorType>(t);
-  if (!type || !tileLayout(type))
-    return false;
-  std::string why;
-  return succeeded(distribute(type, why));
+  Attribute layout = tileLayout(t);
+  if (auto dot = dyn_cast_or_null<DotOperandLayoutAttr>(layout))
+    layout = dot.getParent();
+  if (auto mma = dyn_cast_or_null<MmaLayoutAttr>(layout))
+    return mma.getVersion() == 2;
+  return isa_and_nonnull<BlockedLayoutAttr>(layout);
+}
+
+int64_t mlir::gdn::tiles::tileBound(Operation *op) {
+  auto fn =
+      isa<gpu::GPUFuncOp>(op) ? cast<gpu::GPUFuncOp>(op) : op->getParentOfType<gpu::GPUFuncOp>();
+  if (!fn)
+    return 0;
+  auto bound = fn->getAttrOfType<IntegerAttr>(kTileBoundAttr);
+  return bound ? bound.getInt() : 0;
 }
 
 SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Value warp) const {
@@ -267,23 +286,24 @@ std::pair<Value, Value> mlir::gdn::tiles::laneAndWarp(OpBuilder &b, Location loc
   return {arith::RemUIOp::create(b, loc, tid, w), arith::DivUIOp::create(b, loc, tid, w)};
 }
 
-TileTypeConverter::TileTypeConverter() {
+TileTypeConverter::TileTypeConverter(int64_t bound) {
   addConversion([](Type t) { return t; });
-  addConversion([](RankedTensorType t) -> std::optional<Type> {
+  addConversion([bound](RankedTensorType t) -> std::optional<Type> {
     if (!tileLayout(t))
       return t;
     std::string why;
-    auto d = distribute(t, why);
+    auto d = distribute(t, why, bound);
     if (failed(d))
       return std::nullopt;
     return Type(d->registers());
   });
 }
 
-int64_t mlir::gdn::tiles::exchangeElements(RankedTensorType from, RankedTensorType to) {
+int64_t mlir::gdn::tiles::exchangeElements(RankedTensorType from, RankedTensorType to,
+                                           int64_t bound) {
   std::string why;
-  auto src = distribute(from, why);
-  auto dst = distribute(to, why);
+  auto src = distribute(from, why, bound);
+  auto dst = distribute(to, why, bound);
   if (failed(src) || failed(dst))
     return 0;
   // An accumulator becomes the A operand of its own instruction in place where a warp holds
@@ -294,5 +314,5 @@ int64_t mlir::gdn::tiles::exchangeElements(RankedTensorType from, RankedTensorTy
       tileLayout(from) == cast<DotOperandLayoutAttr>(tileLayout(to)).getParent() &&
       src->warpGrid[1] == 1 && src->swapped == dst->swapped)
     return 0;
-  return from.getNumElements();
+  return src->type.getNumElements();
 }

@@ -50,19 +50,28 @@ struct Distribution {
 };
 
 /// The distribution of `type`, or failure with the reason in `why` (a layout that is not a
-/// register layout this lowering knows, a dynamic shape, a shape that does not divide).
-FailureOr<Distribution> distribute(RankedTensorType type, std::string &why);
+/// register layout this lowering knows, a shape that does not divide). A dynamic extent is
+/// held at its bound `bound` (a chunk's rows: tileBound), its elements past the runtime
+/// extent masked where the tile meets memory; without a bound a dynamic shape is an error.
+FailureOr<Distribution> distribute(RankedTensorType type, std::string &why, int64_t bound = 0);
 
-/// Whether `t` is a tile value held in registers (a distributable layout).
+/// The bound of the dynamic tile extents inside the gpu.func around `op`: its `gdn.chunk_size`
+/// (a chunk's tiles have at most that many rows), or 0.
+int64_t tileBound(Operation *op);
+inline constexpr const char *kTileBoundAttr = "gdn.chunk_size";
+
+/// Whether `t` is a tile value with a layout held in registers (mma.sync accumulators, their
+/// operand fragments, blocked tiles).
 bool inRegisters(Type t);
 
 /// The thread's lane (0..31) and warp in the block, from gpu.thread_id x.
 std::pair<Value, Value> laneAndWarp(OpBuilder &b, Location loc);
 
-/// Tile values with register layouts -> vector<count x element>; everything else unchanged.
+/// Tile values with register layouts -> vector<count x element> (dynamic extents at `bound`);
+/// everything else unchanged.
 class TileTypeConverter : public TypeConverter {
 public:
-  TileTypeConverter();
+  explicit TileTypeConverter(int64_t bound);
 };
 
 /// Whether the patterns can lower `op` (a tile product, a layout conversion) as it stands;
@@ -86,8 +95,8 @@ void populateTileConvertLayoutPatterns(TileTypeConverter &converter, RewritePatt
 inline constexpr const char *kExchangeBufferAttr = "gdn.exchange_buffer";
 
 /// Elements of the exchange buffer a conversion from `from` to `to` needs (0: none, it stays in
-/// registers).
-int64_t exchangeElements(RankedTensorType from, RankedTensorType to);
+/// registers), dynamic extents at `bound`.
+int64_t exchangeElements(RankedTensorType from, RankedTensorType to, int64_t bound);
 
 } // namespace mlir::gdn::tiles
 

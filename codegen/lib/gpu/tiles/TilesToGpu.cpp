@@ -41,7 +41,7 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
     if (!type || !tileLayout(type))
       return success();
     std::string why;
-    auto d = distribute(type, why);
+    auto d = distribute(type, why, tileBound(fn));
     if (failed(d))
       return at->emitOpError("gdn-tiles-to-gpu: ") << why;
     if (warps && d->warps != warps)
@@ -65,8 +65,9 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
       if (failed(checkTileConversion(op)))
         return WalkResult::interrupt();
       if (inRegisters(cvt.getX().getType()) && inRegisters(cvt.getType()))
-        exchange = std::max(exchange, exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
-                                                       cast<RankedTensorType>(cvt.getType())));
+        exchange = std::max(exchange,
+                            exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
+                                             cast<RankedTensorType>(cvt.getType()), tileBound(fn)));
     } else if (isa<GdnDialect>(op->getDialect())) {
       if (failed(checkTileProduct(op)))
         return WalkResult::interrupt();
@@ -111,36 +112,39 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
     SmallVector<gpu::GPUFuncOp> fns;
     getOperation().walk([&](gpu::GPUFuncOp fn) { fns.push_back(fn); });
     MLIRContext *ctx = &getContext();
-    TileTypeConverter converter;
-    ConversionTarget target(*ctx);
-    target
-        .addLegalDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect,
-                         memref::MemRefDialect, vector::VectorDialect, scf::SCFDialect,
-                         bufferization::BufferizationDialect, tensor::TensorDialect>();
-    target.addIllegalDialect<GdnDialect>();
-    target.addDynamicallyLegalDialect<arith::ArithDialect>(
-        [](Operation *op) { return !touchesRegisters(op); });
-    RewritePatternSet patterns(ctx);
-    populateTileElementwisePatterns(converter, patterns);
-    populateTileProductPatterns(converter, patterns);
-    populateTileConvertLayoutPatterns(converter, patterns);
-    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
-    FrozenRewritePatternSet frozen(std::move(patterns));
-
     for (gpu::GPUFuncOp fn : fns) {
       if (failed(prepare(fn, reportProducts)))
         return signalPassFailure();
-      if (failed(applyPartialConversion(fn, target, frozen)))
+      // Dynamic tile extents are held at the function's bound: one type conversion per kernel.
+      TileTypeConverter converter(tileBound(fn));
+      RewritePatternSet patterns(ctx);
+      populateTileElementwisePatterns(converter, patterns);
+      populateTileProductPatterns(converter, patterns);
+      populateTileConvertLayoutPatterns(converter, patterns);
+      ConversionTarget target(*ctx);
+      target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect,
+                             NVVM::NVVMDialect, memref::MemRefDialect, vector::VectorDialect,
+                             scf::SCFDialect, bufferization::BufferizationDialect,
+                             tensor::TensorDialect>();
+      target.addIllegalDialect<GdnDialect>();
+      target.addDynamicallyLegalDialect<arith::ArithDialect>(
+          [](Operation *op) { return !touchesRegisters(op); });
+      scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
+      if (failed(applyPartialConversion(fn, target, std::move(patterns))))
         return signalPassFailure();
       fn->removeAttr(kExchangeBufferAttr);
-      // What read the program's tiles from memory is dead now.
-      SmallVector<Operation *> dead;
-      fn.walk([&](Operation *op) {
-        if (isa<tensor::ExtractSliceOp, bufferization::ToTensorOp>(op) && op->use_empty())
-          dead.push_back(op);
-      });
-      for (Operation *op : dead) // slices first (walk is post-order), then their sources
-        op->erase();
+      // What read the program's tiles from memory is dead now (slices, then their sources).
+      for (bool erased = true; erased;) {
+        SmallVector<Operation *> dead;
+        fn.walk([&](Operation *op) {
+          if (isa<tensor::ExtractSliceOp, tensor::DimOp, bufferization::ToTensorOp>(op) &&
+              op->use_empty())
+            dead.push_back(op);
+        });
+        for (Operation *op : dead)
+          op->erase();
+        erased = !dead.empty();
+      }
     }
   }
 };
