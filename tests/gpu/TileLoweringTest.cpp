@@ -241,4 +241,60 @@ TEST(TileLowering, AShortChunkIsMaskedAtItsRowsAndHeldAtItsBound) {
   }
 }
 
+TEST(TileLowering, GatesDecaysAndRowFactorsOnAShortChunk) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> gate(-0.2f, 0.f), unit(0.f, 1.f), value(-1.f, 1.f);
+  std::vector<float> g(64), beta(64), x(64 * 64), s(64 * 64);
+  for (float &v : g)
+    v = gate(rng);
+  for (float &v : beta)
+    v = unit(rng);
+  for (float &v : x)
+    v = value(rng);
+  for (float &v : s)
+    v = value(rng);
+  auto upload = [](const std::vector<float> &host) {
+    void *p = nullptr;
+    EXPECT_TRUE(driver().malloc(&p, host.size() * 4).isOk());
+    EXPECT_TRUE(driver().copyToDevice(p, host.data(), host.size() * 4).isOk());
+    return p;
+  };
+  void *gD = upload(g), *betaD = upload(beta), *xD = upload(x), *sD = upload(s);
+  for (int64_t n : {64, 37, 1}) {
+    std::vector<void *> outs(3);
+    for (void *&o : outs) {
+      ASSERT_TRUE(driver().malloc(&o, 64 * 64 * 4).isOk());
+      ASSERT_TRUE(driver().memset(o, 64 * 64 * 4).isOk());
+    }
+    std::string error =
+        TileModule::get().run("gates", 128, {gD, betaD, xD, sD, outs[0], outs[1], outs[2]}, {n});
+    ASSERT_EQ(error, "");
+    std::vector<double> G(64, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      G[i] = (i ? G[i - 1] : 0.0) + g[i];
+    std::vector<std::vector<double>> expected(3, std::vector<double>(64 * 64, 0.0));
+    for (int64_t i = 0; i < 64; ++i)
+      for (int64_t c = 0; c < 64; ++c) {
+        if (i < n) {
+          expected[0][i * 64 + c] = 0.5 * beta[i] * std::exp(G[i]) * x[i * 64 + c];
+          expected[1][i * 64 + c] = std::exp(G[n - 1] - G[i]) * x[i * 64 + c];
+        }
+        expected[2][i * 64 + c] = std::exp(G[n - 1]) * s[i * 64 + c];
+      }
+    for (int o = 0; o < 3; ++o) {
+      std::vector<float> got(64 * 64);
+      ASSERT_TRUE(driver().copyToHost(got.data(), outs[o], got.size() * 4).isOk());
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::abs(got[i] - expected[o][i]));
+      // f32 cumulative sums (|G| < 13) and ex2.approx, on values below 1 in magnitude.
+      EXPECT_LE(worst, 1e-5) << "output " << o + 1 << " at n = " << n;
+      driver().free(outs[o]);
+    }
+  }
+  for (void *p : {gD, betaD, xD, sD})
+    driver().free(p);
+}
+
 } // namespace

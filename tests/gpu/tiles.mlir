@@ -19,6 +19,9 @@
 #TB = #gdn.dot_operand<index = 1, parent = #T4, transposed = true>
 #TBK = #gdn.dot_operand<index = 1, parent = #T4>
 #At4 = #gdn.dot_operand<index = 0, parent = #mma4, transposed = true>
+#g1 = #gdn.blocked<per_thread = [1], lanes = [32], warps = [4]>
+#sh = #gdn.shared<swizzle = 0, transposed = false>
+#rows4 = #gdn.slice<dim = 1, parent = #mma4>
 module attributes {gpu.container_module} {
   gpu.module @tiles {
     // C = A B (64 x 32 x 64, bf16 operands, f32 accumulators), 4 warps of 16 rows each.
@@ -167,6 +170,37 @@ module attributes {gpu.container_module} {
       %co = gdn.tile.convert_layout %c : tensor<?x64xf32, #mma2> -> tensor<?x64xf32>
       %cs = memref.subview %C[0, 0] [%n, 64] [1, 1] : memref<32x64xf32> to memref<?x64xf32, strided<[64, 1]>>
       bufferization.materialize_in_destination %co in writable %cs : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
+      gpu.return
+    }
+    // The gate family on a chunk of n <= 64 rows: G = cumsum(g) (blocked, wrapped over the 128
+    // threads), G in shared memory; O1 = 0.5 beta .* exp(G) .* X (row factors a slice of X's
+    // accumulator layout), O2 = exp(G[n-1] - G) .* X, O3 = exp(G[n-1]) S with S held transposed.
+    gpu.func @gates(%g: memref<64xf32>, %beta: memref<64xf32>, %X: memref<64x64xf32>, %S: memref<64x64xf32>, %O1: memref<64x64xf32>, %O2: memref<64x64xf32>, %O3: memref<64x64xf32>, %n: index) kernel attributes {gdn.chunk_size = 64 : i64} {
+      %gt = bufferization.to_tensor %g restrict : memref<64xf32> to tensor<64xf32>
+      %gs = tensor.extract_slice %gt[0] [%n] [1] : tensor<64xf32> to tensor<?xf32>
+      %gb = gdn.tile.convert_layout %gs : tensor<?xf32> -> tensor<?xf32, #g1>
+      %G = gdn.tile.cumsum %gb : tensor<?xf32, #g1>
+      %Gs = gdn.tile.convert_layout %G : tensor<?xf32, #g1> -> tensor<?xf32, #sh>
+      %xt = bufferization.to_tensor %X restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %xs = tensor.extract_slice %xt[0, 0] [%n, 64] [1, 1] : tensor<64x64xf32> to tensor<?x64xf32>
+      %xa = gdn.tile.convert_layout %xs : tensor<?x64xf32> -> tensor<?x64xf32, #mma4>
+      %bt = bufferization.to_tensor %beta restrict : memref<64xf32> to tensor<64xf32>
+      %bs = tensor.extract_slice %bt[0] [%n] [1] : tensor<64xf32> to tensor<?xf32>
+      %br = gdn.tile.convert_layout %bs : tensor<?xf32> -> tensor<?xf32, #rows4>
+      %y1 = gdn.tile.gate_rows %xa, %Gs : tensor<?x64xf32, #mma4>, tensor<?xf32, #sh>
+      %y1b = gdn.tile.row_scale %y1 by %br : tensor<?xf32, #rows4> {factor = 5.000000e-01 : f32} : tensor<?x64xf32, #mma4>
+      %y2 = gdn.tile.gate_rows %xa, %Gs {to_end} : tensor<?x64xf32, #mma4>, tensor<?xf32, #sh>
+      %st = bufferization.to_tensor %S restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %sa = gdn.tile.convert_layout %st : tensor<64x64xf32> -> tensor<64x64xf32, #T4>
+      %s2 = gdn.tile.decay_state %sa, %Gs : tensor<64x64xf32, #T4>, tensor<?xf32, #sh>
+      %o1 = gdn.tile.convert_layout %y1b : tensor<?x64xf32, #mma4> -> tensor<?x64xf32>
+      %o1m = memref.subview %O1[0, 0] [%n, 64] [1, 1] : memref<64x64xf32> to memref<?x64xf32, strided<[64, 1]>>
+      bufferization.materialize_in_destination %o1 in writable %o1m : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
+      %o2 = gdn.tile.convert_layout %y2 : tensor<?x64xf32, #mma4> -> tensor<?x64xf32>
+      %o2m = memref.subview %O2[0, 0] [%n, 64] [1, 1] : memref<64x64xf32> to memref<?x64xf32, strided<[64, 1]>>
+      bufferization.materialize_in_destination %o2 in writable %o2m : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
+      %o3 = gdn.tile.convert_layout %s2 : tensor<64x64xf32, #T4> -> tensor<64x64xf32>
+      bufferization.materialize_in_destination %o3 in writable %O3 : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
       gpu.return
     }
   }

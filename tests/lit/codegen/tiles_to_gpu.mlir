@@ -94,6 +94,17 @@
 // CHECK: memref.store
 // CHECK: gpu.return
 
+// The gate family: the cumsum through the exchange buffer (a loop over the rows up to each
+// element's), G in its own shared buffer, exp by ex2.approx, row factors multiplied in place.
+// CHECK-LABEL: gpu.func @gates
+// CHECK-SAME: workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
 // In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the
 // layouts, barriers only where the [2, 2] chain goes through shared memory.
 // PTX: .entry product(

@@ -108,9 +108,22 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
     why = "a conversion between two tiles in memory";
     return failure();
   }
+  if (inShared(from)) {
+    why = "reading a shared tile into another layout is not lowered yet (tile ops read shared "
+          "tiles directly)";
+    return failure();
+  }
+  if (isa_and_nonnull<SliceLayoutAttr>(tileLayout(from))) {
+    why = "a slice is replicated over threads: it is read, never stored or converted from";
+    return failure();
+  }
   for (RankedTensorType t : {from, to})
-    if (tileLayout(t) && failed(distribute(t, why, tileBound(op))))
+    if (tileLayout(t) && !inShared(t) && failed(distribute(t, why, tileBound(op))))
       return failure();
+  if (inShared(to) && !to.hasStaticShape() && tileBound(op) <= 0) {
+    why = "a shared tile with a dynamic extent needs the function's gdn.chunk_size";
+    return failure();
+  }
   if (!tileLayout(from) && failed(sourceMemref(op.getX()))) {
     why = "a tile loaded into registers must be read from a memref (bufferization.to_tensor, or "
           "a unit-stride slice of one)";
@@ -127,6 +140,85 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
 struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
   using OpConversionPattern::OpConversionPattern;
 
+  /// Into the shared tile's workgroup buffer (the pass gave the op its slot): from registers,
+  /// each element by one holder; from memory, the block's threads stride over the held tile,
+  /// past the runtime extent zeros. Barriers before (earlier readers) and after (the readers).
+  LogicalResult toShared(TileConvertLayoutOp op, OpAdaptor adaptor,
+                         ConversionPatternRewriter &rewriter) const {
+    Location loc = op.getLoc();
+    auto from = cast<RankedTensorType>(op.getX().getType());
+    auto to = cast<RankedTensorType>(op.getType());
+    auto func = op->getParentOfType<gpu::GPUFuncOp>();
+    auto slot = op->getAttrOfType<IntegerAttr>(kSharedSlotAttr);
+    if (!func || !slot)
+      return failure(); // the pass gives every conversion into a shared tile a slot
+    Value buffer = func.getWorkgroupAttributions()[slot.getInt()];
+    auto held = cast<MemRefType>(buffer.getType());
+    std::string why;
+    auto [lane, warp] = laneAndWarp(rewriter, loc);
+    gpu::BarrierOp::create(rewriter, loc);
+    if (tileLayout(from)) {
+      auto src = distribute(from, why, tileBound(op));
+      SmallVector<Value> base = src->base(rewriter, loc, lane, warp);
+      Value regs = adaptor.getX();
+      auto put = [&](OpBuilder &b) {
+        for (int64_t e = 0; e < src->count(); ++e) {
+          Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+          memref::StoreOp::create(b, loc, x, buffer, coordinates(b, loc, *src, base, e));
+        }
+      };
+      if (Value primary = src->primary(rewriter, loc, lane, warp)) {
+        auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
+        OpBuilder inner = guard.getThenBodyBuilder();
+        put(inner);
+      } else {
+        put(rewriter);
+      }
+    } else {
+      auto [memref, slice] = *sourceMemref(op.getX());
+      SmallVector<Value> origin(to.getRank(), cIdx(rewriter, loc, 0));
+      if (slice) {
+        auto offsets = getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedOffsets());
+        origin.assign(offsets.begin(), offsets.end());
+      }
+      SmallVector<Value> extents =
+          slice ? getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedSizes())
+                : memrefExtents(rewriter, loc, memref);
+      int64_t columns = held.getRank() == 2 ? held.getDimSize(1) : 1;
+      Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
+      Value threads = gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x);
+      auto loop = scf::ForOp::create(rewriter, loc, tid, cIdx(rewriter, loc, held.getNumElements()),
+                                     threads);
+      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+      Value i = loop.getInductionVar();
+      SmallVector<Value> at = {i};
+      if (held.getRank() == 2)
+        at = {arith::DivUIOp::create(b, loc, i, cIdx(b, loc, columns)),
+              arith::RemUIOp::create(b, loc, i, cIdx(b, loc, columns))};
+      SmallVector<Value> address;
+      for (auto [x, o] : llvm::zip(at, origin))
+        address.push_back(arith::AddIOp::create(b, loc, x, o));
+      Value zero = arith::ConstantOp::create(b, loc, to.getElementType(),
+                                             b.getZeroAttr(to.getElementType()));
+      Value x;
+      if (Value inside = within(b, loc, to, at, extents)) {
+        auto guard = scf::IfOp::create(b, loc, TypeRange{to.getElementType()}, inside, true);
+        OpBuilder then = guard.getThenBodyBuilder();
+        scf::YieldOp::create(then, loc,
+                             ValueRange{memref::LoadOp::create(then, loc, memref, address)});
+        OpBuilder otherwise = guard.getElseBodyBuilder();
+        scf::YieldOp::create(otherwise, loc, ValueRange{zero});
+        x = guard.getResult(0);
+      } else {
+        x = memref::LoadOp::create(b, loc, memref, address);
+      }
+      memref::StoreOp::create(b, loc, x, buffer, at);
+    }
+    gpu::BarrierOp::create(rewriter, loc);
+    rewriter.replaceOp(op, buffer);
+    return success();
+  }
+
   LogicalResult matchAndRewrite(TileConvertLayoutOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     auto from = cast<RankedTensorType>(op.getX().getType());
@@ -135,6 +227,9 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     std::string why;
     if (failed(checkTileConversionQuietly(op, why)))
       return failure(); // checkTileConversion reported it
+
+    if (inShared(to))
+      return toShared(op, adaptor, rewriter);
 
     // memory -> registers
     if (!tileLayout(from)) {
@@ -188,7 +283,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       for (Operation *user : users) {
         auto store = cast<bufferization::MaterializeInDestinationOp>(user);
         rewriter.setInsertionPoint(store);
-        Value primary = src->primary(rewriter, loc, warp);
+        Value primary = src->primary(rewriter, loc, lane, warp);
         Value dest = store.getDest();
         SmallVector<Value> extents = memrefExtents(rewriter, loc, dest);
         auto emit = [&](OpBuilder &b) {
@@ -266,7 +361,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
                                 ValueRange{linear(b, coordinates(b, loc, *src, srcBase, e))});
       }
     };
-    if (Value primary = src->primary(rewriter, loc, warp)) {
+    if (Value primary = src->primary(rewriter, loc, lane, warp)) {
       auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
       OpBuilder inner = guard.getThenBodyBuilder();
       put(inner);

@@ -19,8 +19,15 @@
 
 #include "gdn/Dialect/GdnLayouts.h"
 
+#include "gdn/Dialect/GdnOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::gdn;
@@ -177,9 +184,13 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
     for (int64_t i = 0; i < rank; ++i) {
       d.warps *= d.warpGrid[i];
       period.push_back(blocked.getPerThread()[i] * d.lanes[i] * d.warpGrid[i]);
-      if (!fits(shape[i], period.back(), i == 0 ? "rows" : "columns"))
+      // A tile smaller than the threads' period wraps: threads past it hold copies.
+      bool wraps = shape[i] < period.back() && period.back() % shape[i] == 0 &&
+                   shape[i] % blocked.getPerThread()[i] == 0;
+      d.wrap.push_back(wraps ? shape[i] : 0);
+      if (!wraps && !fits(shape[i], period.back(), i == 0 ? "rows" : "columns"))
         return failure();
-      reps.push_back(shape[i] / period.back());
+      reps.push_back(wraps ? 1 : shape[i] / period.back());
       d.perWarp.push_back(shape[i] / d.warpGrid[i]);
     }
     ArrayRef<int64_t> per = blocked.getPerThread();
@@ -197,18 +208,56 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
     return d;
   }
 
+  if (auto slice = dyn_cast<SliceLayoutAttr>(layout)) {
+    if (type.getRank() != 1) {
+      why = "a slice is a rank-1 tile, got " + shapeText(shape);
+      return failure();
+    }
+    // The parent on a tile of this extent along the kept dimension and the fewest columns (or
+    // rows) its layout takes: the rows a thread holds do not depend on the column count.
+    unsigned kept = slice.getDim() == 1 ? 0 : 1;
+    int64_t across = 8;
+    if (auto blocked = dyn_cast<BlockedLayoutAttr>(slice.getParent()))
+      across = blocked.getPerThread()[1 - kept] * blocked.getLanes()[1 - kept] *
+               blocked.getWarps()[1 - kept];
+    else if (auto mma = dyn_cast<MmaLayoutAttr>(slice.getParent()))
+      across = (kept == 0) != mma.getTransposed() ? 8 * mma.getWarps()[1] : 16 * mma.getWarps()[0];
+    SmallVector<int64_t> parentShape = {shape[0], across};
+    if (kept == 1)
+      std::swap(parentShape[0], parentShape[1]);
+    auto parent = distribute(
+        RankedTensorType::get(parentShape, type.getElementType(), slice.getParent()), why);
+    if (failed(parent))
+      return failure();
+    d.kind = Distribution::Kind::Slice;
+    d.kept = kept;
+    d.warps = parent->warps;
+    d.parent = std::make_shared<Distribution>(*parent);
+    for (const auto &o : parent->offsets)
+      if (llvm::none_of(d.offsets, [&](const auto &x) { return x[0] == o[kept]; }))
+        d.offsets.push_back({o[kept]});
+    return d;
+  }
+
   why = "layout " + text(layout) + " is not held in registers";
   if (isa<SharedLayoutAttr>(layout))
-    why = "shared tiles (" + text(layout) + ") are not lowered yet: mma.sync accumulators, " +
-          "their operand fragments and blocked tiles are";
-  else if (isa<SliceLayoutAttr>(layout))
-    why = "slices (" + text(layout) + ") are not lowered yet: mma.sync accumulators, " +
-          "their operand fragments and blocked tiles are";
+    why = "a shared tile (" + text(layout) + ") is not held in registers";
   return failure();
 }
 
+int64_t Distribution::sliceSlot(ArrayRef<int64_t> parentOffset) const {
+  for (auto [i, o] : llvm::enumerate(offsets))
+    if (o[0] == parentOffset[kept])
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
+bool mlir::gdn::tiles::inShared(Type t) { return isa_and_nonnull<SharedLayoutAttr>(tileLayout(t)); }
+
 bool mlir::gdn::tiles::inRegisters(Type t) {
   Attribute layout = tileLayout(t);
+  if (auto slice = dyn_cast_or_null<SliceLayoutAttr>(layout))
+    layout = slice.getParent();
   if (auto dot = dyn_cast_or_null<DotOperandLayoutAttr>(layout))
     layout = dot.getParent();
   if (auto mma = dyn_cast_or_null<MmaLayoutAttr>(layout))
@@ -235,14 +284,18 @@ SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Va
     return arith::RemUIOp::create(b, loc, x, c(y)).getResult();
   };
   auto add = [&](Value x, Value y) { return arith::AddIOp::create(b, loc, x, y).getResult(); };
+  if (kind == Kind::Slice) {
+    SmallVector<Value> full = parent->base(b, loc, lane, warp);
+    return {full[kept]};
+  }
   if (kind == Kind::Blocked) {
     auto blocked = cast<BlockedLayoutAttr>(tileLayout(type));
     ArrayRef<int64_t> p = blocked.getPerThread();
-    if (type.getRank() == 1)
-      return {mul(add(mul(warp, lanes[0]), lane), p[0])};
-    Value lr = div(lane, lanes[1]), lc = rem(lane, lanes[1]);
-    Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
-    return {mul(add(mul(wr, lanes[0]), lr), p[0]), mul(add(mul(wc, lanes[1]), lc), p[1])};
+    SmallVector<Value> raw = blockedBase(b, loc, lane, warp);
+    for (size_t i = 0; i < raw.size(); ++i)
+      if (wrap[i])
+        raw[i] = rem(raw[i], wrap[i]);
+    return raw;
   }
   Value g = div(lane, 4), t2 = mul(rem(lane, 4), 2);
   Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
@@ -265,13 +318,48 @@ SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Va
   return view;
 }
 
+SmallVector<Value> Distribution::blockedBase(OpBuilder &b, Location loc, Value lane,
+                                             Value warp) const {
+  auto c = [&](int64_t x) { return arith::ConstantIndexOp::create(b, loc, x).getResult(); };
+  auto mul = [&](Value x, int64_t y) { return arith::MulIOp::create(b, loc, x, c(y)).getResult(); };
+  auto div = [&](Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, c(y)).getResult();
+  };
+  auto rem = [&](Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, c(y)).getResult();
+  };
+  auto add = [&](Value x, Value y) { return arith::AddIOp::create(b, loc, x, y).getResult(); };
+  ArrayRef<int64_t> p = cast<BlockedLayoutAttr>(tileLayout(type)).getPerThread();
+  if (type.getRank() == 1)
+    return {mul(add(mul(warp, lanes[0]), lane), p[0])};
+  Value lr = div(lane, lanes[1]), lc = rem(lane, lanes[1]);
+  Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
+  return {mul(add(mul(wr, lanes[0]), lr), p[0]), mul(add(mul(wc, lanes[1]), lc), p[1])};
+}
+
 bool Distribution::replicated() const {
+  if (kind == Kind::Slice)
+    return true;
+  if (kind == Kind::Blocked)
+    return llvm::any_of(wrap, [](int64_t w) { return w != 0; });
   return (kind == Kind::OperandA && warpGrid[1] > 1) || (kind == Kind::OperandB && warpGrid[0] > 1);
 }
 
-Value Distribution::primary(OpBuilder &b, Location loc, Value warp) const {
+Value Distribution::primary(OpBuilder &b, Location loc, Value lane, Value warp) const {
   if (!replicated())
     return {};
+  if (kind == Kind::Blocked) { // the threads whose unwrapped coordinates lie in the tile
+    SmallVector<Value> raw = blockedBase(b, loc, lane, warp);
+    Value inside;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (!wrap[i])
+        continue;
+      Value c = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, raw[i],
+                                      arith::ConstantIndexOp::create(b, loc, wrap[i]));
+      inside = inside ? arith::AndIOp::create(b, loc, inside, c).getResult() : c;
+    }
+    return inside;
+  }
   auto c = [&](int64_t x) { return arith::ConstantIndexOp::create(b, loc, x).getResult(); };
   // A: the warps of one row share it, the first column keeps it; B: the first row.
   Value coord = kind == Kind::OperandA
@@ -291,6 +379,16 @@ TileTypeConverter::TileTypeConverter(int64_t bound) {
   addConversion([bound](RankedTensorType t) -> std::optional<Type> {
     if (!tileLayout(t))
       return t;
+    if (inShared(t)) { // a workgroup buffer of the bound's size
+      SmallVector<int64_t> held(t.getShape());
+      for (int64_t &e : held)
+        if (ShapedType::isDynamic(e))
+          e = bound;
+      if (llvm::any_of(held, [](int64_t e) { return e <= 0; }))
+        return std::nullopt;
+      auto space = gpu::AddressSpaceAttr::get(t.getContext(), gpu::AddressSpace::Workgroup);
+      return Type(MemRefType::get(held, t.getElementType(), MemRefLayoutAttrInterface(), space));
+    }
     std::string why;
     auto d = distribute(t, why, bound);
     if (failed(d))
@@ -315,4 +413,47 @@ int64_t mlir::gdn::tiles::exchangeElements(RankedTensorType from, RankedTensorTy
       src->warpGrid[1] == 1 && src->swapped == dst->swapped)
     return 0;
   return src->type.getNumElements();
+}
+
+bool mlir::gdn::tiles::hasTileExtent(Value tile, int64_t dim) {
+  // Traced as tileExtent does, into a scratch block that is dropped.
+  OpBuilder b(tile.getContext());
+  auto scratch = std::make_unique<Block>();
+  b.setInsertionPointToStart(scratch.get());
+  bool ok = succeeded(tileExtent(b, tile.getLoc(), tile, dim));
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*scratch)))
+    op.erase();
+  return ok;
+}
+
+FailureOr<Value> mlir::gdn::tiles::tileExtent(OpBuilder &b, Location loc, Value tile, int64_t dim) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  if (!type.isDynamicDim(dim))
+    return arith::ConstantIndexOp::create(b, loc, type.getDimSize(dim)).getResult();
+  if (auto arg = dyn_cast<BlockArgument>(tile)) {
+    if (auto loop = dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()))
+      if (arg.getArgNumber() >= loop.getNumInductionVars())
+        return tileExtent(b, loc, loop.getInitArgs()[arg.getArgNumber() - 1], dim);
+    return failure();
+  }
+  Operation *def = tile.getDefiningOp();
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
+    if (slice.getSourceType().getRank() != type.getRank())
+      return failure();
+    return getValueOrCreateConstantIndexOp(b, loc, slice.getMixedSizes()[dim]);
+  }
+  if (auto toTensor = dyn_cast<bufferization::ToTensorOp>(def))
+    return memref::DimOp::create(b, loc, toTensor.getBuffer(), dim).getResult();
+  if (auto mm = dyn_cast<TileMatmulOp>(def)) {
+    if (dim == 0)
+      return tileExtent(b, loc, mm.getA(), mm.getTransposeA() ? 1 : 0);
+    return tileExtent(b, loc, mm.getB(), 1);
+  }
+  if (auto gram = dyn_cast<TileGatedGramOp>(def))
+    return tileExtent(b, loc, dim == 0 ? gram.getA() : gram.getB(), 0);
+  // Element-wise tile ops, conversions and arith keep their first operand's shape.
+  if (isa<GdnDialect>(def->getDialect()) || def->hasTrait<OpTrait::Elementwise>())
+    if (def->getNumOperands() > 0)
+      return tileExtent(b, loc, def->getOperand(0), dim);
+  return failure();
 }

@@ -15,13 +15,14 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <memory>
 #include <string>
 
 namespace mlir::gdn::tiles {
 
 /// A tile layout as per-thread registers.
 struct Distribution {
-  enum class Kind { Accumulator, OperandA, OperandB, Blocked };
+  enum class Kind { Accumulator, OperandA, OperandB, Blocked, Slice };
   Kind kind = Kind::Blocked;
   RankedTensorType type;         ///< the tile (static shape)
   int64_t warps = 0;             ///< warps of the block the layout spreads over
@@ -34,6 +35,14 @@ struct Distribution {
   SmallVector<int64_t> instrShape;
   bool swapped = false;
   SmallVector<int64_t> perWarp; ///< elements per warp along each dimension of the view
+  /// Slices: the parent's distribution (on a tile of the slice's extent and the fewest
+  /// columns), the dimension kept, and per element the thread's value of the parent's row (or
+  /// column). A slice holds each distinct row of the parent's elements once.
+  std::shared_ptr<Distribution> parent;
+  unsigned kept = 0;
+  /// The slice element holding the row (or column) of `parentOffset` in the parent's
+  /// distribution of any tile with that row extent (slices are replicated: never stored).
+  int64_t sliceSlot(ArrayRef<int64_t> parentOffset) const;
   /// Per element of the thread's vector: its offset from the thread's base, per dimension.
   SmallVector<SmallVector<int64_t, 2>> offsets;
 
@@ -46,7 +55,11 @@ struct Distribution {
   bool replicated() const;
   /// An i1 that is true in exactly one of the warps holding each element (null when the
   /// layout is not replicated).
-  Value primary(OpBuilder &b, Location loc, Value warp) const;
+  Value primary(OpBuilder &b, Location loc, Value lane, Value warp) const;
+  /// Blocked: per dimension, the extent a tile smaller than the threads' period wraps at (its
+  /// threads past it hold copies), or 0.
+  SmallVector<int64_t> wrap;
+  SmallVector<Value> blockedBase(OpBuilder &b, Location loc, Value lane, Value warp) const;
 };
 
 /// The distribution of `type`, or failure with the reason in `why` (a layout that is not a
@@ -61,8 +74,21 @@ int64_t tileBound(Operation *op);
 inline constexpr const char *kTileBoundAttr = "gdn.chunk_size";
 
 /// Whether `t` is a tile value with a layout held in registers (mma.sync accumulators, their
-/// operand fragments, blocked tiles).
+/// operand fragments, blocked tiles, slices of those).
 bool inRegisters(Type t);
+/// Whether `t` is a tile value in shared memory (#gdn.shared): a workgroup buffer of its
+/// bound's size.
+bool inShared(Type t);
+
+/// The runtime extent of dimension `dim` of a tile value (traced back to the slice, memref or
+/// loop init it was made from), or failure.
+FailureOr<Value> tileExtent(OpBuilder &b, Location loc, Value tile, int64_t dim);
+/// Whether tileExtent can trace it (builds nothing).
+bool hasTileExtent(Value tile, int64_t dim);
+
+/// The gpu.func attribute on a conversion into a shared tile: which workgroup buffer holds it
+/// (the pass adds one per such conversion).
+inline constexpr const char *kSharedSlotAttr = "gdn.shared_slot";
 
 /// The thread's lane (0..31) and warp in the block, from gpu.thread_id x.
 std::pair<Value, Value> laneAndWarp(OpBuilder &b, Location loc);
@@ -88,6 +114,10 @@ std::string describeTileProduct(Operation *op);
 void populateTileElementwisePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateTileProductPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateTileConvertLayoutPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+void populateTileGatePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+/// Whether the gate patterns lower `op` (cumsum, row_scale, gate_rows, decay_state), else an
+/// error at `op`; the exchange elements it needs in `exchange`.
+LogicalResult checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange);
 
 /// The name of the gpu.func attribute giving the index of the workgroup buffer (f32) that
 /// layout conversions through shared memory use; the pass adds the buffer, sized for the

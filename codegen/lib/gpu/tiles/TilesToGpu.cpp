@@ -36,10 +36,18 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
   int64_t warps = 0;
   Operation *warpsFrom = nullptr;
   int64_t exchange = 0;
+  SmallVector<TileConvertLayoutOp> sharedTiles;
   auto check = [&](Value v, Operation *at) -> LogicalResult {
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || !tileLayout(type))
       return success();
+    if (inShared(type)) {
+      if (!type.hasStaticShape() && tileBound(fn) <= 0)
+        return at->emitOpError("gdn-tiles-to-gpu: a shared tile with a dynamic extent needs "
+                               "the function's ")
+               << kTileBoundAttr;
+      return success();
+    }
     std::string why;
     auto d = distribute(type, why, tileBound(fn));
     if (failed(d))
@@ -68,6 +76,11 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
         exchange = std::max(exchange,
                             exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
                                              cast<RankedTensorType>(cvt.getType()), tileBound(fn)));
+      if (inShared(cvt.getType()))
+        sharedTiles.push_back(cvt);
+    } else if (isa<TileCumsumOp, TileRowScaleOp, TileGateRowsOp, TileDecayStateOp>(op)) {
+      if (failed(checkTileGateOp(op, tileBound(fn), exchange)))
+        return WalkResult::interrupt();
     } else if (isa<GdnDialect>(op->getDialect())) {
       if (failed(checkTileProduct(op)))
         return WalkResult::interrupt();
@@ -88,6 +101,13 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
              << threads << " threads, but known_block_size says otherwise";
   } else {
     fn.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(fn.getContext(), {threads, 1, 1}));
+  }
+  // One workgroup buffer per shared tile, of its bound's size.
+  TileTypeConverter converter(tileBound(fn));
+  for (TileConvertLayoutOp cvt : sharedTiles) {
+    fn.addWorkgroupAttribution(converter.convertType(cvt.getType()), cvt.getLoc());
+    cvt->setAttr(kSharedSlotAttr, IntegerAttr::get(IntegerType::get(fn.getContext(), 64),
+                                                   fn.getNumWorkgroupAttributions() - 1));
   }
   if (exchange > 0) {
     auto space = gpu::AddressSpaceAttr::get(fn.getContext(), gpu::AddressSpace::Workgroup);
@@ -121,6 +141,7 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
       populateTileElementwisePatterns(converter, patterns);
       populateTileProductPatterns(converter, patterns);
       populateTileConvertLayoutPatterns(converter, patterns);
+      populateTileGatePatterns(converter, patterns);
       ConversionTarget target(*ctx);
       target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect,
                              NVVM::NVVMDialect, memref::MemRefDialect, vector::VectorDialect,
@@ -133,6 +154,7 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
       if (failed(applyPartialConversion(fn, target, std::move(patterns))))
         return signalPassFailure();
       fn->removeAttr(kExchangeBufferAttr);
+      fn.walk([](Operation *op) { op->removeAttr(kSharedSlotAttr); });
       // What read the program's tiles from memory is dead now (slices, then their sources).
       for (bool erased = true; erased;) {
         SmallVector<Operation *> dead;

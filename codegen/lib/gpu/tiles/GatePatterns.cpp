@@ -1,0 +1,259 @@
+//===- GatePatterns.cpp - cumulative gates, decays and row factors --------===//
+//
+// The gate family of tile ops on registers (docs/design.md §3.7):
+//   gdn.tile.row_scale    x .* r[row] .* factor, r a slice of x's layout: each thread has the
+//                         row factors of its elements' rows, no exchange;
+//   gdn.tile.gate_rows    x .* exp(G[i]) (to_start) or exp(G[n-1] - G[i]) (to_end), G a shared
+//                         tile (any thread reads any row), n the tile's runtime rows;
+//   gdn.tile.decay_state  S .* exp(G[n-1]) per state row (scalar gates broadcast);
+//   gdn.tile.cumsum       through the exchange buffer: the gates stored once, then each
+//                         thread sums the rows up to each of its elements' (inclusive, or
+//                         exclusive).
+// Exponentials are ex2.approx on log2(e)-scaled arguments (no libdevice).
+//
+//===----------------------------------------------------------------------===//
+#include "TileDistribution.h"
+
+#include "../KernelSignature.h"
+
+#include "gdn/Dialect/GdnLayouts.h"
+#include "gdn/Dialect/GdnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::gdn;
+using namespace mlir::gdn::tiles;
+
+namespace {
+
+Value cIdx(OpBuilder &b, Location loc, int64_t x) {
+  return arith::ConstantIndexOp::create(b, loc, x);
+}
+
+/// Tile coordinates of each of the thread's elements.
+SmallVector<SmallVector<Value>> elementCoordinates(OpBuilder &b, Location loc,
+                                                   const Distribution &d) {
+  auto [lane, warp] = laneAndWarp(b, loc);
+  SmallVector<Value> base = d.base(b, loc, lane, warp);
+  SmallVector<SmallVector<Value>> all;
+  for (int64_t e = 0; e < d.count(); ++e) {
+    SmallVector<Value> at;
+    for (size_t i = 0; i < base.size(); ++i)
+      at.push_back(
+          d.offsets[e][i]
+              ? arith::AddIOp::create(b, loc, base[i], cIdx(b, loc, d.offsets[e][i])).getResult()
+              : base[i]);
+    all.push_back(at);
+  }
+  return all;
+}
+
+/// G at (row, channel) of a shared gate buffer ([n] scalar: the channel ignored).
+Value gateAt(OpBuilder &b, Location loc, Value gates, Value row, Value channel) {
+  if (cast<MemRefType>(gates.getType()).getRank() == 1)
+    return memref::LoadOp::create(b, loc, gates, ValueRange{row});
+  return memref::LoadOp::create(b, loc, gates, ValueRange{row, channel});
+}
+
+/// Builds the result vector from one value per element.
+Value fromElements(OpBuilder &b, Location loc, const Distribution &d, ArrayRef<Value> xs) {
+  return vector::FromElementsOp::create(b, loc, d.registers(), xs);
+}
+
+Value element(OpBuilder &b, Location loc, Value regs, int64_t e) {
+  return vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+}
+
+struct RowScaleLowering : OpConversionPattern<TileRowScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TileRowScaleOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string why;
+    auto x = distribute(cast<RankedTensorType>(op.getX().getType()), why, tileBound(op));
+    if (failed(x))
+      return failure();
+    FailureOr<Distribution> r = failure();
+    if (op.getR())
+      r = distribute(cast<RankedTensorType>(op.getR().getType()), why, tileBound(op));
+    Value factor = arith::ConstantOp::create(rewriter, loc, op.getFactorAttr());
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < x->count(); ++e) {
+      Value v = element(rewriter, loc, adaptor.getX(), e);
+      if (succeeded(r))
+        v = arith::MulFOp::create(
+            rewriter, loc, v, element(rewriter, loc, adaptor.getR(), r->sliceSlot(x->offsets[e])));
+      if (op.getFactor().convertToFloat() != 1.0f)
+        v = arith::MulFOp::create(rewriter, loc, v, factor);
+      out.push_back(v);
+    }
+    rewriter.replaceOp(op, fromElements(rewriter, loc, *x, out));
+    return success();
+  }
+};
+
+struct GateRowsLowering : OpConversionPattern<TileGateRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TileGateRowsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string why;
+    auto x = distribute(cast<RankedTensorType>(op.getX().getType()), why, tileBound(op));
+    if (failed(x))
+      return failure();
+    Value gates = adaptor.getGates();
+    Value last;
+    if (op.getToEnd()) {
+      auto rows = tileExtent(rewriter, loc, op.getX(), 0);
+      if (failed(rows))
+        return failure();
+      last = arith::SubIOp::create(rewriter, loc, *rows, cIdx(rewriter, loc, 1));
+    }
+    auto at = elementCoordinates(rewriter, loc, *x);
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < x->count(); ++e) {
+      Value g = gateAt(rewriter, loc, gates, at[e][0], at[e][1]);
+      if (last)
+        g = arith::SubFOp::create(rewriter, loc, gateAt(rewriter, loc, gates, last, at[e][1]), g);
+      out.push_back(arith::MulFOp::create(rewriter, loc, element(rewriter, loc, adaptor.getX(), e),
+                                          nvvmExp(rewriter, loc, g)));
+    }
+    rewriter.replaceOp(op, fromElements(rewriter, loc, *x, out));
+    return success();
+  }
+};
+
+struct DecayStateLowering : OpConversionPattern<TileDecayStateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TileDecayStateOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string why;
+    auto s = distribute(cast<RankedTensorType>(op.getState().getType()), why, tileBound(op));
+    auto rows = tileExtent(rewriter, loc, op.getGates(), 0);
+    if (failed(s) || failed(rows))
+      return failure();
+    Value last = arith::SubIOp::create(rewriter, loc, *rows, cIdx(rewriter, loc, 1));
+    Value gates = adaptor.getGates();
+    auto at = elementCoordinates(rewriter, loc, *s);
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < s->count(); ++e) {
+      // State row c decays by exp(G[n-1, c]) (scalar gates: one factor).
+      Value g = gateAt(rewriter, loc, gates, last, at[e][0]);
+      out.push_back(arith::MulFOp::create(
+          rewriter, loc, element(rewriter, loc, adaptor.getState(), e), nvvmExp(rewriter, loc, g)));
+    }
+    rewriter.replaceOp(op, fromElements(rewriter, loc, *s, out));
+    return success();
+  }
+};
+
+struct CumsumLowering : OpConversionPattern<TileCumsumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TileCumsumOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string why;
+    auto g = distribute(cast<RankedTensorType>(op.getG().getType()), why, tileBound(op));
+    auto func = op->getParentOfType<gpu::GPUFuncOp>();
+    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
+    if (failed(g) || !index)
+      return failure();
+    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
+    int64_t columns = g->type.getRank() == 2 ? g->type.getDimSize(1) : 1;
+    auto linear = [&](OpBuilder &b, Value row, Value col) -> Value {
+      Value r = arith::MulIOp::create(b, loc, row, cIdx(b, loc, columns));
+      return col ? arith::AddIOp::create(b, loc, r, col).getResult() : r;
+    };
+    auto at = elementCoordinates(rewriter, loc, *g);
+    gpu::BarrierOp::create(rewriter, loc);
+    for (int64_t e = 0; e < g->count(); ++e)
+      memref::StoreOp::create(
+          rewriter, loc, element(rewriter, loc, adaptor.getG(), e), buffer,
+          ValueRange{linear(rewriter, at[e][0], columns > 1 ? at[e][1] : Value())});
+    gpu::BarrierOp::create(rewriter, loc);
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < g->count(); ++e) {
+      // Rows 0 .. i (inclusive) or 0 .. i-1 (exclusive) of this element's channel.
+      Value end = op.getExclusive()
+                      ? at[e][0]
+                      : arith::AddIOp::create(rewriter, loc, at[e][0], cIdx(rewriter, loc, 1));
+      auto loop = scf::ForOp::create(rewriter, loc, cIdx(rewriter, loc, 0), end,
+                                     cIdx(rewriter, loc, 1), ValueRange{zero});
+      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+      Value x = memref::LoadOp::create(
+          b, loc, buffer,
+          ValueRange{linear(b, loop.getInductionVar(), columns > 1 ? at[e][1] : Value())});
+      scf::YieldOp::create(b, loc,
+                           ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArg(0), x)});
+      out.push_back(loop.getResult(0));
+    }
+    rewriter.replaceOp(op, fromElements(rewriter, loc, *g, out));
+    return success();
+  }
+};
+
+} // namespace
+
+LogicalResult mlir::gdn::tiles::checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange) {
+  auto fail = [&](const Twine &why) { return op->emitOpError("gdn-tiles-to-gpu: ") << why; };
+  auto registers = [&](Value v, StringRef what) -> LogicalResult {
+    std::string why;
+    if (!inRegisters(v.getType()) ||
+        failed(distribute(cast<RankedTensorType>(v.getType()), why, bound)))
+      return fail(what + " must be held in registers (#gdn.mma, #gdn.blocked)" +
+                  (why.empty() ? "" : ": " + why));
+    return success();
+  };
+  auto extentKnown = [&](Value v) -> LogicalResult {
+    return hasTileExtent(v, 0) ? success()
+                               : fail("the runtime rows of its tile cannot be traced to a slice, "
+                                      "memref or loop init");
+  };
+  if (auto rs = dyn_cast<TileRowScaleOp>(op)) {
+    if (failed(registers(rs.getX(), "the tile")))
+      return failure();
+    if (rs.getR()) {
+      auto slice = dyn_cast_or_null<SliceLayoutAttr>(tileLayout(rs.getR().getType()));
+      if (!slice || slice.getDim() != 1 || slice.getParent() != tileLayout(rs.getX().getType()))
+        return fail("its row factors must be the rows' slice of the tile's layout");
+    }
+    return success();
+  }
+  if (isa<TileGateRowsOp, TileDecayStateOp>(op)) {
+    Value tile = op->getOperand(0), gates = op->getOperand(1);
+    if (failed(registers(tile, "the tile")))
+      return failure();
+    if (!inShared(gates.getType()))
+      return fail("its cumulative gates must be a shared tile (#gdn.shared): rows other than "
+                  "a thread's own are read");
+    bool toEnd = isa<TileGateRowsOp>(op) && cast<TileGateRowsOp>(op).getToEnd();
+    if (toEnd && failed(extentKnown(tile)))
+      return failure();
+    if (isa<TileDecayStateOp>(op) && failed(extentKnown(gates)))
+      return failure();
+    return success();
+  }
+  if (auto cs = dyn_cast<TileCumsumOp>(op)) {
+    if (failed(registers(cs.getG(), "the gates")))
+      return failure();
+    std::string why;
+    exchange = std::max(
+        exchange,
+        distribute(cast<RankedTensorType>(cs.getG().getType()), why, bound)->type.getNumElements());
+    return success();
+  }
+  return fail("no pattern lowers this tile op yet");
+}
+
+void mlir::gdn::tiles::populateTileGatePatterns(TileTypeConverter &converter,
+                                                RewritePatternSet &patterns) {
+  patterns.add<RowScaleLowering, GateRowsLowering, DecayStateLowering, CumsumLowering>(
+      converter, patterns.getContext());
+}
