@@ -48,15 +48,41 @@ LogicalResult verifyGates(Operation *op, Value gates, int64_t rows, int64_t chan
   return success();
 }
 
+/// A product's operands: f32 tiles, or both rounded to a tensor core's 16-bit inputs (bf16 or
+/// f16, `arith.truncf` before the product); rank 2.
+LogicalResult productOperands(Operation *op, Value a, Value b, FailureOr<RankedTensorType> &ta,
+                              FailureOr<RankedTensorType> &tb) {
+  auto operand = [&](Value v, StringRef what) -> FailureOr<RankedTensorType> {
+    auto type = cast<RankedTensorType>(v.getType());
+    Type e = type.getElementType();
+    if (!e.isF32() && !e.isBF16() && !e.isF16())
+      return op->emitOpError() << what << " must be an f32, bf16 or f16 tile, got " << e;
+    if (type.getRank() != 2)
+      return op->emitOpError() << what << " must have rank 2, got rank " << type.getRank();
+    return type;
+  };
+  ta = operand(a, "'a'");
+  if (failed(ta))
+    return failure();
+  tb = operand(b, "'b'");
+  if (failed(tb))
+    return failure();
+  if (ta->getElementType() != tb->getElementType())
+    return op->emitOpError() << "'a' and 'b' must have one element type, got "
+                             << ta->getElementType() << " and " << tb->getElementType();
+  return success();
+}
+
 } // namespace
 
 LogicalResult TileCumsumOp::verify() { return f32Tile(*this, getG(), "gates", {1, 2}); }
 
 LogicalResult TileGatedGramOp::verify() {
-  auto a = f32Tile(*this, getA(), "'a'", {2});
-  auto b = f32Tile(*this, getB(), "'b'", {2});
+  FailureOr<RankedTensorType> a = failure(), b = failure();
+  if (failed(productOperands(*this, getA(), getB(), a, b)))
+    return failure();
   auto r = f32Tile(*this, getResult(), "the result", {2});
-  if (failed(a) || failed(b) || failed(r))
+  if (failed(r))
     return failure();
   if (!sameDim(a->getDimSize(0), b->getDimSize(0)) || !sameDim(a->getDimSize(1), b->getDimSize(1)))
     return emitOpError() << "'a' and 'b' must both be [n, K], got " << getA().getType() << " and "
@@ -125,29 +151,14 @@ LogicalResult TileDecayStateOp::verify() {
 }
 
 LogicalResult TileMatmulOp::verify() {
-  // The operands may be rounded to a tensor core's 16-bit inputs (bf16 or f16) before the
-  // product, both alike; the product accumulates in f32.
-  auto operand = [&](Value v, StringRef what) -> FailureOr<RankedTensorType> {
-    auto type = cast<RankedTensorType>(v.getType());
-    Type e = type.getElementType();
-    if (!e.isF32() && !e.isBF16() && !e.isF16())
-      return emitOpError() << what << " must be an f32, bf16 or f16 tile, got " << e;
-    if (type.getRank() != 2)
-      return emitOpError() << what << " must have rank 2, got rank " << type.getRank();
-    return type;
-  };
-  auto a = operand(getA(), "'a'");
-  if (failed(a))
-    return failure();
-  auto b = operand(getB(), "'b'");
-  if (failed(b))
+  // The operands may be rounded to a tensor core's 16-bit inputs (bf16 or f16), both alike;
+  // the product accumulates in f32.
+  FailureOr<RankedTensorType> a = failure(), b = failure();
+  if (failed(productOperands(*this, getA(), getB(), a, b)))
     return failure();
   auto r = f32Tile(*this, getResult(), "the result", {2});
   if (failed(r))
     return failure();
-  if (a->getElementType() != b->getElementType())
-    return emitOpError() << "'a' and 'b' must have one element type, got " << a->getElementType()
-                         << " and " << b->getElementType();
   int64_t m = a->getDimSize(getTransposeA() ? 1 : 0);
   int64_t k = a->getDimSize(getTransposeA() ? 0 : 1);
   if (!sameDim(k, b->getDimSize(0)))

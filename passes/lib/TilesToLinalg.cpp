@@ -146,7 +146,11 @@ struct GatedGramLowering : OpRewritePattern<TileGatedGramOp> {
           Value mask = arith::CmpIOp::create(
               nb, nl, diagonal ? arith::CmpIPredicate::uge : arith::CmpIPredicate::ugt, i, j);
           Value zero = f32Const(nb, nl, 0.0f);
-          Value prod = arith::MulFOp::create(nb, nl, args[0], args[1]);
+          // 16-bit operands (rounded for a tensor core) are exact in f32.
+          auto widen = [&](Value x) -> Value {
+            return x.getType().isF32() ? x : arith::ExtFOp::create(nb, nl, nb.getF32Type(), x);
+          };
+          Value prod = arith::MulFOp::create(nb, nl, widen(args[0]), widen(args[1]));
           if (gates) {
             Value diff = arith::SubFOp::create(nb, nl, args[2], args[3]);
             Value masked = arith::SelectOp::create(nb, nl, mask, diff, zero);

@@ -297,4 +297,53 @@ TEST(TileLowering, GatesDecaysAndRowFactorsOnAShortChunk) {
     driver().free(p);
 }
 
+TEST(TileLowering, TheDeltaRulePrepGramScaleAndSolve) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(31);
+  // Keys of norm about 1 per row (as after L2 normalisation), so (I + A) is well conditioned.
+  std::uniform_real_distribution<float> key(-0.2f, 0.2f), gate(-0.1f, 0.f), unit(0.f, 1.f);
+  std::vector<uint16_t> kBits(64 * 64);
+  std::vector<double> k(64 * 64);
+  for (size_t i = 0; i < k.size(); ++i) {
+    kBits[i] = gdn::toBf16Bits(key(rng));
+    k[i] = gdn::fromBf16Bits(kBits[i]);
+  }
+  std::vector<float> g(64), beta(64);
+  for (float &v : g)
+    v = gate(rng);
+  for (float &v : beta)
+    v = unit(rng);
+  void *kD = nullptr, *gD = nullptr, *betaD = nullptr;
+  ASSERT_TRUE(driver().malloc(&kD, kBits.size() * 2).isOk());
+  ASSERT_TRUE(driver().copyToDevice(kD, kBits.data(), kBits.size() * 2).isOk());
+  ASSERT_TRUE(driver().malloc(&gD, 64 * 4).isOk());
+  ASSERT_TRUE(driver().copyToDevice(gD, g.data(), 64 * 4).isOk());
+  ASSERT_TRUE(driver().malloc(&betaD, 64 * 4).isOk());
+  ASSERT_TRUE(driver().copyToDevice(betaD, beta.data(), 64 * 4).isOk());
+  for (int64_t n : {64, 45}) {
+    std::vector<double> G(n);
+    for (int64_t i = 0; i < n; ++i)
+      G[i] = (i ? G[i - 1] : 0.0) + g[i];
+    // A = strictly_lower(diag(beta) (K K^T .* exp(G_i - G_j))), Tm = (I + A)^-1.
+    std::vector<double> a(n * n, 0.0), tm(64 * 64, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < i; ++j) {
+        double dot = 0;
+        for (int64_t c = 0; c < 64; ++c)
+          dot += k[i * 64 + c] * k[j * 64 + c];
+        a[i * n + j] = beta[i] * dot * std::exp(G[i] - G[j]);
+      }
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = j; i < n; ++i) {
+        double t = i == j ? 1.0 : 0.0;
+        for (int64_t l = j; l < i; ++l)
+          t -= a[i * n + l] * tm[l * 64 + j];
+        tm[i * 64 + j] = t;
+      }
+    expectKernel("prep", 128, {kD, gD, betaD}, tm, 1e-5, 64, {n});
+  }
+  for (void *p : {kD, gD, betaD})
+    driver().free(p);
+}
+
 } // namespace

@@ -22,6 +22,7 @@
 #g1 = #gdn.blocked<per_thread = [1], lanes = [32], warps = [4]>
 #sh = #gdn.shared<swizzle = 0, transposed = false>
 #rows4 = #gdn.slice<dim = 1, parent = #mma4>
+#Bt4 = #gdn.dot_operand<index = 1, parent = #mma4, transposed = true>
 module attributes {gpu.container_module} {
   gpu.module @tiles {
     // C = A B (64 x 32 x 64, bf16 operands, f32 accumulators), 4 warps of 16 rows each.
@@ -201,6 +202,30 @@ module attributes {gpu.container_module} {
       bufferization.materialize_in_destination %o2 in writable %o2m : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
       %o3 = gdn.tile.convert_layout %s2 : tensor<64x64xf32, #T4> -> tensor<64x64xf32>
       bufferization.materialize_in_destination %o3 in writable %O3 : (tensor<64x64xf32>, memref<64x64xf32>) -> ()
+      gpu.return
+    }
+    // The delta rule's prep on a chunk of n <= 64 rows: KKg = strictly_lower(K K^T .* exp(G_i -
+    // G_j)) on tensor cores (K's fragments as A and, transposed, as B), A = diag(beta) KKg,
+    // Tm = (I + A)^-1 by the column-parallel solve.
+    gpu.func @prep(%K: memref<64x64xbf16>, %g: memref<64xf32>, %beta: memref<64xf32>, %T: memref<64x64xf32>, %n: index) kernel attributes {gdn.chunk_size = 64 : i64} {
+      %kt = bufferization.to_tensor %K restrict : memref<64x64xbf16> to tensor<64x64xbf16>
+      %ks = tensor.extract_slice %kt[0, 0] [%n, 64] [1, 1] : tensor<64x64xbf16> to tensor<?x64xbf16>
+      %ka = gdn.tile.convert_layout %ks : tensor<?x64xbf16> -> tensor<?x64xbf16, #A4>
+      %kb = gdn.tile.convert_layout %ks : tensor<?x64xbf16> -> tensor<?x64xbf16, #Bt4>
+      %gt = bufferization.to_tensor %g restrict : memref<64xf32> to tensor<64xf32>
+      %gs = tensor.extract_slice %gt[0] [%n] [1] : tensor<64xf32> to tensor<?xf32>
+      %gb = gdn.tile.convert_layout %gs : tensor<?xf32> -> tensor<?xf32, #g1>
+      %G = gdn.tile.cumsum %gb : tensor<?xf32, #g1>
+      %Gs = gdn.tile.convert_layout %G : tensor<?xf32, #g1> -> tensor<?xf32, #sh>
+      %bt = bufferization.to_tensor %beta restrict : memref<64xf32> to tensor<64xf32>
+      %bs = tensor.extract_slice %bt[0] [%n] [1] : tensor<64xf32> to tensor<?xf32>
+      %br = gdn.tile.convert_layout %bs : tensor<?xf32> -> tensor<?xf32, #rows4>
+      %kk = gdn.tile.gated_gram %ka, %kb gates %Gs : tensor<?xf32, #sh> : tensor<?x64xbf16, #A4>, tensor<?x64xbf16, #Bt4> -> tensor<?x?xf32, #mma4>
+      %a = gdn.tile.row_scale %kk by %br : tensor<?xf32, #rows4> : tensor<?x?xf32, #mma4>
+      %tm = gdn.tile.unit_lower_inverse %a : tensor<?x?xf32, #mma4>
+      %to = gdn.tile.convert_layout %tm : tensor<?x?xf32, #mma4> -> tensor<?x?xf32>
+      %tv = memref.subview %T[0, 0] [%n, %n] [1, 1] : memref<64x64xf32> to memref<?x?xf32, strided<[64, 1]>>
+      bufferization.materialize_in_destination %to in writable %tv : (tensor<?x?xf32>, memref<?x?xf32, strided<[64, 1]>>) -> ()
       gpu.return
     }
   }

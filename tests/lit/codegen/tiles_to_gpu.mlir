@@ -17,6 +17,7 @@
 // REPORT: remark: in @chain: mma.sync.m16n8k16 f16 x 32 per warp (4 warps)
 // REPORT: remark: in @transposed_product: mma.sync.m16n8k16 bf16 x 16 per warp (4 warps, computed transposed)
 // REPORT: remark: in @state_update: mma.sync.m16n8k16 bf16 x 32 per warp (4 warps, computed transposed)
+// REPORT: remark: in @prep: mma.sync.m16n8k16 bf16 x 32 per warp (4 warps)
 
 // CHECK-LABEL: gpu.func @product
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -103,6 +104,20 @@
 // CHECK: gpu.barrier
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
 // CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// The delta rule's prep: the gram on tensor cores with its mask and gates per element, the
+// row factors, and the solve through the exchange buffer (A and Tm: 2 x 64 x 64 f32), one
+// column per thread.
+// CHECK-LABEL: gpu.func @prep
+// CHECK-SAME: workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8192xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK: arith.cmpi ugt
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK: arith.negf
+// CHECK: gpu.barrier
 // CHECK: gpu.return
 
 // In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the

@@ -43,7 +43,7 @@ func.func @cumsum_result_type(%g: tensor<8xf32>) {
 // -----
 
 func.func @gram_a_bf16(%a: tensor<8x64xbf16>, %b: tensor<8x64xf32>) {
-  // expected-error @+1 {{'gdn.tile.gated_gram' op 'a' must be an f32 tile, got 'bf16'}}
+  // expected-error @+1 {{'gdn.tile.gated_gram' op 'a' and 'b' must have one element type, got 'bf16' and 'f32'}}
   %0 = gdn.tile.gated_gram %a, %b : tensor<8x64xbf16>, tensor<8x64xf32> -> tensor<8x8xf32>
   return
 }

@@ -115,6 +115,10 @@ void populateTileElementwisePatterns(TileTypeConverter &converter, RewritePatter
 void populateTileProductPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateTileConvertLayoutPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateTileGatePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+void populateTileSolvePatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+/// Whether the solve pattern lowers `op` (unit_lower_inverse), else an error at `op`; the
+/// exchange elements it needs in `exchange`.
+LogicalResult checkTileSolve(Operation *op, int64_t bound, int64_t &exchange);
 /// Whether the gate patterns lower `op` (cumsum, row_scale, gate_rows, decay_state), else an
 /// error at `op`; the exchange elements it needs in `exchange`.
 LogicalResult checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange);

@@ -81,6 +81,9 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
     } else if (isa<TileCumsumOp, TileRowScaleOp, TileGateRowsOp, TileDecayStateOp>(op)) {
       if (failed(checkTileGateOp(op, tileBound(fn), exchange)))
         return WalkResult::interrupt();
+    } else if (isa<TileUnitLowerInverseOp>(op)) {
+      if (failed(checkTileSolve(op, tileBound(fn), exchange)))
+        return WalkResult::interrupt();
     } else if (isa<GdnDialect>(op->getDialect())) {
       if (failed(checkTileProduct(op)))
         return WalkResult::interrupt();
@@ -142,6 +145,7 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
       populateTileProductPatterns(converter, patterns);
       populateTileConvertLayoutPatterns(converter, patterns);
       populateTileGatePatterns(converter, patterns);
+      populateTileSolvePatterns(converter, patterns);
       ConversionTarget target(*ctx);
       target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect,
                              NVVM::NVVMDialect, memref::MemRefDialect, vector::VectorDialect,
