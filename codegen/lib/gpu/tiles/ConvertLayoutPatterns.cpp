@@ -318,17 +318,8 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     // accumulator -> its own A fragment, in place
     if (exchangeElements(from, to, tileBound(op)) == 0) {
       SmallVector<Value> elements;
-      int64_t tilesM = src->perWarp[0] / 16, tilesN = src->perWarp[1] / 8, steps = tilesN / 2;
-      for (int64_t i = 0; i < tilesM; ++i)
-        for (int64_t k = 0; k < steps; ++k)
-          for (int64_t q = 0; q < 4; ++q)
-            for (int64_t h = 0; h < 2; ++h) {
-              // Register q of step k: tile 2k + q / 2, accumulator row half q % 2.
-              int64_t tile = i * tilesN + 2 * k + q / 2;
-              int64_t e = tile * 4 + (q % 2) * 2 + h;
-              elements.push_back(
-                  vector::ExtractOp::create(rewriter, loc, regs, ArrayRef<int64_t>{e}));
-            }
+      for (int64_t e : inPlaceOperandA(*src))
+        elements.push_back(vector::ExtractOp::create(rewriter, loc, regs, ArrayRef<int64_t>{e}));
       rewriter.replaceOp(op,
                          vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
       return success();

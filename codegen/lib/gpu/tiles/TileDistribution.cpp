@@ -274,67 +274,117 @@ int64_t mlir::gdn::tiles::tileBound(Operation *op) {
   return bound ? bound.getInt() : 0;
 }
 
-SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Value warp) const {
-  auto c = [&](int64_t x) { return arith::ConstantIndexOp::create(b, loc, x).getResult(); };
-  auto mul = [&](Value x, int64_t y) { return arith::MulIOp::create(b, loc, x, c(y)).getResult(); };
-  auto div = [&](Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, c(y)).getResult();
-  };
-  auto rem = [&](Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, c(y)).getResult();
-  };
-  auto add = [&](Value x, Value y) { return arith::AddIOp::create(b, loc, x, y).getResult(); };
-  if (kind == Kind::Slice) {
-    SmallVector<Value> full = parent->base(b, loc, lane, warp);
-    return {full[kept]};
+namespace {
+
+/// Index arithmetic emitted as IR (the kernels) ...
+struct IrIndex {
+  using V = Value;
+  OpBuilder &b;
+  Location loc;
+  V c(int64_t x) { return arith::ConstantIndexOp::create(b, loc, x); }
+  V mul(V x, int64_t y) { return arith::MulIOp::create(b, loc, x, c(y)); }
+  V div(V x, int64_t y) { return arith::DivUIOp::create(b, loc, x, c(y)); }
+  V rem(V x, int64_t y) { return arith::RemUIOp::create(b, loc, x, c(y)); }
+  V add(V x, V y) { return arith::AddIOp::create(b, loc, x, y); }
+  V less(V x, int64_t y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, c(y));
   }
-  if (kind == Kind::Blocked) {
-    auto blocked = cast<BlockedLayoutAttr>(tileLayout(type));
-    ArrayRef<int64_t> p = blocked.getPerThread();
-    SmallVector<Value> raw = blockedBase(b, loc, lane, warp);
+  V both(V x, V y) { return arith::AndIOp::create(b, loc, x, y); }
+};
+
+/// ... and on integers (for the tests of the layouts, tests/unit/TileDistributionTest.cpp).
+struct IntIndex {
+  using V = int64_t;
+  V c(int64_t x) { return x; }
+  V mul(V x, int64_t y) { return x * y; }
+  V div(V x, int64_t y) { return x / y; }
+  V rem(V x, int64_t y) { return x % y; }
+  V add(V x, V y) { return x + y; }
+  V less(V x, int64_t y) { return x < y; }
+  V both(V x, V y) { return x && y; }
+};
+
+/// A blocked tile's coordinates before wrapping.
+template <typename A>
+SmallVector<typename A::V> blockedBaseWith(const Distribution &d, A &a, typename A::V lane,
+                                           typename A::V warp) {
+  ArrayRef<int64_t> p = cast<BlockedLayoutAttr>(tileLayout(d.type)).getPerThread();
+  if (d.type.getRank() == 1)
+    return {a.mul(a.add(a.mul(warp, d.lanes[0]), lane), p[0])};
+  auto lr = a.div(lane, d.lanes[1]), lc = a.rem(lane, d.lanes[1]);
+  auto wr = a.div(warp, d.warpGrid[1]), wc = a.rem(warp, d.warpGrid[1]);
+  return {a.mul(a.add(a.mul(wr, d.lanes[0]), lr), p[0]),
+          a.mul(a.add(a.mul(wc, d.lanes[1]), lc), p[1])};
+}
+
+template <typename A>
+SmallVector<typename A::V> baseWith(const Distribution &d, A &a, typename A::V lane,
+                                    typename A::V warp) {
+  using Kind = Distribution::Kind;
+  if (d.kind == Kind::Slice) {
+    auto full = baseWith(*d.parent, a, lane, warp);
+    return {full[d.kept]};
+  }
+  if (d.kind == Kind::Blocked) {
+    auto raw = blockedBaseWith(d, a, lane, warp);
     for (size_t i = 0; i < raw.size(); ++i)
-      if (wrap[i])
-        raw[i] = rem(raw[i], wrap[i]);
+      if (d.wrap[i])
+        raw[i] = a.rem(raw[i], d.wrap[i]);
     return raw;
   }
-  Value g = div(lane, 4), t2 = mul(rem(lane, 4), 2);
-  Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
-  SmallVector<Value> view; // in the instruction's view
-  switch (kind) {
-  case Kind::Accumulator:
-    view = {add(mul(wr, perWarp[0]), g), add(mul(wc, perWarp[1]), t2)};
-    break;
-  case Kind::OperandA:
-    view = {add(mul(wr, perWarp[0]), g), t2};
-    break;
-  case Kind::OperandB:
-    view = {t2, add(mul(wc, perWarp[1]), g)};
-    break;
-  case Kind::Blocked:
-    break;
-  }
-  if (swapped)
+  auto g = a.div(lane, 4), t2 = a.mul(a.rem(lane, 4), 2);
+  auto wr = a.div(warp, d.warpGrid[1]), wc = a.rem(warp, d.warpGrid[1]);
+  SmallVector<typename A::V> view; // in the instruction's view
+  if (d.kind == Kind::Accumulator)
+    view = {a.add(a.mul(wr, d.perWarp[0]), g), a.add(a.mul(wc, d.perWarp[1]), t2)};
+  else if (d.kind == Kind::OperandA)
+    view = {a.add(a.mul(wr, d.perWarp[0]), g), t2};
+  else
+    view = {t2, a.add(a.mul(wc, d.perWarp[1]), g)};
+  if (d.swapped)
     std::swap(view[0], view[1]);
   return view;
 }
 
+/// Whether this thread is the one holder of its elements kept where copies exist (null / true
+/// where the layout has none).
+template <typename A>
+typename A::V primaryWith(const Distribution &d, A &a, typename A::V lane, typename A::V warp) {
+  using Kind = Distribution::Kind;
+  if (d.kind == Kind::Blocked) { // the threads whose unwrapped coordinates lie in the tile
+    auto raw = blockedBaseWith(d, a, lane, warp);
+    typename A::V inside{};
+    bool any = false;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (!d.wrap[i])
+        continue;
+      auto c = a.less(raw[i], d.wrap[i]);
+      inside = any ? a.both(inside, c) : c;
+      any = true;
+    }
+    return inside;
+  }
+  // A: the warps of one row share it, the first column keeps it; B: the first row.
+  auto coord = d.kind == Kind::OperandA ? a.rem(warp, d.warpGrid[1]) : a.div(warp, d.warpGrid[1]);
+  return a.less(coord, 1);
+}
+
+} // namespace
+
+SmallVector<Value> Distribution::base(OpBuilder &b, Location loc, Value lane, Value warp) const {
+  IrIndex a{b, loc};
+  return baseWith(*this, a, lane, warp);
+}
+
+SmallVector<int64_t> Distribution::baseAt(int64_t lane, int64_t warp) const {
+  IntIndex a;
+  return baseWith(*this, a, lane, warp);
+}
+
 SmallVector<Value> Distribution::blockedBase(OpBuilder &b, Location loc, Value lane,
                                              Value warp) const {
-  auto c = [&](int64_t x) { return arith::ConstantIndexOp::create(b, loc, x).getResult(); };
-  auto mul = [&](Value x, int64_t y) { return arith::MulIOp::create(b, loc, x, c(y)).getResult(); };
-  auto div = [&](Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, c(y)).getResult();
-  };
-  auto rem = [&](Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, c(y)).getResult();
-  };
-  auto add = [&](Value x, Value y) { return arith::AddIOp::create(b, loc, x, y).getResult(); };
-  ArrayRef<int64_t> p = cast<BlockedLayoutAttr>(tileLayout(type)).getPerThread();
-  if (type.getRank() == 1)
-    return {mul(add(mul(warp, lanes[0]), lane), p[0])};
-  Value lr = div(lane, lanes[1]), lc = rem(lane, lanes[1]);
-  Value wr = div(warp, warpGrid[1]), wc = rem(warp, warpGrid[1]);
-  return {mul(add(mul(wr, lanes[0]), lr), p[0]), mul(add(mul(wc, lanes[1]), lc), p[1])};
+  IrIndex a{b, loc};
+  return blockedBaseWith(*this, a, lane, warp);
 }
 
 bool Distribution::replicated() const {
@@ -346,26 +396,17 @@ bool Distribution::replicated() const {
 }
 
 Value Distribution::primary(OpBuilder &b, Location loc, Value lane, Value warp) const {
-  if (!replicated())
+  if (!replicated() || kind == Kind::Slice)
     return {};
-  if (kind == Kind::Blocked) { // the threads whose unwrapped coordinates lie in the tile
-    SmallVector<Value> raw = blockedBase(b, loc, lane, warp);
-    Value inside;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (!wrap[i])
-        continue;
-      Value c = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, raw[i],
-                                      arith::ConstantIndexOp::create(b, loc, wrap[i]));
-      inside = inside ? arith::AndIOp::create(b, loc, inside, c).getResult() : c;
-    }
-    return inside;
-  }
-  auto c = [&](int64_t x) { return arith::ConstantIndexOp::create(b, loc, x).getResult(); };
-  // A: the warps of one row share it, the first column keeps it; B: the first row.
-  Value coord = kind == Kind::OperandA
-                    ? arith::RemUIOp::create(b, loc, warp, c(warpGrid[1])).getResult()
-                    : arith::DivUIOp::create(b, loc, warp, c(warpGrid[1])).getResult();
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, coord, c(0));
+  IrIndex a{b, loc};
+  return primaryWith(*this, a, lane, warp);
+}
+
+bool Distribution::primaryAt(int64_t lane, int64_t warp) const {
+  if (!replicated() || kind == Kind::Slice)
+    return true;
+  IntIndex a;
+  return primaryWith(*this, a, lane, warp) != 0;
 }
 
 std::pair<Value, Value> mlir::gdn::tiles::laneAndWarp(OpBuilder &b, Location loc) {
@@ -456,4 +497,17 @@ FailureOr<Value> mlir::gdn::tiles::tileExtent(OpBuilder &b, Location loc, Value 
     if (def->getNumOperands() > 0)
       return tileExtent(b, loc, def->getOperand(0), dim);
   return failure();
+}
+
+SmallVector<int64_t> mlir::gdn::tiles::inPlaceOperandA(const Distribution &acc) {
+  // m16n8k16: the accumulators of the 16 x 8 tiles 2k and 2k + 1 are the A registers of step k
+  // (register q: tile 2k + q / 2, row half q % 2; its two halves the accumulator's columns).
+  SmallVector<int64_t> sources;
+  int64_t tilesM = acc.perWarp[0] / 16, tilesN = acc.perWarp[1] / 8, steps = tilesN / 2;
+  for (int64_t i = 0; i < tilesM; ++i)
+    for (int64_t k = 0; k < steps; ++k)
+      for (int64_t q = 0; q < 4; ++q)
+        for (int64_t h = 0; h < 2; ++h)
+          sources.push_back((i * tilesN + 2 * k + q / 2) * 4 + (q % 2) * 2 + h);
+  return sources;
 }

@@ -48,14 +48,17 @@ struct Distribution {
 
   int64_t count() const { return static_cast<int64_t>(offsets.size()); }
   VectorType registers() const { return VectorType::get({count()}, type.getElementType()); }
-  /// The thread's base coordinates (one per dimension) from its lane and warp.
+  /// The thread's base coordinates (one per dimension) from its lane and warp: as IR, and
+  /// evaluated (the same arithmetic) for a given thread.
   SmallVector<Value> base(OpBuilder &b, Location loc, Value lane, Value warp) const;
+  SmallVector<int64_t> baseAt(int64_t lane, int64_t warp) const;
   /// Whether other warps hold copies of this thread's elements (operand fragments are
   /// replicated over the warps that share their rows or columns).
   bool replicated() const;
   /// An i1 that is true in exactly one of the warps holding each element (null when the
   /// layout is not replicated).
   Value primary(OpBuilder &b, Location loc, Value lane, Value warp) const;
+  bool primaryAt(int64_t lane, int64_t warp) const;
   /// Blocked: per dimension, the extent a tile smaller than the threads' period wraps at (its
   /// threads past it hold copies), or 0.
   SmallVector<int64_t> wrap;
@@ -127,6 +130,10 @@ LogicalResult checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange);
 /// layout conversions through shared memory use; the pass adds the buffer, sized for the
 /// largest such conversion.
 inline constexpr const char *kExchangeBufferAttr = "gdn.exchange_buffer";
+
+/// For an accumulator that becomes its own A fragment in place (exchangeElements 0): per element
+/// of the A fragment, the accumulator element it is.
+SmallVector<int64_t> inPlaceOperandA(const Distribution &acc);
 
 /// Elements of the exchange buffer a conversion from `from` to `to` needs (0: none, it stays in
 /// registers), dynamic extents at `bound`.
