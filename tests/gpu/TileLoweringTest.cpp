@@ -346,4 +346,29 @@ TEST(TileLowering, TheDeltaRulePrepGramScaleAndSolve) {
     driver().free(p);
 }
 
+TEST(TileLowering, RowsAreL2Normalised) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(37);
+  std::uniform_real_distribution<float> value(-1.f, 1.f);
+  std::vector<float> x(64 * 64);
+  for (float &v : x)
+    v = value(rng);
+  void *xD = nullptr;
+  ASSERT_TRUE(driver().malloc(&xD, x.size() * 4).isOk());
+  ASSERT_TRUE(driver().copyToDevice(xD, x.data(), x.size() * 4).isOk());
+  for (int64_t n : {64, 21}) {
+    std::vector<double> expected(64 * 64, 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int64_t c = 0; c < 64; ++c)
+        sum += double(x[i * 64 + c]) * x[i * 64 + c];
+      for (int64_t c = 0; c < 64; ++c)
+        expected[i * 64 + c] = x[i * 64 + c] / std::sqrt(sum + 1e-6);
+    }
+    // rsqrt.approx: relative error about 2^-22.
+    expectKernel("l2norm", 128, {xD}, expected, 1e-5, 64, {n});
+  }
+  driver().free(xD);
+}
+
 } // namespace

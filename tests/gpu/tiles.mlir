@@ -228,5 +228,17 @@ module attributes {gpu.container_module} {
       bufferization.materialize_in_destination %to in writable %tv : (tensor<?x?xf32>, memref<?x?xf32, strided<[64, 1]>>) -> ()
       gpu.return
     }
+    // Rows L2-normalised on a chunk of n <= 64 rows (blocked tile, rows summed through the
+    // exchange buffer).
+    gpu.func @l2norm(%X: memref<64x64xf32>, %O: memref<64x64xf32>, %n: index) kernel attributes {gdn.chunk_size = 64 : i64} {
+      %xt = bufferization.to_tensor %X restrict : memref<64x64xf32> to tensor<64x64xf32>
+      %xs = tensor.extract_slice %xt[0, 0] [%n, 64] [1, 1] : tensor<64x64xf32> to tensor<?x64xf32>
+      %xb = gdn.tile.convert_layout %xs : tensor<?x64xf32> -> tensor<?x64xf32, #blk>
+      %y = gdn.tile.l2norm_rows %xb : tensor<?x64xf32, #blk>
+      %yo = gdn.tile.convert_layout %y : tensor<?x64xf32, #blk> -> tensor<?x64xf32>
+      %om = memref.subview %O[0, 0] [%n, 64] [1, 1] : memref<64x64xf32> to memref<?x64xf32, strided<[64, 1]>>
+      bufferization.materialize_in_destination %yo in writable %om : (tensor<?x64xf32>, memref<?x64xf32, strided<[64, 1]>>) -> ()
+      gpu.return
+    }
   }
 }

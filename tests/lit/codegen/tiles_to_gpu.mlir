@@ -120,6 +120,11 @@
 // CHECK: gpu.barrier
 // CHECK: gpu.return
 
+// CHECK-LABEL: gpu.func @l2norm
+// CHECK: scf.for
+// CHECK: llvm.call_intrinsic "llvm.nvvm.rsqrt.approx.ftz.f"
+// CHECK: gpu.return
+
 // In the PTX, bf16 and f16 instructions by the operands' element type, the block size from the
 // layouts, barriers only where the [2, 2] chain goes through shared memory.
 // PTX: .entry product(

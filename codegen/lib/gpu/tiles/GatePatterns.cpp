@@ -8,7 +8,8 @@
 //   gdn.tile.decay_state  S .* exp(G[n-1]) per state row (scalar gates broadcast);
 //   gdn.tile.cumsum       through the exchange buffer: the gates stored once, then each
 //                         thread sums the rows up to each of its elements' (inclusive, or
-//                         exclusive).
+//                         exclusive);
+//   gdn.tile.l2norm_rows  through the exchange buffer: each element's row summed there.
 // Exponentials are ex2.approx on log2(e)-scaled arguments (no libdevice).
 //
 //===----------------------------------------------------------------------===//
@@ -199,6 +200,65 @@ struct CumsumLowering : OpConversionPattern<TileCumsumOp> {
   }
 };
 
+/// x / sqrt(sum_c x[i, c]^2 + 1e-6) per row: the tile through the exchange buffer, each
+/// element's row summed from there (every holder of a row sums it: no cross-thread reduction
+/// tree yet), the reciprocal square root by rsqrt.approx.
+struct L2NormRowsLowering : OpConversionPattern<TileL2NormRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TileL2NormRowsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string why;
+    auto x = distribute(cast<RankedTensorType>(op.getX().getType()), why, tileBound(op));
+    auto func = op->getParentOfType<gpu::GPUFuncOp>();
+    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
+    if (failed(x) || !index)
+      return failure();
+    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
+    int64_t columns = x->type.getDimSize(1);
+    auto at = elementCoordinates(rewriter, loc, *x);
+    auto [lane, warp] = laneAndWarp(rewriter, loc);
+    auto linear = [&](OpBuilder &b, Value row, Value col) -> Value {
+      return arith::AddIOp::create(b, loc,
+                                   arith::MulIOp::create(b, loc, row, cIdx(b, loc, columns)), col);
+    };
+    gpu::BarrierOp::create(rewriter, loc);
+    auto put = [&](OpBuilder &b) {
+      for (int64_t e = 0; e < x->count(); ++e)
+        memref::StoreOp::create(b, loc, element(b, loc, adaptor.getX(), e), buffer,
+                                ValueRange{linear(b, at[e][0], at[e][1])});
+    };
+    if (Value primary = x->primary(rewriter, loc, lane, warp)) {
+      auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
+      OpBuilder inner = guard.getThenBodyBuilder();
+      put(inner);
+    } else {
+      put(rewriter);
+    }
+    gpu::BarrierOp::create(rewriter, loc);
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    Value epsilon = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(1e-6f));
+    SmallVector<Value> out;
+    for (int64_t e = 0; e < x->count(); ++e) {
+      auto loop =
+          scf::ForOp::create(rewriter, loc, cIdx(rewriter, loc, 0), cIdx(rewriter, loc, columns),
+                             cIdx(rewriter, loc, 1), ValueRange{zero});
+      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+      Value v = memref::LoadOp::create(b, loc, buffer,
+                                       ValueRange{linear(b, at[e][0], loop.getInductionVar())});
+      scf::YieldOp::create(b, loc,
+                           ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArg(0),
+                                                            arith::MulFOp::create(b, loc, v, v))});
+      Value norm = nvvmRsqrtApprox(
+          rewriter, loc, arith::AddFOp::create(rewriter, loc, loop.getResult(0), epsilon));
+      out.push_back(
+          arith::MulFOp::create(rewriter, loc, element(rewriter, loc, adaptor.getX(), e), norm));
+    }
+    rewriter.replaceOp(op, fromElements(rewriter, loc, *x, out));
+    return success();
+  }
+};
+
 } // namespace
 
 LogicalResult mlir::gdn::tiles::checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange) {
@@ -249,11 +309,20 @@ LogicalResult mlir::gdn::tiles::checkTileGateOp(Operation *op, int64_t bound, in
         distribute(cast<RankedTensorType>(cs.getG().getType()), why, bound)->type.getNumElements());
     return success();
   }
+  if (auto norm = dyn_cast<TileL2NormRowsOp>(op)) {
+    if (failed(registers(norm.getX(), "the tile")))
+      return failure();
+    std::string why;
+    exchange =
+        std::max(exchange, distribute(cast<RankedTensorType>(norm.getX().getType()), why, bound)
+                               ->type.getNumElements());
+    return success();
+  }
   return fail("no pattern lowers this tile op yet");
 }
 
 void mlir::gdn::tiles::populateTileGatePatterns(TileTypeConverter &converter,
                                                 RewritePatternSet &patterns) {
-  patterns.add<RowScaleLowering, GateRowsLowering, DecayStateLowering, CumsumLowering>(
-      converter, patterns.getContext());
+  patterns.add<RowScaleLowering, GateRowsLowering, DecayStateLowering, CumsumLowering,
+               L2NormRowsLowering>(converter, patterns.getContext());
 }

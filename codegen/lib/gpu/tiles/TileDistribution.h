@@ -122,7 +122,8 @@ void populateTileSolvePatterns(TileTypeConverter &converter, RewritePatternSet &
 /// Whether the solve pattern lowers `op` (unit_lower_inverse), else an error at `op`; the
 /// exchange elements it needs in `exchange`.
 LogicalResult checkTileSolve(Operation *op, int64_t bound, int64_t &exchange);
-/// Whether the gate patterns lower `op` (cumsum, row_scale, gate_rows, decay_state), else an
+/// Whether the gate patterns lower `op` (cumsum, row_scale, gate_rows, decay_state,
+/// l2norm_rows), else an
 /// error at `op`; the exchange elements it needs in `exchange`.
 LogicalResult checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange);
 

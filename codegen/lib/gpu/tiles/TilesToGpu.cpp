@@ -78,7 +78,8 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
                                              cast<RankedTensorType>(cvt.getType()), tileBound(fn)));
       if (inShared(cvt.getType()))
         sharedTiles.push_back(cvt);
-    } else if (isa<TileCumsumOp, TileRowScaleOp, TileGateRowsOp, TileDecayStateOp>(op)) {
+    } else if (isa<TileCumsumOp, TileRowScaleOp, TileGateRowsOp, TileDecayStateOp,
+                   TileL2NormRowsOp>(op)) {
       if (failed(checkTileGateOp(op, tileBound(fn), exchange)))
         return WalkResult::interrupt();
     } else if (isa<TileUnitLowerInverseOp>(op)) {
