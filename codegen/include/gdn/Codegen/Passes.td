@@ -72,18 +72,21 @@ def GdnTilesToGpu : Pass<"gdn-tiles-to-gpu", "ModuleOp"> {
   let description = [{
     The second step of the generated GPU lowering (docs/design.md §3.7). Inside every
     `gpu.func`, a tile value whose layout holds it in registers (`#gdn.mma` with mma.sync
-    fragments, transposed or not, its `#gdn.dot_operand` fragments, `#gdn.blocked`) becomes one
-    vector per thread, and each tile op is rewritten by the patterns of its family, chosen from
-    the op and its layouts only: products on `nvvm.mma.sync` m16n8k16 (bf16 or f16 operands, f32
-    accumulators); layout conversions in registers (an accumulator into its own A fragment) or
-    through a shared exchange buffer; loads from the memrefs a tile is read from
-    (`bufferization.to_tensor`) and stores into the memrefs it is materialised in
-    (`bufferization.materialize_in_destination`); element-wise arith on the threads' vectors;
-    scf loops carrying tiles structurally. The function's block size becomes 32 x the layouts'
-    warps (`known_block_size`). A layout this step does not lower yet (wgmma, shared tiles,
-    slices), a tile op without a pattern yet, or a shape that does not divide into its
-    instruction tiles gets an error at the op that holds it. `report-products` adds a remark at
-    every tile product naming the instruction it became and how many each warp issues.
+    fragments, transposed or not, its `#gdn.dot_operand` fragments, `#gdn.blocked`,
+    `#gdn.slice`) becomes one vector per thread, a `#gdn.shared` tile a workgroup buffer, and
+    each tile op is rewritten by the patterns of its family, chosen from the op and its layouts
+    only: products and scalar-gated grams on `nvvm.mma.sync` m16n8k16 (bf16 or f16 operands, f32
+    accumulators); layout conversions in registers (an accumulator into its own A fragment),
+    into shared tiles, or through a shared exchange buffer; loads from the memrefs a tile is
+    read from (`bufferization.to_tensor`) and stores into the memrefs it is materialised in
+    (`bufferization.materialize_in_destination`), masked at the runtime extent where a dynamic
+    extent is held at the function's `gdn.chunk_size`; cumulative gates, decays, row factors,
+    row norms and the unit-lower solve; element-wise arith on the threads' vectors; scf loops
+    carrying tiles structurally. The function's block size becomes 32 x the layouts' warps
+    (`known_block_size`). A layout or op this step does not lower yet (wgmma, conversions out of
+    shared tiles, channel-gated grams) or a shape that does not divide into its instruction
+    tiles gets an error at the op, before anything is rewritten. `report-products` adds a remark
+    at every tile product naming the instruction it became and how many each warp issues.
   }];
   let options = [
     Option<"reportProducts", "report-products", "bool", /*default=*/"false",
