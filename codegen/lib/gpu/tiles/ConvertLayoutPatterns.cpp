@@ -33,24 +33,7 @@ using namespace mlir::gdn::tiles;
 
 namespace {
 
-Value cIdx(OpBuilder &b, Location loc, int64_t x) {
-  return arith::ConstantIndexOp::create(b, loc, x);
-}
-
-/// The coordinates of element e: base + offsets[e] (+ origin).
-SmallVector<Value> coordinates(OpBuilder &b, Location loc, const Distribution &d,
-                               ArrayRef<Value> base, int64_t e, ArrayRef<Value> origin = {}) {
-  SmallVector<Value> at;
-  for (size_t i = 0; i < base.size(); ++i) {
-    Value x = d.offsets[e][i]
-                  ? arith::AddIOp::create(b, loc, base[i], cIdx(b, loc, d.offsets[e][i]))
-                  : base[i];
-    if (!origin.empty())
-      x = arith::AddIOp::create(b, loc, x, origin[i]);
-    at.push_back(x);
-  }
-  return at;
-}
+Value cIdx(OpBuilder &b, Location loc, int64_t x) { return indexConstant(b, loc, x); }
 
 /// The extents of a memref's dimensions (memref.dim where dynamic).
 SmallVector<Value> memrefExtents(OpBuilder &b, Location loc, Value memref) {
@@ -90,6 +73,24 @@ FailureOr<std::pair<Value, tensor::ExtractSliceOp>> sourceMemref(Value tensor) {
   if (!toTensor)
     return failure();
   return std::pair<Value, tensor::ExtractSliceOp>(toTensor.getBuffer(), slice);
+}
+
+/// Where a tile in memory is read: its memref, the tile's origin in it and the runtime extents.
+struct MemorySource {
+  Value memref;
+  SmallVector<Value> origin, extents;
+};
+MemorySource memorySource(OpBuilder &b, Location loc, Value tensor) {
+  auto [memref, slice] = *sourceMemref(tensor);
+  MemorySource source{memref, {}, {}};
+  if (slice) {
+    source.origin = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets());
+    source.extents = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedSizes());
+  } else {
+    source.origin.assign(cast<RankedTensorType>(tensor.getType()).getRank(), cIdx(b, loc, 0));
+    source.extents = memrefExtents(b, loc, memref);
+  }
+  return source;
 }
 
 /// Whether every user of a tile leaving registers materialises it in a memref.
@@ -159,31 +160,12 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     gpu::BarrierOp::create(rewriter, loc);
     if (tileLayout(from)) {
       auto src = distribute(from, why, tileBound(op));
-      SmallVector<Value> base = src->base(rewriter, loc, lane, warp);
-      Value regs = adaptor.getX();
-      auto put = [&](OpBuilder &b) {
-        for (int64_t e = 0; e < src->count(); ++e) {
-          Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
-          memref::StoreOp::create(b, loc, x, buffer, coordinates(b, loc, *src, base, e));
-        }
-      };
-      if (Value primary = src->primary(rewriter, loc, lane, warp)) {
-        auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
-        OpBuilder inner = guard.getThenBodyBuilder();
-        put(inner);
-      } else {
-        put(rewriter);
-      }
+      storeHeld(rewriter, loc, *src, adaptor.getX(),
+                [&](OpBuilder &b, Value x, ArrayRef<Value> at) {
+                  memref::StoreOp::create(b, loc, x, buffer, at);
+                });
     } else {
-      auto [memref, slice] = *sourceMemref(op.getX());
-      SmallVector<Value> origin(to.getRank(), cIdx(rewriter, loc, 0));
-      if (slice) {
-        auto offsets = getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedOffsets());
-        origin.assign(offsets.begin(), offsets.end());
-      }
-      SmallVector<Value> extents =
-          slice ? getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedSizes())
-                : memrefExtents(rewriter, loc, memref);
+      auto [memref, origin, extents] = memorySource(rewriter, loc, op.getX());
       int64_t columns = held.getRank() == 2 ? held.getDimSize(1) : 1;
       Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
       Value threads = gpu::BlockDimOp::create(rewriter, loc, gpu::Dimension::x);
@@ -234,25 +216,17 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     // memory -> registers
     if (!tileLayout(from)) {
       auto dst = distribute(to, why, tileBound(op));
-      auto [memref, slice] = *sourceMemref(op.getX());
-      SmallVector<Value> origin(to.getRank(), cIdx(rewriter, loc, 0));
-      if (slice) {
-        auto offsets = getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedOffsets());
-        origin.assign(offsets.begin(), offsets.end());
-      }
       // The runtime extents of the dynamic dimensions (the registers hold their bound).
-      SmallVector<Value> extents =
-          slice ? getValueOrCreateConstantIndexOp(rewriter, loc, slice.getMixedSizes())
-                : memrefExtents(rewriter, loc, memref);
+      auto [memref, origin, extents] = memorySource(rewriter, loc, op.getX());
       auto [lane, warp] = laneAndWarp(rewriter, loc);
       SmallVector<Value> base = dst->base(rewriter, loc, lane, warp);
       Value zero = arith::ConstantOp::create(rewriter, loc, to.getElementType(),
                                              rewriter.getZeroAttr(to.getElementType()));
       SmallVector<Value> elements;
       for (int64_t e = 0; e < dst->count(); ++e) {
-        SmallVector<Value> at = coordinates(rewriter, loc, *dst, base, e);
+        SmallVector<Value> at = elementAt(rewriter, loc, *dst, base, e);
         Value inside = within(rewriter, loc, to, at, extents);
-        SmallVector<Value> address = coordinates(rewriter, loc, *dst, base, e, origin);
+        SmallVector<Value> address = elementAt(rewriter, loc, *dst, base, e, origin);
         if (!inside) {
           elements.push_back(memref::LoadOp::create(rewriter, loc, memref, address));
           continue;
@@ -277,35 +251,21 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     // registers -> memory
     if (!tileLayout(to)) {
       SmallVector<Operation *> users(op->getUsers().begin(), op->getUsers().end());
-      auto [lane, warp] = laneAndWarp(rewriter, loc);
-      SmallVector<Value> base = src->base(rewriter, loc, lane, warp);
-      Value regs = adaptor.getX();
       for (Operation *user : users) {
         auto store = cast<bufferization::MaterializeInDestinationOp>(user);
         rewriter.setInsertionPoint(store);
-        Value primary = src->primary(rewriter, loc, lane, warp);
         Value dest = store.getDest();
         SmallVector<Value> extents = memrefExtents(rewriter, loc, dest);
-        auto emit = [&](OpBuilder &b) {
-          for (int64_t e = 0; e < src->count(); ++e) {
-            Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
-            SmallVector<Value> at = coordinates(b, loc, *src, base, e);
-            if (Value inside = within(b, loc, from, at, extents)) {
-              auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-              OpBuilder then = guard.getThenBodyBuilder();
-              memref::StoreOp::create(then, loc, x, dest, at);
-            } else {
-              memref::StoreOp::create(b, loc, x, dest, at);
-            }
-          }
-        };
-        if (primary) {
-          auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
-          OpBuilder inner = guard.getThenBodyBuilder();
-          emit(inner);
-        } else {
-          emit(rewriter);
-        }
+        storeHeld(rewriter, loc, *src, adaptor.getX(),
+                  [&](OpBuilder &b, Value x, ArrayRef<Value> at) {
+                    if (Value inside = within(b, loc, from, at, extents)) {
+                      auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+                      OpBuilder then = guard.getThenBodyBuilder();
+                      memref::StoreOp::create(then, loc, x, dest, at);
+                    } else {
+                      memref::StoreOp::create(b, loc, x, dest, at);
+                    }
+                  });
         rewriter.eraseOp(store);
       }
       rewriter.eraseOp(op);
@@ -326,11 +286,9 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     }
 
     // registers -> registers through shared memory
-    auto func = op->getParentOfType<gpu::GPUFuncOp>();
-    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
-    if (!index)
+    Value buffer = exchangeBuffer(op);
+    if (!buffer)
       return failure(); // the pass gives every function that needs one an exchange buffer
-    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
     int64_t columns = from.getRank() == 2 ? src->type.getDimSize(1) : 1;
     auto [lane, warp] = laneAndWarp(rewriter, loc);
     auto linear = [&](OpBuilder &b, ArrayRef<Value> at) -> Value {
@@ -342,30 +300,18 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     Type f32 = rewriter.getF32Type();
     Type element = from.getElementType();
     gpu::BarrierOp::create(rewriter, loc);
-    SmallVector<Value> srcBase = src->base(rewriter, loc, lane, warp);
-    auto put = [&](OpBuilder &b) {
-      for (int64_t e = 0; e < src->count(); ++e) {
-        Value x = vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
-        if (element != f32)
-          x = arith::ExtFOp::create(b, loc, f32, x);
-        memref::StoreOp::create(b, loc, x, buffer,
-                                ValueRange{linear(b, coordinates(b, loc, *src, srcBase, e))});
-      }
-    };
-    if (Value primary = src->primary(rewriter, loc, lane, warp)) {
-      auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
-      OpBuilder inner = guard.getThenBodyBuilder();
-      put(inner);
-    } else {
-      put(rewriter);
-    }
+    storeHeld(rewriter, loc, *src, regs, [&](OpBuilder &b, Value x, ArrayRef<Value> at) {
+      if (element != f32)
+        x = arith::ExtFOp::create(b, loc, f32, x);
+      memref::StoreOp::create(b, loc, x, buffer, ValueRange{linear(b, at)});
+    });
     gpu::BarrierOp::create(rewriter, loc);
     SmallVector<Value> dstBase = dst->base(rewriter, loc, lane, warp);
     SmallVector<Value> elements;
     for (int64_t e = 0; e < dst->count(); ++e) {
       Value x = memref::LoadOp::create(
           rewriter, loc, buffer,
-          ValueRange{linear(rewriter, coordinates(rewriter, loc, *dst, dstBase, e))});
+          ValueRange{linear(rewriter, elementAt(rewriter, loc, *dst, dstBase, e))});
       if (element != f32)
         x = arith::TruncFOp::create(rewriter, loc, element, x);
       elements.push_back(x);

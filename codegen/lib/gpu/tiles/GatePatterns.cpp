@@ -26,33 +26,15 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace mlir::gdn;
 using namespace mlir::gdn::tiles;
 
 namespace {
 
-Value cIdx(OpBuilder &b, Location loc, int64_t x) {
-  return arith::ConstantIndexOp::create(b, loc, x);
-}
-
-/// Tile coordinates of each of the thread's elements.
-SmallVector<SmallVector<Value>> elementCoordinates(OpBuilder &b, Location loc,
-                                                   const Distribution &d) {
-  auto [lane, warp] = laneAndWarp(b, loc);
-  SmallVector<Value> base = d.base(b, loc, lane, warp);
-  SmallVector<SmallVector<Value>> all;
-  for (int64_t e = 0; e < d.count(); ++e) {
-    SmallVector<Value> at;
-    for (size_t i = 0; i < base.size(); ++i)
-      at.push_back(
-          d.offsets[e][i]
-              ? arith::AddIOp::create(b, loc, base[i], cIdx(b, loc, d.offsets[e][i])).getResult()
-              : base[i]);
-    all.push_back(at);
-  }
-  return all;
-}
+Value cIdx(OpBuilder &b, Location loc, int64_t x) { return indexConstant(b, loc, x); }
 
 /// G at (row, channel) of a shared gate buffer ([n] scalar: the channel ignored).
 Value gateAt(OpBuilder &b, Location loc, Value gates, Value row, Value channel) {
@@ -61,13 +43,44 @@ Value gateAt(OpBuilder &b, Location loc, Value gates, Value row, Value channel) 
   return memref::LoadOp::create(b, loc, gates, ValueRange{row, channel});
 }
 
+/// The thread's elements of a rank-1 or rank-2 tile into the exchange buffer, row-major over
+/// `columns` (one holder each), between barriers; returns the element index of (row, col).
+std::function<Value(OpBuilder &, Value, Value)> stageInExchange(OpBuilder &rewriter, Location loc,
+                                                                const Distribution &d, Value regs,
+                                                                Value buffer, int64_t columns) {
+  auto linear = [loc, columns](OpBuilder &b, Value row, Value col) -> Value {
+    Value r = arith::MulIOp::create(b, loc, row, cIdx(b, loc, columns));
+    return col ? arith::AddIOp::create(b, loc, r, col).getResult() : r;
+  };
+  gpu::BarrierOp::create(rewriter, loc);
+  storeHeld(rewriter, loc, d, regs, [&](OpBuilder &b, Value x, ArrayRef<Value> c) {
+    memref::StoreOp::create(b, loc, x, buffer,
+                            ValueRange{linear(b, c[0], c.size() > 1 ? c[1] : Value())});
+  });
+  gpu::BarrierOp::create(rewriter, loc);
+  return linear;
+}
+
+/// sum over k in [from, to) of f(buffer[index(k)]), as an scf.for.
+Value sumFrom(OpBuilder &rewriter, Location loc, Value buffer, Value from, Value to,
+              function_ref<Value(OpBuilder &, Value)> index,
+              function_ref<Value(OpBuilder &, Value)> f) {
+  Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  auto loop = scf::ForOp::create(rewriter, loc, from, to, cIdx(rewriter, loc, 1), ValueRange{zero});
+  OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+  Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{index(b, loop.getInductionVar())});
+  scf::YieldOp::create(
+      b, loc, ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArg(0), f(b, x))});
+  return loop.getResult(0);
+}
+
 /// Builds the result vector from one value per element.
 Value fromElements(OpBuilder &b, Location loc, const Distribution &d, ArrayRef<Value> xs) {
   return vector::FromElementsOp::create(b, loc, d.registers(), xs);
 }
 
 Value element(OpBuilder &b, Location loc, Value regs, int64_t e) {
-  return vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+  return registerAt(b, loc, regs, e);
 }
 
 struct RowScaleLowering : OpConversionPattern<TileRowScaleOp> {
@@ -161,39 +174,23 @@ struct CumsumLowering : OpConversionPattern<TileCumsumOp> {
     Location loc = op.getLoc();
     std::string why;
     auto g = distribute(cast<RankedTensorType>(op.getG().getType()), why, tileBound(op));
-    auto func = op->getParentOfType<gpu::GPUFuncOp>();
-    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
-    if (failed(g) || !index)
+    Value buffer = exchangeBuffer(op);
+    if (failed(g) || !buffer)
       return failure();
-    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
     int64_t columns = g->type.getRank() == 2 ? g->type.getDimSize(1) : 1;
-    auto linear = [&](OpBuilder &b, Value row, Value col) -> Value {
-      Value r = arith::MulIOp::create(b, loc, row, cIdx(b, loc, columns));
-      return col ? arith::AddIOp::create(b, loc, r, col).getResult() : r;
-    };
     auto at = elementCoordinates(rewriter, loc, *g);
-    gpu::BarrierOp::create(rewriter, loc);
-    for (int64_t e = 0; e < g->count(); ++e)
-      memref::StoreOp::create(
-          rewriter, loc, element(rewriter, loc, adaptor.getG(), e), buffer,
-          ValueRange{linear(rewriter, at[e][0], columns > 1 ? at[e][1] : Value())});
-    gpu::BarrierOp::create(rewriter, loc);
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    auto linear = stageInExchange(rewriter, loc, *g, adaptor.getG(), buffer, columns);
     SmallVector<Value> out;
     for (int64_t e = 0; e < g->count(); ++e) {
       // Rows 0 .. i (inclusive) or 0 .. i-1 (exclusive) of this element's channel.
       Value end = op.getExclusive()
                       ? at[e][0]
                       : arith::AddIOp::create(rewriter, loc, at[e][0], cIdx(rewriter, loc, 1));
-      auto loop = scf::ForOp::create(rewriter, loc, cIdx(rewriter, loc, 0), end,
-                                     cIdx(rewriter, loc, 1), ValueRange{zero});
-      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
-      Value x = memref::LoadOp::create(
-          b, loc, buffer,
-          ValueRange{linear(b, loop.getInductionVar(), columns > 1 ? at[e][1] : Value())});
-      scf::YieldOp::create(b, loc,
-                           ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArg(0), x)});
-      out.push_back(loop.getResult(0));
+      Value channel = columns > 1 ? at[e][1] : Value();
+      out.push_back(sumFrom(
+          rewriter, loc, buffer, cIdx(rewriter, loc, 0), end,
+          [&](OpBuilder &b, Value k) { return linear(b, k, channel); },
+          [](OpBuilder &, Value x) { return x; }));
     }
     rewriter.replaceOp(op, fromElements(rewriter, loc, *g, out));
     return success();
@@ -210,47 +207,21 @@ struct L2NormRowsLowering : OpConversionPattern<TileL2NormRowsOp> {
     Location loc = op.getLoc();
     std::string why;
     auto x = distribute(cast<RankedTensorType>(op.getX().getType()), why, tileBound(op));
-    auto func = op->getParentOfType<gpu::GPUFuncOp>();
-    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
-    if (failed(x) || !index)
+    Value buffer = exchangeBuffer(op);
+    if (failed(x) || !buffer)
       return failure();
-    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
     int64_t columns = x->type.getDimSize(1);
     auto at = elementCoordinates(rewriter, loc, *x);
-    auto [lane, warp] = laneAndWarp(rewriter, loc);
-    auto linear = [&](OpBuilder &b, Value row, Value col) -> Value {
-      return arith::AddIOp::create(b, loc,
-                                   arith::MulIOp::create(b, loc, row, cIdx(b, loc, columns)), col);
-    };
-    gpu::BarrierOp::create(rewriter, loc);
-    auto put = [&](OpBuilder &b) {
-      for (int64_t e = 0; e < x->count(); ++e)
-        memref::StoreOp::create(b, loc, element(b, loc, adaptor.getX(), e), buffer,
-                                ValueRange{linear(b, at[e][0], at[e][1])});
-    };
-    if (Value primary = x->primary(rewriter, loc, lane, warp)) {
-      auto guard = scf::IfOp::create(rewriter, loc, primary, /*withElseRegion=*/false);
-      OpBuilder inner = guard.getThenBodyBuilder();
-      put(inner);
-    } else {
-      put(rewriter);
-    }
-    gpu::BarrierOp::create(rewriter, loc);
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    auto linear = stageInExchange(rewriter, loc, *x, adaptor.getX(), buffer, columns);
     Value epsilon = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(1e-6f));
     SmallVector<Value> out;
     for (int64_t e = 0; e < x->count(); ++e) {
-      auto loop =
-          scf::ForOp::create(rewriter, loc, cIdx(rewriter, loc, 0), cIdx(rewriter, loc, columns),
-                             cIdx(rewriter, loc, 1), ValueRange{zero});
-      OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
-      Value v = memref::LoadOp::create(b, loc, buffer,
-                                       ValueRange{linear(b, at[e][0], loop.getInductionVar())});
-      scf::YieldOp::create(b, loc,
-                           ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArg(0),
-                                                            arith::MulFOp::create(b, loc, v, v))});
-      Value norm = nvvmRsqrtApprox(
-          rewriter, loc, arith::AddFOp::create(rewriter, loc, loop.getResult(0), epsilon));
+      Value squares = sumFrom(
+          rewriter, loc, buffer, cIdx(rewriter, loc, 0), cIdx(rewriter, loc, columns),
+          [&](OpBuilder &b, Value c) { return linear(b, at[e][0], c); },
+          [&](OpBuilder &b, Value v) { return arith::MulFOp::create(b, loc, v, v).getResult(); });
+      Value norm =
+          nvvmRsqrtApprox(rewriter, loc, arith::AddFOp::create(rewriter, loc, squares, epsilon));
       out.push_back(
           arith::MulFOp::create(rewriter, loc, element(rewriter, loc, adaptor.getX(), e), norm));
     }

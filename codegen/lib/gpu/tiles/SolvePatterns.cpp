@@ -26,9 +26,7 @@ using namespace mlir::gdn::tiles;
 
 namespace {
 
-Value cIdx(OpBuilder &b, Location loc, int64_t x) {
-  return arith::ConstantIndexOp::create(b, loc, x);
-}
+Value cIdx(OpBuilder &b, Location loc, int64_t x) { return indexConstant(b, loc, x); }
 
 struct UnitLowerInverseLowering : OpConversionPattern<TileUnitLowerInverseOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -38,31 +36,19 @@ struct UnitLowerInverseLowering : OpConversionPattern<TileUnitLowerInverseOp> {
     Location loc = op.getLoc();
     std::string why;
     auto a = distribute(cast<RankedTensorType>(op.getA().getType()), why, tileBound(op));
-    auto func = op->getParentOfType<gpu::GPUFuncOp>();
-    auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
-    if (failed(a) || !index)
+    Value buffer = exchangeBuffer(op);
+    if (failed(a) || !buffer)
       return failure(); // checkTileSolve reported it
-    Value buffer = func.getWorkgroupAttributions()[index.getInt()];
     int64_t n = a->type.getDimSize(0);
     auto at = [&](OpBuilder &b, Value i, Value j, int64_t half) -> Value {
       Value x = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, i, cIdx(b, loc, n)), j);
       return half ? arith::AddIOp::create(b, loc, x, cIdx(b, loc, n * n)).getResult() : x;
     };
-    auto [lane, warp] = laneAndWarp(rewriter, loc);
-    SmallVector<Value> base = a->base(rewriter, loc, lane, warp);
-    auto coordinate = [&](int64_t e, int d) -> Value {
-      return a->offsets[e][d] ? arith::AddIOp::create(rewriter, loc, base[d],
-                                                      cIdx(rewriter, loc, a->offsets[e][d]))
-                                    .getResult()
-                              : base[d];
-    };
     // A into the buffer's first half.
     gpu::BarrierOp::create(rewriter, loc);
-    for (int64_t e = 0; e < a->count(); ++e)
-      memref::StoreOp::create(
-          rewriter, loc,
-          vector::ExtractOp::create(rewriter, loc, adaptor.getA(), ArrayRef<int64_t>{e}), buffer,
-          ValueRange{at(rewriter, coordinate(e, 0), coordinate(e, 1), 0)});
+    storeHeld(rewriter, loc, *a, adaptor.getA(), [&](OpBuilder &b, Value x, ArrayRef<Value> c) {
+      memref::StoreOp::create(b, loc, x, buffer, ValueRange{at(b, c[0], c[1], 0)});
+    });
     gpu::BarrierOp::create(rewriter, loc);
     // One column per thread: Tm[i, j] for i = 0 .. n-1, into the second half.
     Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
@@ -98,9 +84,9 @@ struct UnitLowerInverseLowering : OpConversionPattern<TileUnitLowerInverseOp> {
     }
     gpu::BarrierOp::create(rewriter, loc);
     SmallVector<Value> out;
-    for (int64_t e = 0; e < a->count(); ++e)
-      out.push_back(memref::LoadOp::create(
-          rewriter, loc, buffer, ValueRange{at(rewriter, coordinate(e, 0), coordinate(e, 1), 1)}));
+    for (const SmallVector<Value> &c : elementCoordinates(rewriter, loc, *a))
+      out.push_back(
+          memref::LoadOp::create(rewriter, loc, buffer, ValueRange{at(rewriter, c[0], c[1], 1)}));
     rewriter.replaceOp(op, vector::FromElementsOp::create(rewriter, loc, a->registers(), out));
     return success();
   }

@@ -28,6 +28,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::gdn;
@@ -510,4 +511,60 @@ SmallVector<int64_t> mlir::gdn::tiles::inPlaceOperandA(const Distribution &acc) 
         for (int64_t h = 0; h < 2; ++h)
           sources.push_back((i * tilesN + 2 * k + q / 2) * 4 + (q % 2) * 2 + h);
   return sources;
+}
+
+Value mlir::gdn::tiles::indexConstant(OpBuilder &b, Location loc, int64_t x) {
+  return arith::ConstantIndexOp::create(b, loc, x);
+}
+
+SmallVector<Value> mlir::gdn::tiles::elementAt(OpBuilder &b, Location loc, const Distribution &d,
+                                               ArrayRef<Value> base, int64_t e,
+                                               ArrayRef<Value> origin) {
+  SmallVector<Value> at;
+  for (size_t i = 0; i < base.size(); ++i) {
+    Value x = d.offsets[e][i]
+                  ? arith::AddIOp::create(b, loc, base[i], indexConstant(b, loc, d.offsets[e][i]))
+                  : base[i];
+    if (!origin.empty())
+      x = arith::AddIOp::create(b, loc, x, origin[i]);
+    at.push_back(x);
+  }
+  return at;
+}
+
+SmallVector<SmallVector<Value>> mlir::gdn::tiles::elementCoordinates(OpBuilder &b, Location loc,
+                                                                     const Distribution &d) {
+  auto [lane, warp] = laneAndWarp(b, loc);
+  SmallVector<Value> base = d.base(b, loc, lane, warp);
+  SmallVector<SmallVector<Value>> all;
+  for (int64_t e = 0; e < d.count(); ++e)
+    all.push_back(elementAt(b, loc, d, base, e));
+  return all;
+}
+
+Value mlir::gdn::tiles::registerAt(OpBuilder &b, Location loc, Value regs, int64_t e) {
+  return vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{e});
+}
+
+Value mlir::gdn::tiles::exchangeBuffer(Operation *op) {
+  auto func = op->getParentOfType<gpu::GPUFuncOp>();
+  auto index = func ? func->getAttrOfType<IntegerAttr>(kExchangeBufferAttr) : IntegerAttr();
+  return index ? Value(func.getWorkgroupAttributions()[index.getInt()]) : Value();
+}
+
+void mlir::gdn::tiles::storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
+                                 function_ref<void(OpBuilder &, Value, ArrayRef<Value>)> store) {
+  auto [lane, warp] = laneAndWarp(b, loc);
+  auto emit = [&](OpBuilder &at) {
+    SmallVector<Value> base = d.base(at, loc, lane, warp);
+    for (int64_t e = 0; e < d.count(); ++e)
+      store(at, registerAt(at, loc, regs, e), elementAt(at, loc, d, base, e));
+  };
+  if (Value primary = d.primary(b, loc, lane, warp)) {
+    auto guard = scf::IfOp::create(b, loc, primary, /*withElseRegion=*/false);
+    OpBuilder inner = guard.getThenBodyBuilder();
+    emit(inner);
+  } else {
+    emit(b);
+  }
 }

@@ -96,6 +96,24 @@ inline constexpr const char *kSharedSlotAttr = "gdn.shared_slot";
 /// The thread's lane (0..31) and warp in the block, from gpu.thread_id x.
 std::pair<Value, Value> laneAndWarp(OpBuilder &b, Location loc);
 
+/// Helpers the pattern files share.
+Value indexConstant(OpBuilder &b, Location loc, int64_t x);
+/// The tile coordinates of element `e` of the thread (`base` from Distribution::base), plus
+/// `origin` where given.
+SmallVector<Value> elementAt(OpBuilder &b, Location loc, const Distribution &d,
+                             ArrayRef<Value> base, int64_t e, ArrayRef<Value> origin = {});
+/// The same for every element of the thread.
+SmallVector<SmallVector<Value>> elementCoordinates(OpBuilder &b, Location loc,
+                                                   const Distribution &d);
+/// Element `e` of a thread's registers.
+Value registerAt(OpBuilder &b, Location loc, Value regs, int64_t e);
+/// The exchange buffer of the gpu.func around `op` (f32, the pass sized it), or null.
+Value exchangeBuffer(Operation *op);
+/// Calls `store(b, value, coordinates)` for each of the thread's elements of `regs`, once per
+/// element across the block: where the layout has copies, only the primary one stores.
+void storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
+               function_ref<void(OpBuilder &, Value, ArrayRef<Value>)> store);
+
 /// Tile values with register layouts -> vector<count x element> (dynamic extents at `bound`);
 /// everything else unchanged.
 class TileTypeConverter : public TypeConverter {
