@@ -156,7 +156,6 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     Value buffer = func.getWorkgroupAttributions()[slot.getInt()];
     auto held = cast<MemRefType>(buffer.getType());
     std::string why;
-    auto [lane, warp] = laneAndWarp(rewriter, loc);
     gpu::BarrierOp::create(rewriter, loc);
     if (tileLayout(from)) {
       auto src = distribute(from, why, tileBound(op));
@@ -218,7 +217,8 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       auto dst = distribute(to, why, tileBound(op));
       // The runtime extents of the dynamic dimensions (the registers hold their bound).
       auto [memref, origin, extents] = memorySource(rewriter, loc, op.getX());
-      auto [lane, warp] = laneAndWarp(rewriter, loc);
+      Value lane, warp;
+      std::tie(lane, warp) = laneAndWarp(rewriter, loc);
       SmallVector<Value> base = dst->base(rewriter, loc, lane, warp);
       Value zero = arith::ConstantOp::create(rewriter, loc, to.getElementType(),
                                              rewriter.getZeroAttr(to.getElementType()));
@@ -290,7 +290,8 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
     if (!buffer)
       return failure(); // the pass gives every function that needs one an exchange buffer
     int64_t columns = from.getRank() == 2 ? src->type.getDimSize(1) : 1;
-    auto [lane, warp] = laneAndWarp(rewriter, loc);
+    Value lane, warp;
+    std::tie(lane, warp) = laneAndWarp(rewriter, loc);
     auto linear = [&](OpBuilder &b, ArrayRef<Value> at) -> Value {
       if (at.size() == 1)
         return at[0];

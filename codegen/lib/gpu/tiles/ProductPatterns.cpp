@@ -128,7 +128,8 @@ struct GatedGramOnMmaSync : OpConversionPattern<TileGatedGramOp> {
     auto products = lowerProduct(op, adaptor, rewriter, acc);
     if (failed(products))
       return failure();
-    auto [lane, warp] = laneAndWarp(rewriter, loc);
+    Value lane, warp;
+    std::tie(lane, warp) = laneAndWarp(rewriter, loc);
     SmallVector<Value> base = acc.base(rewriter, loc, lane, warp);
     Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
     Value gates = adaptor.getGates(), rowGates = adaptor.getRowGates();

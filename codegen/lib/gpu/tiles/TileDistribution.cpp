@@ -534,7 +534,8 @@ SmallVector<Value> mlir::gdn::tiles::elementAt(OpBuilder &b, Location loc, const
 
 SmallVector<SmallVector<Value>> mlir::gdn::tiles::elementCoordinates(OpBuilder &b, Location loc,
                                                                      const Distribution &d) {
-  auto [lane, warp] = laneAndWarp(b, loc);
+  Value lane, warp;
+  std::tie(lane, warp) = laneAndWarp(b, loc);
   SmallVector<Value> base = d.base(b, loc, lane, warp);
   SmallVector<SmallVector<Value>> all;
   for (int64_t e = 0; e < d.count(); ++e)
@@ -554,7 +555,8 @@ Value mlir::gdn::tiles::exchangeBuffer(Operation *op) {
 
 void mlir::gdn::tiles::storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
                                  function_ref<void(OpBuilder &, Value, ArrayRef<Value>)> store) {
-  auto [lane, warp] = laneAndWarp(b, loc);
+  Value lane, warp;
+  std::tie(lane, warp) = laneAndWarp(b, loc);
   auto emit = [&](OpBuilder &at) {
     SmallVector<Value> base = d.base(at, loc, lane, warp);
     for (int64_t e = 0; e < d.count(); ++e)
