@@ -70,6 +70,14 @@ FailureOr<MmaLayoutAttr> mmaSyncParent(Attribute layout, std::string &why) {
 
 } // namespace
 
+RankedTensorType mlir::gdn::tiles::heldType(RankedTensorType type, int64_t bound) {
+  SmallVector<int64_t> held(type.getShape());
+  for (int64_t &e : held)
+    if (ShapedType::isDynamic(e) && bound > 0)
+      e = bound;
+  return RankedTensorType::get(held, type.getElementType(), type.getEncoding());
+}
+
 FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std::string &why,
                                                      int64_t bound) {
   Attribute layout = tileLayout(type);
@@ -83,12 +91,7 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
           kTileBoundAttr + " bounding it";
     return failure();
   }
-  // Registers for the bound of each dynamic extent (RankedTensorType keeps the layout).
-  SmallVector<int64_t> held(type.getShape());
-  for (int64_t &e : held)
-    if (ShapedType::isDynamic(e))
-      e = bound;
-  type = RankedTensorType::get(held, type.getElementType(), type.getEncoding());
+  type = heldType(type, bound); // registers for the bound of each dynamic extent
   Distribution d;
   d.type = type;
   ArrayRef<int64_t> shape = type.getShape();
@@ -192,7 +195,6 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
       if (!wraps && !fits(shape[i], period.back(), i == 0 ? "rows" : "columns"))
         return failure();
       reps.push_back(wraps ? 1 : shape[i] / period.back());
-      d.perWarp.push_back(shape[i] / d.warpGrid[i]);
     }
     ArrayRef<int64_t> per = blocked.getPerThread();
     if (rank == 1) {
@@ -422,14 +424,12 @@ TileTypeConverter::TileTypeConverter(int64_t bound) {
     if (!tileLayout(t))
       return t;
     if (inShared(t)) { // a workgroup buffer of the bound's size
-      SmallVector<int64_t> held(t.getShape());
-      for (int64_t &e : held)
-        if (ShapedType::isDynamic(e))
-          e = bound;
-      if (llvm::any_of(held, [](int64_t e) { return e <= 0; }))
+      RankedTensorType held = heldType(t, bound);
+      if (!held.hasStaticShape() || held.getNumElements() <= 0)
         return std::nullopt;
       auto space = gpu::AddressSpaceAttr::get(t.getContext(), gpu::AddressSpace::Workgroup);
-      return Type(MemRefType::get(held, t.getElementType(), MemRefLayoutAttrInterface(), space));
+      return Type(
+          MemRefType::get(held.getShape(), t.getElementType(), MemRefLayoutAttrInterface(), space));
     }
     std::string why;
     auto d = distribute(t, why, bound);

@@ -34,7 +34,7 @@ struct Distribution {
   /// offsets and base coordinates are the tile's.
   SmallVector<int64_t> instrShape;
   bool swapped = false;
-  SmallVector<int64_t> perWarp; ///< elements per warp along each dimension of the view
+  SmallVector<int64_t> perWarp; ///< fragments: elements per warp along each dimension of the view
   /// Slices: the parent's distribution (on a tile of the slice's extent and the fewest
   /// columns), the dimension kept, and per element the thread's value of the parent's row (or
   /// column). A slice holds each distinct row of the parent's elements once.
@@ -55,8 +55,8 @@ struct Distribution {
   /// Whether other warps hold copies of this thread's elements (operand fragments are
   /// replicated over the warps that share their rows or columns).
   bool replicated() const;
-  /// An i1 that is true in exactly one of the warps holding each element (null when the
-  /// layout is not replicated).
+  /// An i1 that is true in exactly one of the threads holding each element (null where the
+  /// layout has no copies, and for slices, which are never stored).
   Value primary(OpBuilder &b, Location loc, Value lane, Value warp) const;
   bool primaryAt(int64_t lane, int64_t warp) const;
   /// Blocked: per dimension, the extent a tile smaller than the threads' period wraps at (its
@@ -70,6 +70,9 @@ struct Distribution {
 /// held at its bound `bound` (a chunk's rows: tileBound), its elements past the runtime
 /// extent masked where the tile meets memory; without a bound a dynamic shape is an error.
 FailureOr<Distribution> distribute(RankedTensorType type, std::string &why, int64_t bound = 0);
+/// `type` with each dynamic extent at `bound` (where bound > 0): what registers or a shared
+/// buffer hold.
+RankedTensorType heldType(RankedTensorType type, int64_t bound);
 
 /// The bound of the dynamic tile extents inside the gpu.func around `op`: its `gdn.chunk_size`
 /// (a chunk's tiles have at most that many rows), or 0.
@@ -141,8 +144,7 @@ void populateTileSolvePatterns(TileTypeConverter &converter, RewritePatternSet &
 /// exchange elements it needs in `exchange`.
 LogicalResult checkTileSolve(Operation *op, int64_t bound, int64_t &exchange);
 /// Whether the gate patterns lower `op` (cumsum, row_scale, gate_rows, decay_state,
-/// l2norm_rows), else an
-/// error at `op`; the exchange elements it needs in `exchange`.
+/// l2norm_rows), else an error at `op`; the exchange elements it needs in `exchange`.
 LogicalResult checkTileGateOp(Operation *op, int64_t bound, int64_t &exchange);
 
 /// The name of the gpu.func attribute giving the index of the workgroup buffer (f32) that

@@ -32,7 +32,7 @@ namespace {
 
 /// Checks the layouts of `fn` and prepares it: the exchange buffer and the block size; with
 /// `report`, a remark at every product naming the instruction it becomes.
-LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
+LogicalResult prepare(gpu::GPUFuncOp fn, const TileTypeConverter &converter, bool report) {
   int64_t warps = 0;
   Operation *warpsFrom = nullptr;
   int64_t exchange = 0;
@@ -107,7 +107,6 @@ LogicalResult prepare(gpu::GPUFuncOp fn, bool report) {
     fn.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(fn.getContext(), {threads, 1, 1}));
   }
   // One workgroup buffer per shared tile, of its bound's size.
-  TileTypeConverter converter(tileBound(fn));
   for (TileConvertLayoutOp cvt : sharedTiles) {
     fn.addWorkgroupAttribution(converter.convertType(cvt.getType()), cvt.getLoc());
     cvt->setAttr(kSharedSlotAttr, IntegerAttr::get(IntegerType::get(fn.getContext(), 64),
@@ -137,10 +136,10 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
     getOperation().walk([&](gpu::GPUFuncOp fn) { fns.push_back(fn); });
     MLIRContext *ctx = &getContext();
     for (gpu::GPUFuncOp fn : fns) {
-      if (failed(prepare(fn, reportProducts)))
-        return signalPassFailure();
       // Dynamic tile extents are held at the function's bound: one type conversion per kernel.
       TileTypeConverter converter(tileBound(fn));
+      if (failed(prepare(fn, converter, reportProducts)))
+        return signalPassFailure();
       RewritePatternSet patterns(ctx);
       populateTileElementwisePatterns(converter, patterns);
       populateTileProductPatterns(converter, patterns);
