@@ -1,7 +1,9 @@
 //===- Pipelines.cpp - named gdn pipelines --------------------------------===//
 #include "gdn/Codegen/Pipelines.h"
+
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Passes/Passes.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
@@ -46,6 +48,19 @@ void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOp
   pm.addPass(gdn::createGdnChunkedGpuKernels(options));
 }
 
+void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize) {
+  // 64 rows: the layouts' four warps each hold 16 rows of a chunk's tiles.
+  gdn::GdnChunkwiseOptions chunkwise;
+  chunkwise.chunkSize = chunkSize > 0 ? chunkSize : 64;
+  pm.addPass(gdn::createGdnChunkwise(chunkwise));
+  pm.addPass(gdn::createGdnSplitChunkLoop());
+  pm.addPass(gdn::createGdnAssignLayouts());
+  pm.addPass(gdn::createGdnChunkKernels());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(gdn::createGdnTilesToGpu());
+}
+
 /// The compute capability of "sm_NN[a]" as NN, or 0.
 static int chipVersion(const std::string &chip) {
   if (chip.rfind("sm_", 0) != 0)
@@ -82,6 +97,8 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.wgmma = options.wgmma && chipHasWgmma(options.chip);
     chunked.generic = options.kernel == "generic";
     addChunkedKernelPasses(pm, chunked);
+  } else if (options.kernel == "generated") {
+    addGeneratedKernelPasses(pm, options.chunkSize);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;

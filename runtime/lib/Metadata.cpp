@@ -36,6 +36,8 @@ std::string KernelMetadata::serialize() const {
        << "\nprep_shared_memory_bytes: " << prepSharedMemoryBytes;
   if (workspaceTokenBytes)
     os << "\nworkspace_token_bytes: " << workspaceTokenBytes;
+  if (workspaceSequenceBytes)
+    os << "\nworkspace_sequence_bytes: " << workspaceSequenceBytes;
   if (segments > 1)
     os << "\nsegments: " << segments << "\nsegments_auto: " << (segmentsAuto ? 1 : 0)
        << "\nsegment_kernel: " << segmentKernelName << "\ncombine_kernel: " << combineKernelName
@@ -152,6 +154,8 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
       s = number(out.prepSharedMemoryBytes);
     } else if (key == "workspace_token_bytes") {
       s = number(out.workspaceTokenBytes);
+    } else if (key == "workspace_sequence_bytes") {
+      s = number(out.workspaceSequenceBytes);
     } else if (key == "segments") {
       s = number(out.segments);
     } else if (key == "segment_kernel") {
@@ -205,10 +209,11 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
                              " must divide V = " + std::to_string(out.V));
   if (!out.hasArg("T"))
     return Status::error(Status::Code::InvalidArgument, "metadata args must include T");
-  if (out.workspaceTokenBytes < 0 || out.prepSharedMemoryBytes < 0)
+  if (out.workspaceTokenBytes < 0 || out.workspaceSequenceBytes < 0 ||
+      out.prepSharedMemoryBytes < 0)
     return Status::error(Status::Code::InvalidArgument,
-                         "metadata workspace_token_bytes and prep_shared_memory_bytes must not "
-                         "be negative");
+                         "metadata workspace_token_bytes, workspace_sequence_bytes and "
+                         "prep_shared_memory_bytes must not be negative");
   if (!out.prepKernelName.empty() && (out.prepBlockSize <= 0 || out.prepBlockSize > 1024))
     return Status::error(Status::Code::InvalidArgument, "metadata prep_block_size " +
                                                             std::to_string(out.prepBlockSize) +
@@ -216,7 +221,7 @@ Status KernelMetadata::parse(const std::string &text, KernelMetadata &out) {
   if (out.needsWorkspace() != out.hasArg("workspace") ||
       (out.needsWorkspace() && (!out.hasArg("N") || out.prepKernelName.empty())))
     return Status::error(Status::Code::InvalidArgument,
-                         "metadata with workspace_token_bytes needs a prep_kernel and the "
+                         "metadata with workspace bytes needs a prep_kernel and the "
                          "arguments 'workspace' and 'N' (and only then)");
   if (out.chunkSize < 0)
     return Status::error(Status::Code::InvalidArgument, "metadata chunk_size must not be negative");

@@ -123,8 +123,9 @@ void expectKernel(const char *name, unsigned threads, std::vector<void *> inputs
   inputs.push_back(out);
   std::string error = TileModule::get().run(name, threads, inputs, scalars);
   std::vector<float> got(rows * 64);
-  if (error.empty())
+  if (error.empty()) {
     EXPECT_TRUE(driver().copyToHost(got.data(), out, got.size() * 4).isOk());
+  }
   driver().free(out);
   ASSERT_EQ(error, "") << name;
   double scale = 0, worst = 0;

@@ -203,6 +203,19 @@ GENERIC_CASES = [
     ("generic_decode", ["--chunk-size", "16"], "gated_deltanet", "scalar", "delta", "bf16", 16, 32, 128, 128, True, True, True, None, False, True, 8, 1),
 ]
 
+# The generated kernels (--kernel generated: gdn-assign-layouts, gdn-chunk-kernels and
+# gdn-tiles-to-gpu on the split chunked form; mma.sync products): the scalar-gate and gateless
+# families, both rules, chunks of 64 and 32 rows (4 warps as 4 x 1 and 2 x 2), f16, K = V = 64, no
+# states, short last chunks and a sequence shorter than a chunk.
+GENERATED_CASES = [
+    ("generated_gated_deltanet", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
+    ("generated_gated_deltanet_c32", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 3, 111),
+    ("generated_deltanet", ["--chunk-size", "64"], "deltanet", "none", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    ("generated_mamba2_f16", ["--chunk-size", "64"], "mamba2", "scalar", "additive", "f16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 130),
+    ("generated_linear_attention_no_states", ["--chunk-size", "64"], "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 40),
+    ("generated_gated_deltanet_k64", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 64, True, True, True, 0.5, False, False, 2, 100),
+]
+
 # Tile programs edited by hand (what a researcher writing a variant at the tile level does):
 # the layer through gdn-chunkwise and gdn-split-chunk-loop (gdn-opt), then `edit` on the text,
 # then gdn-compile on that chunked form. No kernel fragment implements the edited program, so
@@ -326,6 +339,8 @@ def main():
              for c in RECURRENT_BLOCK_CASES]
     jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "generic"] + c[1], layer_source, None)
              for c in GENERIC_CASES]
+    jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "generated"] + c[1], layer_source, None)
+             for c in GENERATED_CASES]
     # Edited tile programs: no fragment implements them, so kernel auto builds the generic one.
     jobs += [(c[0], (c[0],) + c[4:], [],
               lambda case, chunk=c[1], edit=c[2]: tile_edited(case, chunk, edit),

@@ -146,7 +146,7 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   std::string text = m.serialize();
   text.replace(text.find(" workspace T N"), 14, " T");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
-            "metadata with workspace_token_bytes needs a prep_kernel and the arguments "
+            "metadata with workspace bytes needs a prep_kernel and the arguments "
             "'workspace' and 'N' (and only then)");
   text = m.serialize();
   text.replace(text.find("prep_block_size: 256"), 20, "prep_block_size: 0");
@@ -155,7 +155,14 @@ TEST(KernelMetadata, ChunkedRecordsCarryThePrepKernelAndWorkspace) {
   text = m.serialize();
   text.replace(text.find("workspace_token_bytes: 1000"), 27, "workspace_token_bytes: -1");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,
-            "metadata workspace_token_bytes and prep_shared_memory_bytes must not be negative");
+            "metadata workspace_token_bytes, workspace_sequence_bytes and "
+            "prep_shared_memory_bytes must not be negative");
+  // Bytes per sequence come after the per-token bytes, round trip and count per sequence.
+  KernelMetadata padded = m;
+  padded.workspaceSequenceBytes = 300;
+  ASSERT_TRUE(KernelMetadata::parse(padded.serialize(), parsed).isOk());
+  EXPECT_EQ(parsed.workspaceSequenceBytes, 300);
+  EXPECT_EQ(parsed.workspaceBytes(2, 10, 2), 20600u);
   text = m.serialize();
   text.replace(text.find("chunk_size: 32"), 14, "chunk_size: 0");
   EXPECT_EQ(KernelMetadata::parse(text, parsed).message,

@@ -33,9 +33,10 @@ int main(int argc, char **argv) {
                  "K slices per warp of the recurrent kernel: 4, or 8 (half the state registers)")
       ->check(CLI::IsMember({4, 8}));
   app.add_option("--kernel", options.kernel,
-                 "auto (chunked where supported), recurrent, chunked or generic (the fused kernel "
-                 "lowered op by op)")
-      ->check(CLI::IsMember({"auto", "recurrent", "chunked", "generic"}));
+                 "auto (chunked where supported), recurrent, chunked, generic (the fused kernel "
+                 "lowered op by op) or generated (tile ops lowered under layouts onto tensor "
+                 "cores; --chunk-size 32 or 64)")
+      ->check(CLI::IsMember({"auto", "recurrent", "chunked", "generic", "generated"}));
   // The chunked kernels' tiling (ChunkedOptions.def): --NAME VALUE, or --NAME / --no-NAME.
 #define GDN_CHUNKED_INT(field, name, init, allowed, help)                                          \
   app.add_option("--" name, options.field, help)                                                   \

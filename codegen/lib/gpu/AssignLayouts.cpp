@@ -18,13 +18,19 @@
 //     with transposed-state (the default) as S^T: a product whose right operand is held in a
 //     transposed accumulator is computed transposed, that operand's fragments being the
 //     instruction's A straight from registers (the sliced state pass's Q S, W S, K^T Vnew);
-//   - values leaving the tiles (workspace and output writes, yields) convert back to none.
+//   - values leaving the tiles (workspace and output writes, yields) convert back to none;
+//   - a product's operands are rounded to the layer's 16-bit type (the element type of its
+//     bf16 / f16 inputs) in their operand layout, as the tensor-core instructions take them;
+//   - element casts between memory and registers happen in registers: a tile read as bf16 and
+//     widened is loaded as bf16 and widened in its layout, a result narrowed for its output is
+//     narrowed in its layout and stored narrow.
 // Nothing here names a family or an op's position in the program.
 //
 //===----------------------------------------------------------------------===//
 #include "gdn/Codegen/Passes.h"
 #include "gdn/Dialect/GdnLayouts.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -46,7 +52,13 @@ public:
       : ctx(ctx), products(products.str()), warps(warps), transposedState(transposedState) {}
 
   void run(func::FuncOp fn) {
+    roundTo = Type();
+    for (Type t : fn.getArgumentTypes())
+      if (auto tensor = dyn_cast<RankedTensorType>(t);
+          tensor && (tensor.getElementType().isBF16() || tensor.getElementType().isF16()))
+        roundTo = tensor.getElementType();
     fn.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+    castInRegisters(fn);
   }
 
 private:
@@ -64,7 +76,15 @@ private:
     if (products == "wgmma" && mBound >= 64 && !ShapedType::isDynamic(n) && n % 8 == 0 &&
         n <= 256 && warps % 4 == 0)
       return MmaLayoutAttr::get(ctx, 3, {64, n, 16}, {warps, 1}, transposed);
-    return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {warps, 1}, transposed);
+    // mma.sync: the warps along the rows as far as the rows fill them (16 each), the rest
+    // along the columns (8 each), so that a chunk of 32 rows still spreads over 4 warps.
+    int64_t nBound = ShapedType::isDynamic(n) ? chunk : n;
+    int64_t wm = warps;
+    while (wm > 1 && (mBound % (16 * wm) != 0 || nBound % (8 * (warps / wm)) != 0))
+      wm /= 2;
+    if (warps % wm != 0 || nBound % (8 * (warps / wm)) != 0)
+      wm = warps; // nothing fits: the lowering says why at the op
+    return MmaLayoutAttr::get(ctx, 2, {16, 8, 16}, {wm, warps / wm}, transposed);
   }
 
   /// The chunk size of the chunk loop or prep around `op` (what bounds a tile's dynamic rows).
@@ -107,6 +127,81 @@ private:
 
   void setOperand(Operation *op, unsigned i, Attribute layout) {
     op->setOperand(i, convert(op->getOperand(i), layout));
+  }
+
+  /// A product's operand `i` in `layout`, rounded to the layer's 16-bit type where it is f32
+  /// (once per value and layout, right after the conversion).
+  void setProductOperand(Operation *op, unsigned i, Attribute layout) {
+    Value c = convert(op->getOperand(i), layout);
+    auto type = cast<RankedTensorType>(c.getType());
+    if (!roundTo || !type.getElementType().isF32() || !layout)
+      return op->setOperand(i, c);
+    auto key = std::make_pair(c.getAsOpaquePointer(), roundTo.getAsOpaquePointer());
+    auto it = converted.find(key);
+    if (it == converted.end()) {
+      OpBuilder b(ctx);
+      if (Operation *def = c.getDefiningOp())
+        b.setInsertionPointAfter(def);
+      else
+        b.setInsertionPointToStart(cast<BlockArgument>(c).getOwner());
+      Value rounded = arith::TruncFOp::create(b, c.getLoc(), type.clone(roundTo), c);
+      it = converted.emplace(key, rounded).first;
+    }
+    op->setOperand(i, it->second);
+  }
+
+  static bool isCast(Operation *op) { return isa_and_nonnull<arith::ExtFOp, arith::TruncFOp>(op); }
+
+  /// A cast of `x` like `cast`, to `type` (x's layout).
+  static Value recast(OpBuilder &b, Operation *cast, Value x, Type type) {
+    if (isa<arith::ExtFOp>(cast))
+      return arith::ExtFOp::create(b, cast->getLoc(), type, x);
+    return arith::TruncFOp::create(b, cast->getLoc(), type, x);
+  }
+
+  /// Element casts next to a conversion between memory and registers move to the register
+  /// side: convert(cast(x)) into registers becomes cast(convert(x)), cast(convert(x)) out of
+  /// registers becomes convert(cast(x)); the memory side then reads or writes the narrow type.
+  void castInRegisters(func::FuncOp fn) {
+    SmallVector<TileConvertLayoutOp> conversions;
+    fn.walk([&](TileConvertLayoutOp c) { conversions.push_back(c); });
+    for (TileConvertLayoutOp c : conversions) {
+      auto to = cast<RankedTensorType>(c.getType());
+      auto from = cast<RankedTensorType>(c.getX().getType());
+      Operation *castOp = c.getX().getDefiningOp();
+      if (!tileLayout(to) || tileLayout(from) || !isCast(castOp))
+        continue;
+      Value narrow = castOp->getOperand(0);
+      auto narrowType = cast<RankedTensorType>(narrow.getType());
+      if (tileLayout(narrowType))
+        continue;
+      OpBuilder b(c);
+      Value in = TileConvertLayoutOp::create(b, c.getLoc(), withLayout(narrowType, tileLayout(to)),
+                                             narrow);
+      c.replaceAllUsesWith(recast(b, castOp, in, to));
+      c.erase();
+      if (castOp->use_empty())
+        castOp->erase();
+    }
+    SmallVector<Operation *> casts;
+    fn.walk([&](Operation *op) {
+      if (isCast(op))
+        casts.push_back(op);
+    });
+    for (Operation *castOp : casts) {
+      auto c = castOp->getOperand(0).getDefiningOp<TileConvertLayoutOp>();
+      auto type = cast<RankedTensorType>(castOp->getResult(0).getType());
+      if (!c || tileLayout(type) || !tileLayout(c.getX().getType()) || tileLayout(c.getType()))
+        continue;
+      OpBuilder b(castOp);
+      Attribute layout = tileLayout(c.getX().getType());
+      Value inRegisters = recast(b, castOp, c.getX(), withLayout(type, layout));
+      castOp->getResult(0).replaceAllUsesWith(
+          TileConvertLayoutOp::create(b, castOp->getLoc(), type, inRegisters));
+      castOp->erase();
+      if (c->use_empty())
+        c.erase();
+    }
   }
 
   static void setResultLayout(Value r, Attribute layout) {
@@ -153,9 +248,9 @@ private:
       Attribute left = DotOperandLayoutAttr::get(ctx, 0, mma, flipA);
       if (wgmma && !isa_and_nonnull<MmaLayoutAttr>(tileLayout(op->getOperand(instrA).getType())))
         left = shared(128, flipA);
-      setOperand(op, instrA, left);
-      setOperand(op, instrB,
-                 wgmma ? shared(128, flipB) : DotOperandLayoutAttr::get(ctx, 1, mma, flipB));
+      setProductOperand(op, instrA, left);
+      setProductOperand(op, instrB,
+                        wgmma ? shared(128, flipB) : DotOperandLayoutAttr::get(ctx, 1, mma, flipB));
     } else {
       setOperand(op, 0, blocked(2));
       setOperand(op, 1, blocked(2));
@@ -244,6 +339,7 @@ private:
   std::string products;
   int64_t warps;
   bool transposedState;
+  Type roundTo; ///< the layer's 16-bit input type (null: f32 inputs, products unrounded)
   std::map<std::pair<void *, const void *>, Value> converted;
 };
 

@@ -173,15 +173,6 @@ LogicalResult canonicalize(ModuleOp module) {
 
 } // namespace
 
-bool mlir::gdn::holdsChunkedForm(func::FuncOp fn) {
-  bool found = false;
-  fn.walk([&](Operation *op) {
-    found |= op->hasAttr("gdn.chunk_step") || op->hasAttr("gdn.chunk_loop") ||
-             op->hasAttr("gdn.chunk_prep");
-  });
-  return found;
-}
-
 FailureOr<ChunkedForm> mlir::gdn::readChunkedForm(func::FuncOp fn, StringRef pass,
                                                   bool *noFragment) {
   if (failed(refuseTransitions(fn, pass)))

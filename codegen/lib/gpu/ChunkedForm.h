@@ -8,7 +8,7 @@
 #ifndef GDN_CODEGEN_CHUNKEDFORM_H
 #define GDN_CODEGEN_CHUNKEDFORM_H
 
-#include "KernelSignature.h"
+#include "ChunkedFormFacts.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -20,9 +20,6 @@ struct ChunkedForm {
   int64_t chunkSize = 0;
   Location loc; ///< the step loop's: the layer op's, as gdn-chunkwise builds it
 };
-
-/// Whether `fn` holds a chunk loop of the chunked form (split or not).
-bool holdsChunkedForm(func::FuncOp fn);
 
 /// Reads `fn`: the prep (`scf.forall` marked gdn.chunk_prep) and step (`scf.for` marked
 /// gdn.chunk_step) of one layer. The facts are chunkedFormFacts' (the operands from the chunk

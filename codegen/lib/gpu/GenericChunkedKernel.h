@@ -7,7 +7,7 @@
 #ifndef GDN_CODEGEN_GENERICCHUNKEDKERNEL_H
 #define GDN_CODEGEN_GENERICCHUNKEDKERNEL_H
 
-#include "KernelSignature.h"
+#include "ChunkedFormFacts.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -19,15 +19,7 @@ namespace mlir::gdn {
 /// Builds `<fn>_generic` into the current gpu.module of `b` from `fn`'s chunk program (its
 /// chunk size from the chunk loop's mark); `facts` receives the layer's interface (from the
 /// gdn.operands annotation of the chunk loop and the argument types). Failure after a diagnostic at
-/// the op it cannot lower. The layer's operands by role (q, k, v, g, beta, initial_state,
-/// cu_seqlens: argument numbers), as gdn-chunkwise annotated the chunk loop (gdn.operands).
-std::map<std::string, unsigned> chunkedFormOperands(func::FuncOp fn);
-
-/// The layer interface of a chunked-form function: q, k, v, ... from the chunk loop's
-/// gdn.operands and their types; the gate kind from g's rank; the rule, the scale (constant
-/// factors on Q before the Q K^T product) and qk_l2norm read off the tile ops, descriptively.
-FailureOr<LayerFacts> chunkedFormFacts(func::FuncOp fn);
-
+/// the op it cannot lower.
 FailureOr<gpu::GPUFuncOp> buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn,
                                                     LayerFacts &facts);
 

@@ -281,9 +281,9 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
 
   // Build the kernel first, to read its launch contract off the gpu.func.
   if (options.kernel != "auto" && options.kernel != "recurrent" && options.kernel != "chunked" &&
-      options.kernel != "generic") {
-    error =
-        "unknown kernel '" + options.kernel + "' (expected auto, recurrent, chunked or generic)";
+      options.kernel != "generic" && options.kernel != "generated") {
+    error = "unknown kernel '" + options.kernel +
+            "' (expected auto, recurrent, chunked, generic or generated)";
     return false;
   }
   artifact.recurrentBecause.clear();
@@ -296,9 +296,12 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
     artifact.recurrentBecause =
         mlir::gdn::chunkedKernelUnsupportedReason(parsed.layer, chunkedPassOptions(options));
   bool chunked = options.kernel == "chunked" || options.kernel == "generic" ||
+                 options.kernel == "generated" ||
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
-  if (chunked)
+  if (options.kernel == "generated")
+    mlir::gdn::addGeneratedKernelPasses(first, options.chunkSize);
+  else if (chunked)
     mlir::gdn::addChunkedKernelPasses(first, chunkedPassOptions(options));
   else
     first.addPass(mlir::gdn::createGdnRecurrentGpuKernels(
@@ -345,6 +348,7 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
   meta.prepBlockSize = intAttr("gdn.prep_block", 0);
   meta.prepSharedMemoryBytes = intAttr("gdn.prep_shared_memory_bytes", 0);
   meta.workspaceTokenBytes = intAttr("gdn.workspace_token_bytes", 0);
+  meta.workspaceSequenceBytes = intAttr("gdn.workspace_sequence_bytes", 0);
   meta.segments = intAttr("gdn.segments", 1);
   meta.segmentKernelName = strAttr("gdn.segment_kernel");
   meta.segmentsAuto = kernel->hasAttr("gdn.segments_auto");

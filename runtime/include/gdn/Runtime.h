@@ -62,6 +62,9 @@ struct KernelMetadata {
   std::string prepKernelName;
   int64_t prepBlockSize = 0, prepSharedMemoryBytes = 0;
   int64_t workspaceTokenBytes = 0; ///< workspace bytes per token (B x T tokens in all)
+  /// Workspace bytes per sequence, after the per-token bytes (the generated kernels: a chunk's
+  /// padding past the last token of each sequence).
+  int64_t workspaceSequenceBytes = 0;
   /// Segmented state pass (segments > 1; fixed-length or packed batches). A launch runs P
   /// segments, 1 <= P <= segments (segmentsFor), passed as the kernels' `segments` argument.
   /// For P > 1, after the prep, `segmentKernelName` (block and shared memory as the main
@@ -102,7 +105,7 @@ struct KernelMetadata {
 
   bool hasArg(const std::string &name) const;
   bool isVarlen() const { return !cuSeqlensType.empty(); }
-  bool needsWorkspace() const { return workspaceTokenBytes > 0; }
+  bool needsWorkspace() const { return workspaceTokenBytes > 0 || workspaceSequenceBytes > 0; }
   /// Workspace bytes a launch over B x T tokens in `sequences` sequences (B, or the
   /// packed batch's cu_seqlens length - 1) running `segments` segments needs (0 for
   /// single-kernel layers). SIZE_MAX when the size overflows (validateLaunch refuses such a
@@ -110,10 +113,12 @@ struct KernelMetadata {
   size_t workspaceBytes(int64_t B, int64_t T, int64_t sequences, int64_t segments = 1) const {
     if (!needsWorkspace())
       return 0;
-    int64_t tokens, perTokens, perSequences, total;
+    int64_t tokens, perTokens, perSequence, perSequences, total;
     if (__builtin_mul_overflow(B, T, &tokens) ||
         __builtin_mul_overflow(tokens, workspaceTokenBytes, &perTokens) ||
-        __builtin_mul_overflow(sequences, segmentWorkspaceBytes(segments), &perSequences) ||
+        __builtin_add_overflow(segmentWorkspaceBytes(segments), workspaceSequenceBytes,
+                               &perSequence) ||
+        __builtin_mul_overflow(sequences, perSequence, &perSequences) ||
         __builtin_add_overflow(perTokens, perSequences, &total) || total < 0)
       return SIZE_MAX;
     return static_cast<size_t>(total);

@@ -34,12 +34,16 @@ module attributes {gpu.container_module} {
 
 #mma = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>
 #A = #gdn.dot_operand<index = 0, parent = #mma>
+#B = #gdn.dot_operand<index = 1, parent = #mma>
 module attributes {gpu.container_module} {
   gpu.module @tiles {
-    gpu.func @f32_operand(%A: memref<64x32xf32>) kernel {
+    gpu.func @f32_operand(%A: memref<64x32xf32>, %B: memref<32x8xf32>) kernel {
       %a = bufferization.to_tensor %A restrict : memref<64x32xf32> to tensor<64x32xf32>
-      // expected-error @+1 {{'gdn.tile.convert_layout' op gdn-tiles-to-gpu: mma.sync operand fragments hold bf16 or f16 elements, got f32 (round the tile with arith.truncf before converting it)}}
       %af = gdn.tile.convert_layout %a : tensor<64x32xf32> -> tensor<64x32xf32, #A>
+      %b = bufferization.to_tensor %B restrict : memref<32x8xf32> to tensor<32x8xf32>
+      %bf = gdn.tile.convert_layout %b : tensor<32x8xf32> -> tensor<32x8xf32, #B>
+      // expected-error @+1 {{'gdn.tile.matmul' op gdn-tiles-to-gpu: mma.sync multiplies bf16 or f16 operands, got f32 (round the fragments with arith.truncf first)}}
+      %p = gdn.tile.matmul %af, %bf : tensor<64x32xf32, #A>, tensor<32x8xf32, #B> -> tensor<64x8xf32, #mma>
       gpu.return
     }
   }

@@ -38,8 +38,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                           llvm::cl::init(4)};
   Option<std::string> kernel{
       *this, "kernel",
-      llvm::cl::desc("recurrent (every layer), chunked (tensor cores) or generic (the chunk "
-                     "program lowered op by op into one fused kernel)"),
+      llvm::cl::desc("recurrent (every layer), chunked (tensor cores), generic (the chunk "
+                     "program lowered op by op into one fused kernel) or generated (the chunk "
+                     "program's tile ops lowered under layouts onto tensor cores)"),
       llvm::cl::init("recurrent")};
   // The chunked kernels' tiling: one option per entry of ChunkedOptions.def.
 #define GDN_CHUNKED_INT(field, name, dflt, allowed, help)                                          \
@@ -65,6 +66,11 @@ bool chipHasWgmma(const std::string &chip);
 
 /// gdn-chunkwise{chunk-size}, gdn-split-chunk-loop, then gdn-chunked-gpu-kernels on that form.
 void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options);
+
+/// The generated lowering (docs/design.md §3.6–3.8): gdn-chunkwise{chunk-size} (64 where 0),
+/// gdn-split-chunk-loop, gdn-assign-layouts, gdn-chunk-kernels, canonicalize and cse, then
+/// gdn-tiles-to-gpu.
+void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);

@@ -191,6 +191,16 @@ LogicalResult mlir::gdn::tiles::checkTileProduct(Operation *op) {
         return fail("a gram's cumulative gates must be a shared tile (#gdn.shared)");
     }
   }
+  for (Value v : {a, b}) {
+    Type element = cast<RankedTensorType>(v.getType()).getElementType();
+    if (!element.isBF16() && !element.isF16()) {
+      std::string name;
+      llvm::raw_string_ostream os(name);
+      element.print(os);
+      return fail("mma.sync multiplies bf16 or f16 operands, got " + name +
+                  " (round the fragments with arith.truncf first)");
+    }
+  }
   for (Value v : {a, b, result}) {
     std::string why;
     if (failed(distribute(cast<RankedTensorType>(v.getType()), why, tileBound(op))))

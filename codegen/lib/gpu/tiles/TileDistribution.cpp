@@ -162,15 +162,6 @@ FailureOr<Distribution> mlir::gdn::tiles::distribute(RankedTensorType type, std:
     if (swap)
       for (auto &o : d.offsets)
         std::swap(o[0], o[1]);
-    if (index != 2 && !type.getElementType().isBF16() && !type.getElementType().isF16()) {
-      why = "mma.sync operand fragments hold bf16 or f16 elements, got " + [&] {
-        std::string s;
-        llvm::raw_string_ostream os(s);
-        type.getElementType().print(os);
-        return s;
-      }() + " (round the tile with arith.truncf before converting it)";
-      return failure();
-    }
     return d;
   }
 

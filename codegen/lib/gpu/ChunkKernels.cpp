@@ -1,0 +1,597 @@
+//===- ChunkKernels.cpp - the split chunked form's prep and step as GPU kernels ===//
+//
+// gdn-chunk-kernels (docs/design.md §3.8): the layout-assigned split chunked form of a layer
+// function becomes its two kernels, still as tile programs (gdn-tiles-to-gpu lowers them):
+//   <fn>_prep  the prep (the gdn.chunk_prep scf.forall) once per chunk: grid (N ceil(T / C), HV);
+//   <fn>       the step (the sequential gdn.chunk_step scf.for) once per (sequence, value head),
+//              the state carried across chunks in the layout gdn-assign-layouts gave it.
+// The sequence and head loops around them become block coordinates; their index arithmetic is
+// cloned where a kernel needs it. Tensors the program reads from the function's arguments are
+// read from the kernel's flat buffers (a bufferization.to_tensor of a strided view of them),
+// its writes to the function's results become bufferization.materialize_in_destination into
+// views of o and final_state, and the prep's results (the chunk-parallel values the step reads)
+// live in the launch's workspace: per token and value head a record of every prep result's row
+// (`gdn.workspace_token_bytes`), so a chunk's rows are rows of the token-major record array.
+// The kernels carry the launch contract of KernelSignature.h; the host function is removed.
+//
+//===----------------------------------------------------------------------===//
+#include "ChunkedFormFacts.h"
+#include "KernelSignature.h"
+#include "tiles/TileDistribution.h"
+
+#include "gdn/Codegen/Passes.h"
+#include "gdn/Dialect/GdnLayouts.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::gdn {
+#define GEN_PASS_DEF_GDNCHUNKKERNELS
+#include "gdn/Codegen/Passes.h.inc"
+} // namespace mlir::gdn
+
+using namespace mlir;
+using namespace mlir::gdn;
+
+namespace {
+
+constexpr const char *kPass = "gdn-chunk-kernels";
+
+/// The split chunked form of one layer function, read once for both kernels.
+struct ChunkProgram {
+  func::FuncOp fn;
+  LayerFacts facts;
+  int64_t C = 0;
+  scf::ForallOp prep;
+  scf::ForOp step, headLoop, seqLoop;
+  /// Values holding a function result as it is built (the loops' iter args): result number.
+  DenseMap<Value, unsigned> results;
+  /// Per prep result: its f32 per token (w: a chunk of it takes C w); their sum.
+  SmallVector<int64_t> fieldWidth;
+  int64_t recordFloats = 0;
+  int64_t warps = 0;
+
+  LogicalResult read(func::FuncOp f);
+};
+
+LogicalResult ChunkProgram::read(func::FuncOp f) {
+  fn = f;
+  SmallVector<scf::ForallOp> preps;
+  SmallVector<scf::ForOp> steps;
+  fn.walk([&](Operation *op) {
+    if (auto forall = dyn_cast<scf::ForallOp>(op); forall && op->hasAttr("gdn.chunk_prep"))
+      preps.push_back(forall);
+    if (auto loop = dyn_cast<scf::ForOp>(op); loop && op->hasAttr("gdn.chunk_step"))
+      steps.push_back(loop);
+    if (op->hasAttr("gdn.chunk_loop"))
+      steps.clear(), preps.clear(), steps.push_back(nullptr);
+  });
+  if (preps.size() != 1 || steps.size() != 1 || !steps.front())
+    return fn.emitError() << kPass << ": @" << fn.getName()
+                          << " is not in the split chunked form (one gdn.chunk_prep scf.forall and "
+                             "one gdn.chunk_step scf.for: run gdn-split-chunk-loop first)";
+  prep = preps.front();
+  step = steps.front();
+  C = step->getAttrOfType<IntegerAttr>("gdn.chunk_step").getInt();
+  headLoop = dyn_cast_or_null<scf::ForOp>(step->getParentOp());
+  seqLoop = headLoop ? dyn_cast_or_null<scf::ForOp>(headLoop->getParentOp()) : nullptr;
+  if (!seqLoop || seqLoop->getParentOp() != fn || prep->getParentOp() != headLoop)
+    return step.emitError() << kPass
+                            << ": expected the chunk loop and the prep inside the value-head loop "
+                               "inside the sequence loop of the function, as gdn-chunkwise writes";
+  FailureOr<LayerFacts> read = chunkedFormFacts(fn);
+  if (failed(read))
+    return failure();
+  facts = *read;
+  if (facts.varlen)
+    return step.emitError() << kPass
+                            << ": packed batches (cu_seqlens) are not lowered by the generated "
+                               "kernels yet";
+  // The results as the loops build them: the sequence loop carries o, then the final state
+  // (where the layer writes one); its iter args feed the head loop's, which feed the chunk loop's.
+  unsigned carried = seqLoop.getNumRegionIterArgs();
+  facts.hasFinalState = carried == 2;
+  if (carried < 1 || carried > 2)
+    return seqLoop.emitError() << kPass
+                               << ": expected the sequence loop to carry o and the final state";
+  for (unsigned r = 0; r < carried; ++r)
+    results[seqLoop.getRegionIterArgs()[r]] = r;
+  for (scf::ForOp loop : {headLoop, step})
+    for (auto [init, arg] : llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
+      if (auto it = results.find(init); it != results.end())
+        results[arg] = it->second;
+  // The workspace: per prep result a region of N HV (T + C) w f32, (sequence, head) after
+  // (sequence, head), chunk c of it at c C w (w = its f32 per chunk / C, rounded up: a chunk's
+  // rows, or a per-chunk tile like K^T V spread over the chunk's tokens).
+  for (Value r : prep.getResults()) {
+    auto type = cast<RankedTensorType>(r.getType());
+    if (type.getRank() < 2 || !type.getElementType().isF32() ||
+        llvm::any_of(type.getShape().drop_front(1), ShapedType::isDynamic))
+      return prep.emitError() << kPass
+                              << ": a prep result must be f32 chunks of static extent, got "
+                              << type;
+    int64_t perChunk = 1;
+    for (int64_t d : type.getShape().drop_front(1))
+      perChunk *= d;
+    fieldWidth.push_back((perChunk + C - 1) / C);
+    recordFloats += fieldWidth.back();
+  }
+  // The block: the layouts' warps (gdn-assign-layouts spreads every tile over the same warps).
+  std::string why;
+  Operation *noLayout = nullptr;
+  fn.walk([&](Operation *op) {
+    if (warps)
+      return;
+    for (Value r : op->getResults())
+      if (auto type = dyn_cast<RankedTensorType>(r.getType());
+          type && tileLayout(type) && !isa<SharedLayoutAttr>(tileLayout(type)))
+        if (auto d = tiles::distribute(type, why, C); succeeded(d)) {
+          warps = d->warps;
+          return;
+        }
+    if (!noLayout && op->hasTrait<TileLayoutRules>())
+      noLayout = op;
+  });
+  if (!warps)
+    return (noLayout ? noLayout->emitError() : fn.emitError())
+           << kPass << ": the tile program has no register layouts: run gdn-assign-layouts first";
+  return success();
+}
+
+/// One kernel's body, cloned from the program: block coordinates for the loops, views of the
+/// kernel's buffers for the function's tensors.
+class KernelWriter : KernelBuilderBase {
+public:
+  KernelWriter(OpBuilder &b, ChunkProgram &p, const KernelArguments &args)
+      : KernelBuilderBase(b, p.fn.getLoc()), p(p), args(args) {}
+
+  LogicalResult writePrep();
+  LogicalResult writeStep();
+
+private:
+  FailureOr<Value> value(Value v);
+  LogicalResult cloneOp(Operation *op);
+  LogicalResult cloneBlock(Block &block, Operation *stopAt = nullptr);
+  /// The extent of dimension d of the function tensor `t` (its argument or result type).
+  FailureOr<Value> extent(RankedTensorType t, int64_t d, Operation *at);
+  /// A view of `buffer` (flat) as the rank-reduced slice of a row-major tensor of type `t` at
+  /// `offsets` / `sizes` (dims in `dropped` left out), as the tensor type `slice`.
+  FailureOr<Value> view(Value buffer, RankedTensorType t, ArrayRef<OpFoldResult> offsets,
+                        ArrayRef<OpFoldResult> sizes, const llvm::SmallBitVector &dropped,
+                        Operation *at);
+  FailureOr<Value> workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
+                                 ArrayRef<OpFoldResult> sizes, const llvm::SmallBitVector &dropped,
+                                 Operation *at);
+  FailureOr<Value> index(OpFoldResult r) {
+    if (auto a = dyn_cast<Attribute>(r))
+      return idx(cast<IntegerAttr>(a).getInt());
+    return value(cast<Value>(r));
+  }
+  Value resultBuffer(unsigned r) { return r == 0 ? args.o : args.finalState; }
+  LogicalResult store(Value tile, Value destination) {
+    bufferization::MaterializeInDestinationOp::create(b, loc, Type(), tile, destination,
+                                                      /*restrict=*/false, /*writable=*/true);
+    return success();
+  }
+
+  ChunkProgram &p;
+  const KernelArguments &args;
+  IRMapping map;
+  Value wsF32; ///< the workspace as f32
+};
+
+FailureOr<Value> KernelWriter::extent(RankedTensorType t, int64_t d, Operation *at) {
+  if (!t.isDynamicDim(d))
+    return idx(t.getDimSize(d));
+  if (d == 0)
+    return args.N; // B (fixed-length batches: one sequence per batch row) or N (states)
+  if (d == 1)
+    return args.T;
+  return at->emitError() << kPass << ": dimension " << d << " of " << t
+                         << " is dynamic: only the batch and the sequence length may be",
+         failure();
+}
+
+FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
+                                    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                                    const llvm::SmallBitVector &dropped, Operation *at) {
+  int64_t rank = t.getRank();
+  SmallVector<Value> strides(rank);
+  strides[rank - 1] = idx(1);
+  for (int64_t d = rank - 2; d >= 0; --d) {
+    FailureOr<Value> e = extent(t, d + 1, at);
+    if (failed(e))
+      return failure();
+    strides[d] = mul(strides[d + 1], *e);
+  }
+  Value offset = idx(0);
+  SmallVector<OpFoldResult> keptSizes, keptStrides;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    FailureOr<Value> o = index(offsets[d]);
+    if (failed(o))
+      return failure();
+    offset = add(offset, mul(*o, strides[d]));
+    if (dropped.test(d))
+      continue;
+    std::optional<int64_t> staticSize = getConstantIntValue(sizes[d]);
+    FailureOr<Value> s = index(sizes[d]);
+    if (failed(s))
+      return failure();
+    keptSizes.push_back(staticSize ? OpFoldResult(b.getIndexAttr(*staticSize)) : OpFoldResult(*s));
+    keptStrides.push_back(d == rank - 1 ? OpFoldResult(b.getIndexAttr(1))
+                                        : OpFoldResult(strides[d]));
+    shape.push_back(staticSize ? *staticSize : ShapedType::kDynamic);
+  }
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  SmallVector<int64_t> layoutStrides;
+  for (OpFoldResult s : keptStrides)
+    layoutStrides.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+  auto type = MemRefType::get(
+      shape, element, StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
+  Value cast = memref::ReinterpretCastOp::create(b, loc, type, buffer, OpFoldResult(offset),
+                                                 keptSizes, keptStrides);
+  return cast;
+}
+
+FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
+                                             ArrayRef<OpFoldResult> sizes,
+                                             const llvm::SmallBitVector &dropped, Operation *at) {
+  // Field f's region holds N HV (T + C) w_f f32 after the regions before it; (sequence n, value
+  // head h) has (T + C) w_f of it, chunk c from c C w_f on, the chunk's tile row-major in it.
+  auto type = cast<RankedTensorType>(p.prep.getResult(field).getType());
+  int64_t rank = type.getRank();
+  Value span = add(args.T, idx(p.C)); // tokens of a (sequence, head), padded by a chunk
+  Value heads = mul(args.N, idx(p.facts.HV));
+  Value base = idx(0);
+  for (unsigned f = 0; f < field; ++f)
+    base = add(base, mul(mul(heads, span), idx(p.fieldWidth[f])));
+  Value n = map.lookup(p.seqLoop.getInductionVar());
+  Value h = map.lookup(p.headLoop.getInductionVar());
+  Value offset =
+      add(base, mul(mul(add(mul(n, idx(p.facts.HV)), h), span), idx(p.fieldWidth[field])));
+  SmallVector<int64_t> strides(rank);
+  strides[rank - 1] = 1;
+  for (int64_t d = rank - 2; d >= 1; --d)
+    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+  strides[0] = p.C * p.fieldWidth[field];
+  SmallVector<OpFoldResult> keptSizes, keptStrides;
+  SmallVector<int64_t> shape, layoutStrides;
+  for (int64_t d = 0; d < rank; ++d) {
+    FailureOr<Value> o = index(offsets[d]);
+    if (failed(o))
+      return failure();
+    offset = add(offset, mul(*o, idx(strides[d])));
+    if (dropped.test(d))
+      continue;
+    std::optional<int64_t> staticSize = getConstantIntValue(sizes[d]);
+    FailureOr<Value> s = index(sizes[d]);
+    if (failed(s))
+      return failure();
+    keptSizes.push_back(staticSize ? OpFoldResult(b.getIndexAttr(*staticSize)) : OpFoldResult(*s));
+    keptStrides.push_back(b.getIndexAttr(strides[d]));
+    shape.push_back(staticSize ? *staticSize : ShapedType::kDynamic);
+    layoutStrides.push_back(strides[d]);
+  }
+  (void)at;
+  auto memrefType =
+      MemRefType::get(shape, b.getF32Type(),
+                      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
+  return memref::ReinterpretCastOp::create(b, loc, memrefType, wsF32, OpFoldResult(offset),
+                                           keptSizes, keptStrides)
+      .getResult();
+}
+
+/// `v` in the kernel: mapped already, or rebuilt from what the function computes it from.
+FailureOr<Value> KernelWriter::value(Value v) {
+  if (Value m = map.lookupOrNull(v))
+    return m;
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return p.fn.emitError() << kPass << ": a block argument the kernels cannot take over (of "
+                            << cast<BlockArgument>(v).getOwner()->getParentOp()->getName() << ")",
+           failure();
+  if (auto dim = dyn_cast<tensor::DimOp>(def)) {
+    std::optional<int64_t> d = dim.getConstantIndex();
+    if (!isa<BlockArgument>(dim.getSource()) || !d)
+      return def->emitError() << kPass << ": only sizes of the function's tensors are taken over",
+             failure();
+    FailureOr<Value> e = extent(cast<RankedTensorType>(dim.getSource().getType()), *d, def);
+    if (succeeded(e))
+      map.map(v, *e);
+    return e;
+  }
+  if (isa<tensor::ExtractSliceOp, TileConvertLayoutOp>(def) ||
+      (isa<arith::ArithDialect>(def->getDialect()) &&
+       llvm::all_of(def->getResultTypes(), [](Type t) { return !isa<ShapedType>(t); }))) {
+    if (failed(cloneOp(def)))
+      return failure();
+    return map.lookup(v);
+  }
+  if (auto fill = dyn_cast<linalg::FillOp>(def)) {
+    // A tile filled with a constant (a zero initial state): the constant as a splat.
+    auto type = cast<RankedTensorType>(v.getType());
+    auto c = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+    if (c) {
+      Value splat =
+          arith::ConstantOp::create(b, loc, type, SplatElementsAttr::get(type, c.getValue()));
+      map.map(v, splat);
+      return splat;
+    }
+  }
+  return def->emitError() << kPass << ": cannot take " << def->getName()
+                          << " into a kernel (the kernels read the function's tensors, index "
+                             "arithmetic and tile ops only)",
+         failure();
+}
+
+LogicalResult KernelWriter::cloneOp(Operation *op) {
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    auto source = slice.getSource();
+    FailureOr<Value> memory;
+    if (auto arg = dyn_cast<BlockArgument>(source); arg && arg.getOwner()->getParentOp() == p.fn) {
+      auto it = chunkedFormOperands(p.fn);
+      std::string role;
+      for (auto &[name, number] : it)
+        if (number == arg.getArgNumber())
+          role = name;
+      Value buffer = args.byRole(role);
+      if (!buffer)
+        return op->emitError() << kPass << ": argument " << arg.getArgNumber()
+                               << " has no role in the layer (gdn.operands)";
+      memory = view(buffer, slice.getSourceType(), slice.getMixedOffsets(), slice.getMixedSizes(),
+                    slice.getDroppedDims(), op);
+    } else if (auto r = dyn_cast<OpResult>(source); r && r.getOwner() == p.prep) {
+      memory = workspaceView(r.getResultNumber(), slice.getMixedOffsets(), slice.getMixedSizes(),
+                             slice.getDroppedDims(), op);
+    } else {
+      // A slice of a tile: cloned.
+      for (Value operand : op->getOperands())
+        if (failed(value(operand)))
+          return failure();
+      map.map(slice.getResult(), b.clone(*op, map)->getResult(0));
+      return success();
+    }
+    if (failed(memory))
+      return failure();
+    Value t = bufferization::ToTensorOp::create(b, loc, slice.getType(), *memory,
+                                                /*restrict=*/true, /*writable=*/false);
+    map.map(slice.getResult(), t);
+    return success();
+  }
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    auto it = p.results.find(insert.getDest());
+    if (it == p.results.end())
+      return op->emitError() << kPass << ": only writes into the layer's results are taken over";
+    auto resultType = cast<RankedTensorType>(p.seqLoop.getRegionIterArgs()[it->second].getType());
+    std::optional<llvm::SmallDenseSet<unsigned>> mask =
+        computeRankReductionMask(insert.getStaticSizes(), insert.getSourceType().getShape());
+    if (!mask)
+      return op->emitError() << kPass << ": cannot read the slice's dropped dimensions";
+    llvm::SmallBitVector dropped(resultType.getRank());
+    for (unsigned d : *mask)
+      dropped.set(d);
+    FailureOr<Value> tile = value(insert.getSource());
+    if (failed(tile))
+      return failure();
+    FailureOr<Value> memory = view(resultBuffer(it->second), resultType, insert.getMixedOffsets(),
+                                   insert.getMixedSizes(), dropped, op);
+    if (failed(memory))
+      return failure();
+    return store(*tile, *memory);
+  }
+  if (auto cvt = dyn_cast<TileConvertLayoutOp>(op)) {
+    FailureOr<Value> x = value(cvt.getX());
+    if (failed(x))
+      return failure();
+    // A constant tile converts by being made in its new layout.
+    if (auto c = x->getDefiningOp<arith::ConstantOp>()) {
+      if (auto splat = dyn_cast<SplatElementsAttr>(c.getValue())) {
+        auto type = cast<RankedTensorType>(cvt.getType());
+        map.map(cvt.getResult(),
+                arith::ConstantOp::create(
+                    b, loc, type, SplatElementsAttr::get(type, splat.getSplatValue<Attribute>())));
+        return success();
+      }
+    }
+  }
+  for (Value operand : op->getOperands())
+    if (failed(value(operand)))
+      return failure();
+  WalkResult nested = op->walk([&](Operation *inner) {
+    if (inner == op)
+      return WalkResult::advance();
+    for (Value operand : inner->getOperands())
+      if (!op->isAncestor(operand.getParentBlock()->getParentOp()) && failed(value(operand)))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (nested.wasInterrupted())
+    return failure();
+  b.clone(*op, map);
+  return success();
+}
+
+LogicalResult KernelWriter::cloneBlock(Block &block, Operation *stopAt) {
+  for (Operation &op : block) {
+    if (&op == stopAt || op.hasTrait<OpTrait::IsTerminator>())
+      break;
+    if (isa<tensor::EmptyOp, linalg::FillOp>(op))
+      continue; // the workspace and results are buffers now
+    if (failed(cloneOp(&op)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult KernelWriter::writePrep() {
+  // Block x: the chunk slot (sequence n, chunk c of ceil(T / C)); y: the value head.
+  Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value chunks = arith::CeilDivUIOp::create(b, loc, args.T, idx(p.C));
+  map.map(p.seqLoop.getInductionVar(), arith::DivUIOp::create(b, loc, slot, chunks).getResult());
+  map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
+  map.map(p.prep.getInductionVars()[0], arith::RemUIOp::create(b, loc, slot, chunks).getResult());
+  wsF32 = memref::ViewOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f32), args.workspace, idx(0),
+      ValueRange{arith::DivUIOp::create(b, loc, memref::DimOp::create(b, loc, args.workspace, 0),
+                                        idx(4))});
+  if (failed(cloneBlock(*p.prep.getBody())))
+    return failure();
+  for (Operation &op : p.prep.getTerminator().getYieldingOps()) {
+    auto insert = cast<tensor::ParallelInsertSliceOp>(op);
+    auto field = cast<BlockArgument>(insert.getDest()).getArgNumber() - 1;
+    FailureOr<Value> tile = value(insert.getSource());
+    if (failed(tile))
+      return failure();
+    std::optional<llvm::SmallDenseSet<unsigned>> mask =
+        computeRankReductionMask(insert.getStaticSizes(), insert.getSourceType().getShape());
+    if (!mask)
+      return op.emitError() << kPass << ": cannot read the slice's dropped dimensions";
+    llvm::SmallBitVector dropped(insert.getDestType().getRank());
+    for (unsigned d : *mask)
+      dropped.set(d);
+    FailureOr<Value> memory =
+        workspaceView(field, insert.getMixedOffsets(), insert.getMixedSizes(), dropped, &op);
+    if (failed(memory) || failed(store(*tile, *memory)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult KernelWriter::writeStep() {
+  map.map(p.seqLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
+  wsF32 = memref::ViewOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f32), args.workspace, idx(0),
+      ValueRange{arith::DivUIOp::create(b, loc, memref::DimOp::create(b, loc, args.workspace, 0),
+                                        idx(4))});
+  // The chunk loop carries what it keeps on chip (the state); the results it builds are
+  // written where the program inserts into them.
+  SmallVector<unsigned> kept;
+  SmallVector<Value> inits;
+  for (auto [i, arg] : llvm::enumerate(p.step.getRegionIterArgs())) {
+    if (p.results.count(arg))
+      continue;
+    FailureOr<Value> init = value(p.step.getInitArgs()[i]);
+    if (failed(init))
+      return failure();
+    kept.push_back(i);
+    inits.push_back(*init);
+  }
+  FailureOr<Value> lb = value(p.step.getLowerBound()), ub = value(p.step.getUpperBound()),
+                   st = value(p.step.getStep());
+  if (failed(lb) || failed(ub) || failed(st))
+    return failure();
+  auto loop = scf::ForOp::create(b, loc, *lb, *ub, *st, inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    map.map(p.step.getInductionVar(), loop.getInductionVar());
+    for (auto [j, i] : llvm::enumerate(kept))
+      map.map(p.step.getRegionIterArgs()[i], loop.getRegionIterArgs()[j]);
+    if (failed(cloneBlock(*p.step.getBody())))
+      return failure();
+    auto yield = cast<scf::YieldOp>(p.step.getBody()->getTerminator());
+    SmallVector<Value> yielded;
+    for (unsigned i : kept) {
+      FailureOr<Value> v = value(yield.getOperand(i));
+      if (failed(v))
+        return failure();
+      yielded.push_back(*v);
+    }
+    scf::YieldOp::create(b, loc, yielded);
+  }
+  for (auto [j, i] : llvm::enumerate(kept))
+    map.map(p.step.getResult(i), loop.getResult(j));
+  // What the head loop does with the loop's results (the final state written out).
+  for (Operation *op = p.step->getNextNode(); op && !op->hasTrait<OpTrait::IsTerminator>();
+       op = op->getNextNode()) {
+    if (isa<tensor::EmptyOp, linalg::FillOp>(op))
+      continue;
+    if (failed(cloneOp(op)))
+      return failure();
+  }
+  return success();
+}
+
+/// The attributes of the contract common to both kernels.
+void setContract(OpBuilder &b, gpu::GPUFuncOp kernel, ChunkProgram &p,
+                 ArrayRef<std::string> names) {
+  int64_t threads = 32 * p.warps;
+  setLaunchAttributes(b, kernel, names, threads, p.facts.V, p.facts.V);
+  kernel->setAttr("gdn.chunk_size", b.getI64IntegerAttr(p.C));
+  kernel->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(0));
+}
+
+LogicalResult buildKernels(OpBuilder &b, ChunkProgram &p) {
+  KernelOperands operands = kernelOperands(p.facts);
+  operands.workspace = true;
+  SmallVector<Type> types;
+  SmallVector<std::string> names;
+  kernelArguments(b, operands, types, names);
+  std::string name = p.fn.getName().str();
+  auto makeKernel = [&](const std::string &kernelName) {
+    auto kernel =
+        gpu::GPUFuncOp::create(b, p.fn.getLoc(), kernelName, b.getFunctionType(types, {}));
+    setContract(b, kernel, p, names);
+    return kernel;
+  };
+  gpu::GPUFuncOp prep = makeKernel(name + "_prep");
+  prep->setAttr("gdn.prep", b.getUnitAttr());
+  prep->setAttr("gdn.grid", b.getStringAttr("N*ceil(T/C),HV,1"));
+  gpu::GPUFuncOp step = makeKernel(name);
+  step->setAttr("gdn.prep_kernel", b.getStringAttr(name + "_prep"));
+  step->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * p.warps));
+  step->setAttr("gdn.prep_shared_memory_bytes", b.getI64IntegerAttr(0));
+  step->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(4 * p.facts.HV * p.recordFloats));
+  step->setAttr("gdn.workspace_sequence_bytes",
+                b.getI64IntegerAttr(4 * p.facts.HV * p.C * p.recordFloats));
+  step->setAttr("gdn.grid", b.getStringAttr("N,HV,1"));
+  step->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));
+  step->setAttr(
+      "gdn.variant",
+      b.getStringAttr(
+          (stringifyGateKind(p.facts.gate) + "," + stringifyUpdateRule(p.facts.rule)).str()));
+  for (auto [kernel, write] :
+       {std::pair{prep, &KernelWriter::writePrep}, std::pair{step, &KernelWriter::writeStep}}) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&kernel.getBody().front());
+    KernelArguments args = unpackArguments(kernel.getBody().front(), operands);
+    KernelWriter writer(b, p, args);
+    if (failed((writer.*write)()))
+      return failure();
+    gpu::ReturnOp::create(b, p.fn.getLoc());
+  }
+  return success();
+}
+
+struct GdnChunkKernelsPass : public gdn::impl::GdnChunkKernelsBase<GdnChunkKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (failed(refuseTransitions(module, kPass)))
+      return signalPassFailure();
+    SmallVector<func::FuncOp> forms;
+    for (auto fn : module.getOps<func::FuncOp>())
+      if (holdsChunkedForm(fn))
+        forms.push_back(fn);
+    if (forms.empty())
+      return;
+    std::vector<ChunkProgram> programs(forms.size());
+    for (auto [program, fn] : llvm::zip(programs, forms))
+      if (failed(program.read(fn)))
+        return signalPassFailure();
+    OpBuilder b(module.getBodyRegion());
+    createKernelModule(b, module);
+    for (ChunkProgram &program : programs)
+      if (failed(buildKernels(b, program)))
+        return signalPassFailure();
+    for (ChunkProgram &program : programs)
+      program.fn.erase();
+  }
+};
+
+} // namespace

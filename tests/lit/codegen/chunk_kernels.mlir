@@ -1,0 +1,62 @@
+// gdn-chunk-kernels outlines the layout-assigned split chunked form into its two kernels
+// (docs/design.md §3.8): the prep once per chunk (block x: the chunk slot, y: the value head),
+// the step once per (sequence, value head) with the state carried in its accumulator layout;
+// reads of the layer's tensors are views of the kernel's flat buffers, the prep's results go
+// through the workspace, o and the final state are materialised in views of theirs.
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-assign-layouts --gdn-chunk-kernels --canonicalize --cse | FileCheck %s
+// Then gdn-tiles-to-gpu lowers both to tensor cores, and the NVVM pipeline to PTX.
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-assign-layouts --gdn-chunk-kernels --canonicalize --cse --gdn-tiles-to-gpu | gdn-opt --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: gpu.func @gdn_prep(
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %[[WS:[a-z0-9]+]]: memref<?xi8>, %{{.*}}: index, %{{.*}}: index)
+// CHECK-SAME: gdn.args = ["q", "k", "v", "g", "beta", "initial_state", "o", "final_state", "workspace", "T", "N"], gdn.block = 128 : i64, gdn.chunk_size = 64 : i64, gdn.grid = "N*ceil(T/C),HV,1", gdn.prep
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: gpu.block_id x
+// CHECK: gpu.block_id y
+// CHECK: %[[WF:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf32>
+// A chunk of q: rows of H K elements, read as bf16 and widened in registers.
+// CHECK: %[[QV:.*]] = memref.reinterpret_cast %[[Q]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [64, 1]
+// CHECK: %[[QC:.*]] = memref.cast %[[QV]]
+// CHECK: %[[QT:.*]] = bufferization.to_tensor %[[QC]] restrict
+// CHECK: gdn.tile.convert_layout %[[QT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.blocked
+// CHECK: gdn.tile.gated_gram
+// CHECK: gdn.tile.unit_lower_inverse
+// The prep's results: six regions of the workspace (G, W, U, QKg, Q', K').
+// CHECK: %[[GV:.*]] = memref.reinterpret_cast %[[WF]] to offset: [%{{.*}}], sizes: [%{{.*}}], strides: [1]
+// CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[GV]]
+// CHECK-COUNT-5: bufferization.materialize_in_destination
+// CHECK: gpu.return
+
+// CHECK-LABEL: gpu.func @gdn(
+// CHECK-SAME: %[[H0:[a-z0-9]+]]: memref<?xf32>, %[[O:[a-z0-9]+]]: memref<?xbf16>, %[[HT:[a-z0-9]+]]: memref<?xf32>, %{{.*}}: memref<?xi8>
+// CHECK-SAME: gdn.grid = "N,HV,1", gdn.layer = "gdn.recurrence", gdn.prep_block = 128 : i64, gdn.prep_kernel = "gdn_prep"
+// CHECK-SAME: gdn.variant = "scalar,delta", gdn.workspace_sequence_bytes = 164352 : i64, gdn.workspace_token_bytes = 2568 : i64
+// The state enters from h0 into a transposed accumulator and the loop carries only it.
+// CHECK: memref.reinterpret_cast %[[H0]] to offset: [%{{.*}}], sizes: [64, 64], strides: [64, 1]
+// CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
+// CHECK: %[[S:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S0]]) -> (tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>)
+// CHECK: gdn.tile.matmul
+// CHECK: %[[OV:.*]] = memref.reinterpret_cast %[[O]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [128, 1]
+// CHECK: %[[OC:.*]] = memref.cast %[[OV]]
+// CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[OC]] : (tensor<?x64xbf16>
+// CHECK: scf.yield
+// CHECK: %[[SOUT:.*]] = gdn.tile.convert_layout %[[S]] : {{.*}} -> tensor<64x64xf32>
+// CHECK: %[[HV:.*]] = memref.reinterpret_cast %[[HT]]
+// CHECK: %[[HC:.*]] = memref.cast %[[HV]]
+// CHECK: bufferization.materialize_in_destination %[[SOUT]] in writable %[[HC]]
+
+// PTX: .visible .entry gdn_prep(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: .visible .entry gdn(
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+func.func @gdn(%q: tensor<?x?x1x64xbf16>, %k: tensor<?x?x1x64xbf16>,
+               %v: tensor<?x?x2x64xbf16>, %g: tensor<?x?x2xf32>,
+               %beta: tensor<?x?x2xf32>, %h0: tensor<?x2x64x64xf32>)
+    -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>) {
+  %o, %hT = gdn.recurrence <scalar, delta>
+      q(%q : tensor<?x?x1x64xbf16>) k(%k : tensor<?x?x1x64xbf16>) v(%v : tensor<?x?x2x64xbf16>)
+      g(%g : tensor<?x?x2xf32>) beta(%beta : tensor<?x?x2xf32>)
+      initial_state(%h0 : tensor<?x2x64x64xf32>) {qk_l2norm}
+      -> tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>
+  return %o, %hT : tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>
+}
