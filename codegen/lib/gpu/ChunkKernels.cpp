@@ -50,13 +50,54 @@ struct ChunkProgram {
   scf::ForOp step, headLoop, seqLoop;
   /// Values holding a function result as it is built (the loops' iter args): result number.
   DenseMap<Value, unsigned> results;
-  /// Per prep result: its f32 per token (w: a chunk of it takes C w); their sum.
-  SmallVector<int64_t> fieldWidth;
-  int64_t recordFloats = 0;
+  /// Per prep result: its elements per token (w: a chunk of it takes C w), its element type in
+  /// the workspace (the layer's 16-bit type where every reader rounds it to that for a
+  /// product, else f32) and its region's first byte as a multiple of N HV (T + C) bytes (f32
+  /// regions first, so every region is aligned for its type); the bytes per token of all.
+  SmallVector<int64_t> fieldWidth, fieldBase;
+  SmallVector<Type> fieldType;
+  int64_t tokenBytes = 0;
   int64_t warps = 0;
 
   LogicalResult read(func::FuncOp f);
+
+private:
+  /// The type prep result `r` is kept in: the 16-bit type its every reader rounds it to (each
+  /// slice of it converted into layouts only rounded by arith.truncf, as a product operand),
+  /// where the prep computes it in registers; else f32.
+  Type narrowType(Value r);
 };
+
+Type ChunkProgram::narrowType(Value r) {
+  Type f32 = Float32Type::get(r.getContext());
+  auto yielded = llvm::find_if(prep.getTerminator().getYieldingOps(), [&](Operation &op) {
+    return cast<tensor::ParallelInsertSliceOp>(op).getDest() ==
+           prep.getRegionIterArgs()[cast<OpResult>(r).getResultNumber()];
+  });
+  auto stored = cast<tensor::ParallelInsertSliceOp>(*yielded)
+                    .getSource()
+                    .getDefiningOp<TileConvertLayoutOp>();
+  if (!stored || !tileLayout(stored.getX().getType()))
+    return f32;
+  Type narrow;
+  for (Operation *user : r.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice)
+      return f32;
+    for (Operation *reader : slice->getUsers()) {
+      if (!isa<TileConvertLayoutOp>(reader) || !tileLayout(reader->getResult(0).getType()))
+        return f32;
+      for (Operation *use : reader->getUsers()) {
+        auto round = dyn_cast<arith::TruncFOp>(use);
+        Type t = round ? getElementTypeOrSelf(round.getType()) : Type();
+        if (!t || t.getIntOrFloatBitWidth() != 16 || (narrow && t != narrow))
+          return f32;
+        narrow = t;
+      }
+    }
+  }
+  return narrow ? narrow : f32;
+}
 
 LogicalResult ChunkProgram::read(func::FuncOp f) {
   fn = f;
@@ -104,9 +145,9 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
     for (auto [init, arg] : llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
       if (auto it = results.find(init); it != results.end())
         results[arg] = it->second;
-  // The workspace: per prep result a region of N HV (T + C) w f32, (sequence, head) after
-  // (sequence, head), chunk c of it at c C w (w = its f32 per chunk / C, rounded up: a chunk's
-  // rows, or a per-chunk tile like K^T V spread over the chunk's tokens).
+  // The workspace: per prep result a region of N HV (T + C) w elements, (sequence, head) after
+  // (sequence, head), chunk c of it at c C w (w = its elements per chunk / C, rounded up: a
+  // chunk's rows, or a per-chunk tile like K^T V spread over the chunk's tokens).
   for (Value r : prep.getResults()) {
     auto type = cast<RankedTensorType>(r.getType());
     if (type.getRank() < 2 || !type.getElementType().isF32() ||
@@ -118,8 +159,17 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
     for (int64_t d : type.getShape().drop_front(1))
       perChunk *= d;
     fieldWidth.push_back((perChunk + C - 1) / C);
-    recordFloats += fieldWidth.back();
+    fieldType.push_back(narrowType(r));
   }
+  int64_t bytes = 0;
+  fieldBase.assign(fieldWidth.size(), 0);
+  for (bool narrow : {false, true})
+    for (auto [f, t] : llvm::enumerate(fieldType))
+      if (t.isF32() != narrow) {
+        fieldBase[f] = bytes;
+        bytes += fieldWidth[f] * (t.getIntOrFloatBitWidth() / 8);
+      }
+  tokenBytes = bytes * facts.HV;
   // The block: the layouts' warps (gdn-assign-layouts spreads every tile over the same warps).
   std::string why;
   Operation *noLayout = nullptr;
@@ -181,7 +231,6 @@ private:
   ChunkProgram &p;
   const KernelArguments &args;
   IRMapping map;
-  Value wsF32; ///< the workspace as f32
 };
 
 FailureOr<Value> KernelWriter::extent(RankedTensorType t, int64_t d, Operation *at) {
@@ -241,19 +290,20 @@ FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
 FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
                                              ArrayRef<OpFoldResult> sizes,
                                              const llvm::SmallBitVector &dropped, Operation *at) {
-  // Field f's region holds N HV (T + C) w_f f32 after the regions before it; (sequence n, value
-  // head h) has (T + C) w_f of it, chunk c from c C w_f on, the chunk's tile row-major in it.
+  // Field f's region holds N HV (T + C) w_f elements; (sequence n, value head h) has (T + C) w_f
+  // of it, chunk c from c C w_f on, the chunk's tile row-major in it.
   auto type = cast<RankedTensorType>(p.prep.getResult(field).getType());
   int64_t rank = type.getRank();
+  Type element = p.fieldType[field];
   Value span = add(args.T, idx(p.C)); // tokens of a (sequence, head), padded by a chunk
   Value heads = mul(args.N, idx(p.facts.HV));
-  Value base = idx(0);
-  for (unsigned f = 0; f < field; ++f)
-    base = add(base, mul(mul(heads, span), idx(p.fieldWidth[f])));
+  Value region = mul(mul(heads, span), idx(p.fieldWidth[field]));
+  Value regionView = memref::ViewOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, element), args.workspace,
+      mul(mul(heads, span), idx(p.fieldBase[field])), ValueRange{region});
   Value n = map.lookup(p.seqLoop.getInductionVar());
   Value h = map.lookup(p.headLoop.getInductionVar());
-  Value offset =
-      add(base, mul(mul(add(mul(n, idx(p.facts.HV)), h), span), idx(p.fieldWidth[field])));
+  Value offset = mul(mul(add(mul(n, idx(p.facts.HV)), h), span), idx(p.fieldWidth[field]));
   SmallVector<int64_t> strides(rank);
   strides[rank - 1] = 1;
   for (int64_t d = rank - 2; d >= 1; --d)
@@ -278,10 +328,9 @@ FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResu
     layoutStrides.push_back(strides[d]);
   }
   (void)at;
-  auto memrefType =
-      MemRefType::get(shape, b.getF32Type(),
-                      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
-  return memref::ReinterpretCastOp::create(b, loc, memrefType, wsF32, OpFoldResult(offset),
+  auto memrefType = MemRefType::get(
+      shape, element, StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
+  return memref::ReinterpretCastOp::create(b, loc, memrefType, regionView, OpFoldResult(offset),
                                            keptSizes, keptStrides)
       .getResult();
 }
@@ -358,7 +407,8 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
     }
     if (failed(memory))
       return failure();
-    Value t = bufferization::ToTensorOp::create(b, loc, slice.getType(), *memory,
+    Type element = cast<MemRefType>(memory->getType()).getElementType();
+    Value t = bufferization::ToTensorOp::create(b, loc, slice.getType().clone(element), *memory,
                                                 /*restrict=*/true, /*writable=*/false);
     map.map(slice.getResult(), t);
     return success();
@@ -384,10 +434,28 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
       return failure();
     return store(*tile, *memory);
   }
+  if (auto round = dyn_cast<arith::TruncFOp>(op)) {
+    // The rounding of a tile the workspace keeps narrow already: the narrow tile.
+    FailureOr<Value> x = value(round.getIn());
+    if (failed(x))
+      return failure();
+    if (x->getType() == round.getType()) {
+      map.map(round.getResult(), *x);
+      return success();
+    }
+  }
   if (auto cvt = dyn_cast<TileConvertLayoutOp>(op)) {
     FailureOr<Value> x = value(cvt.getX());
     if (failed(x))
       return failure();
+    // A narrow workspace tile converts into its layout narrow (its readers only round it).
+    Type element = getElementTypeOrSelf(x->getType());
+    if (element != getElementTypeOrSelf(cvt.getType())) {
+      map.map(cvt.getResult(),
+              TileConvertLayoutOp::create(
+                  b, loc, cast<RankedTensorType>(cvt.getType()).clone(element), *x));
+      return success();
+    }
     // A constant tile converts by being made in its new layout.
     if (auto c = x->getDefiningOp<arith::ConstantOp>()) {
       if (auto splat = dyn_cast<SplatElementsAttr>(c.getValue())) {
@@ -435,10 +503,6 @@ LogicalResult KernelWriter::writePrep() {
   map.map(p.seqLoop.getInductionVar(), arith::DivUIOp::create(b, loc, slot, chunks).getResult());
   map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
   map.map(p.prep.getInductionVars()[0], arith::RemUIOp::create(b, loc, slot, chunks).getResult());
-  wsF32 = memref::ViewOp::create(
-      b, loc, MemRefType::get({ShapedType::kDynamic}, f32), args.workspace, idx(0),
-      ValueRange{arith::DivUIOp::create(b, loc, memref::DimOp::create(b, loc, args.workspace, 0),
-                                        idx(4))});
   if (failed(cloneBlock(*p.prep.getBody())))
     return failure();
   for (Operation &op : p.prep.getTerminator().getYieldingOps()) {
@@ -456,7 +520,19 @@ LogicalResult KernelWriter::writePrep() {
       dropped.set(d);
     FailureOr<Value> memory =
         workspaceView(field, insert.getMixedOffsets(), insert.getMixedSizes(), dropped, &op);
-    if (failed(memory) || failed(store(*tile, *memory)))
+    if (failed(memory))
+      return failure();
+    Value stored = *tile;
+    if (!p.fieldType[field].isF32()) {
+      // Kept narrow: rounded in its register layout (what every reader does), stored narrow.
+      auto held = tile->getDefiningOp<TileConvertLayoutOp>();
+      auto inRegisters = cast<RankedTensorType>(held.getX().getType());
+      Value narrow =
+          arith::TruncFOp::create(b, loc, inRegisters.clone(p.fieldType[field]), held.getX());
+      stored = TileConvertLayoutOp::create(
+          b, loc, cast<RankedTensorType>(tile->getType()).clone(p.fieldType[field]), narrow);
+    }
+    if (failed(store(stored, *memory)))
       return failure();
   }
   return success();
@@ -465,10 +541,6 @@ LogicalResult KernelWriter::writePrep() {
 LogicalResult KernelWriter::writeStep() {
   map.map(p.seqLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
-  wsF32 = memref::ViewOp::create(
-      b, loc, MemRefType::get({ShapedType::kDynamic}, f32), args.workspace, idx(0),
-      ValueRange{arith::DivUIOp::create(b, loc, memref::DimOp::create(b, loc, args.workspace, 0),
-                                        idx(4))});
   // The chunk loop carries what it keeps on chip (the state); the results it builds are
   // written where the program inserts into them.
   SmallVector<unsigned> kept;
@@ -547,9 +619,8 @@ LogicalResult buildKernels(OpBuilder &b, ChunkProgram &p) {
   step->setAttr("gdn.prep_kernel", b.getStringAttr(name + "_prep"));
   step->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * p.warps));
   step->setAttr("gdn.prep_shared_memory_bytes", b.getI64IntegerAttr(0));
-  step->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(4 * p.facts.HV * p.recordFloats));
-  step->setAttr("gdn.workspace_sequence_bytes",
-                b.getI64IntegerAttr(4 * p.facts.HV * p.C * p.recordFloats));
+  step->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(p.tokenBytes));
+  step->setAttr("gdn.workspace_sequence_bytes", b.getI64IntegerAttr(p.C * p.tokenBytes));
   step->setAttr("gdn.grid", b.getStringAttr("N,HV,1"));
   step->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));
   step->setAttr(
