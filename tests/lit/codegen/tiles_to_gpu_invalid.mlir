@@ -319,3 +319,21 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// A plan past the 48 KiB of static shared memory: a 128 x 128 f32 exchange is 64 KiB.
+#acc = #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1]>
+#blk = #gdn.blocked<per_thread = [1, 4], lanes = [8, 4], warps = [4, 1]>
+module attributes {gpu.container_module} {
+  gpu.module @tiles {
+    // expected-error @+1 {{'gpu.func' op gdn-tiles-to-gpu: @too_much_shared: the tile program's shared memory (65536 bytes: 65536 for the exchange buffer, the rest for shared tiles) exceeds the 49152 bytes of static shared memory per block}}
+    gpu.func @too_much_shared(%X: memref<128x128xf32>) kernel {
+      %x = bufferization.to_tensor %X restrict : memref<128x128xf32> to tensor<128x128xf32>
+      %a = gdn.tile.convert_layout %x : tensor<128x128xf32> -> tensor<128x128xf32, #acc>
+      // expected-note @+1 {{the largest exchange (65536 bytes) is for this op}}
+      %b = gdn.tile.convert_layout %a : tensor<128x128xf32, #acc> -> tensor<128x128xf32, #blk>
+      gpu.return
+    }
+  }
+}

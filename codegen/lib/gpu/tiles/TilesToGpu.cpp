@@ -30,12 +30,16 @@ using namespace mlir::gdn::tiles;
 
 namespace {
 
+/// Static shared memory per block (workgroup buffers; more needs dynamic shared memory).
+constexpr int64_t kStaticSharedLimit = 48 * 1024;
+
 /// Checks the layouts of `fn` and prepares it: the exchange buffer and the block size; with
 /// `report`, a remark at every product naming the instruction it becomes.
 LogicalResult prepare(gpu::GPUFuncOp fn, const TileTypeConverter &converter, bool report) {
   int64_t warps = 0;
   Operation *warpsFrom = nullptr;
   int64_t exchange = 0;
+  Operation *exchangeFrom = nullptr; // the op needing the largest exchange buffer
   SmallVector<TileConvertLayoutOp> sharedTiles;
   auto check = [&](Value v, Operation *at) -> LogicalResult {
     auto type = dyn_cast<RankedTensorType>(v.getType());
@@ -72,19 +76,27 @@ LogicalResult prepare(gpu::GPUFuncOp fn, const TileTypeConverter &converter, boo
     if (auto cvt = dyn_cast<TileConvertLayoutOp>(op)) {
       if (failed(checkTileConversion(op)))
         return WalkResult::interrupt();
-      if (inRegisters(cvt.getX().getType()) && inRegisters(cvt.getType()))
-        exchange = std::max(exchange,
-                            exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
-                                             cast<RankedTensorType>(cvt.getType()), tileBound(fn)));
+      if (inRegisters(cvt.getX().getType()) && inRegisters(cvt.getType())) {
+        int64_t need = exchangeElements(cast<RankedTensorType>(cvt.getX().getType()),
+                                        cast<RankedTensorType>(cvt.getType()), tileBound(fn));
+        if (need > exchange)
+          exchange = need, exchangeFrom = op;
+      }
       if (inShared(cvt.getType()))
         sharedTiles.push_back(cvt);
     } else if (isa<TileCumsumOp, TileRowScaleOp, TileGateRowsOp, TileDecayStateOp,
                    TileL2NormRowsOp>(op)) {
+      int64_t before = exchange;
       if (failed(checkTileGateOp(op, tileBound(fn), exchange)))
         return WalkResult::interrupt();
+      if (exchange > before)
+        exchangeFrom = op;
     } else if (isa<TileUnitLowerInverseOp>(op)) {
+      int64_t before = exchange;
       if (failed(checkTileSolve(op, tileBound(fn), exchange)))
         return WalkResult::interrupt();
+      if (exchange > before)
+        exchangeFrom = op;
     } else if (isa<GdnDialect>(op->getDialect())) {
       if (failed(checkTileProduct(op)))
         return WalkResult::interrupt();
@@ -105,6 +117,22 @@ LogicalResult prepare(gpu::GPUFuncOp fn, const TileTypeConverter &converter, boo
              << threads << " threads, but known_block_size says otherwise";
   } else {
     fn.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(fn.getContext(), {threads, 1, 1}));
+  }
+  // The plan's shared memory is static (workgroup buffers): at most 48 KiB per block.
+  int64_t sharedBytes = 4 * exchange;
+  for (TileConvertLayoutOp cvt : sharedTiles)
+    sharedBytes += cast<MemRefType>(converter.convertType(cvt.getType())).getNumElements() *
+                   (cast<RankedTensorType>(cvt.getType()).getElementTypeBitWidth() / 8);
+  if (sharedBytes > kStaticSharedLimit) {
+    InFlightDiagnostic d = fn.emitOpError("gdn-tiles-to-gpu: @")
+                           << fn.getName() << ": the tile program's shared memory (" << sharedBytes
+                           << " bytes: " << 4 * exchange
+                           << " for the exchange buffer, the rest for shared tiles) exceeds the "
+                           << kStaticSharedLimit << " bytes of static shared memory per block";
+    if (exchangeFrom)
+      d.attachNote(exchangeFrom->getLoc())
+          << "the largest exchange (" << 4 * exchange << " bytes) is for this op";
+    return failure();
   }
   // One workgroup buffer per shared tile, of its bound's size.
   for (TileConvertLayoutOp cvt : sharedTiles) {
