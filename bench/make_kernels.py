@@ -139,8 +139,9 @@ def main():
         pair.add_argument(f"--{switch}", action="store_true", help="chunked kernels: " + on_help)
     p.add_argument("--generated", action="store_true",
                    help="prefill kernels from the generated lowering (--kernel generated, "
-                        "--chunk-size 64 unless given) instead of the kernel fragments; variants "
-                        "it does not lower yet (packed batches, channel gates) are skipped")
+                        "--chunk-size 64 unless given, 8 warps) instead of the kernel fragments; "
+                        "variants it does not lower yet (channel gates) are skipped, and one "
+                        "it refuses is reported and left out")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -198,10 +199,11 @@ def main():
         if decode and args.prefill_only:
             continue
         if args.generated:
-            if decode or varlen or gate:
+            if decode or gate:
                 print(f"make_kernels: {name}: skipped (not lowered by the generated kernels yet)")
                 continue
-            tiling = ["--kernel", "generated", "--chunk-size", str(args.chunk_size or 64)]
+            tiling = ["--kernel", "generated", "--chunk-size", str(args.chunk_size or 64),
+                      "--warps", str(args.warps or 8)]
         # Decode layers fix B and T in the type: one kernel per (batch, tokens) of the
         # benchmark's decode and multi-token decode cases.
         for B, T in DECODE_SHAPES if decode else [(None, None)]:

@@ -48,13 +48,15 @@ void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOp
   pm.addPass(gdn::createGdnChunkedGpuKernels(options));
 }
 
-void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize) {
+void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps) {
   // 64 rows: the layouts' four warps each hold 16 rows of a chunk's tiles.
   gdn::GdnChunkwiseOptions chunkwise;
   chunkwise.chunkSize = chunkSize > 0 ? chunkSize : 64;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
   pm.addPass(gdn::createGdnSplitChunkLoop());
-  pm.addPass(gdn::createGdnAssignLayouts());
+  gdn::GdnAssignLayoutsOptions layouts;
+  layouts.warps = warps;
+  pm.addPass(gdn::createGdnAssignLayouts(layouts));
   pm.addPass(gdn::createGdnChunkKernels());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -98,7 +100,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.generic = options.kernel == "generic";
     addChunkedKernelPasses(pm, chunked);
   } else if (options.kernel == "generated") {
-    addGeneratedKernelPasses(pm, options.chunkSize);
+    addGeneratedKernelPasses(pm, options.chunkSize, options.warps);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;

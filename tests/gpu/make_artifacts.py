@@ -206,7 +206,7 @@ GENERIC_CASES = [
 # The generated kernels (--kernel generated: gdn-assign-layouts, gdn-chunk-kernels and
 # gdn-tiles-to-gpu on the split chunked form; mma.sync products): the scalar-gate and gateless
 # families, both rules, chunks of 64 and 32 rows (4 warps as 4 x 1 and 2 x 2), f16, K = V = 64, no
-# states, short last chunks and a sequence shorter than a chunk.
+# states, packed batches, short last chunks and a sequence shorter than a chunk.
 GENERATED_CASES = [
     ("generated_gated_deltanet", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
     ("generated_gated_deltanet_c32", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 3, 111),
@@ -214,6 +214,8 @@ GENERATED_CASES = [
     ("generated_mamba2_f16", ["--chunk-size", "64"], "mamba2", "scalar", "additive", "f16", 2, 4, 128, 128, True, True, False, 1.0, False, False, 2, 130),
     ("generated_linear_attention_no_states", ["--chunk-size", "64"], "linear_attention", "none", "additive", "bf16", 2, 2, 128, 128, False, False, False, None, False, False, 2, 40),
     ("generated_gated_deltanet_k64", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 64, True, True, True, 0.5, False, False, 2, 100),
+    ("generated_gated_deltanet_varlen", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 197),
+    ("generated_linear_attention_varlen_c32", ["--chunk-size", "32"], "linear_attention", "none", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, True, False, 4, 90),
 ]
 
 # Tile programs edited by hand (what a researcher writing a variant at the tile level does):

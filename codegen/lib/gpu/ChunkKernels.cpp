@@ -128,10 +128,6 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
   if (failed(read))
     return failure();
   facts = *read;
-  if (facts.varlen)
-    return step.emitError() << kPass
-                            << ": packed batches (cu_seqlens) are not lowered by the generated "
-                               "kernels yet";
   // The results as the loops build them: the sequence loop carries o, then the final state
   // (where the layer writes one); its iter args feed the head loop's, which feed the chunk loop's.
   unsigned carried = seqLoop.getNumRegionIterArgs();
@@ -222,6 +218,14 @@ private:
     return value(cast<Value>(r));
   }
   Value resultBuffer(unsigned r) { return r == 0 ? args.o : args.finalState; }
+  /// The first token of sequence `n` among the launch's B T (packed batches: cu_seqlens[n]).
+  Value sequenceStart(Value n) {
+    if (!args.cuSeqlens)
+      return mul(n, args.T);
+    return toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{n}));
+  }
+  /// The launch's tokens B T (packed: T).
+  Value tokens() { return args.cuSeqlens ? args.T : mul(args.N, args.T); }
   LogicalResult store(Value tile, Value destination) {
     bufferization::MaterializeInDestinationOp::create(b, loc, Type(), tile, destination,
                                                       /*restrict=*/false, /*writable=*/true);
@@ -236,6 +240,8 @@ private:
 FailureOr<Value> KernelWriter::extent(RankedTensorType t, int64_t d, Operation *at) {
   if (!t.isDynamicDim(d))
     return idx(t.getDimSize(d));
+  if (t.getRank() == 1 && args.cuSeqlens)
+    return add(args.N, idx(1)); // cu_seqlens: N + 1 offsets
   if (d == 0)
     return args.N; // B (fixed-length batches: one sequence per batch row) or N (states)
   if (d == 1)
@@ -290,20 +296,21 @@ FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
 FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
                                              ArrayRef<OpFoldResult> sizes,
                                              const llvm::SmallBitVector &dropped, Operation *at) {
-  // Field f's region holds N HV (T + C) w_f elements; (sequence n, value head h) has (T + C) w_f
-  // of it, chunk c from c C w_f on, the chunk's tile row-major in it.
+  // Field f's region holds HV (B T + N C) w_f elements: per value head, every sequence's tokens
+  // followed by a chunk of padding (sequence n starts at token start_n + n C), chunk c of it at
+  // (start_n + n C + c C) w_f, the chunk's tile row-major from there.
   auto type = cast<RankedTensorType>(p.prep.getResult(field).getType());
   int64_t rank = type.getRank();
   Type element = p.fieldType[field];
-  Value span = add(args.T, idx(p.C)); // tokens of a (sequence, head), padded by a chunk
-  Value heads = mul(args.N, idx(p.facts.HV));
-  Value region = mul(mul(heads, span), idx(p.fieldWidth[field]));
+  Value span = add(tokens(), mul(args.N, idx(p.C))); // a value head's padded tokens
+  Value region = mul(mul(idx(p.facts.HV), span), idx(p.fieldWidth[field]));
   Value regionView = memref::ViewOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, element), args.workspace,
-      mul(mul(heads, span), idx(p.fieldBase[field])), ValueRange{region});
+      mul(mul(idx(p.facts.HV), span), idx(p.fieldBase[field])), ValueRange{region});
   Value n = map.lookup(p.seqLoop.getInductionVar());
   Value h = map.lookup(p.headLoop.getInductionVar());
-  Value offset = mul(mul(add(mul(n, idx(p.facts.HV)), h), span), idx(p.fieldWidth[field]));
+  Value first = add(mul(h, span), add(sequenceStart(n), mul(n, idx(p.C))));
+  Value offset = mul(first, idx(p.fieldWidth[field]));
   SmallVector<int64_t> strides(rank);
   strides[rank - 1] = 1;
   for (int64_t d = rank - 2; d >= 1; --d)
@@ -360,6 +367,24 @@ FailureOr<Value> KernelWriter::value(Value v) {
     if (failed(cloneOp(def)))
       return failure();
     return map.lookup(v);
+  }
+  if (auto extract = dyn_cast<tensor::ExtractOp>(def)) {
+    // An element of a layer tensor (cu_seqlens[n]): a load from its buffer.
+    auto arg = dyn_cast<BlockArgument>(extract.getTensor());
+    Value buffer;
+    if (arg && arg.getOwner()->getParentOp() == p.fn)
+      for (auto &[role, number] : chunkedFormOperands(p.fn))
+        if (number == arg.getArgNumber())
+          buffer = args.byRole(role);
+    if (!buffer || extract.getIndices().size() != 1)
+      return def->emitError() << kPass << ": only elements of cu_seqlens are read by the kernels",
+             failure();
+    FailureOr<Value> i = value(extract.getIndices()[0]);
+    if (failed(i))
+      return failure();
+    Value x = memref::LoadOp::create(b, loc, buffer, ValueRange{*i});
+    map.map(v, x);
+    return x;
   }
   if (auto fill = dyn_cast<linalg::FillOp>(def)) {
     // A tile filled with a constant (a zero initial state): the constant as a splat.
@@ -497,12 +522,55 @@ LogicalResult KernelWriter::cloneBlock(Block &block, Operation *stopAt) {
 }
 
 LogicalResult KernelWriter::writePrep() {
-  // Block x: the chunk slot (sequence n, chunk c of ceil(T / C)); y: the value head.
+  // Block x: the chunk slot (sequence n, chunk c); y: the value head.
   Value slot = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  Value chunks = arith::CeilDivUIOp::create(b, loc, args.T, idx(p.C));
-  map.map(p.seqLoop.getInductionVar(), arith::DivUIOp::create(b, loc, slot, chunks).getResult());
   map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
-  map.map(p.prep.getInductionVars()[0], arith::RemUIOp::create(b, loc, slot, chunks).getResult());
+  if (!args.cuSeqlens) {
+    // N ceil(T / C) slots, sequence after sequence.
+    Value chunks = arith::CeilDivUIOp::create(b, loc, args.T, idx(p.C));
+    map.map(p.seqLoop.getInductionVar(), arith::DivUIOp::create(b, loc, slot, chunks).getResult());
+    map.map(p.prep.getInductionVars()[0], arith::RemUIOp::create(b, loc, slot, chunks).getResult());
+  } else {
+    // Packed: ceil(T / C) + N slots; sequence m owns [floor(cu[m] / C) + m, floor(cu[m+1] / C)
+    // + m + 1) (at least its chunks), found by bisection; a slot past its sequence's chunks
+    // returns at once.
+    auto firstSlot = [&](OpBuilder &at, Value m) {
+      Value start = arith::IndexCastOp::create(at, loc, at.getIndexType(),
+                                               memref::LoadOp::create(at, loc, args.cuSeqlens, m));
+      return arith::AddIOp::create(
+                 at, loc,
+                 arith::DivUIOp::create(at, loc, start, tiles::indexConstant(at, loc, p.C)), m)
+          .getResult();
+    };
+    auto search = scf::WhileOp::create(
+        b, loc, TypeRange{idxType, idxType}, ValueRange{idx(0), args.N},
+        [&](OpBuilder &at, Location l, ValueRange lh) {
+          Value wide = arith::CmpIOp::create(at, l, arith::CmpIPredicate::ugt,
+                                             arith::SubIOp::create(at, l, lh[1], lh[0]),
+                                             tiles::indexConstant(at, l, 1));
+          scf::ConditionOp::create(at, l, wide, lh);
+        },
+        [&](OpBuilder &at, Location l, ValueRange lh) {
+          Value mid = arith::DivUIOp::create(at, l, arith::AddIOp::create(at, l, lh[0], lh[1]),
+                                             tiles::indexConstant(at, l, 2));
+          Value below =
+              arith::CmpIOp::create(at, l, arith::CmpIPredicate::ule, firstSlot(at, mid), slot);
+          scf::YieldOp::create(at, l,
+                               ValueRange{arith::SelectOp::create(at, l, below, mid, lh[0]),
+                                          arith::SelectOp::create(at, l, below, lh[1], mid)});
+        });
+    Value m = search.getResult(0);
+    Value c = arith::SubIOp::create(b, loc, slot, firstSlot(b, m));
+    map.map(p.seqLoop.getInductionVar(), m);
+    map.map(p.prep.getInductionVars()[0], c);
+    Value start = sequenceStart(m);
+    Value end = toIndex(memref::LoadOp::create(b, loc, args.cuSeqlens, ValueRange{add(m, idx(1))}));
+    Value chunks =
+        arith::CeilDivUIOp::create(b, loc, arith::SubIOp::create(b, loc, end, start), idx(p.C));
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, c, chunks);
+    auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    b.setInsertionPoint(guard.thenBlock()->getTerminator());
+  }
   if (failed(cloneBlock(*p.prep.getBody())))
     return failure();
   for (Operation &op : p.prep.getTerminator().getYieldingOps()) {
@@ -614,7 +682,8 @@ LogicalResult buildKernels(OpBuilder &b, ChunkProgram &p) {
   };
   gpu::GPUFuncOp prep = makeKernel(name + "_prep");
   prep->setAttr("gdn.prep", b.getUnitAttr());
-  prep->setAttr("gdn.grid", b.getStringAttr("N*ceil(T/C),HV,1"));
+  prep->setAttr("gdn.grid",
+                b.getStringAttr(p.facts.varlen ? "ceil(T/C)+N,HV,1" : "N*ceil(T/C),HV,1"));
   gpu::GPUFuncOp step = makeKernel(name);
   step->setAttr("gdn.prep_kernel", b.getStringAttr(name + "_prep"));
   step->setAttr("gdn.prep_block", b.getI64IntegerAttr(32 * p.warps));
@@ -635,6 +704,7 @@ LogicalResult buildKernels(OpBuilder &b, ChunkProgram &p) {
     KernelWriter writer(b, p, args);
     if (failed((writer.*write)()))
       return failure();
+    b.setInsertionPointToEnd(&kernel.getBody().front());
     gpu::ReturnOp::create(b, p.fn.getLoc());
   }
   return success();

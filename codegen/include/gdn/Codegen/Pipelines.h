@@ -68,9 +68,9 @@ bool chipHasWgmma(const std::string &chip);
 void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options);
 
 /// The generated lowering (docs/design.md §3.6–3.8): gdn-chunkwise{chunk-size} (64 where 0),
-/// gdn-split-chunk-loop, gdn-assign-layouts, gdn-chunk-kernels, canonicalize and cse, then
-/// gdn-tiles-to-gpu.
-void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize);
+/// gdn-split-chunk-loop, gdn-assign-layouts{warps}, gdn-chunk-kernels, canonicalize and cse,
+/// then gdn-tiles-to-gpu.
+void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);
