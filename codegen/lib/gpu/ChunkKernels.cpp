@@ -210,8 +210,12 @@ private:
                         ArrayRef<OpFoldResult> sizes, const llvm::SmallBitVector &dropped,
                         Operation *at);
   FailureOr<Value> workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
-                                 ArrayRef<OpFoldResult> sizes, const llvm::SmallBitVector &dropped,
-                                 Operation *at);
+                                 ArrayRef<OpFoldResult> sizes, const llvm::SmallBitVector &dropped);
+  /// `buffer` from element `origin` on, dimension d at `strides[d]`, sliced at `offsets` /
+  /// `sizes` with the `dropped` dimensions left out: a strided memref view.
+  FailureOr<Value> slicedView(Value buffer, Value origin, ArrayRef<Value> strides,
+                              ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                              const llvm::SmallBitVector &dropped);
   FailureOr<Value> index(OpFoldResult r) {
     if (auto a = dyn_cast<Attribute>(r))
       return idx(cast<IntegerAttr>(a).getInt());
@@ -251,22 +255,14 @@ FailureOr<Value> KernelWriter::extent(RankedTensorType t, int64_t d, Operation *
          failure();
 }
 
-FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
-                                    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-                                    const llvm::SmallBitVector &dropped, Operation *at) {
-  int64_t rank = t.getRank();
-  SmallVector<Value> strides(rank);
-  strides[rank - 1] = idx(1);
-  for (int64_t d = rank - 2; d >= 0; --d) {
-    FailureOr<Value> e = extent(t, d + 1, at);
-    if (failed(e))
-      return failure();
-    strides[d] = mul(strides[d + 1], *e);
-  }
-  Value offset = idx(0);
+FailureOr<Value> KernelWriter::slicedView(Value buffer, Value origin, ArrayRef<Value> strides,
+                                          ArrayRef<OpFoldResult> offsets,
+                                          ArrayRef<OpFoldResult> sizes,
+                                          const llvm::SmallBitVector &dropped) {
+  Value offset = origin;
   SmallVector<OpFoldResult> keptSizes, keptStrides;
-  SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < rank; ++d) {
+  SmallVector<int64_t> shape, layoutStrides;
+  for (int64_t d = 0; d < static_cast<int64_t>(offsets.size()); ++d) {
     FailureOr<Value> o = index(offsets[d]);
     if (failed(o))
       return failure();
@@ -278,24 +274,41 @@ FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
     if (failed(s))
       return failure();
     keptSizes.push_back(staticSize ? OpFoldResult(b.getIndexAttr(*staticSize)) : OpFoldResult(*s));
-    keptStrides.push_back(d == rank - 1 ? OpFoldResult(b.getIndexAttr(1))
-                                        : OpFoldResult(strides[d]));
+    std::optional<int64_t> staticStride = getConstantIntValue(strides[d]);
+    keptStrides.push_back(staticStride ? OpFoldResult(b.getIndexAttr(*staticStride))
+                                       : OpFoldResult(strides[d]));
     shape.push_back(staticSize ? *staticSize : ShapedType::kDynamic);
+    layoutStrides.push_back(staticStride.value_or(ShapedType::kDynamic));
   }
   Type element = cast<MemRefType>(buffer.getType()).getElementType();
-  SmallVector<int64_t> layoutStrides;
-  for (OpFoldResult s : keptStrides)
-    layoutStrides.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
   auto type = MemRefType::get(
       shape, element, StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
-  Value cast = memref::ReinterpretCastOp::create(b, loc, type, buffer, OpFoldResult(offset),
-                                                 keptSizes, keptStrides);
-  return cast;
+  return memref::ReinterpretCastOp::create(b, loc, type, buffer, OpFoldResult(offset), keptSizes,
+                                           keptStrides)
+      .getResult();
+}
+
+FailureOr<Value> KernelWriter::view(Value buffer, RankedTensorType t,
+                                    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                                    const llvm::SmallBitVector &dropped, Operation *at) {
+  // Row-major strides of the layer tensor; the innermost is 1.
+  int64_t rank = t.getRank();
+  SmallVector<Value> strides(rank);
+  strides[rank - 1] = idx(1);
+  Value stride = strides[rank - 1];
+  for (int64_t d = rank - 2; d >= 0; --d) {
+    FailureOr<Value> e = extent(t, d + 1, at);
+    if (failed(e))
+      return failure();
+    stride = mul(stride, *e);
+    strides[d] = stride;
+  }
+  return slicedView(buffer, idx(0), strides, offsets, sizes, dropped);
 }
 
 FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResult> offsets,
                                              ArrayRef<OpFoldResult> sizes,
-                                             const llvm::SmallBitVector &dropped, Operation *at) {
+                                             const llvm::SmallBitVector &dropped) {
   // Field f's region holds HV (B T + N C) w_f elements: per value head, every sequence's tokens
   // followed by a chunk of padding (sequence n starts at token start_n + n C), chunk c of it at
   // (start_n + n C + c C) w_f, the chunk's tile row-major from there.
@@ -310,36 +323,15 @@ FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResu
   Value n = map.lookup(p.seqLoop.getInductionVar());
   Value h = map.lookup(p.headLoop.getInductionVar());
   Value first = add(mul(h, span), add(sequenceStart(n), mul(n, idx(p.C))));
-  Value offset = mul(first, idx(p.fieldWidth[field]));
-  SmallVector<int64_t> strides(rank);
-  strides[rank - 1] = 1;
-  for (int64_t d = rank - 2; d >= 1; --d)
-    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
-  strides[0] = p.C * p.fieldWidth[field];
-  SmallVector<OpFoldResult> keptSizes, keptStrides;
-  SmallVector<int64_t> shape, layoutStrides;
-  for (int64_t d = 0; d < rank; ++d) {
-    FailureOr<Value> o = index(offsets[d]);
-    if (failed(o))
-      return failure();
-    offset = add(offset, mul(*o, idx(strides[d])));
-    if (dropped.test(d))
-      continue;
-    std::optional<int64_t> staticSize = getConstantIntValue(sizes[d]);
-    FailureOr<Value> s = index(sizes[d]);
-    if (failed(s))
-      return failure();
-    keptSizes.push_back(staticSize ? OpFoldResult(b.getIndexAttr(*staticSize)) : OpFoldResult(*s));
-    keptStrides.push_back(b.getIndexAttr(strides[d]));
-    shape.push_back(staticSize ? *staticSize : ShapedType::kDynamic);
-    layoutStrides.push_back(strides[d]);
+  SmallVector<Value> strides(rank);
+  int64_t stride = 1;
+  for (int64_t d = rank - 1; d >= 1; --d) {
+    strides[d] = idx(stride);
+    stride *= type.getDimSize(d);
   }
-  (void)at;
-  auto memrefType = MemRefType::get(
-      shape, element, StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layoutStrides));
-  return memref::ReinterpretCastOp::create(b, loc, memrefType, regionView, OpFoldResult(offset),
-                                           keptSizes, keptStrides)
-      .getResult();
+  strides[0] = idx(p.C * p.fieldWidth[field]);
+  return slicedView(regionView, mul(first, idx(p.fieldWidth[field])), strides, offsets, sizes,
+                    dropped);
 }
 
 /// `v` in the kernel: mapped already, or rebuilt from what the function computes it from.
@@ -421,7 +413,7 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
                     slice.getDroppedDims(), op);
     } else if (auto r = dyn_cast<OpResult>(source); r && r.getOwner() == p.prep) {
       memory = workspaceView(r.getResultNumber(), slice.getMixedOffsets(), slice.getMixedSizes(),
-                             slice.getDroppedDims(), op);
+                             slice.getDroppedDims());
     } else {
       // A slice of a tile: cloned.
       for (Value operand : op->getOperands())
@@ -587,7 +579,7 @@ LogicalResult KernelWriter::writePrep() {
     for (unsigned d : *mask)
       dropped.set(d);
     FailureOr<Value> memory =
-        workspaceView(field, insert.getMixedOffsets(), insert.getMixedSizes(), dropped, &op);
+        workspaceView(field, insert.getMixedOffsets(), insert.getMixedSizes(), dropped);
     if (failed(memory))
       return failure();
     Value stored = *tile;
