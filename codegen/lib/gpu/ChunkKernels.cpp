@@ -29,6 +29,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <numeric>
+
 namespace mlir::gdn {
 #define GEN_PASS_DEF_GDNCHUNKKERNELS
 #include "gdn/Codegen/Passes.h.inc"
@@ -154,8 +156,10 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
     int64_t perChunk = 1;
     for (int64_t d : type.getShape().drop_front(1))
       perChunk *= d;
-    fieldWidth.push_back((perChunk + C - 1) / C);
+    // Each token's row padded to 16 bytes: every region and row starts 16-byte aligned.
     fieldType.push_back(narrowType(r));
+    int64_t perRow = 16 / (fieldType.back().getIntOrFloatBitWidth() / 8);
+    fieldWidth.push_back(llvm::alignTo((perChunk + C - 1) / C, perRow));
   }
   int64_t bytes = 0;
   fieldBase.assign(fieldWidth.size(), 0);
@@ -187,6 +191,22 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
            << kPass << ": the tile program has no register layouts: run gdn-assign-layouts first";
   return success();
 }
+
+/// The byte alignment of every row of a view of the layer tensor `role` of type `t` at
+/// `offsets` (0: unknown): the runtime has q, k, v, o and the states 16-byte aligned for
+/// chunked kernels, and a row of the innermost extent starts at a multiple of it.
+int64_t layerRowAlignment(StringRef role, RankedTensorType t, ArrayRef<OpFoldResult> offsets) {
+  if (!llvm::is_contained({"q", "k", "v", "o", "initial_state", "final_state"}, role))
+    return 0;
+  std::optional<int64_t> inner = getConstantIntValue(offsets.back());
+  int64_t rank = t.getRank();
+  if (!inner || *inner != 0 || t.isDynamicDim(rank - 1))
+    return 0;
+  return std::gcd<int64_t>(16, t.getDimSize(rank - 1) * (t.getElementTypeBitWidth() / 8));
+}
+
+/// The workspace's regions and rows start at multiples of 16 bytes (ChunkProgram::read pads them).
+constexpr int64_t kWorkspaceRowAlignment = 16;
 
 /// One kernel's body, cloned from the program: block coordinates for the loops, views of the
 /// kernel's buffers for the function's tensors.
@@ -230,9 +250,13 @@ private:
   }
   /// The launch's tokens B T (packed: T).
   Value tokens() { return args.cuSeqlens ? args.T : mul(args.N, args.T); }
-  LogicalResult store(Value tile, Value destination) {
-    bufferization::MaterializeInDestinationOp::create(b, loc, Type(), tile, destination,
-                                                      /*restrict=*/false, /*writable=*/true);
+  /// Stores `tile` into the view `destination`, whose rows start at multiples of
+  /// `rowAlignment` bytes (0: unknown).
+  LogicalResult store(Value tile, Value destination, int64_t rowAlignment) {
+    auto op = bufferization::MaterializeInDestinationOp::create(
+        b, loc, Type(), tile, destination, /*restrict=*/false, /*writable=*/true);
+    if (rowAlignment)
+      op->setAttr(tiles::kRowAlignmentAttr, b.getI64IntegerAttr(rowAlignment));
     return success();
   }
 
@@ -399,6 +423,7 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
     auto source = slice.getSource();
     FailureOr<Value> memory;
+    int64_t alignment = 0;
     if (auto arg = dyn_cast<BlockArgument>(source); arg && arg.getOwner()->getParentOp() == p.fn) {
       auto it = chunkedFormOperands(p.fn);
       std::string role;
@@ -411,9 +436,11 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
                                << " has no role in the layer (gdn.operands)";
       memory = view(buffer, slice.getSourceType(), slice.getMixedOffsets(), slice.getMixedSizes(),
                     slice.getDroppedDims(), op);
+      alignment = layerRowAlignment(role, slice.getSourceType(), slice.getMixedOffsets());
     } else if (auto r = dyn_cast<OpResult>(source); r && r.getOwner() == p.prep) {
       memory = workspaceView(r.getResultNumber(), slice.getMixedOffsets(), slice.getMixedSizes(),
                              slice.getDroppedDims());
+      alignment = kWorkspaceRowAlignment;
     } else {
       // A slice of a tile: cloned.
       for (Value operand : op->getOperands())
@@ -425,9 +452,11 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
     if (failed(memory))
       return failure();
     Type element = cast<MemRefType>(memory->getType()).getElementType();
-    Value t = bufferization::ToTensorOp::create(b, loc, slice.getType().clone(element), *memory,
-                                                /*restrict=*/true, /*writable=*/false);
-    map.map(slice.getResult(), t);
+    auto t = bufferization::ToTensorOp::create(b, loc, slice.getType().clone(element), *memory,
+                                               /*restrict=*/true, /*writable=*/false);
+    if (alignment)
+      t->setAttr(tiles::kRowAlignmentAttr, b.getI64IntegerAttr(alignment));
+    map.map(slice.getResult(), t.getResult());
     return success();
   }
   if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
@@ -449,7 +478,9 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
                                    insert.getMixedSizes(), dropped, op);
     if (failed(memory))
       return failure();
-    return store(*tile, *memory);
+    return store(*tile, *memory,
+                 layerRowAlignment(it->second == 0 ? "o" : "final_state", resultType,
+                                   insert.getMixedOffsets()));
   }
   if (auto round = dyn_cast<arith::TruncFOp>(op)) {
     // The rounding of a tile the workspace keeps narrow already: the narrow tile.
@@ -592,7 +623,7 @@ LogicalResult KernelWriter::writePrep() {
       stored = TileConvertLayoutOp::create(
           b, loc, cast<RankedTensorType>(tile->getType()).clone(p.fieldType[field]), narrow);
     }
-    if (failed(store(stored, *memory)))
+    if (failed(store(stored, *memory, kWorkspaceRowAlignment)))
       return failure();
   }
   return success();

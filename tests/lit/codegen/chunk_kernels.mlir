@@ -16,11 +16,12 @@
 // A chunk of q: rows of H K elements, read as bf16 and widened in registers.
 // CHECK: %[[QV:.*]] = memref.reinterpret_cast %[[Q]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [64, 1]
 // CHECK: %[[QC:.*]] = memref.cast %[[QV]]
-// CHECK: %[[QT:.*]] = bufferization.to_tensor %[[QC]] restrict
+// CHECK: %[[QT:.*]] = bufferization.to_tensor %[[QC]] restrict {gdn.row_alignment = 16 : i64}
 // CHECK: gdn.tile.convert_layout %[[QT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.blocked
 // CHECK: gdn.tile.gated_gram
 // CHECK: gdn.tile.unit_lower_inverse
-// The prep's results: six regions of the workspace (G, W, U, QKg, Q', K'), f32 where a result
+// The prep's results: six regions of the workspace (G, W, U, QKg, Q', K'; each token's row
+// padded to 16 bytes, so G takes 4 f32), f32 where a result
 // is read as f32 (G, U), else bf16: the step reads W, QKg, Q' and K' only as product operands,
 // rounded to bf16, so the prep rounds them in registers and stores them narrow.
 // CHECK: %[[GW:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf32>
@@ -30,34 +31,38 @@
 // CHECK: %[[WV:.*]] = memref.reinterpret_cast %[[WW]]
 // CHECK: %[[WR:.*]] = arith.truncf %{{.*}} : tensor<?x64xf32, #gdn.mma<{{.*}}>> to tensor<?x64xbf16, #gdn.mma<{{.*}}>>
 // CHECK: %[[WN:.*]] = gdn.tile.convert_layout %[[WR]] : {{.*}} -> tensor<?x64xbf16>
-// CHECK: bufferization.materialize_in_destination %[[WN]] in writable %[[WV]] : (tensor<?x64xbf16>
+// CHECK: bufferization.materialize_in_destination %[[WN]] in writable %[[WV]] {gdn.row_alignment = 16 : i64} : (tensor<?x64xbf16>
 // CHECK-COUNT-4: bufferization.materialize_in_destination
 // CHECK: gpu.return
 
 // CHECK-LABEL: gpu.func @gdn(
 // CHECK-SAME: %[[H0:[a-z0-9]+]]: memref<?xf32>, %[[O:[a-z0-9]+]]: memref<?xbf16>, %[[HT:[a-z0-9]+]]: memref<?xf32>, %{{.*}}: memref<?xi8>
 // CHECK-SAME: gdn.grid = "N,HV,1", gdn.layer = "gdn.recurrence", gdn.prep_block = 128 : i64, gdn.prep_kernel = "gdn_prep"
-// CHECK-SAME: gdn.variant = "scalar,delta", gdn.workspace_sequence_bytes = 98816 : i64, gdn.workspace_token_bytes = 1544 : i64
+// CHECK-SAME: gdn.variant = "scalar,delta", gdn.workspace_sequence_bytes = 100352 : i64, gdn.workspace_token_bytes = 1568 : i64
 // The state enters from h0 into a transposed accumulator and the loop carries only it.
 // CHECK: memref.reinterpret_cast %[[H0]] to offset: [%{{.*}}], sizes: [64, 64], strides: [64, 1]
 // CHECK: %[[S0:.*]] = gdn.tile.convert_layout %{{.*}} : tensor<64x64xf32> -> tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>
 // CHECK: %[[S:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S0]]) -> (tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>)
 // W, read as bf16, goes into its operand layout as bf16 (its rounding is the workspace's).
 // CHECK: memref.view %{{.*}} : memref<?xi8> to memref<?xbf16>
-// CHECK: %[[WT:.*]] = bufferization.to_tensor %{{.*}} restrict : memref<?x64xbf16, strided<[64, 1], offset: ?>> to tensor<?x64xbf16>
+// CHECK: %[[WT:.*]] = bufferization.to_tensor %{{.*}} restrict {gdn.row_alignment = 16 : i64} : memref<?x64xbf16, strided<[64, 1], offset: ?>> to tensor<?x64xbf16>
 // CHECK: %[[WA:.*]] = gdn.tile.convert_layout %[[WT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.dot_operand
 // CHECK: gdn.tile.matmul %[[WA]]
 // CHECK: %[[OV:.*]] = memref.reinterpret_cast %[[O]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [128, 1]
 // CHECK: %[[OC:.*]] = memref.cast %[[OV]]
-// CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[OC]] : (tensor<?x64xbf16>
+// CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[OC]] {gdn.row_alignment = 16 : i64} : (tensor<?x64xbf16>
 // CHECK: scf.yield
 // CHECK: %[[SOUT:.*]] = gdn.tile.convert_layout %[[S]] : {{.*}} -> tensor<64x64xf32>
 // CHECK: %[[HV:.*]] = memref.reinterpret_cast %[[HT]]
 // CHECK: %[[HC:.*]] = memref.cast %[[HV]]
 // CHECK: bufferization.materialize_in_destination %[[SOUT]] in writable %[[HC]]
 
+// The rows of q, k, v (16-byte aligned rows, 4 adjacent bf16 per thread) load 8 bytes at a time,
+// the prep's results store to the workspace 8 bytes at a time.
 // PTX: .visible .entry gdn_prep(
+// PTX: ld.global.v2.b32
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX: st.global.v2.b32
 // PTX: .visible .entry gdn(
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 func.func @gdn(%q: tensor<?x?x1x64xbf16>, %k: tensor<?x?x1x64xbf16>,

@@ -16,8 +16,7 @@
 // CHECK: scf.if %[[INSIDE]] {
 // CHECK: gdn.tile.gated_gram
 // CHECK: bufferization.materialize_in_destination
-// CHECK: }
-// CHECK-NEXT: gpu.return
+// CHECK: gpu.return
 
 // CHECK-LABEL: gpu.func @packed(
 // CHECK-SAME: gdn.grid = "N,HV,1"

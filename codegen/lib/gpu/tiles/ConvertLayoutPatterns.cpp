@@ -93,6 +93,22 @@ MemorySource memorySource(OpBuilder &b, Location loc, Value tensor) {
   return source;
 }
 
+/// Whether a memref's innermost stride is 1.
+bool unitInnerStride(Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) && !strides.empty() &&
+         strides.back() == 1;
+}
+
+/// The row alignment `op` states for the memref it reads or writes (kRowAlignmentAttr), else
+/// none (0).
+int64_t statedRowAlignment(Operation *op) {
+  auto a = op ? op->getAttrOfType<IntegerAttr>(kRowAlignmentAttr) : IntegerAttr();
+  return a ? a.getInt() : 0;
+}
+
 /// Whether every user of a tile leaving registers materialises it in a memref.
 bool storedToMemrefs(Operation *op) {
   return llvm::all_of(op->getUsers(), [](Operation *user) {
@@ -136,6 +152,49 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
     return failure();
   }
   return success();
+}
+
+/// Stores a register tile's elements into `dest` in `pieces` (accessPieces), the elements past
+/// the runtime `extents` skipped; of replicated copies, the primary holder stores.
+void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, Value dest,
+                 RankedTensorType tile, ArrayRef<Value> extents,
+                 ArrayRef<std::pair<int64_t, int64_t>> pieces) {
+  Value lane, warp;
+  std::tie(lane, warp) = laneAndWarp(b, loc);
+  auto emit = [&](OpBuilder &at) {
+    SmallVector<Value> base = d.base(at, loc, lane, warp);
+    for (auto [e, n] : pieces) {
+      SmallVector<Value> coordinates = elementAt(at, loc, d, base, e);
+      Value x = registerAt(at, loc, regs, e);
+      if (n > 1) {
+        SmallVector<Value> xs;
+        for (int64_t j = 0; j < n; ++j)
+          xs.push_back(registerAt(at, loc, regs, e + j));
+        x = vector::FromElementsOp::create(at, loc, VectorType::get({n}, x.getType()), xs);
+      }
+      auto write = [&](OpBuilder &w) {
+        if (n == 1)
+          memref::StoreOp::create(w, loc, x, dest, coordinates);
+        else
+          vector::StoreOp::create(w, loc, x, dest, coordinates, /*nontemporal=*/false,
+                                  llvm::MaybeAlign(n * tile.getElementTypeBitWidth() / 8));
+      };
+      if (Value inside = within(at, loc, tile, coordinates, extents)) {
+        auto guard = scf::IfOp::create(at, loc, inside, /*withElseRegion=*/false);
+        OpBuilder then = guard.getThenBodyBuilder();
+        write(then);
+      } else {
+        write(at);
+      }
+    }
+  };
+  if (Value primary = d.primary(b, loc, lane, warp)) {
+    auto guard = scf::IfOp::create(b, loc, primary, /*withElseRegion=*/false);
+    OpBuilder inner = guard.getThenBodyBuilder();
+    emit(inner);
+  } else {
+    emit(b);
+  }
 }
 
 struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
@@ -222,24 +281,50 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       SmallVector<Value> base = dst->base(rewriter, loc, lane, warp);
       Value zero = arith::ConstantOp::create(rewriter, loc, to.getElementType(),
                                              rewriter.getZeroAttr(to.getElementType()));
+      Value tensor = op.getX();
+      if (auto slice = tensor.getDefiningOp<tensor::ExtractSliceOp>())
+        tensor = slice.getSource();
+      int64_t alignment = statedRowAlignment(tensor.getDefiningOp());
+      Type element = to.getElementType();
       SmallVector<Value> elements;
-      for (int64_t e = 0; e < dst->count(); ++e) {
+      bool rows = unitInnerStride(memref) && !to.isDynamicDim(to.getRank() - 1);
+      for (auto [e, n] : accessPieces(*dst, rows, alignment)) {
         SmallVector<Value> at = elementAt(rewriter, loc, *dst, base, e);
         Value inside = within(rewriter, loc, to, at, extents);
         SmallVector<Value> address = elementAt(rewriter, loc, *dst, base, e, origin);
+        // n adjacent elements in one access (n > 1: a vector load at its alignment).
+        auto load = [&](OpBuilder &b) -> Value {
+          if (n == 1)
+            return memref::LoadOp::create(b, loc, memref, address);
+          return vector::LoadOp::create(b, loc, VectorType::get({n}, element), memref, address,
+                                        /*nontemporal=*/false,
+                                        llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8));
+        };
+        Value x;
         if (!inside) {
-          elements.push_back(memref::LoadOp::create(rewriter, loc, memref, address));
+          x = load(rewriter);
+        } else {
+          // Past the runtime extent: zeros, so that products over the held bound add nothing.
+          Type type = n == 1 ? element : Type(VectorType::get({n}, element));
+          auto guard = scf::IfOp::create(rewriter, loc, TypeRange{type}, inside,
+                                         /*withElseRegion=*/true);
+          OpBuilder then = guard.getThenBodyBuilder();
+          scf::YieldOp::create(then, loc, ValueRange{load(then)});
+          OpBuilder otherwise = guard.getElseBodyBuilder();
+          Value none = n == 1 ? zero
+                              : arith::ConstantOp::create(
+                                    otherwise, loc, cast<VectorType>(type),
+                                    SplatElementsAttr::get(cast<VectorType>(type),
+                                                           otherwise.getZeroAttr(element)));
+          scf::YieldOp::create(otherwise, loc, ValueRange{none});
+          x = guard.getResult(0);
+        }
+        if (n == 1) {
+          elements.push_back(x);
           continue;
         }
-        // Past the runtime extent: zeros, so that products over the held bound add nothing.
-        auto guard = scf::IfOp::create(rewriter, loc, TypeRange{to.getElementType()}, inside,
-                                       /*withElseRegion=*/true);
-        OpBuilder then = guard.getThenBodyBuilder();
-        scf::YieldOp::create(then, loc,
-                             ValueRange{memref::LoadOp::create(then, loc, memref, address)});
-        OpBuilder otherwise = guard.getElseBodyBuilder();
-        scf::YieldOp::create(otherwise, loc, ValueRange{zero});
-        elements.push_back(guard.getResult(0));
+        for (int64_t j = 0; j < n; ++j)
+          elements.push_back(vector::ExtractOp::create(rewriter, loc, x, ArrayRef<int64_t>{j}));
       }
       rewriter.replaceOp(op,
                          vector::FromElementsOp::create(rewriter, loc, dst->registers(), elements));
@@ -256,16 +341,10 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         rewriter.setInsertionPoint(store);
         Value dest = store.getDest();
         SmallVector<Value> extents = memrefExtents(rewriter, loc, dest);
-        storeHeld(rewriter, loc, *src, adaptor.getX(),
-                  [&](OpBuilder &b, Value x, ArrayRef<Value> at) {
-                    if (Value inside = within(b, loc, from, at, extents)) {
-                      auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-                      OpBuilder then = guard.getThenBodyBuilder();
-                      memref::StoreOp::create(then, loc, x, dest, at);
-                    } else {
-                      memref::StoreOp::create(b, loc, x, dest, at);
-                    }
-                  });
+        storePieces(rewriter, loc, *src, adaptor.getX(), dest, from, extents,
+                    accessPieces(*src,
+                                 unitInnerStride(dest) && !from.isDynamicDim(from.getRank() - 1),
+                                 statedRowAlignment(store)));
         rewriter.eraseOp(store);
       }
       rewriter.eraseOp(op);

@@ -78,6 +78,19 @@ RankedTensorType heldType(RankedTensorType type, int64_t bound);
 /// (a chunk's tiles have at most that many rows), or 0.
 int64_t tileBound(Operation *op);
 inline constexpr const char *kTileBoundAttr = "gdn.chunk_size";
+/// On a bufferization.to_tensor (or materialize_in_destination) whose memref is a strided
+/// view: every row of the view starts at a multiple of this many bytes. Whoever builds the view
+/// states it (gdn-chunk-kernels, from the runtime's 16-byte alignment of the buffers); the
+/// tile lowering then moves rows in vector accesses that alignment allows.
+inline constexpr const char *kRowAlignmentAttr = "gdn.row_alignment";
+
+/// How a thread's elements of `d` move to or from memory in vector accesses: (first element,
+/// elements) pieces, each adjacent along the tile's last dimension in memory and aligned for
+/// its size (at most 16 bytes), where `rows` (the tile's last extent is static and the
+/// memory's innermost stride 1) and the memory's rows are `rowAlignment`-byte aligned; else one
+/// piece per element.
+SmallVector<std::pair<int64_t, int64_t>> accessPieces(const Distribution &d, bool rows,
+                                                      int64_t rowAlignment);
 
 /// Whether `t` is a tile value with a layout held in registers (mma.sync accumulators, their
 /// operand fragments, blocked tiles, slices of those).
