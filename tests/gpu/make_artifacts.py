@@ -254,6 +254,11 @@ TILE_EDIT_CASES = [
     ("tile_edit_gla_varlen", 32, split_q_scale, "gla", "channel", "additive", "bf16", 2, 4, 64, 128, True, True, False, 0.25, True, False, 3, 90),
 ]
 
+# The same kind of edit, at chunk 64, for the generated kernels (gdn-compile --kernel generated).
+GENERATED_TILE_EDIT_CASES = [
+    ("tile_edit_gated_deltanet_c64", 64, split_q_scale, "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+]
+
 # The recurrent kernel with other block sizes (name, gdn-compile flags, then the fields of
 # CASES): whole warps give each thread 4 columns over a quarter of K (the default block of
 # 64 does too); other sizes one column over all K.
@@ -343,6 +348,10 @@ def main():
              for c in GENERIC_CASES]
     jobs += [(c[0], (c[0],) + c[3:], ["--kernel", "generated"] + c[1], layer_source, None)
              for c in GENERATED_CASES]
+    # The edited Gated DeltaNet program through the generated lowering: its kernels as any other.
+    jobs += [(c[0] + "_generated", (c[0] + "_generated",) + c[4:], ["--kernel", "generated"],
+              lambda case, chunk=c[1], edit=c[2]: tile_edited(case, chunk, edit), None)
+             for c in GENERATED_TILE_EDIT_CASES]
     # Edited tile programs: no fragment implements them, so kernel auto builds the generic one.
     jobs += [(c[0], (c[0],) + c[4:], [],
               lambda case, chunk=c[1], edit=c[2]: tile_edited(case, chunk, edit),

@@ -805,7 +805,6 @@ FailureOr<gpu::GPUFuncOp> GenericKernelBuilder::build(const std::string &name) {
 
 } // namespace
 
-
 FailureOr<gpu::GPUFuncOp> mlir::gdn::buildGenericChunkedKernel(OpBuilder &b, func::FuncOp fn,
                                                                LayerFacts &f) {
   FailureOr<LayerFacts> facts = chunkedFormFacts(fn);
