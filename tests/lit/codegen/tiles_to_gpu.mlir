@@ -84,11 +84,13 @@
 // CHECK: arith.addf {{.*}} : vector<32xf32>
 // CHECK: gpu.return
 
-// A chunk of n rows (dynamic) held at gdn.chunk_size = 32: loads and stores masked by n.
+// A chunk of n rows (dynamic) held at gdn.chunk_size = 32: loads past n read the first row and
+// select zeros (no branch), stores past n are skipped.
 // CHECK-LABEL: gpu.func @short_chunk
 // CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
-// CHECK: arith.cmpi ult
-// CHECK: scf.if {{.*}} -> (bf16)
+// CHECK: %[[IN:.*]] = arith.cmpi ult
+// CHECK: %[[X:.*]] = memref.load
+// CHECK: arith.select %[[IN]], %[[X]], %{{.*}} : bf16
 // CHECK-COUNT-16: nvvm.mma.sync
 // CHECK: memref.dim
 // CHECK: scf.if

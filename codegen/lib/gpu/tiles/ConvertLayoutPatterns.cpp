@@ -292,32 +292,33 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         SmallVector<Value> at = elementAt(rewriter, loc, *dst, base, e);
         Value inside = within(rewriter, loc, to, at, extents);
         SmallVector<Value> address = elementAt(rewriter, loc, *dst, base, e, origin);
+        if (inside) {
+          // Past the runtime extent the load reads the tile's first row or column instead
+          // (a tile read from memory has one) and its value is replaced by zeros, so that
+          // products over the held bound add nothing: a select, not a branch per element.
+          for (int64_t d = 0; d < to.getRank(); ++d)
+            if (to.isDynamicDim(d)) {
+              Value in = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, at[d],
+                                               extents[d]);
+              address[d] =
+                  arith::SelectOp::create(rewriter, loc, in, address[d],
+                                          arith::SubIOp::create(rewriter, loc, address[d], at[d]));
+            }
+        }
         // n adjacent elements in one access (n > 1: a vector load at its alignment).
-        auto load = [&](OpBuilder &b) -> Value {
-          if (n == 1)
-            return memref::LoadOp::create(b, loc, memref, address);
-          return vector::LoadOp::create(b, loc, VectorType::get({n}, element), memref, address,
-                                        /*nontemporal=*/false,
-                                        llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8));
-        };
-        Value x;
-        if (!inside) {
-          x = load(rewriter);
-        } else {
-          // Past the runtime extent: zeros, so that products over the held bound add nothing.
-          Type type = n == 1 ? element : Type(VectorType::get({n}, element));
-          auto guard = scf::IfOp::create(rewriter, loc, TypeRange{type}, inside,
-                                         /*withElseRegion=*/true);
-          OpBuilder then = guard.getThenBodyBuilder();
-          scf::YieldOp::create(then, loc, ValueRange{load(then)});
-          OpBuilder otherwise = guard.getElseBodyBuilder();
-          Value none = n == 1 ? zero
-                              : arith::ConstantOp::create(
-                                    otherwise, loc, cast<VectorType>(type),
-                                    SplatElementsAttr::get(cast<VectorType>(type),
-                                                           otherwise.getZeroAttr(element)));
-          scf::YieldOp::create(otherwise, loc, ValueRange{none});
-          x = guard.getResult(0);
+        Value x = n == 1 ? memref::LoadOp::create(rewriter, loc, memref, address).getResult()
+                         : vector::LoadOp::create(
+                               rewriter, loc, VectorType::get({n}, element), memref, address,
+                               /*nontemporal=*/false,
+                               llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8))
+                               .getResult();
+        if (inside) {
+          Value none = zero;
+          if (n > 1)
+            none = arith::ConstantOp::create(rewriter, loc, VectorType::get({n}, element),
+                                             SplatElementsAttr::get(VectorType::get({n}, element),
+                                                                    rewriter.getZeroAttr(element)));
+          x = arith::SelectOp::create(rewriter, loc, inside, x, none);
         }
         if (n == 1) {
           elements.push_back(x);
