@@ -163,7 +163,8 @@ void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, 
   std::tie(lane, warp) = laneAndWarp(b, loc);
   auto emit = [&](OpBuilder &at) {
     SmallVector<Value> base = d.base(at, loc, lane, warp);
-    for (auto [e, n] : pieces) {
+    for (const std::pair<int64_t, int64_t> &piece : pieces) {
+      int64_t e = piece.first, n = piece.second; // named: the lambdas below capture them
       SmallVector<Value> coordinates = elementAt(at, loc, d, base, e);
       Value x = registerAt(at, loc, regs, e);
       if (n > 1) {
