@@ -50,6 +50,8 @@ struct ChunkProgram {
   int64_t C = 0;
   scf::ForallOp prep;
   scf::ForOp step, headLoop, seqLoop;
+  /// The layer role of each function argument (gdn.operands), by argument number.
+  DenseMap<unsigned, std::string> roles;
   /// Values holding a function result as it is built (the loops' iter args): result number.
   DenseMap<Value, unsigned> results;
   /// Per prep result: its elements per token (w: a chunk of it takes C w), its element type in
@@ -130,6 +132,8 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
   if (failed(read))
     return failure();
   facts = *read;
+  for (auto &[role, number] : chunkedFormOperands(fn))
+    roles[number] = role;
   // The results as the loops build them: the sequence loop carries o, then the final state
   // (where the layer writes one); its iter args feed the head loop's, which feed the chunk loop's.
   unsigned carried = seqLoop.getNumRegionIterArgs();
@@ -242,6 +246,14 @@ private:
     return value(cast<Value>(r));
   }
   Value resultBuffer(unsigned r) { return r == 0 ? args.o : args.finalState; }
+  /// The layer role of `v` where it is an argument of the function ("" otherwise).
+  std::string roleOf(Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner()->getParentOp() != p.fn)
+      return "";
+    auto it = p.roles.find(arg.getArgNumber());
+    return it == p.roles.end() ? "" : it->second;
+  }
   /// The first token of sequence `n` among the launch's B T (packed batches: cu_seqlens[n]).
   Value sequenceStart(Value n) {
     if (!args.cuSeqlens)
@@ -386,12 +398,7 @@ FailureOr<Value> KernelWriter::value(Value v) {
   }
   if (auto extract = dyn_cast<tensor::ExtractOp>(def)) {
     // An element of a layer tensor (cu_seqlens[n]): a load from its buffer.
-    auto arg = dyn_cast<BlockArgument>(extract.getTensor());
-    Value buffer;
-    if (arg && arg.getOwner()->getParentOp() == p.fn)
-      for (auto &[role, number] : chunkedFormOperands(p.fn))
-        if (number == arg.getArgNumber())
-          buffer = args.byRole(role);
+    Value buffer = args.byRole(roleOf(extract.getTensor()));
     if (!buffer || extract.getIndices().size() != 1)
       return def->emitError() << kPass << ": only elements of cu_seqlens are read by the kernels",
              failure();
@@ -425,11 +432,7 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
     FailureOr<Value> memory;
     int64_t alignment = 0;
     if (auto arg = dyn_cast<BlockArgument>(source); arg && arg.getOwner()->getParentOp() == p.fn) {
-      auto it = chunkedFormOperands(p.fn);
-      std::string role;
-      for (auto &[name, number] : it)
-        if (number == arg.getArgNumber())
-          role = name;
+      std::string role = roleOf(arg);
       Value buffer = args.byRole(role);
       if (!buffer)
         return op->emitError() << kPass << ": argument " << arg.getArgNumber()

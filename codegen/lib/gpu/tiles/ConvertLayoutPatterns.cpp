@@ -159,12 +159,9 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
 void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, Value dest,
                  RankedTensorType tile, ArrayRef<Value> extents,
                  ArrayRef<std::pair<int64_t, int64_t>> pieces) {
-  Value lane, warp;
-  std::tie(lane, warp) = laneAndWarp(b, loc);
-  auto emit = [&](OpBuilder &at) {
-    SmallVector<Value> base = d.base(at, loc, lane, warp);
+  asPrimaryHolder(b, loc, d, [&](OpBuilder &at, ArrayRef<Value> base) {
     for (const std::pair<int64_t, int64_t> &piece : pieces) {
-      int64_t e = piece.first, n = piece.second; // named: the lambdas below capture them
+      int64_t e = piece.first, n = piece.second; // named: the lambda below captures them
       SmallVector<Value> coordinates = elementAt(at, loc, d, base, e);
       Value x = registerAt(at, loc, regs, e);
       if (n > 1) {
@@ -188,14 +185,7 @@ void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, 
         write(at);
       }
     }
-  };
-  if (Value primary = d.primary(b, loc, lane, warp)) {
-    auto guard = scf::IfOp::create(b, loc, primary, /*withElseRegion=*/false);
-    OpBuilder inner = guard.getThenBodyBuilder();
-    emit(inner);
-  } else {
-    emit(b);
-  }
+  });
 }
 
 struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {

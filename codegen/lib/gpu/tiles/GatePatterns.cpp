@@ -172,11 +172,11 @@ struct CumsumLowering : OpConversionPattern<TileCumsumOp> {
   LogicalResult matchAndRewrite(TileCumsumOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    std::string why;
-    auto g = distribute(cast<RankedTensorType>(op.getG().getType()), why, tileBound(op));
-    Value buffer = exchangeBuffer(op);
-    if (failed(g) || !buffer)
+    auto staged = distributeWithExchange(op, op.getG());
+    if (failed(staged))
       return failure();
+    const Distribution *g = &staged->first;
+    Value buffer = staged->second;
     int64_t columns = g->type.getRank() == 2 ? g->type.getDimSize(1) : 1;
     auto at = elementCoordinates(rewriter, loc, *g);
     auto linear = stageInExchange(rewriter, loc, *g, adaptor.getG(), buffer, columns);
@@ -205,11 +205,11 @@ struct L2NormRowsLowering : OpConversionPattern<TileL2NormRowsOp> {
   LogicalResult matchAndRewrite(TileL2NormRowsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    std::string why;
-    auto x = distribute(cast<RankedTensorType>(op.getX().getType()), why, tileBound(op));
-    Value buffer = exchangeBuffer(op);
-    if (failed(x) || !buffer)
+    auto staged = distributeWithExchange(op, op.getX());
+    if (failed(staged))
       return failure();
+    const Distribution *x = &staged->first;
+    Value buffer = staged->second;
     int64_t columns = x->type.getDimSize(1);
     auto at = elementCoordinates(rewriter, loc, *x);
     auto linear = stageInExchange(rewriter, loc, *x, adaptor.getX(), buffer, columns);

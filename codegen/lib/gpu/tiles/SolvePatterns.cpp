@@ -34,11 +34,11 @@ struct UnitLowerInverseLowering : OpConversionPattern<TileUnitLowerInverseOp> {
   LogicalResult matchAndRewrite(TileUnitLowerInverseOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    std::string why;
-    auto a = distribute(cast<RankedTensorType>(op.getA().getType()), why, tileBound(op));
-    Value buffer = exchangeBuffer(op);
-    if (failed(a) || !buffer)
+    auto staged = distributeWithExchange(op, op.getA());
+    if (failed(staged))
       return failure(); // checkTileSolve reported it
+    const Distribution *a = &staged->first;
+    Value buffer = staged->second;
     int64_t n = a->type.getDimSize(0);
     auto at = [&](OpBuilder &b, Value i, Value j, int64_t half) -> Value {
       Value x = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, i, cIdx(b, loc, n)), j);

@@ -546,22 +546,35 @@ Value mlir::gdn::tiles::exchangeBuffer(Operation *op) {
   return index ? Value(func.getWorkgroupAttributions()[index.getInt()]) : Value();
 }
 
-void mlir::gdn::tiles::storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
-                                 function_ref<void(OpBuilder &, Value, ArrayRef<Value>)> store) {
+FailureOr<std::pair<Distribution, Value>> mlir::gdn::tiles::distributeWithExchange(Operation *op,
+                                                                                   Value tile) {
+  std::string why;
+  auto d = distribute(cast<RankedTensorType>(tile.getType()), why, tileBound(op));
+  Value buffer = exchangeBuffer(op);
+  if (failed(d) || !buffer)
+    return failure();
+  return std::make_pair(std::move(*d), buffer);
+}
+
+void mlir::gdn::tiles::asPrimaryHolder(OpBuilder &b, Location loc, const Distribution &d,
+                                       function_ref<void(OpBuilder &, ArrayRef<Value>)> emit) {
   Value lane, warp;
   std::tie(lane, warp) = laneAndWarp(b, loc);
-  auto emit = [&](OpBuilder &at) {
-    SmallVector<Value> base = d.base(at, loc, lane, warp);
-    for (int64_t e = 0; e < d.count(); ++e)
-      store(at, registerAt(at, loc, regs, e), elementAt(at, loc, d, base, e));
-  };
   if (Value primary = d.primary(b, loc, lane, warp)) {
     auto guard = scf::IfOp::create(b, loc, primary, /*withElseRegion=*/false);
     OpBuilder inner = guard.getThenBodyBuilder();
-    emit(inner);
+    emit(inner, d.base(inner, loc, lane, warp));
   } else {
-    emit(b);
+    emit(b, d.base(b, loc, lane, warp));
   }
+}
+
+void mlir::gdn::tiles::storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
+                                 function_ref<void(OpBuilder &, Value, ArrayRef<Value>)> store) {
+  asPrimaryHolder(b, loc, d, [&](OpBuilder &at, ArrayRef<Value> base) {
+    for (int64_t e = 0; e < d.count(); ++e)
+      store(at, registerAt(at, loc, regs, e), elementAt(at, loc, d, base, e));
+  });
 }
 
 SmallVector<std::pair<int64_t, int64_t>>

@@ -125,6 +125,14 @@ SmallVector<SmallVector<Value>> elementCoordinates(OpBuilder &b, Location loc,
 Value registerAt(OpBuilder &b, Location loc, Value regs, int64_t e);
 /// The exchange buffer of the gpu.func around `op` (f32, the pass sized it), or null.
 Value exchangeBuffer(Operation *op);
+/// What a pattern staging `tile` through the exchange buffer needs: its distribution and the
+/// buffer of the function around `op` (failure where either is missing: the pass's checks
+/// reported why before rewriting).
+FailureOr<std::pair<Distribution, Value>> distributeWithExchange(Operation *op, Value tile);
+/// Runs `emit` with the thread's base coordinates in `d`, only in the primary holder of each
+/// element where `d` has copies (one store per element).
+void asPrimaryHolder(OpBuilder &b, Location loc, const Distribution &d,
+                     function_ref<void(OpBuilder &, ArrayRef<Value> base)> emit);
 /// Calls `store(b, value, coordinates)` for each of the thread's elements of `regs`, once per
 /// element across the block: where the layout has copies, only the primary one stores.
 void storeHeld(OpBuilder &b, Location loc, const Distribution &d, Value regs,
