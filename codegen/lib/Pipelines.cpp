@@ -27,8 +27,14 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   gdn::GdnChunkwiseOptions chunkwise;
   chunkwise.chunkSize = options.chunkSize;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
-  if (options.splitChunks)
+  if (options.splitChunks) {
     pm.addPass(gdn::createGdnSplitChunkLoop());
+    if (options.valueTile > 0) {
+      gdn::GdnTileValueColumnsOptions columns;
+      columns.vTile = options.valueTile;
+      pm.addPass(gdn::createGdnTileValueColumns(columns));
+    }
+  }
   pm.addPass(gdn::createGdnTilesToLinalg());
   return parsePassPipeline(cpuLoweringPipelineText(), pm);
 }
@@ -48,12 +54,16 @@ void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOp
   pm.addPass(gdn::createGdnChunkedGpuKernels(options));
 }
 
-void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps) {
+void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps,
+                                   int64_t vTile) {
   // 64 rows: the layouts' four warps each hold 16 rows of a chunk's tiles.
   gdn::GdnChunkwiseOptions chunkwise;
   chunkwise.chunkSize = chunkSize > 0 ? chunkSize : 64;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
   pm.addPass(gdn::createGdnSplitChunkLoop());
+  gdn::GdnTileValueColumnsOptions columns;
+  columns.vTile = vTile;
+  pm.addPass(gdn::createGdnTileValueColumns(columns));
   gdn::GdnAssignLayoutsOptions layouts;
   layouts.warps = warps;
   pm.addPass(gdn::createGdnAssignLayouts(layouts));
@@ -100,7 +110,7 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.generic = options.kernel == "generic";
     addChunkedKernelPasses(pm, chunked);
   } else if (options.kernel == "generated") {
-    addGeneratedKernelPasses(pm, options.chunkSize, options.warps);
+    addGeneratedKernelPasses(pm, options.chunkSize, options.warps, options.vTile);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;

@@ -206,7 +206,8 @@ GENERIC_CASES = [
 # The generated kernels (--kernel generated: gdn-assign-layouts, gdn-chunk-kernels and
 # gdn-tiles-to-gpu on the split chunked form; mma.sync products): the scalar-gate and gateless
 # families, both rules, chunks of 64 and 32 rows (4 warps as 4 x 1 and 2 x 2), f16, K = V = 64, no
-# states, packed batches, short last chunks and a sequence shorter than a chunk.
+# states, packed batches, short last chunks and a sequence shorter than a chunk, V tiles of 32, 64
+# (the default) and 128 (none).
 GENERATED_CASES = [
     ("generated_gated_deltanet", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 200),
     ("generated_gated_deltanet_c32", ["--chunk-size", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 3, 111),
@@ -216,6 +217,11 @@ GENERATED_CASES = [
     ("generated_gated_deltanet_k64", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 64, 64, True, True, True, 0.5, False, False, 2, 100),
     ("generated_gated_deltanet_varlen", ["--chunk-size", "64"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, True, False, 5, 197),
     ("generated_linear_attention_varlen_c32", ["--chunk-size", "32"], "linear_attention", "none", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, True, False, 4, 90),
+    # Tiles of value columns (gdn-tile-value-columns, block z; 64 is the default above): 32
+    # columns (4 tiles, the delta rule and the additive rule's per-chunk K^T V), and none.
+    ("generated_gated_deltanet_vt32", ["--chunk-size", "64", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 130),
+    ("generated_mamba2_varlen_vt32", ["--chunk-size", "32", "--v-tile", "32"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, True, False, 3, 100),
+    ("generated_gated_deltanet_vt128", ["--chunk-size", "64", "--v-tile", "128"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
 ]
 
 # Tile programs edited by hand (what a researcher writing a variant at the tile level does):

@@ -176,6 +176,48 @@ TEST(CpuNumericsVarlen, PackedBatchWithEmptyAndOneTokenSequences) {
     }
 }
 
+/// The chunk step over tiles of value columns (gdn-tile-value-columns: what the generated GPU
+/// kernels run, one block per tile) computes the same layer, for every family, with and
+/// without a state, for fixed-length and packed batches.
+TEST(CpuNumericsValueTiles, EveryFamilyOverTilesOfValueColumns) {
+  for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
+    for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta})
+      for (auto [chunk, dtype, V, varlen] :
+           {std::tuple{16, "f32", 64, false}, std::tuple{64, "bf16", 128, false},
+            std::tuple{16, "f32", 128, true}}) {
+        LayerDescription text = smallLayer();
+        text.gate = gate;
+        text.rule = rule;
+        text.inputType = dtype;
+        text.V = V;
+        text.varlen = varlen;
+        text.initialState = V == 128;
+        text.qkL2norm = chunk == 64;
+        std::string what = std::string(toString(gate)) + "_" + toString(rule) + "_C" +
+                           std::to_string(chunk) + "_V" + std::to_string(V) +
+                           (varlen ? "_varlen" : "");
+        std::string error;
+        auto layer = CpuLayer::loadSource(text.toMlir(), "layer.mlir", chunk, error);
+        ASSERT_TRUE(layer) << error;
+        ASSERT_TRUE(layer->setValueTile(32, error)) << error;
+        std::string lowered = layer->loweredIR(error);
+        ASSERT_FALSE(lowered.empty()) << what << ": " << error;
+        HostTensors inputs = randomInputs(*layer, varlen ? 3 : 2, chunk + 7, 77, true);
+        if (varlen)
+          inputs["cu_seqlens"].indices = {0, 5, 5, chunk + 7};
+        expectMatchesReference(*layer, inputs, boundFor(dtype), what);
+      }
+}
+
+TEST(CpuNumericsValueTiles, ATileThatDoesNotDivideVIsRefused) {
+  std::string error;
+  auto layer = CpuLayer::loadSource(smallLayer().toMlir(), "layer.mlir", 16, error);
+  ASSERT_TRUE(layer) << error;
+  EXPECT_FALSE(layer->setValueTile(48, error));
+  EXPECT_NE(error.find("do not divide V = 64"), std::string::npos) << error;
+  EXPECT_FALSE(layer->setValueTile(-1, error));
+}
+
 TEST(CpuNumericsVarlen, SameAsRunningEachSequenceAlone) {
   LayerDescription packed = smallLayer();
   packed.varlen = true;

@@ -426,6 +426,7 @@ struct CpuLayer::Impl {
   OwningOpRef<ModuleOp> source;
   Operation *layer = nullptr;
   LayerInfo info;
+  int64_t valueTile = 0;
   std::string lowered;
   std::unique_ptr<ExecutionEngine> engine;
   std::string diagnostics;
@@ -557,6 +558,7 @@ struct CpuLayer::Impl {
     PassManager pm(&context);
     mlir::gdn::CpuPipelineOptions options;
     options.chunkSize = info.chunkSize == 1 ? 64 : info.chunkSize;
+    options.valueTile = valueTile;
     if (failed(mlir::gdn::buildCpuPipeline(pm, options)) || failed(pm.run(*module))) {
       error = "lowering to the CPU failed:\n" + diagnostics;
       return false;
@@ -631,6 +633,20 @@ std::unique_ptr<CpuLayer> CpuLayer::loadFile(const std::string &path, int64_t ch
 const LayerInfo &CpuLayer::info() const { return impl->info; }
 
 bool CpuLayer::compile(std::string &error) { return impl->compile(error); }
+
+bool CpuLayer::setValueTile(int64_t columns, std::string &error) {
+  if (impl->engine) {
+    error = "setValueTile: the layer is compiled already";
+    return false;
+  }
+  if (columns < 0 || (columns > 0 && impl->info.V % columns != 0)) {
+    error = "setValueTile: " + std::to_string(columns) +
+            " value columns per tile do not divide V = " + std::to_string(impl->info.V);
+    return false;
+  }
+  impl->valueTile = columns;
+  return true;
+}
 
 std::string CpuLayer::loweredIR(std::string &error) {
   if (!impl->compile(error))

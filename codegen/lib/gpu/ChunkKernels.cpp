@@ -3,7 +3,8 @@
 // gdn-chunk-kernels (docs/design.md §3.8): the layout-assigned split chunked form of a layer
 // function becomes its two kernels, still as tile programs (gdn-tiles-to-gpu lowers them):
 //   <fn>_prep  the prep (the gdn.chunk_prep scf.forall) once per chunk: grid (N ceil(T / C), HV);
-//   <fn>       the step (the sequential gdn.chunk_step scf.for) once per (sequence, value head),
+//   <fn>       the step (the sequential gdn.chunk_step scf.for) once per (sequence, value head)
+//              and, where gdn-tile-value-columns tiled it, tile of value columns (block z),
 //              the state carried across chunks in the layout gdn-assign-layouts gave it.
 // The sequence and head loops around them become block coordinates; their index arithmetic is
 // cloned where a kernel needs it. Tensors the program reads from the function's arguments are
@@ -50,6 +51,10 @@ struct ChunkProgram {
   int64_t C = 0;
   scf::ForallOp prep;
   scf::ForOp step, headLoop, seqLoop;
+  /// The loop over tiles of value columns around the step (gdn-tile-value-columns), if any,
+  /// and the columns of a tile (V without one).
+  scf::ForOp tiles;
+  int64_t vTile = 0;
   /// The layer role of each function argument (gdn.operands), by argument number.
   DenseMap<unsigned, std::string> roles;
   /// Values holding a function result as it is built (the loops' iter args): result number.
@@ -123,6 +128,10 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
   step = steps.front();
   C = step->getAttrOfType<IntegerAttr>("gdn.chunk_step").getInt();
   headLoop = dyn_cast_or_null<scf::ForOp>(step->getParentOp());
+  if (headLoop && headLoop->hasAttr("gdn.value_tiles")) {
+    tiles = headLoop;
+    headLoop = dyn_cast_or_null<scf::ForOp>(tiles->getParentOp());
+  }
   seqLoop = headLoop ? dyn_cast_or_null<scf::ForOp>(headLoop->getParentOp()) : nullptr;
   if (!seqLoop || seqLoop->getParentOp() != fn || prep->getParentOp() != headLoop)
     return step.emitError() << kPass
@@ -143,10 +152,15 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
                                << ": expected the sequence loop to carry o and the final state";
   for (unsigned r = 0; r < carried; ++r)
     results[seqLoop.getRegionIterArgs()[r]] = r;
-  for (scf::ForOp loop : {headLoop, step})
-    for (auto [init, arg] : llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
-      if (auto it = results.find(init); it != results.end())
-        results[arg] = it->second;
+  for (scf::ForOp loop : {headLoop, tiles, step})
+    if (loop)
+      for (auto [init, arg] : llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
+        if (auto it = results.find(init); it != results.end())
+          results[arg] = it->second;
+  vTile = tiles ? tiles->getAttrOfType<IntegerAttr>("gdn.value_tiles").getInt() : facts.V;
+  if (vTile <= 0 || facts.V % vTile != 0)
+    return tiles.emitError() << kPass << ": " << vTile
+                             << " value columns per tile do not divide V = " << facts.V;
   // The workspace: per prep result a region of N HV (T + C) w elements, (sequence, head) after
   // (sequence, head), chunk c of it at c C w (w = its elements per chunk / C, rounded up: a
   // chunk's rows, or a per-chunk tile like K^T V spread over the chunk's tokens).
@@ -635,6 +649,10 @@ LogicalResult KernelWriter::writePrep() {
 LogicalResult KernelWriter::writeStep() {
   map.map(p.seqLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
   map.map(p.headLoop.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
+  // Block z: the tile of value columns (the tile loop's ops before the step, its column offset
+  // and the state's slice, are cloned where used).
+  if (p.tiles)
+    map.map(p.tiles.getInductionVar(), gpu::BlockIdOp::create(b, loc, gpu::Dimension::z));
   // The chunk loop carries what it keeps on chip (the state); the results it builds are
   // written where the program inserts into them.
   SmallVector<unsigned> kept;
@@ -688,7 +706,7 @@ LogicalResult KernelWriter::writeStep() {
 void setContract(OpBuilder &b, gpu::GPUFuncOp kernel, ChunkProgram &p,
                  ArrayRef<std::string> names) {
   int64_t threads = 32 * p.warps;
-  setLaunchAttributes(b, kernel, names, threads, p.facts.V, p.facts.V);
+  setLaunchAttributes(b, kernel, names, threads, p.vTile, p.facts.V);
   kernel->setAttr("gdn.chunk_size", b.getI64IntegerAttr(p.C));
   kernel->setAttr("gdn.shared_memory_bytes", b.getI64IntegerAttr(0));
 }
@@ -716,7 +734,6 @@ LogicalResult buildKernels(OpBuilder &b, ChunkProgram &p) {
   step->setAttr("gdn.prep_shared_memory_bytes", b.getI64IntegerAttr(0));
   step->setAttr("gdn.workspace_token_bytes", b.getI64IntegerAttr(p.tokenBytes));
   step->setAttr("gdn.workspace_sequence_bytes", b.getI64IntegerAttr(p.C * p.tokenBytes));
-  step->setAttr("gdn.grid", b.getStringAttr("N,HV,1"));
   step->setAttr("gdn.layer", b.getStringAttr(RecurrenceOp::getOperationName()));
   step->setAttr(
       "gdn.variant",

@@ -300,7 +300,7 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
   if (options.kernel == "generated")
-    mlir::gdn::addGeneratedKernelPasses(first, options.chunkSize, options.warps);
+    mlir::gdn::addGeneratedKernelPasses(first, options.chunkSize, options.warps, options.vTile);
   else if (chunked)
     mlir::gdn::addChunkedKernelPasses(first, chunkedPassOptions(options));
   else

@@ -74,6 +74,11 @@ public:
 
   const LayerInfo &info() const;
 
+  /// Runs the chunk step over tiles of `columns` value columns (gdn-tile-value-columns, as the
+  /// GPU kernels do; 0, the default: the whole V). Before the layer compiles; `columns` must
+  /// divide V. Returns false and sets `error` otherwise.
+  bool setValueTile(int64_t columns, std::string &error);
+
   /// Lowers the layer to LLVM and JIT-compiles it (done by the first run if not before).
   bool compile(std::string &error);
 

@@ -19,6 +19,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                            llvm::cl::desc("Run gdn-split-chunk-loop: the chunk-parallel prep "
                                           "and the sequential step, as on the GPU"),
                            llvm::cl::init(true)};
+  Option<int64_t> valueTile{*this, "value-tile",
+                            llvm::cl::desc("With split-chunks: run the chunk step over tiles of "
+                                           "this many value columns (gdn-tile-value-columns; 0: "
+                                           "the whole V)"),
+                            llvm::cl::init(0)};
 };
 
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
@@ -68,9 +73,9 @@ bool chipHasWgmma(const std::string &chip);
 void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options);
 
 /// The generated lowering (docs/design.md §3.6–3.8): gdn-chunkwise{chunk-size} (64 where 0),
-/// gdn-split-chunk-loop, gdn-assign-layouts{warps}, gdn-chunk-kernels, canonicalize and cse,
-/// then gdn-tiles-to-gpu.
-void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps);
+/// gdn-split-chunk-loop, gdn-tile-value-columns{v-tile} (a block per tile of value columns),
+/// gdn-assign-layouts{warps}, gdn-chunk-kernels, canonicalize and cse, then gdn-tiles-to-gpu.
+void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps, int64_t vTile);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);

@@ -62,6 +62,30 @@ def GdnSplitChunkLoop : Pass<"gdn-split-chunk-loop"> {
   ];
 }
 
+def GdnTileValueColumns : Pass<"gdn-tile-value-columns"> {
+  let summary = "Run the chunk step over tiles of the value columns (one block per tile on the GPU)";
+  let description = [{
+    Over the split chunked form: the chunk step of a (sequence, value head) and what follows it
+    in the value-head loop (the final state written) move into an `scf.for` over V / v-tile
+    tiles (`gdn.value_tiles = v-tile`), whose body is the step on v-tile columns: the state
+    entering it, the prep results it reads and the slices of o and final_state it writes are
+    taken at the tile's columns. The columns are independent there (products with the state
+    contract over K), so this is the same arithmetic in another order; on the GPU each tile is a
+    block (grid z), which multiplies the blocks of a launch with few (sequence, head) streams.
+    Which dimension of a value holds value columns is found by provenance from v, the states
+    and o (K = V is common); an op that would mix columns is an error at that op. A layer with
+    V <= v-tile is left as it is; a v-tile that does not divide V is an error.
+  }];
+  let options = [
+    Option<"vTile", "v-tile", "int64_t", /*default=*/"64",
+           "Value columns per tile (0: no tiling)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect"
+  ];
+}
+
 def GdnTilesToLinalg : Pass<"gdn-tiles-to-linalg"> {
   let summary = "Expand gdn.tile ops into linalg.generic and scf loops on tensors";
   let description = [{
