@@ -501,10 +501,11 @@ struct GdnTileValueColumnsPass
         return signalPassFailure();
       }
       int64_t V = cast<RankedTensorType>(head.getRegionIterArgs()[0].getType()).getShape().back();
-      if (vTile <= 0 || ShapedType::isDynamic(V) || vTile >= V)
+      int64_t tile = vTile;
+      if (tile <= 0 || ShapedType::isDynamic(V) || tile >= V)
         continue;
-      if (V % vTile != 0) {
-        step.emitError() << kPass << ": v-tile " << vTile << " does not divide V = " << V;
+      if (V % tile != 0) {
+        step.emitError() << kPass << ": v-tile " << tile << " does not divide V = " << V;
         return signalPassFailure();
       }
       // The seeds: v and the initial state among the function's operands (gdn.operands).
@@ -519,7 +520,7 @@ struct GdnTileValueColumnsPass
       }
       ValueColumns columns;
       if (failed(columns.run(fn, seq, head, seeds)) ||
-          failed(ColumnTiler(step, columns, vTile).run()))
+          failed(ColumnTiler(step, columns, tile).run()))
         return signalPassFailure();
     }
   }
