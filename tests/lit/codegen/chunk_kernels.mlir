@@ -57,6 +57,20 @@
 // CHECK: %[[HC:.*]] = memref.cast %[[HV]]
 // CHECK: bufferization.materialize_in_destination %[[SOUT]] in writable %[[HC]]
 
+// With the step over tiles of value columns (gdn-tile-value-columns), block z is the tile: the
+// grid and v_tile say so, and the state, o and the final state are viewed at its columns.
+// RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-tile-value-columns=v-tile=32 --gdn-assign-layouts --gdn-chunk-kernels --canonicalize --cse | FileCheck %s --check-prefix=TILED
+// TILED-LABEL: gpu.func @gdn(
+// TILED-SAME: gdn.grid = "N,HV,2"
+// TILED-SAME: gdn.v_tile = 32
+// TILED: %[[Z:.*]] = gpu.block_id z
+// TILED: %[[COL:.*]] = arith.muli %[[Z]], %c32
+// TILED: %[[AT:.*]] = arith.addi %{{.*}}, %[[COL]]
+// TILED: memref.reinterpret_cast %{{.*}} to offset: [%[[AT]]], sizes: [64, 32], strides: [64, 1]
+// TILED: scf.for {{.*}} -> (tensor<64x32xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [2, 2], transposed = true>>)
+// TILED: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [%{{.*}}, 32], strides: [128, 1]
+// TILED: gpu.return
+
 // The rows of q, k, v (16-byte aligned rows, 4 adjacent bf16 per thread) load 8 bytes at a time,
 // the prep's results store to the workspace 8 bytes at a time.
 // PTX: .visible .entry gdn_prep(
