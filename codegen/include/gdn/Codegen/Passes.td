@@ -73,17 +73,19 @@ def GdnChunkKernels : Pass<"gdn-chunk-kernels", "ModuleOp"> {
     The middle step of the generated GPU lowering (docs/design.md §3.8), between
     gdn-assign-layouts and gdn-tiles-to-gpu. Each function in the split chunked form becomes
     two kernels in `gpu.module @gdn`, still tile programs with their layouts: `<fn>_prep`, the
-    prep (`gdn.chunk_prep` forall) once per chunk on a grid of N ceil(T / C) x HV blocks, and
-    `<fn>`, the step (`gdn.chunk_step` loop) once per (sequence, value head), its loop-carried
-    state held in the layout the layouts pass gave it. The sequence and head loops become block
-    coordinates; reads of the function's tensors become `bufferization.to_tensor` of strided
+    prep (`gdn.chunk_prep` forall) once per chunk on a grid of N ceil(T / C) x HV blocks
+    (ceil(T / C) + N for a packed batch, each block finding its sequence by bisection over
+    cu_seqlens), and `<fn>`, the step (`gdn.chunk_step` loop) once per (sequence, value head)
+    and, where gdn-tile-value-columns tiled it (`gdn.value_tiles`), tile of value columns, its
+    loop-carried state held in the layout the layouts pass gave it. The sequence, head and tile
+    loops become block coordinates; reads of the function's tensors become `bufferization.to_tensor` of strided
     views of the kernel's flat buffers, writes into its results
     `bufferization.materialize_in_destination` into views of `o` and `final_state`; the prep's
     results live in the launch's workspace, one record per (token, value head) holding each
     result's row. The kernels carry the runtime's launch contract (argument list, grids, block
     size from the layouts' warps, `gdn.chunk_size`, the workspace's bytes per token) and the
-    host function is removed. A form that is not split, has no layouts, packs its batch
-    (`cu_seqlens`, not lowered yet) or reads something else gets an error at the op.
+    host function is removed. A form that is not split, has no layouts or reads something else
+    gets an error at the op.
   }];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
