@@ -213,14 +213,29 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
 /// The byte alignment of every row of a view of the layer tensor `role` of type `t` at
 /// `offsets` (0: unknown): the runtime has q, k, v, o and the states 16-byte aligned for
 /// chunked kernels, and a row of the innermost extent starts at a multiple of it.
+/// A number `v` is known to be a multiple of (0 for the constant 0): from constants, products
+/// and sums (the column offset of a tile of value columns is tile x Vt).
+int64_t knownMultiple(OpFoldResult v) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return *c < 0 ? -*c : *c;
+  Operation *def = cast<Value>(v).getDefiningOp();
+  if (auto mul = dyn_cast_or_null<arith::MulIOp>(def))
+    return knownMultiple(mul.getLhs()) * knownMultiple(mul.getRhs());
+  if (auto add = dyn_cast_or_null<arith::AddIOp>(def))
+    return std::gcd(knownMultiple(add.getLhs()), knownMultiple(add.getRhs()));
+  return 1;
+}
+
 int64_t layerRowAlignment(StringRef role, RankedTensorType t, ArrayRef<OpFoldResult> offsets) {
   if (!llvm::is_contained({"q", "k", "v", "o", "initial_state", "final_state"}, role))
     return 0;
-  std::optional<int64_t> inner = getConstantIntValue(offsets.back());
   int64_t rank = t.getRank();
-  if (!inner || *inner != 0 || t.isDynamicDim(rank - 1))
+  if (t.isDynamicDim(rank - 1))
     return 0;
-  return std::gcd<int64_t>(16, t.getDimSize(rank - 1) * (t.getElementTypeBitWidth() / 8));
+  int64_t bytes = t.getElementTypeBitWidth() / 8;
+  // Rows start at multiples of the row's bytes; a slice starts `inner` elements into one.
+  return std::gcd(std::gcd<int64_t>(16, t.getDimSize(rank - 1) * bytes),
+                  knownMultiple(offsets.back()) * bytes);
 }
 
 /// The workspace's regions and rows start at multiples of 16 bytes (ChunkProgram::read pads them).
@@ -278,11 +293,14 @@ private:
   Value tokens() { return args.cuSeqlens ? args.T : mul(args.N, args.T); }
   /// Stores `tile` into the view `destination`, whose rows start at multiples of
   /// `rowAlignment` bytes (0: unknown).
-  LogicalResult store(Value tile, Value destination, int64_t rowAlignment) {
+  /// `padded`: the destination is the workspace, whose chunks are whole up to the bound.
+  LogicalResult store(Value tile, Value destination, int64_t rowAlignment, bool padded = false) {
     auto op = bufferization::MaterializeInDestinationOp::create(
         b, loc, Type(), tile, destination, /*restrict=*/false, /*writable=*/true);
     if (rowAlignment)
       op->setAttr(tiles::kRowAlignmentAttr, b.getI64IntegerAttr(rowAlignment));
+    if (padded)
+      op->setAttr(tiles::kPaddedToBoundAttr, b.getUnitAttr());
     return success();
   }
 
@@ -445,6 +463,7 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
     auto source = slice.getSource();
     FailureOr<Value> memory;
     int64_t alignment = 0;
+    bool padded = false;
     if (auto arg = dyn_cast<BlockArgument>(source); arg && arg.getOwner()->getParentOp() == p.fn) {
       std::string role = roleOf(arg);
       Value buffer = args.byRole(role);
@@ -458,6 +477,7 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
       memory = workspaceView(r.getResultNumber(), slice.getMixedOffsets(), slice.getMixedSizes(),
                              slice.getDroppedDims());
       alignment = kWorkspaceRowAlignment;
+      padded = true;
     } else {
       // A slice of a tile: cloned.
       for (Value operand : op->getOperands())
@@ -473,6 +493,8 @@ LogicalResult KernelWriter::cloneOp(Operation *op) {
                                                /*restrict=*/true, /*writable=*/false);
     if (alignment)
       t->setAttr(tiles::kRowAlignmentAttr, b.getI64IntegerAttr(alignment));
+    if (padded)
+      t->setAttr(tiles::kPaddedToBoundAttr, b.getUnitAttr());
     map.map(slice.getResult(), t.getResult());
     return success();
   }
@@ -640,7 +662,7 @@ LogicalResult KernelWriter::writePrep() {
       stored = TileConvertLayoutOp::create(
           b, loc, cast<RankedTensorType>(tile->getType()).clone(p.fieldType[field]), narrow);
     }
-    if (failed(store(stored, *memory, kWorkspaceRowAlignment)))
+    if (failed(store(stored, *memory, kWorkspaceRowAlignment, /*padded=*/true)))
       return failure();
   }
   return success();

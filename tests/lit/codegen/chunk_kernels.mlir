@@ -27,11 +27,13 @@
 // CHECK: %[[GW:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf32>
 // CHECK: %[[GV:.*]] = memref.reinterpret_cast %[[GW]] to offset: [%{{.*}}], sizes: [%{{.*}}], strides: [1]
 // CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[GV]]
+// The workspace's chunks are whole up to the bound (gdn.padded_to_bound): a short chunk's tiles
+// are stored whole, unguarded, and loads past its rows read there and select zeros.
 // CHECK: %[[WW:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xbf16>
 // CHECK: %[[WV:.*]] = memref.reinterpret_cast %[[WW]]
 // CHECK: %[[WR:.*]] = arith.truncf %{{.*}} : tensor<?x64xf32, #gdn.mma<{{.*}}>> to tensor<?x64xbf16, #gdn.mma<{{.*}}>>
 // CHECK: %[[WN:.*]] = gdn.tile.convert_layout %[[WR]] : {{.*}} -> tensor<?x64xbf16>
-// CHECK: bufferization.materialize_in_destination %[[WN]] in writable %[[WV]] {gdn.row_alignment = 16 : i64} : (tensor<?x64xbf16>
+// CHECK: bufferization.materialize_in_destination %[[WN]] in writable %[[WV]] {gdn.padded_to_bound, gdn.row_alignment = 16 : i64} : (tensor<?x64xbf16>
 // CHECK-COUNT-4: bufferization.materialize_in_destination
 // CHECK: gpu.return
 
@@ -45,7 +47,7 @@
 // CHECK: %[[S:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S0]]) -> (tensor<64x64xf32, #gdn.mma<version = 2, instr = [16, 8, 16], warps = [4, 1], transposed = true>>)
 // W, read as bf16, goes into its operand layout as bf16 (its rounding is the workspace's).
 // CHECK: memref.view %{{.*}} : memref<?xi8> to memref<?xbf16>
-// CHECK: %[[WT:.*]] = bufferization.to_tensor %{{.*}} restrict {gdn.row_alignment = 16 : i64} : memref<?x64xbf16, strided<[64, 1], offset: ?>> to tensor<?x64xbf16>
+// CHECK: %[[WT:.*]] = bufferization.to_tensor %{{.*}} restrict {gdn.padded_to_bound, gdn.row_alignment = 16 : i64} : memref<?x64xbf16, strided<[64, 1], offset: ?>> to tensor<?x64xbf16>
 // CHECK: %[[WA:.*]] = gdn.tile.convert_layout %[[WT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.dot_operand
 // CHECK: gdn.tile.matmul %[[WA]]
 // CHECK: %[[OV:.*]] = memref.reinterpret_cast %[[O]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [128, 1]

@@ -50,6 +50,8 @@ SmallVector<Value> memrefExtents(OpBuilder &b, Location loc, Value memref) {
 Value within(OpBuilder &b, Location loc, RankedTensorType tile, ArrayRef<Value> at,
              ArrayRef<Value> extents) {
   Value inside;
+  if (extents.empty())
+    return inside; // none to check (memory padded to the bound)
   for (int64_t d = 0; d < tile.getRank(); ++d) {
     if (!tile.isDynamicDim(d))
       continue;
@@ -276,13 +278,35 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       if (auto slice = tensor.getDefiningOp<tensor::ExtractSliceOp>())
         tensor = slice.getSource();
       int64_t alignment = statedRowAlignment(tensor.getDefiningOp());
+      // Memory that is the tile's up to its bound (the workspace): read there, then zeros.
+      bool padded = tensor == op.getX() && tensor.getDefiningOp() &&
+                    tensor.getDefiningOp()->hasAttr(kPaddedToBoundAttr);
       Type element = to.getElementType();
       SmallVector<Value> elements;
-      bool rows = unitInnerStride(memref) && !to.isDynamicDim(to.getRank() - 1);
+      bool rows = unitInnerStride(memref) && (padded || !to.isDynamicDim(to.getRank() - 1));
       for (auto [e, n] : accessPieces(*dst, rows, alignment)) {
         SmallVector<Value> at = elementAt(rewriter, loc, *dst, base, e);
         Value inside = within(rewriter, loc, to, at, extents);
         SmallVector<Value> address = elementAt(rewriter, loc, *dst, base, e, origin);
+        if (inside && padded) {
+          Value x = n == 1 ? memref::LoadOp::create(rewriter, loc, memref, address).getResult()
+                           : vector::LoadOp::create(
+                                 rewriter, loc, VectorType::get({n}, element), memref, address,
+                                 /*nontemporal=*/false,
+                                 llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8))
+                                 .getResult();
+          for (int64_t j = 0; j < n; ++j) {
+            Value xj =
+                n == 1
+                    ? x
+                    : vector::ExtractOp::create(rewriter, loc, x, ArrayRef<int64_t>{j}).getResult();
+            Value in = j == 0 ? inside
+                              : within(rewriter, loc, to,
+                                       elementAt(rewriter, loc, *dst, base, e + j), extents);
+            elements.push_back(arith::SelectOp::create(rewriter, loc, in, xj, zero));
+          }
+          continue;
+        }
         if (inside) {
           // Past the runtime extent the load reads the tile's first row or column instead
           // (a tile read from memory has one) and its value is replaced by zeros, so that
@@ -332,10 +356,14 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         auto store = cast<bufferization::MaterializeInDestinationOp>(user);
         rewriter.setInsertionPoint(store);
         Value dest = store.getDest();
-        SmallVector<Value> extents = memrefExtents(rewriter, loc, dest);
+        // Memory that is the tile's up to its bound (the workspace): written whole, unguarded.
+        bool padded = store->hasAttr(kPaddedToBoundAttr);
+        SmallVector<Value> extents =
+            padded ? SmallVector<Value>() : memrefExtents(rewriter, loc, dest);
         storePieces(rewriter, loc, *src, adaptor.getX(), dest, from, extents,
                     accessPieces(*src,
-                                 unitInnerStride(dest) && !from.isDynamicDim(from.getRank() - 1),
+                                 unitInnerStride(dest) &&
+                                     (padded || !from.isDynamicDim(from.getRank() - 1)),
                                  statedRowAlignment(store)));
         rewriter.eraseOp(store);
       }

@@ -83,6 +83,13 @@ inline constexpr const char *kTileBoundAttr = "gdn.chunk_size";
 /// states it (gdn-chunk-kernels, from the runtime's 16-byte alignment of the buffers); the
 /// tile lowering then moves rows in vector accesses that alignment allows.
 inline constexpr const char *kRowAlignmentAttr = "gdn.row_alignment";
+/// On a bufferization.to_tensor (or materialize_in_destination) of a tile with runtime extents:
+/// the view's memory up to the kernel's bound (gdn.chunk_size) in every dimension belongs to the
+/// tile, so a load may read past the runtime extent (the values there are replaced by zeros)
+/// and a store may write there. gdn-chunk-kernels states it for the workspace, whose every
+/// chunk is padded to whole chunks; the tile lowering then moves rows in vector accesses with no
+/// address clamping or guard per element.
+inline constexpr const char *kPaddedToBoundAttr = "gdn.padded_to_bound";
 
 /// How a thread's elements of `d` move to or from memory in vector accesses: (first element,
 /// elements) pieces, each adjacent along the tile's last dimension in memory and aligned for
