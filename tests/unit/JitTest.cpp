@@ -14,6 +14,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 using namespace gdn;
 namespace fs = std::filesystem;
@@ -473,6 +474,46 @@ TEST_F(TuneTest, CandidatesFollowWhatTheChunkedKernelSupports) {
   jit::LayerDescription bad = gated;
   bad.K = 96;
   EXPECT_TRUE(jit::tuneCandidates(bad.toMlir(), options, error).empty());
+  EXPECT_NE(error.find("head dim K = 96"), std::string::npos) << error;
+}
+
+TEST_F(TuneTest, GeneratedCandidatesAreTheGeneratedLoweringsOptions) {
+  jit::LayerDescription gated; // K = V = 128
+  jit::Options generated = options;
+  generated.compile.kernel = "generated";
+  std::string error;
+  auto candidates = jit::tuneCandidates(gated.toMlir(), generated, error);
+  // chunk 32, 64 x V tile 32, 64, 128 x 4, 8 warps, nothing else.
+  ASSERT_EQ(candidates.size(), 12u) << error;
+  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  for (const GpuCompileOptions &c : candidates) {
+    EXPECT_EQ(c.kernel, "generated");
+    seen.insert({c.chunkSize, c.vTile, c.warps});
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(jit::describeConfiguration(candidates.front()),
+            "generated, chunk 32, v-tile 32, 4 warps");
+  // V = 64: no 128-column tiles.
+  jit::LayerDescription narrow = gated;
+  narrow.K = narrow.V = 64;
+  EXPECT_EQ(jit::tuneCandidates(narrow.toMlir(), generated, error).size(), 8u) << error;
+  // A generated configuration round-trips through the tuning file.
+  jit::TuneShape shape{1, 8192};
+  GpuCompileOptions best = candidates.back(); // chunk 64, V tile 128, 8 warps
+  ASSERT_TRUE(
+      jit::writeTuningFile(jit::tuningFilePath(generated),
+                           {{jit::tuningKey(gated.toMlir(), shape, generated), {best, 0.5}}}));
+  bool found = false;
+  GpuCompileOptions o = jit::tunedOptions(gated.toMlir(), shape, generated, &found);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(o.kernel, "generated");
+  EXPECT_EQ(o.chunkSize, 64);
+  EXPECT_EQ(o.vTile, 128);
+  EXPECT_EQ(o.warps, 8);
+  // A layer that does not verify is refused with its message.
+  jit::LayerDescription bad = gated;
+  bad.K = 96;
+  EXPECT_TRUE(jit::tuneCandidates(bad.toMlir(), generated, error).empty());
   EXPECT_NE(error.find("head dim K = 96"), std::string::npos) << error;
 }
 

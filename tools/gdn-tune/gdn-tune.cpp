@@ -1,6 +1,7 @@
 //===- gdn-tune.cpp - autotune a layer's kernel for a shape ---------------===//
 //
 //   gdn-tune LAYER.mlir --batch B --seq-len T [--force] [--cache-dir DIR] [--chip sm_90a]
+//            [--kernel auto|generated]
 //
 // Times every kernel configuration that supports the layer on the GPU (progress on
 // stderr), prints them, and records the fastest in the tuning file, which the JIT's
@@ -33,6 +34,11 @@ int main(int argc, char **argv) {
   app.add_option("--cache-dir", options.cacheDir, "JIT cache and tuning file folder");
   app.add_option("--chip", options.compile.chip, "GPU architecture");
   app.add_flag("--force", force, "Time again even if the tuning file has this shape");
+  app.add_option("--kernel", options.compile.kernel,
+                 "auto: the recurrent kernel and the chunked kernels' tilings; generated: the "
+                 "generated lowering's options (chunk size, V tile, warps). Either records its "
+                 "fastest for the shape, replacing the shape's record")
+      ->check(CLI::IsMember({"auto", "generated"}));
   CLI11_PARSE(app, argc, argv);
 
   std::ifstream in(layerPath);

@@ -72,9 +72,10 @@ std::map<std::string, TuningEntry> parseTuningText(const std::string &text, size
     std::string key, bucket;
     TuningEntry e;
     bool ok = (fields >> key >> bucket >> e.options.kernel >> e.options.blockSize >> e.ms) &&
-              (e.options.kernel == "recurrent" || e.options.kernel == "chunked") && e.ms > 0 &&
-              std::isfinite(e.ms) && e.options.blockSize >= 32 && e.options.blockSize <= 1024 &&
-              e.options.blockSize % 32 == 0;
+              (e.options.kernel == "recurrent" || e.options.kernel == "chunked" ||
+               e.options.kernel == "generated") &&
+              e.ms > 0 && std::isfinite(e.ms) && e.options.blockSize >= 32 &&
+              e.options.blockSize <= 1024 && e.options.blockSize % 32 == 0;
     std::set<std::string> seen;
     for (std::string field; ok && fields >> field;) {
       size_t eq = field.find('=');
