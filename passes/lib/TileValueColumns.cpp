@@ -59,15 +59,10 @@ int64_t sourceDimension(const llvm::SmallBitVector &dropped, int64_t r) {
   return kNone;
 }
 
-/// The dimensions of an insert_slice's destination its source's dimensions are.
-llvm::SmallBitVector insertDropped(tensor::InsertSliceOp op) {
-  llvm::SmallBitVector dropped(op.getDestType().getRank());
-  if (auto mask = computeRankReductionMask(op.getStaticSizes(), op.getSourceType().getShape()))
-    for (unsigned d : *mask)
-      dropped.set(d);
-  return dropped;
-}
-llvm::SmallBitVector insertDropped(tensor::ParallelInsertSliceOp op) {
+/// The dimensions of an insert_slice's (or parallel_insert_slice's) destination its source
+/// leaves out.
+template <typename InsertOp>
+llvm::SmallBitVector insertDropped(InsertOp op) {
   llvm::SmallBitVector dropped(op.getDestType().getRank());
   if (auto mask = computeRankReductionMask(op.getStaticSizes(), op.getSourceType().getShape()))
     for (unsigned d : *mask)
