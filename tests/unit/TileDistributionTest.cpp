@@ -191,17 +191,21 @@ TEST_F(TileDistribution, RowsMoveInVectorAccessesTheirAlignmentAllows) {
   // 4-byte ones with 4-byte rows, one element at a time without unit inner stride.
   Distribution blocked = of({32, 16}, BlockedLayoutAttr::get(&ctx, {1, 4}, {8, 4}, {4, 1}), bf16);
   ASSERT_EQ(blocked.count(), 4);
-  EXPECT_EQ(accessPieces(blocked, true, 16), (Pieces{{0, 4}}));
-  EXPECT_EQ(accessPieces(blocked, true, 4), (Pieces{{0, 2}, {2, 2}}));
-  EXPECT_EQ(accessPieces(blocked, false, 16), (Pieces{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
-  EXPECT_EQ(accessPieces(blocked, true, 0), (Pieces{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
+  EXPECT_EQ(accessPieces(blocked, 1, 16), (Pieces{{0, 4}}));
+  EXPECT_EQ(accessPieces(blocked, 1, 4), (Pieces{{0, 2}, {2, 2}}));
+  EXPECT_EQ(accessPieces(blocked, -1, 16), (Pieces{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
+  EXPECT_EQ(accessPieces(blocked, 1, 0), (Pieces{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
   // An accumulator's pairs of adjacent columns: 8 bytes of f32 each.
   Distribution acc = of({16, 8}, mma(1, 1));
-  EXPECT_EQ(accessPieces(acc, true, 16), (Pieces{{0, 2}, {2, 2}}));
+  EXPECT_EQ(accessPieces(acc, 1, 16), (Pieces{{0, 2}, {2, 2}}));
   // A B fragment's register pairs run down the reduction: adjacent in a row of the tile only
   // where it holds the transpose ([N, K], K contiguous, as a gram's right operand).
-  for (auto [e, n] : accessPieces(of({16, 8}, dot(1, mma(1, 1)), bf16), true, 16))
+  for (auto [e, n] : accessPieces(of({16, 8}, dot(1, mma(1, 1)), bf16), 1, 16))
     EXPECT_EQ(n, 1) << "element " << e;
-  EXPECT_EQ(accessPieces(of({8, 16}, dot(1, mma(1, 1), true), bf16), true, 16),
+  EXPECT_EQ(accessPieces(of({8, 16}, dot(1, mma(1, 1), true), bf16), 1, 16),
             (Pieces{{0, 2}, {2, 2}}));
+  // ... and, where memory holds the tile's transpose (lines along the tile's rows), the B
+  // fragment's pairs run along a line: 4-byte accesses.
+  EXPECT_EQ(accessPieces(of({16, 8}, dot(1, mma(1, 1)), bf16), 0, 16), (Pieces{{0, 2}, {2, 2}}));
+  EXPECT_EQ(accessPieces(blocked, 0, 16), (Pieces{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
 }

@@ -65,6 +65,10 @@ struct ChunkProgram {
   /// regions first, so every region is aligned for its type); the bytes per token of all.
   SmallVector<int64_t> fieldWidth, fieldBase;
   SmallVector<Type> fieldType;
+  /// Per prep result: whether a chunk's [C, X] tile is kept transposed (X lines of C), because
+  /// the step reads it in fragments that run down its rows (a product's right operand over the
+  /// chunk's rows, K'^T Vnew): their pairs are then adjacent in memory.
+  SmallVector<bool> fieldTransposed;
   int64_t tokenBytes = 0;
   int64_t warps = 0;
 
@@ -75,7 +79,37 @@ private:
   /// slice of it converted into layouts only rounded by arith.truncf, as a product operand),
   /// where the prep computes it in registers; else f32.
   Type narrowType(Value r);
+  /// Whether every reader of prep result `r` moves fewer pieces from memory holding each
+  /// chunk's tile transposed than row-major.
+  bool readDownRows(Value r);
 };
+
+bool ChunkProgram::readDownRows(Value r) {
+  auto type = cast<RankedTensorType>(r.getType());
+  if (type.getRank() != 3)
+    return false;
+  bool any = false;
+  for (Operation *user : r.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || slice.getType().getRank() != 2)
+      return false;
+    for (Operation *reader : slice->getUsers()) {
+      auto cvt = dyn_cast<TileConvertLayoutOp>(reader);
+      auto to = cvt ? cast<RankedTensorType>(cvt.getType()) : RankedTensorType();
+      if (!to || !tileLayout(to) || isa<SharedLayoutAttr>(tileLayout(to)))
+        return false;
+      std::string why;
+      // As the step reads it: the narrow type where the workspace keeps it narrow.
+      FailureOr<tiles::Distribution> d = tiles::distribute(to, why, C);
+      if (failed(d))
+        return false;
+      if (tiles::accessPieces(*d, 0, 16).size() >= tiles::accessPieces(*d, 1, 16).size())
+        return false;
+      any = true;
+    }
+  }
+  return any;
+}
 
 Type ChunkProgram::narrowType(Value r) {
   Type f32 = Float32Type::get(r.getContext());
@@ -176,6 +210,7 @@ LogicalResult ChunkProgram::read(func::FuncOp f) {
       perChunk *= d;
     // Each token's row padded to 16 bytes: every region and row starts 16-byte aligned.
     fieldType.push_back(narrowType(r));
+    fieldTransposed.push_back(readDownRows(r));
     int64_t perRow = 16 / (fieldType.back().getIntOrFloatBitWidth() / 8);
     fieldWidth.push_back(llvm::alignTo((perChunk + C - 1) / C, perRow));
   }
@@ -397,6 +432,8 @@ FailureOr<Value> KernelWriter::workspaceView(unsigned field, ArrayRef<OpFoldResu
     strides[d] = idx(stride);
     stride *= type.getDimSize(d);
   }
+  if (p.fieldTransposed[field]) // [C, X] kept as X lines of C
+    strides[1] = idx(1), strides[2] = idx(p.C);
   strides[0] = idx(p.C * p.fieldWidth[field]);
   return slicedView(regionView, mul(first, idx(p.fieldWidth[field])), strides, offsets, sizes,
                     dropped);

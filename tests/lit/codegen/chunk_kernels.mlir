@@ -49,7 +49,11 @@
 // CHECK: memref.view %{{.*}} : memref<?xi8> to memref<?xbf16>
 // CHECK: %[[WT:.*]] = bufferization.to_tensor %{{.*}} restrict {gdn.padded_to_bound, gdn.row_alignment = 16 : i64} : memref<?x64xbf16, strided<[64, 1], offset: ?>> to tensor<?x64xbf16>
 // CHECK: %[[WA:.*]] = gdn.tile.convert_layout %[[WT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.dot_operand
+// U (held in a transposed accumulator) and K' (the right operand of K'^T Vnew, over the chunk's
+// rows) are read down their rows: the workspace keeps their chunks transposed, lines of C.
+// CHECK: memref.reinterpret_cast %{{.*}} sizes: [%{{.*}}, 64], strides: [1, 64] : memref<?xf32>
 // CHECK: gdn.tile.matmul %[[WA]]
+// CHECK: memref.reinterpret_cast %{{.*}} sizes: [%{{.*}}, 64], strides: [1, 64] : memref<?xbf16>
 // CHECK: %[[OV:.*]] = memref.reinterpret_cast %[[O]] to offset: [%{{.*}}], sizes: [%{{.*}}, 64], strides: [128, 1]
 // CHECK: %[[OC:.*]] = memref.cast %[[OV]]
 // CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[OC]] {gdn.row_alignment = 16 : i64} : (tensor<?x64xbf16>

@@ -95,13 +95,45 @@ MemorySource memorySource(OpBuilder &b, Location loc, Value tensor) {
   return source;
 }
 
-/// Whether a memref's innermost stride is 1.
-bool unitInnerStride(Value memref) {
+/// The dimension of `tile` along which its memory is contiguous, for vector accesses: the
+/// innermost where its stride is 1, else the first of a 2-D tile whose memory holds its
+/// transpose (stride 1 there); only where that extent is static or the memory is `padded` to
+/// the bound. -1: none.
+int64_t unitDimension(Value memref, RankedTensorType tile, bool padded) {
   auto type = cast<MemRefType>(memref.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  return succeeded(type.getStridesAndOffset(strides, offset)) && !strides.empty() &&
-         strides.back() == 1;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty())
+    return -1;
+  int64_t last = static_cast<int64_t>(strides.size()) - 1;
+  if (strides[last] == 1 && (padded || !tile.isDynamicDim(last)))
+    return last;
+  if (last == 1 && strides[0] == 1 && (padded || !tile.isDynamicDim(0)))
+    return 0;
+  return -1;
+}
+
+/// A 2-D strided memref whose first dimension has stride 1, viewed transposed (its lines in
+/// the innermost dimension), for vector accesses along them: element (i, j) is (j, i) there.
+Value transposedLines(OpBuilder &b, Location loc, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  (void)type.getStridesAndOffset(strides, offset);
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  auto lines = MemRefType::get(
+      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), offset, ArrayRef<int64_t>{strides[1], 1}));
+  auto known = [&](int64_t n, Value v) -> OpFoldResult {
+    return ShapedType::isDynamic(n) ? OpFoldResult(v) : OpFoldResult(b.getIndexAttr(n));
+  };
+  SmallVector<OpFoldResult> sizes = {known(type.getDimSize(1), meta.getSizes()[1]),
+                                     known(type.getDimSize(0), meta.getSizes()[0])};
+  SmallVector<OpFoldResult> lineStrides = {known(strides[1], meta.getStrides()[1]),
+                                           b.getIndexAttr(1)};
+  return memref::ReinterpretCastOp::create(b, loc, lines, meta.getBaseBuffer(),
+                                           known(offset, meta.getOffset()), sizes, lineStrides)
+      .getResult();
 }
 
 /// The row alignment `op` states for the memref it reads or writes (kRowAlignmentAttr), else
@@ -157,10 +189,12 @@ LogicalResult checkTileConversionQuietly(TileConvertLayoutOp op, std::string &wh
 }
 
 /// Stores a register tile's elements into `dest` in `pieces` (accessPieces), the elements past
-/// the runtime `extents` skipped; of replicated copies, the primary holder stores.
+/// the runtime `extents` skipped; of replicated copies, the primary holder stores. `lines`:
+/// where pieces run along the tile's first dimension, `dest` viewed transposed
+/// (transposedLines), which the vector stores write.
 void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, Value dest,
                  RankedTensorType tile, ArrayRef<Value> extents,
-                 ArrayRef<std::pair<int64_t, int64_t>> pieces) {
+                 ArrayRef<std::pair<int64_t, int64_t>> pieces, Value lines = Value()) {
   asPrimaryHolder(b, loc, d, [&](OpBuilder &at, ArrayRef<Value> base) {
     for (const std::pair<int64_t, int64_t> &piece : pieces) {
       int64_t e = piece.first, n = piece.second; // named: the lambda below captures them
@@ -175,6 +209,10 @@ void storePieces(OpBuilder &b, Location loc, const Distribution &d, Value regs, 
       auto write = [&](OpBuilder &w) {
         if (n == 1)
           memref::StoreOp::create(w, loc, x, dest, coordinates);
+        else if (lines)
+          vector::StoreOp::create(w, loc, x, lines, ValueRange{coordinates[1], coordinates[0]},
+                                  /*nontemporal=*/false,
+                                  llvm::MaybeAlign(n * tile.getElementTypeBitWidth() / 8));
         else
           vector::StoreOp::create(w, loc, x, dest, coordinates, /*nontemporal=*/false,
                                   llvm::MaybeAlign(n * tile.getElementTypeBitWidth() / 8));
@@ -283,18 +321,26 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
                     tensor.getDefiningOp()->hasAttr(kPaddedToBoundAttr);
       Type element = to.getElementType();
       SmallVector<Value> elements;
-      bool rows = unitInnerStride(memref) && (padded || !to.isDynamicDim(to.getRank() - 1));
-      for (auto [e, n] : accessPieces(*dst, rows, alignment)) {
+      int64_t unitDim = unitDimension(memref, to, padded);
+      Value lines = unitDim == 0 ? transposedLines(rewriter, loc, memref) : Value();
+      // A vector access of n elements at `address` (swapped into the transposed view).
+      auto loadVector = [&](int64_t n, ArrayRef<Value> address) -> Value {
+        auto type = VectorType::get({n}, element);
+        llvm::MaybeAlign align(n * element.getIntOrFloatBitWidth() / 8);
+        if (lines)
+          return vector::LoadOp::create(rewriter, loc, type, lines,
+                                        ValueRange{address[1], address[0]},
+                                        /*nontemporal=*/false, align);
+        return vector::LoadOp::create(rewriter, loc, type, memref, address,
+                                      /*nontemporal=*/false, align);
+      };
+      for (auto [e, n] : accessPieces(*dst, unitDim, alignment)) {
         SmallVector<Value> at = elementAt(rewriter, loc, *dst, base, e);
         Value inside = within(rewriter, loc, to, at, extents);
         SmallVector<Value> address = elementAt(rewriter, loc, *dst, base, e, origin);
         if (inside && padded) {
           Value x = n == 1 ? memref::LoadOp::create(rewriter, loc, memref, address).getResult()
-                           : vector::LoadOp::create(
-                                 rewriter, loc, VectorType::get({n}, element), memref, address,
-                                 /*nontemporal=*/false,
-                                 llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8))
-                                 .getResult();
+                           : loadVector(n, address);
           for (int64_t j = 0; j < n; ++j) {
             Value xj =
                 n == 1
@@ -322,11 +368,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         }
         // n adjacent elements in one access (n > 1: a vector load at its alignment).
         Value x = n == 1 ? memref::LoadOp::create(rewriter, loc, memref, address).getResult()
-                         : vector::LoadOp::create(
-                               rewriter, loc, VectorType::get({n}, element), memref, address,
-                               /*nontemporal=*/false,
-                               llvm::MaybeAlign(n * element.getIntOrFloatBitWidth() / 8))
-                               .getResult();
+                         : loadVector(n, address);
         if (inside) {
           Value none = zero;
           if (n > 1)
@@ -360,11 +402,10 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
         bool padded = store->hasAttr(kPaddedToBoundAttr);
         SmallVector<Value> extents =
             padded ? SmallVector<Value>() : memrefExtents(rewriter, loc, dest);
+        int64_t unitDim = unitDimension(dest, from, padded);
         storePieces(rewriter, loc, *src, adaptor.getX(), dest, from, extents,
-                    accessPieces(*src,
-                                 unitInnerStride(dest) &&
-                                     (padded || !from.isDynamicDim(from.getRank() - 1)),
-                                 statedRowAlignment(store)));
+                    accessPieces(*src, unitDim, statedRowAlignment(store)),
+                    unitDim == 0 ? transposedLines(rewriter, loc, dest) : Value());
         rewriter.eraseOp(store);
       }
       rewriter.eraseOp(op);

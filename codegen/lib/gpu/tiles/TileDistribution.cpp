@@ -578,27 +578,29 @@ void mlir::gdn::tiles::storeHeld(OpBuilder &b, Location loc, const Distribution 
 }
 
 SmallVector<std::pair<int64_t, int64_t>>
-mlir::gdn::tiles::accessPieces(const Distribution &d, bool rows, int64_t rowAlignment) {
+mlir::gdn::tiles::accessPieces(const Distribution &d, int64_t unitDim, int64_t rowAlignment) {
   SmallVector<std::pair<int64_t, int64_t>> pieces;
   int64_t bytes = d.type.getElementTypeBitWidth() / 8;
   int64_t rank = d.type.getRank();
-  bool vectors =
-      rows && rank == 2 && d.kind != Distribution::Kind::Slice && rowAlignment > bytes && bytes > 0;
-  // Every thread's base column is a multiple of `granule` (0: all zero).
+  bool vectors = (unitDim == 0 || unitDim == 1) && rank == 2 &&
+                 d.kind != Distribution::Kind::Slice && rowAlignment > bytes && bytes > 0;
+  // The dimension memory lines run along (`unitDim`) and the other one.
+  int64_t along = unitDim, across = 1 - unitDim;
+  // Every thread's base coordinate along the lines is a multiple of `granule` (0: all zero).
   int64_t granule = 0;
   if (vectors)
     for (int64_t warp = 0; warp < d.warps; ++warp)
       for (int64_t lane = 0; lane < 32; ++lane)
-        granule = std::gcd(granule, d.baseAt(lane, warp)[rank - 1]);
+        granule = std::gcd(granule, d.baseAt(lane, warp)[along]);
   for (int64_t e = 0; e < d.count();) {
     int64_t n = 1;
     if (vectors) {
-      // The run of elements after e, each one column to the right of the one before.
+      // The run of elements after e, each one further along the line than the one before.
       int64_t run = 1;
-      while (e + run < d.count() && d.offsets[e + run][0] == d.offsets[e][0] &&
-             d.offsets[e + run][1] == d.offsets[e][1] + run)
+      while (e + run < d.count() && d.offsets[e + run][across] == d.offsets[e][across] &&
+             d.offsets[e + run][along] == d.offsets[e][along] + run)
         ++run;
-      int64_t column = std::gcd(granule, d.offsets[e][1]);
+      int64_t column = std::gcd(granule, d.offsets[e][along]);
       int64_t aligned = column == 0 ? rowAlignment : std::gcd(rowAlignment, column * bytes);
       while (2 * n <= run && 2 * n * bytes <= 16 && aligned % (2 * n * bytes) == 0)
         n *= 2;

@@ -92,12 +92,12 @@ inline constexpr const char *kRowAlignmentAttr = "gdn.row_alignment";
 inline constexpr const char *kPaddedToBoundAttr = "gdn.padded_to_bound";
 
 /// How a thread's elements of `d` move to or from memory in vector accesses: (first element,
-/// elements) pieces, each adjacent along the tile's last dimension in memory and aligned for
-/// its size (at most 16 bytes), where `rows` (the tile's last extent is static and the
-/// memory's innermost stride 1) and the memory's rows are `rowAlignment`-byte aligned; else one
-/// piece per element.
-SmallVector<std::pair<int64_t, int64_t>> accessPieces(const Distribution &d, bool rows,
-                                                      int64_t rowAlignment);
+/// elements) pieces, each adjacent in memory along the tile's dimension `unitDim` (the one of
+/// stride 1 whose extent is static or padded: 1 for rows, 0 for memory holding the tile's
+/// transpose; -1: none) and aligned for its size (at most 16 bytes), where the memory's lines
+/// start at multiples of `lineAlignment` bytes; else one piece per element.
+SmallVector<std::pair<int64_t, int64_t>> accessPieces(const Distribution &d, int64_t unitDim,
+                                                      int64_t lineAlignment);
 
 /// Whether `t` is a tile value with a layout held in registers (mma.sync accumulators, their
 /// operand fragments, blocked tiles, slices of those).
