@@ -187,6 +187,15 @@ struct GdnTilesToGpuPass : public gdn::impl::GdnTilesToGpuBase<GdnTilesToGpuPass
         return signalPassFailure();
       fn->removeAttr(kExchangeBufferAttr);
       fn.walk([](Operation *op) { op->removeAttr(kSharedSlotAttr); });
+      // A product and the sum it feeds may contract into one fma (the solve's substitutions,
+      // row norms, scales): f32 arithmetic on registers, as the tensor cores' own accumulation.
+      fn.walk([&](arith::ArithFastMathInterface op) {
+        arith::FastMathFlagsAttr flags = op.getFastMathFlagsAttr();
+        op->setAttr(op.getFastMathAttrName(),
+                    arith::FastMathFlagsAttr::get(
+                        ctx, (flags ? flags.getValue() : arith::FastMathFlags::none) |
+                                 arith::FastMathFlags::contract));
+      });
       // What read the program's tiles from memory is dead now (slices, then their sources).
       for (bool erased = true; erased;) {
         SmallVector<Operation *> dead;
