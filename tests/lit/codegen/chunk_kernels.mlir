@@ -81,6 +81,8 @@
 // the prep's results store to the workspace 8 bytes at a time.
 // PTX: .visible .entry gdn_prep(
 // PTX: ld.global.v2.b32
+// Products and the sums they feed contract into fma (the solve's substitutions, row norms).
+// PTX: fma.rn.f32
 // PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: st.global.v2.b32
 // PTX: .visible .entry gdn(
