@@ -324,6 +324,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
       int64_t unitDim = unitDimension(memref, to, padded);
       Value lines = unitDim == 0 ? transposedLines(rewriter, loc, memref) : Value();
       // A vector access of n elements at `address` (swapped into the transposed view).
+      Value source = memref; // named: the lambda below captures it (not a structured binding)
       auto loadVector = [&](int64_t n, ArrayRef<Value> address) -> Value {
         auto type = VectorType::get({n}, element);
         llvm::MaybeAlign align(n * element.getIntOrFloatBitWidth() / 8);
@@ -331,7 +332,7 @@ struct ConvertLayoutLowering : OpConversionPattern<TileConvertLayoutOp> {
           return vector::LoadOp::create(rewriter, loc, type, lines,
                                         ValueRange{address[1], address[0]},
                                         /*nontemporal=*/false, align);
-        return vector::LoadOp::create(rewriter, loc, type, memref, address,
+        return vector::LoadOp::create(rewriter, loc, type, source, address,
                                       /*nontemporal=*/false, align);
       };
       for (auto [e, n] : accessPieces(*dst, unitDim, alignment)) {
