@@ -6,6 +6,14 @@
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-assign-layouts --gdn-chunk-kernels --canonicalize --cse | FileCheck %s
 // Then gdn-tiles-to-gpu lowers both to tensor cores, and the NVVM pipeline to PTX.
 // RUN: gdn-opt %s --gdn-chunkwise=chunk-size=64 --gdn-split-chunk-loop --gdn-assign-layouts --gdn-chunk-kernels --canonicalize --cse --gdn-tiles-to-gpu | gdn-opt --pass-pipeline='builtin.module(nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts),gpu-module-to-binary{format=isa})' | FileCheck %s --check-prefix=PTX
+// The same patterns serve sm_80 (mma.sync only; nothing in the layouts assumes Hopper), through
+// the named pipeline gdn-compile and the JIT run.
+// RUN: gdn-opt %s --pass-pipeline='builtin.module(gdn-to-ptx{kernel=generated chip=sm_80 format=isa})' | FileCheck %s --check-prefix=SM80
+// SM80: .target sm_80
+// SM80: .visible .entry gdn_prep(
+// SM80: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// SM80: .visible .entry gdn(
+// SM80: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 
 // CHECK-LABEL: gpu.func @gdn_prep(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %[[WS:[a-z0-9]+]]: memref<?xi8>, %{{.*}}: index, %{{.*}}: index)
