@@ -112,6 +112,22 @@ TEST_P(CpuTransition, MatchesFloat64Reference) {
   }
 }
 
+// The general form's chunk step over tiles of 32 value columns (gdn-tile-value-columns, as the
+// generated GPU kernels run it) computes the same layer: the value columns are found through
+// the rank-r terms and sub-steps too.
+TEST_P(CpuTransition, MatchesFloat64ReferenceOverValueTiles) {
+  const TransitionCase &c = GetParam();
+  std::string error;
+  auto layer = CpuLayer::loadSource(layerSource(c), "transition.mlir", 16, error);
+  ASSERT_TRUE(layer) << error;
+  ASSERT_TRUE(layer->setValueTile(32, error)) << error;
+  ASSERT_TRUE(layer->compile(error)) << error;
+  HostTensors inputs;
+  ASSERT_TRUE(makeRandomHostInputs(layer->info(), c.varlen ? 3 : 2, 40, 5, true, inputs, error))
+      << error;
+  expectMatchesReference(*layer, inputs, boundFor(c.dtype), c.name + " over value tiles");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Variants, CpuTransition,
     testing::Values(TransitionCase{"dplr_channel_f32", "channel", "ab", 1, "f32", false},
