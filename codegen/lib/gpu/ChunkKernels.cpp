@@ -670,10 +670,9 @@ LogicalResult KernelWriter::writePrep() {
     auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     b.setInsertionPoint(guard.thenBlock()->getTerminator());
   }
-  if (failed(cloneBlock(*p.prep.getBody())))
-    return failure();
-  for (Operation &op : p.prep.getTerminator().getYieldingOps()) {
-    auto insert = cast<tensor::ParallelInsertSliceOp>(op);
+  // Each result is stored as soon as it is computed, so that its registers are free for what
+  // follows (stores at the end would keep every result live across the whole prep).
+  auto storeField = [&](tensor::ParallelInsertSliceOp insert) -> LogicalResult {
     auto field = cast<BlockArgument>(insert.getDest()).getArgNumber() - 1;
     FailureOr<Value> tile = value(insert.getSource());
     if (failed(tile))
@@ -681,7 +680,7 @@ LogicalResult KernelWriter::writePrep() {
     std::optional<llvm::SmallDenseSet<unsigned>> mask =
         computeRankReductionMask(insert.getStaticSizes(), insert.getSourceType().getShape());
     if (!mask)
-      return op.emitError() << kPass << ": cannot read the slice's dropped dimensions";
+      return insert.emitError() << kPass << ": cannot read the slice's dropped dimensions";
     llvm::SmallBitVector dropped(insert.getDestType().getRank());
     for (unsigned d : *mask)
       dropped.set(d);
@@ -699,9 +698,31 @@ LogicalResult KernelWriter::writePrep() {
       stored = TileConvertLayoutOp::create(
           b, loc, cast<RankedTensorType>(tile->getType()).clone(p.fieldType[field]), narrow);
     }
-    if (failed(store(stored, *memory, kWorkspaceRowAlignment, /*padded=*/true)))
-      return failure();
+    return store(stored, *memory, kWorkspaceRowAlignment, /*padded=*/true);
+  };
+  // The results by the op that computes them (in the prep's body), and those from outside it.
+  DenseMap<Operation *, SmallVector<tensor::ParallelInsertSliceOp>> storedAfter;
+  SmallVector<tensor::ParallelInsertSliceOp> storedLast;
+  for (Operation &op : p.prep.getTerminator().getYieldingOps()) {
+    auto insert = cast<tensor::ParallelInsertSliceOp>(op);
+    Operation *def = insert.getSource().getDefiningOp();
+    if (def && def->getBlock() == p.prep.getBody())
+      storedAfter[def].push_back(insert);
+    else
+      storedLast.push_back(insert);
   }
+  for (Operation &op : p.prep.getBody()->without_terminator()) {
+    if (isa<tensor::EmptyOp, linalg::FillOp>(op))
+      continue; // the workspace and results are buffers now
+    if (failed(cloneOp(&op)))
+      return failure();
+    for (tensor::ParallelInsertSliceOp insert : storedAfter.lookup(&op))
+      if (failed(storeField(insert)))
+        return failure();
+  }
+  for (tensor::ParallelInsertSliceOp insert : storedLast)
+    if (failed(storeField(insert)))
+      return failure();
   return success();
 }
 

@@ -26,15 +26,18 @@
 // CHECK: %[[QC:.*]] = memref.cast %[[QV]]
 // CHECK: %[[QT:.*]] = bufferization.to_tensor %[[QC]] restrict {gdn.row_alignment = 16 : i64}
 // CHECK: gdn.tile.convert_layout %[[QT]] : tensor<?x64xbf16> -> tensor<?x64xbf16, #gdn.blocked
-// CHECK: gdn.tile.gated_gram
-// CHECK: gdn.tile.unit_lower_inverse
 // The prep's results: six regions of the workspace (G, W, U, QKg, Q', K'; each token's row
 // padded to 16 bytes, so G takes 4 f32), f32 where a result
 // is read as f32 (G, U), else bf16: the step reads W, QKg, Q' and K' only as product operands,
-// rounded to bf16, so the prep rounds them in registers and stores them narrow.
+// rounded to bf16, so the prep rounds them in registers and stores them narrow. Each is stored
+// as soon as it is computed (G, the cumulative gates, before the grams), so that its registers
+// are free for what follows.
+// CHECK: gdn.tile.cumsum
 // CHECK: %[[GW:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xf32>
 // CHECK: %[[GV:.*]] = memref.reinterpret_cast %[[GW]] to offset: [%{{.*}}], sizes: [%{{.*}}], strides: [1]
 // CHECK: bufferization.materialize_in_destination %{{.*}} in writable %[[GV]]
+// CHECK: gdn.tile.gated_gram
+// CHECK: gdn.tile.unit_lower_inverse
 // The workspace's chunks are whole up to the bound (gdn.padded_to_bound): a short chunk's tiles
 // are stored whole, unguarded, and loads past its rows read there and select zeros.
 // CHECK: %[[WW:.*]] = memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xbf16>
