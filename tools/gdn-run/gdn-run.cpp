@@ -1,7 +1,7 @@
 //===- gdn-run.cpp - run a gdn layer on the CPU ---------------------------===//
 //
 //   gdn-run LAYER.mlir --describe
-//   gdn-run LAYER.mlir --inputs DIR --outputs DIR [--chunk-size C] [--check]
+//   gdn-run LAYER.mlir --inputs DIR --outputs DIR [--chunk-size C] [--value-tile N] [--check]
 //   gdn-run LAYER.mlir --random --seed S --batch B --seq-len T --inputs DIR --outputs DIR
 //
 // Inputs and outputs are NumPy .npy files named after the layer's operands and results.
@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
   std::string layerPath, inputsDir, outputsDir;
   bool describe = false, random = false, check = false, zeroState = false;
   std::string device = "cpu";
-  int64_t chunkSize = 0, batch = 0, seqLen = 0;
+  int64_t chunkSize = 0, batch = 0, seqLen = 0, valueTile = 0;
   uint64_t seed = 0;
   double tolerance = -1.0;
   app.add_option("layer", layerPath,
@@ -233,6 +233,10 @@ int main(int argc, char **argv) {
   app.add_option("--outputs", outputsDir, "Folder for o.npy and the final state");
   app.add_option("--chunk-size", chunkSize, "Chunk size of the lowering: 16, 32, 64 or 128")
       ->check(CLI::IsMember({16, 32, 64, 128}));
+  app.add_option("--value-tile", valueTile,
+                 "CPU: run the chunk step over tiles of this many value columns, as the generated "
+                 "GPU kernels do (gdn-tile-value-columns; 0: the whole V)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--random", random, "Generate valid random inputs and save them to --inputs");
   app.add_option("--seed", seed, "Seed of --random");
   app.add_option("--batch", batch, "B for --random (the number of sequences N for a packed batch)");
@@ -252,6 +256,11 @@ int main(int argc, char **argv) {
   std::string error;
   std::unique_ptr<CpuLayer> layer = CpuLayer::loadFile(layerPath, chunkSize, error);
   if (!layer)
+    return fail(error);
+  if (valueTile != 0 && device == "gpu")
+    return fail("--value-tile is an option of the CPU lowering; the GPU kernels take theirs from "
+                "gdn-compile --v-tile or the JIT's options");
+  if (valueTile != 0 && !layer->setValueTile(valueTile, error))
     return fail(error);
   const LayerInfo &info = layer->info();
   if (describe) {
