@@ -142,6 +142,9 @@ def main():
                         "--chunk-size 64, --v-tile 64 unless given, 8 warps) instead of the kernel fragments; "
                         "variants it does not lower yet (channel gates) are skipped, and one "
                         "it refuses is reported and left out")
+    p.add_argument("--recompute", action="store_true",
+                   help="with --generated: the step recomputes W, U, Q' and K' (gdn-compile "
+                        "--recompute)")
     p.add_argument("--no-sliced-state", action="store_true",
                    help="chunked kernels: the tiled state pass in every bucket")
     args = p.parse_args()
@@ -203,7 +206,8 @@ def main():
                 print(f"make_kernels: {name}: skipped (not lowered by the generated kernels yet)")
                 continue
             tiling = ["--kernel", "generated", "--chunk-size", str(args.chunk_size or 64),
-                      "--warps", str(args.warps or 8), "--v-tile", str(args.v_tile or 64)]
+                      "--warps", str(args.warps or 8), "--v-tile", str(args.v_tile or 64)] + \
+                     (["--recompute"] if args.recompute else [])
         # Decode layers fix B and T in the type: one kernel per (batch, tokens) of the
         # benchmark's decode and multi-token decode cases.
         for B, T in DECODE_SHAPES if decode else [(None, None)]:

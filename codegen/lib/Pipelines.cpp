@@ -28,7 +28,9 @@ LogicalResult gdn::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions 
   chunkwise.chunkSize = options.chunkSize;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
   if (options.splitChunks) {
-    pm.addPass(gdn::createGdnSplitChunkLoop());
+    gdn::GdnSplitChunkLoopOptions split;
+    split.recompute = options.recompute;
+    pm.addPass(gdn::createGdnSplitChunkLoop(split));
     if (options.valueTile > 0) {
       gdn::GdnTileValueColumnsOptions columns;
       columns.vTile = options.valueTile;
@@ -55,12 +57,15 @@ void gdn::addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOp
 }
 
 void gdn::addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps,
-                                   int64_t vTile) {
+                                   int64_t vTile, bool recompute) {
   // 64 rows: the layouts' four warps each hold 16 rows of a chunk's tiles.
   gdn::GdnChunkwiseOptions chunkwise;
   chunkwise.chunkSize = chunkSize > 0 ? chunkSize : 64;
   pm.addPass(gdn::createGdnChunkwise(chunkwise));
-  pm.addPass(gdn::createGdnSplitChunkLoop());
+  // With `recompute` the step recomputes W, U, Q' and K' from inputs and (I + A)^-1.
+  gdn::GdnSplitChunkLoopOptions split;
+  split.recompute = recompute;
+  pm.addPass(gdn::createGdnSplitChunkLoop(split));
   gdn::GdnTileValueColumnsOptions columns;
   columns.vTile = vTile;
   pm.addPass(gdn::createGdnTileValueColumns(columns));
@@ -110,7 +115,8 @@ LogicalResult gdn::buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions 
     chunked.generic = options.kernel == "generic";
     addChunkedKernelPasses(pm, chunked);
   } else if (options.kernel == "generated") {
-    addGeneratedKernelPasses(pm, options.chunkSize, options.warps, options.vTile);
+    addGeneratedKernelPasses(pm, options.chunkSize, options.warps, options.vTile,
+                             options.recompute);
   } else if (options.kernel == "recurrent") {
     gdn::GdnRecurrentGpuKernelsOptions kernels;
     kernels.blockSize = options.blockSize;

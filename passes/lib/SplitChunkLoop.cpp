@@ -21,6 +21,9 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
+#include <functional>
+#include <limits>
+
 namespace mlir::gdn {
 #define GEN_PASS_DEF_GDNSPLITCHUNKLOOP
 #include "gdn/Passes/Passes.h.inc"
@@ -60,6 +63,74 @@ bool isRepeated(Operation *op, scf::ForOp loop) {
   if (llvm::none_of(op->getResultTypes(), [](Type t) { return isa<ShapedType>(t); }))
     return true; // index arithmetic, scalars
   return isInputRead(op, loop) || isConstantTile(op);
+}
+
+/// Elements per chunk of a tile value (a dynamic extent counts as the chunk's C rows).
+int64_t chunkElements(Value v, int64_t C) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type)
+    return 0;
+  int64_t n = 1;
+  for (int64_t d : type.getShape())
+    n *= ShapedType::isDynamic(d) ? C : d;
+  return n;
+}
+
+/// Ops the step may recompute instead of reading their result through a workspace: products,
+/// row factors, gates, norms and element-wise arithmetic. Not the grams, the cumulative sums
+/// or the solve, whose results cross (the solve is a chain of dependent substitutions).
+bool isRecomputable(Operation *op) {
+  if (op->getNumRegions() != 0 || op->getNumResults() != 1)
+    return false;
+  return isa<TileMatmulOp, TileRowScaleOp, TileGateRowsOp, TileL2NormRowsOp, arith::ExtFOp,
+             arith::TruncFOp, arith::AddFOp, arith::SubFOp, arith::MulFOp>(op);
+}
+
+/// The prep ops the step recomputes: for each value the step needs, recomputing its op where
+/// the elements that then cross (the op's operands not read from inputs, crossing or
+/// recomputed in turn, whichever is smaller) are fewer than the value's own.
+llvm::DenseSet<Operation *> recomputedOps(scf::ForOp loop, const llvm::DenseSet<Operation *> &step,
+                                          int64_t C) {
+  Block *body = loop.getBody();
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max() / 4;
+  llvm::DenseMap<Operation *, int64_t> recomputeCost;
+  // Elements that must cross for the step to have `v`: none for inputs, repeated and step
+  // values, else the cheaper of crossing it and recomputing its op.
+  std::function<int64_t(Value)> available = [&](Value v) -> int64_t {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != body || step.contains(def) || isRepeated(def, loop))
+      return 0;
+    auto it = recomputeCost.find(def);
+    int64_t recompute = it != recomputeCost.end() ? it->second : kNever;
+    return std::min(chunkElements(v, C), recompute);
+  };
+  for (Operation &op : body->without_terminator()) {
+    if (step.contains(&op) || isRepeated(&op, loop) || !isRecomputable(&op))
+      continue;
+    int64_t cost = 0;
+    for (Value x : op.getOperands())
+      cost = std::min(kNever, cost + available(x));
+    recomputeCost[&op] = cost;
+  }
+  llvm::DenseSet<Operation *> chosen;
+  std::function<void(Value)> provide = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != body || step.contains(def) || isRepeated(def, loop) ||
+        chosen.contains(def))
+      return;
+    auto it = recomputeCost.find(def);
+    if (it == recomputeCost.end() || it->second >= chunkElements(v, C))
+      return; // crosses
+    chosen.insert(def);
+    for (Value x : def->getOperands())
+      provide(x);
+  };
+  for (Operation *op : step)
+    for (Value x : op->getOperands())
+      provide(x);
+  for (Value y : body->getTerminator()->getOperands())
+    provide(y);
+  return chosen;
 }
 
 /// The size of every dimension of `v` (an attribute where static), from the ops that made
@@ -116,7 +187,7 @@ FailureOr<SmallVector<OpFoldResult>> tileShape(Value v, Builder &b) {
 }
 
 /// Splits one chunk loop (marked `gdn.chunk_loop = C`). Returns failure after a diagnostic.
-LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C) {
+LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C, bool recompute) {
   Block *body = loop.getBody();
   Location loc = loop.getLoc();
   if (!matchPattern(loop.getLowerBound(), m_Zero()) || !matchPattern(loop.getStep(), m_One()))
@@ -134,14 +205,19 @@ LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C) {
       carried.insert(op.getResults().begin(), op.getResults().end());
     }
   }
+  // With `recompute`, the step also recomputes what is cheaper to recompute than to cross.
+  llvm::DenseSet<Operation *> recomputed;
+  if (recompute)
+    recomputed = recomputedOps(loop, stepOps, C);
+  auto inStep = [&](Operation *op) { return stepOps.contains(op) || recomputed.contains(op); };
   // Prep values the step uses: each crosses through a workspace tensor.
   SmallVector<Value> crossing;
   for (Operation &op : body->without_terminator()) {
-    if (stepOps.contains(&op) || isRepeated(&op, loop))
+    if (inStep(&op) || isRepeated(&op, loop))
       continue;
     for (Value r : op.getResults())
       if (llvm::any_of(r.getUsers(),
-                       [&](Operation *u) { return stepOps.contains(u) || isa<scf::YieldOp>(u); }))
+                       [&](Operation *u) { return inStep(u) || isa<scf::YieldOp>(u); }))
         crossing.push_back(r);
   }
   if (crossing.empty())
@@ -222,12 +298,15 @@ LogicalResult splitChunkLoop(scf::ForOp loop, int64_t C) {
   for (Operation *op : llvm::reverse(ops))
     if (!stepOps.contains(op) && op->use_empty())
       op->erase();
+  if (recompute)
+    loop->setAttr("gdn.recompute", b.getUnitAttr());
   loop->removeAttr("gdn.chunk_loop");
   loop->setAttr("gdn.chunk_step", b.getI64IntegerAttr(C));
   return success();
 }
 
 struct GdnSplitChunkLoopPass : public gdn::impl::GdnSplitChunkLoopBase<GdnSplitChunkLoopPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<scf::ForOp> loops;
     getOperation()->walk([&](scf::ForOp loop) {
@@ -245,7 +324,7 @@ struct GdnSplitChunkLoopPass : public gdn::impl::GdnSplitChunkLoopBase<GdnSplitC
       // keep their mark (C = 1), which tells the chunked GPU pass what they are.
       if (C.getInt() == 1)
         continue;
-      if (failed(splitChunkLoop(loop, C.getInt())))
+      if (failed(splitChunkLoop(loop, C.getInt(), recompute)))
         return signalPassFailure();
     }
   }

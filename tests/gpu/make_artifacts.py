@@ -222,6 +222,10 @@ GENERATED_CASES = [
     ("generated_gated_deltanet_vt32", ["--chunk-size", "64", "--v-tile", "32"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 130),
     ("generated_mamba2_varlen_vt32", ["--chunk-size", "32", "--v-tile", "32"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, True, False, 3, 100),
     ("generated_gated_deltanet_vt128", ["--chunk-size", "64", "--v-tile", "128"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 150),
+    # The step recomputing W, U, Q', K' (and the additive rule's products) from q, k, v and what
+    # crosses (--recompute): the delta rule tiled, the additive rule packed.
+    ("generated_gated_deltanet_recompute", ["--chunk-size", "64", "--recompute"], "gated_deltanet", "scalar", "delta", "bf16", 2, 4, 128, 128, True, True, True, None, False, False, 2, 170),
+    ("generated_mamba2_varlen_recompute", ["--chunk-size", "32", "--v-tile", "128", "--recompute"], "mamba2", "scalar", "additive", "bf16", 2, 4, 128, 128, True, True, False, None, True, False, 3, 100),
 ]
 
 # Tile programs edited by hand (what a researcher writing a variant at the tile level does):

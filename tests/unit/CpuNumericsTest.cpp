@@ -200,11 +200,44 @@ TEST(CpuNumericsValueTiles, EveryFamilyOverTilesOfValueColumns) {
         auto layer = CpuLayer::loadSource(text.toMlir(), "layer.mlir", chunk, error);
         ASSERT_TRUE(layer) << error;
         ASSERT_TRUE(layer->setValueTile(32, error)) << error;
+        // The fixed-length bf16 cases also recompute in the step, as the generated kernels do.
+        ASSERT_TRUE(layer->setRecomputeInStep(!varlen && chunk == 64, error)) << error;
         std::string lowered = layer->loweredIR(error);
         ASSERT_FALSE(lowered.empty()) << what << ": " << error;
         HostTensors inputs = randomInputs(*layer, varlen ? 3 : 2, chunk + 7, 77, true);
         if (varlen)
           inputs["cu_seqlens"].indices = {0, 5, 5, chunk + 7};
+        expectMatchesReference(*layer, inputs, boundFor(dtype), what);
+      }
+}
+
+/// The step recomputing W, U, Q', K' (and the additive rule's products) from inputs and what
+/// crosses (gdn-split-chunk-loop{recompute}) computes the same layer, for every family, chunk
+/// size and packed batches.
+TEST(CpuNumericsRecompute, EveryFamilyWithTheStepRecomputing) {
+  for (GateKind gate : {GateKind::None, GateKind::Scalar, GateKind::Channel})
+    for (UpdateRule rule : {UpdateRule::Additive, UpdateRule::Delta})
+      for (auto [chunk, dtype, varlen] :
+           {std::tuple{16, "f32", false}, std::tuple{64, "bf16", false},
+            std::tuple{32, "f32", true}}) {
+        LayerDescription text = smallLayer();
+        text.gate = gate;
+        text.rule = rule;
+        text.inputType = dtype;
+        text.varlen = varlen;
+        text.initialState = true;
+        text.qkL2norm = true;
+        text.scale = 0.3f;
+        std::string what = std::string(toString(gate)) + "_" + toString(rule) + "_C" +
+                           std::to_string(chunk) + (varlen ? "_varlen" : "");
+        std::string error;
+        auto layer = CpuLayer::loadSource(text.toMlir(), "layer.mlir", chunk, error);
+        ASSERT_TRUE(layer) << error;
+        ASSERT_TRUE(layer->setRecomputeInStep(true, error)) << error;
+        ASSERT_FALSE(layer->loweredIR(error).empty()) << what << ": " << error;
+        HostTensors inputs = randomInputs(*layer, varlen ? 3 : 2, 2 * chunk + 5, 91, true);
+        if (varlen)
+          inputs["cu_seqlens"].indices = {0, 1, chunk + 2, 2 * chunk + 5};
         expectMatchesReference(*layer, inputs, boundFor(dtype), what);
       }
 }

@@ -284,7 +284,7 @@ TEST_F(TuneTest, TuningFileRoundTripsAndDropsMalformedLines) {
     EXPECT_EQ(line, "abc b1t8192 chunked 64 1.5 chunk-size=16 v-tile=64 warps=4 ldmatrix=1 "
                     "prep-inverse=0 state-wy=1 qs-early=0 sliced-state=0 prep-warps=0 "
                     "segments=0 stages=3 k-split=1 whole-chunk-copies=0 stmatrix-stores=1 "
-                    "wgmma=1");
+                    "wgmma=1 recompute=0");
   }
   // Garbage, the positional format before option names, a bad number, an unknown or repeated
   // option, a value an option does not take, a bool other than 0 / 1, a kernel or block the
@@ -351,7 +351,7 @@ TEST(ChunkedOptionsTable, EveryEntryIsAPassAndPipelineOption) {
 #define GDN_CHUNKED_RANGE(field, name, init, low, high, help) entries.push_back({name, #init});
 #define GDN_CHUNKED_BOOL(field, name, init, help) entries.push_back({name, #init});
 #include "gdn/Codegen/ChunkedOptions.def"
-  ASSERT_EQ(entries.size(), 15u);
+  ASSERT_EQ(entries.size(), 16u);
   std::string all;
   for (const auto &[name, init] : entries) {
     std::string why;
@@ -483,23 +483,23 @@ TEST_F(TuneTest, GeneratedCandidatesAreTheGeneratedLoweringsOptions) {
   generated.compile.kernel = "generated";
   std::string error;
   auto candidates = jit::tuneCandidates(gated.toMlir(), generated, error);
-  // chunk 32, 64 x V tile 32, 64, 128 x 4, 8 warps, nothing else.
-  ASSERT_EQ(candidates.size(), 12u) << error;
-  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  // chunk 32, 64 x V tile 32, 64, 128 x 4, 8 warps x recompute or not, nothing else.
+  ASSERT_EQ(candidates.size(), 24u) << error;
+  std::set<std::tuple<int64_t, int64_t, int64_t, bool>> seen;
   for (const GpuCompileOptions &c : candidates) {
     EXPECT_EQ(c.kernel, "generated");
-    seen.insert({c.chunkSize, c.vTile, c.warps});
+    seen.insert({c.chunkSize, c.vTile, c.warps, c.recompute});
   }
-  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(seen.size(), 24u);
   EXPECT_EQ(jit::describeConfiguration(candidates.front()),
             "generated, chunk 32, v-tile 32, 4 warps");
   // V = 64: no 128-column tiles.
   jit::LayerDescription narrow = gated;
   narrow.K = narrow.V = 64;
-  EXPECT_EQ(jit::tuneCandidates(narrow.toMlir(), generated, error).size(), 8u) << error;
+  EXPECT_EQ(jit::tuneCandidates(narrow.toMlir(), generated, error).size(), 16u) << error;
   // A generated configuration round-trips through the tuning file.
   jit::TuneShape shape{1, 8192};
-  GpuCompileOptions best = candidates.back(); // chunk 64, V tile 128, 8 warps
+  GpuCompileOptions best = candidates.back(); // chunk 64, V tile 128, 8 warps, recompute
   ASSERT_TRUE(
       jit::writeTuningFile(jit::tuningFilePath(generated),
                            {{jit::tuningKey(gated.toMlir(), shape, generated), {best, 0.5}}}));
@@ -510,6 +510,8 @@ TEST_F(TuneTest, GeneratedCandidatesAreTheGeneratedLoweringsOptions) {
   EXPECT_EQ(o.chunkSize, 64);
   EXPECT_EQ(o.vTile, 128);
   EXPECT_EQ(o.warps, 8);
+  EXPECT_TRUE(o.recompute);
+  EXPECT_EQ(jit::describeConfiguration(o), "generated, chunk 64, v-tile 128, 8 warps, recompute");
   // A layer that does not verify is refused with its message.
   jit::LayerDescription bad = gated;
   bad.K = 96;

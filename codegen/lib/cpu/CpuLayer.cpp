@@ -427,6 +427,7 @@ struct CpuLayer::Impl {
   Operation *layer = nullptr;
   LayerInfo info;
   int64_t valueTile = 0;
+  bool recompute = false;
   std::string lowered;
   std::unique_ptr<ExecutionEngine> engine;
   std::string diagnostics;
@@ -559,6 +560,7 @@ struct CpuLayer::Impl {
     mlir::gdn::CpuPipelineOptions options;
     options.chunkSize = info.chunkSize == 1 ? 64 : info.chunkSize;
     options.valueTile = valueTile;
+    options.recompute = recompute;
     if (failed(mlir::gdn::buildCpuPipeline(pm, options)) || failed(pm.run(*module))) {
       error = "lowering to the CPU failed:\n" + diagnostics;
       return false;
@@ -633,6 +635,15 @@ std::unique_ptr<CpuLayer> CpuLayer::loadFile(const std::string &path, int64_t ch
 const LayerInfo &CpuLayer::info() const { return impl->info; }
 
 bool CpuLayer::compile(std::string &error) { return impl->compile(error); }
+
+bool CpuLayer::setRecomputeInStep(bool on, std::string &error) {
+  if (impl->engine) {
+    error = "setRecomputeInStep: the layer is compiled already";
+    return false;
+  }
+  impl->recompute = on;
+  return true;
+}
 
 bool CpuLayer::setValueTile(int64_t columns, std::string &error) {
   if (impl->engine) {

@@ -300,7 +300,8 @@ static bool compileOnThisThread(const std::string &source, const std::string &bu
                  (options.kernel == "auto" && artifact.recurrentBecause.empty());
   PassManager first(&context);
   if (options.kernel == "generated")
-    mlir::gdn::addGeneratedKernelPasses(first, options.chunkSize, options.warps, options.vTile);
+    mlir::gdn::addGeneratedKernelPasses(first, options.chunkSize, options.warps, options.vTile,
+                                        options.recompute);
   else if (chunked)
     mlir::gdn::addChunkedKernelPasses(first, chunkedPassOptions(options));
   else

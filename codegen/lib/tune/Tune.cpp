@@ -36,7 +36,8 @@ std::string describe(const GpuCompileOptions &o, const std::string &layerSource 
     return "recurrent, block " + std::to_string(o.blockSize);
   if (o.kernel == "generated") // the options the generated lowering takes (docs/design.md §3.8)
     return "generated, chunk " + std::to_string(o.chunkSize == 0 ? 64 : o.chunkSize) + ", v-tile " +
-           std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps";
+           std::to_string(o.vTile) + ", " + std::to_string(o.warps) + " warps" +
+           (o.recompute ? ", recompute" : "");
   // Both state passes copy through the same code, so whole-chunk copies apply to either.
   std::string copies = o.wholeChunkCopies ? ", whole-chunk copies" : "";
   // The prep kernel's block, where it is not the default 4 warps.
@@ -150,8 +151,8 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
   std::vector<GpuCompileOptions> candidates;
   if (options.compile.kernel == "generated") {
     // The generated lowering's own options (docs/design.md §3.8): chunk 32 or 64, V tiles from
-    // 32 columns to the whole V, 4 or 8 warps; a layer it does not lower fails to compile and
-    // is reported by tune() as a failed candidate.
+    // 32 columns to the whole V, 4 or 8 warps, the step recomputing or reading W, U, Q', K'; a
+    // layer it does not lower fails to compile and is reported by tune() as a failed candidate.
     int64_t HV = 0, V = 0;
     std::string reason = chunkedKernelUnsupportedReason(layerSource, options.compile);
     if (reason.find("error:") != std::string::npos) {
@@ -164,15 +165,17 @@ std::vector<GpuCompileOptions> tuneCandidates(const std::string &layerSource,
     }
     for (int64_t chunk : {32, 64})
       for (int64_t vTile : {32, 64, 128})
-        for (int64_t warps : {4, 8}) {
-          if (vTile > V || V % vTile != 0)
-            continue;
-          GpuCompileOptions c = options.compile;
-          c.chunkSize = chunk;
-          c.vTile = vTile;
-          c.warps = warps;
-          candidates.push_back(c);
-        }
+        for (int64_t warps : {4, 8})
+          for (bool recompute : {false, true}) {
+            if (vTile > V || V % vTile != 0)
+              continue;
+            GpuCompileOptions c = options.compile;
+            c.chunkSize = chunk;
+            c.vTile = vTile;
+            c.warps = warps;
+            c.recompute = recompute;
+            candidates.push_back(c);
+          }
     return candidates;
   }
   GpuCompileOptions recurrent = options.compile;

@@ -78,6 +78,10 @@ public:
   /// GPU kernels do; 0, the default: the whole V). Before the layer compiles; `columns` must
   /// divide V. Returns false and sets `error` otherwise.
   bool setValueTile(int64_t columns, std::string &error);
+  /// Has the chunk step recompute what costs fewer crossing elements than reading it from the
+  /// prep (gdn-split-chunk-loop{recompute}, as the generated GPU kernels do). Before the layer
+  /// compiles; returns false and sets `error` otherwise.
+  bool setRecomputeInStep(bool on, std::string &error);
 
   /// Lowers the layer to LLVM and JIT-compiles it (done by the first run if not before).
   bool compile(std::string &error);

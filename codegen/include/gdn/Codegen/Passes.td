@@ -252,6 +252,10 @@ def GdnChunkedGpuKernels : Pass<"gdn-chunked-gpu-kernels", "ModuleOp"> {
            "copied in the layouts wgmma reads (q, k 128-byte swizzled; Tm, QKg core "
            "matrices). Needs sm_90a (the gdn-to-nvvm/gdn-to-ptx pipelines and the compiler "
            "turn it on there); elsewhere a no-op">,
+    Option<"recompute", "recompute", "bool", /*default=*/"false",
+           "The generated kernels' choice (gdn-split-chunk-loop{recompute}), declared here with "
+           "the chunked kernels' other options (one table, ChunkedOptions.def); the kernel "
+           "fragments build the same kernels either way">,
     Option<"generic", "generic", "bool", /*default=*/"false",
            "Layers in the chunked form: build the generic fused kernel (every tile op lowered "
            "by itself: one block per sequence and value head, the state in shared memory, "

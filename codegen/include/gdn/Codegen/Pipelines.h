@@ -24,6 +24,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                                            "this many value columns (gdn-tile-value-columns; 0: "
                                            "the whole V)"),
                             llvm::cl::init(0)};
+  Option<bool> recompute{*this, "recompute",
+                         llvm::cl::desc("With split-chunks: the step recomputes what costs fewer "
+                                        "crossing elements than reading it through a workspace "
+                                        "(gdn-split-chunk-loop{recompute}), as the generated GPU "
+                                        "kernels do"),
+                         llvm::cl::init(false)};
 };
 
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
@@ -73,9 +79,11 @@ bool chipHasWgmma(const std::string &chip);
 void addChunkedKernelPasses(OpPassManager &pm, const GdnChunkedGpuKernelsOptions &options);
 
 /// The generated lowering (docs/design.md §3.6–3.8): gdn-chunkwise{chunk-size} (64 where 0),
-/// gdn-split-chunk-loop, gdn-tile-value-columns{v-tile} (a block per tile of value columns),
-/// gdn-assign-layouts{warps}, gdn-chunk-kernels, canonicalize and cse, then gdn-tiles-to-gpu.
-void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps, int64_t vTile);
+/// gdn-split-chunk-loop{recompute}, gdn-tile-value-columns{v-tile} (a block per tile of value
+/// columns), gdn-assign-layouts{warps}, gdn-chunk-kernels, canonicalize and cse, then
+/// gdn-tiles-to-gpu.
+void addGeneratedKernelPasses(OpPassManager &pm, int64_t chunkSize, int64_t warps, int64_t vTile,
+                              bool recompute);
 
 /// After the kernels are built: attach the NVVM target and lower each gpu.module to NVVM.
 std::string gpuLoweringPipelineText(const std::string &chip, const std::string &features);

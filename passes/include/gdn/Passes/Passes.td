@@ -56,7 +56,19 @@ def GdnSplitChunkLoop : Pass<"gdn-split-chunk-loop"> {
     This is the split the GPU kernels are built from (the prep kernel and the state pass);
     on the CPU it is the same arithmetic in another order. Decode loops (C = 1) stay whole
     and keep their mark.
+
+    With `recompute`, the step also recomputes a prep value it needs where that makes fewer
+    elements cross per chunk: products, row factors, gates, norms and element-wise arithmetic
+    are recomputed from inputs and from what crosses anyway (the solve's result, the grams, the
+    cumulative gates), so that for the delta rule only G, (I + A)^-1 and the gated Q K^T cross
+    instead of W, U, Q' and K' (the generated kernels' workspace traffic; docs/design.md §3.8).
+    The step is then marked `gdn.recompute`.
   }];
+  let options = [
+    Option<"recompute", "recompute", "bool", /*default=*/"false",
+           "Recompute in the step what costs fewer crossing elements to recompute than to read "
+           "through a workspace">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
