@@ -61,8 +61,7 @@ int64_t sourceDimension(const llvm::SmallBitVector &dropped, int64_t r) {
 
 /// The dimensions of an insert_slice's (or parallel_insert_slice's) destination its source
 /// leaves out.
-template <typename InsertOp>
-llvm::SmallBitVector insertDropped(InsertOp op) {
+template <typename InsertOp> llvm::SmallBitVector insertDropped(InsertOp op) {
   llvm::SmallBitVector dropped(op.getDestType().getRank());
   if (auto mask = computeRankReductionMask(op.getStaticSizes(), op.getSourceType().getShape()))
     for (unsigned d : *mask)
