@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ++stats.past;
   for (const auto &[key, e] : entries) {
     const gdn::GpuCompileOptions &o = e.options;
-    bool ok = (o.kernel == "recurrent" || o.kernel == "chunked") && e.ms > 0 &&
-              std::isfinite(e.ms) && o.blockSize >= 32 && o.blockSize <= 1024;
+    bool ok = (o.kernel == "recurrent" || o.kernel == "chunked" || o.kernel == "generated") &&
+              e.ms > 0 && std::isfinite(e.ms) && o.blockSize >= 32 && o.blockSize <= 1024;
     // Every chunked option within what ChunkedOptions.def says it takes.
     auto oneOf = [](int64_t v, std::initializer_list<int64_t> values) {
       for (int64_t x : values)
