@@ -249,6 +249,12 @@ TEST(CpuNumericsValueTiles, ATileThatDoesNotDivideVIsRefused) {
   EXPECT_FALSE(layer->setValueTile(48, error));
   EXPECT_NE(error.find("do not divide V = 64"), std::string::npos) << error;
   EXPECT_FALSE(layer->setValueTile(-1, error));
+  // Both choices shape the lowering: refused once the layer is compiled.
+  ASSERT_TRUE(layer->compile(error)) << error;
+  EXPECT_FALSE(layer->setValueTile(32, error));
+  EXPECT_NE(error.find("compiled already"), std::string::npos) << error;
+  EXPECT_FALSE(layer->setRecomputeInStep(true, error));
+  EXPECT_NE(error.find("compiled already"), std::string::npos) << error;
 }
 
 TEST(CpuNumericsVarlen, SameAsRunningEachSequenceAlone) {
